@@ -1,0 +1,81 @@
+// Package handlers holds the Gin handlers of the REST API. It knows the
+// store interface and a small Broadcaster interface, but no Socket.IO
+// library and no database driver.
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"feedrt/store"
+)
+
+// FieldError is one failing field of a validation error, in the shape
+// express-validator produces, so front ends that show it keep working.
+type FieldError struct {
+	Type     string `json:"type"`
+	Path     string `json:"path"`
+	Msg      string `json:"msg"`
+	Value    any    `json:"value"`
+	Location string `json:"location"`
+}
+
+// Error is an error with the HTTP status and message a client should see.
+// Handlers return or attach it; Respond turns it into JSON.
+type Error struct {
+	Status  int
+	Message string
+	Data    []FieldError
+	// Err is the cause, logged for 5xx answers only, never sent.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// NewError builds an Error with no field details.
+func NewError(status int, message string) *Error {
+	return &Error{Status: status, Message: message}
+}
+
+// errorBody is the one JSON shape of every error answer.
+type errorBody struct {
+	Message string       `json:"message"`
+	Data    []FieldError `json:"data"`
+}
+
+// Respond writes err as the contract's `{message, data}` JSON and aborts
+// the request. It is the only place that maps errors to HTTP status:
+// *Error carries its own, store sentinels map to fixed ones, anything
+// else is a 500 whose detail goes to the log only.
+func Respond(c *gin.Context, log *slog.Logger, err error) {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, store.ErrNotFound):
+		e = &Error{Status: http.StatusNotFound, Message: "Not found.", Err: err}
+	case errors.Is(err, store.ErrConflict):
+		e = &Error{Status: http.StatusConflict, Message: "Conflict.", Err: err}
+	case errors.Is(err, store.ErrUnavailable):
+		e = &Error{Status: http.StatusServiceUnavailable, Message: "Service unavailable, try again later.", Err: err}
+	default:
+		e = &Error{Status: http.StatusInternalServerError, Message: "An internal error occurred.", Err: err}
+	}
+	if e.Status >= 500 {
+		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "status", e.Status, "err", e.Error())
+	}
+	data := e.Data
+	if data == nil {
+		data = []FieldError{}
+	}
+	c.AbortWithStatusJSON(e.Status, errorBody{Message: e.Message, Data: data})
+}

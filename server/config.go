@@ -1,0 +1,210 @@
+package server
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server can be told, read once at start.
+// Defaults first, then environment variables (see README).
+type Config struct {
+	Host string // HOST: listen address, empty = all interfaces
+	Port int    // PORT: listen port (name fixed by Node deployments)
+
+	AllowedOrigins []string // CORS_ORIGINS: comma-separated; "*" allows any
+	AllowedMethods []string // CORS_METHODS: comma-separated
+
+	DataDir    string // DATA_DIR: embedded database and images
+	MongoURI   string // MONGODB_URI: empty selects the embedded store
+	MongoDB    string // MONGODB_DATABASE: database name when the URI names none
+	LogLevel   slog.Level
+	JWTSecret  []byte        // JWT_SECRET; random per process when unset
+	JWTTTL     time.Duration // JWT_TTL
+	BcryptCost int           // BCRYPT_COST
+
+	PostsPerPage  int   // POSTS_PER_PAGE
+	MaxImageBytes int64 // MAX_IMAGE_BYTES
+
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+
+	// GeneratedSecret is true when JWTSecret was made up at start.
+	GeneratedSecret bool
+}
+
+// Engine.IO timings and limits, Node's defaults, so clients tuned for a
+// Node server behave the same here.
+const (
+	PingInterval      = 25 * time.Second
+	PingTimeout       = 20 * time.Second
+	MaxHTTPBufferSize = 1_000_000
+)
+
+// minSecretLen is the shortest JWT secret accepted: HS256 wants at least
+// as many bytes of key as the hash has.
+const minSecretLen = 32
+
+// LoadConfig builds a Config from defaults and getenv. Bad values are
+// errors, not silent defaults, so a typo in a deployment fails at start.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Port:            8080,
+		AllowedOrigins:  []string{"http://localhost:3000", "http://localhost:5173"},
+		AllowedMethods:  []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		DataDir:         "data",
+		MongoDB:         "messages",
+		LogLevel:        slog.LevelInfo,
+		JWTTTL:          time.Hour,
+		BcryptCost:      12,
+		PostsPerPage:    2,
+		MaxImageBytes:   5 << 20,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	num := func(name string, dst *int, lo, hi int) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s: want an integer in [%d, %d], got %q", name, lo, hi, v))
+			return
+		}
+		*dst = n
+	}
+	dur := func(name string, dst *time.Duration) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s, got %q", name, v))
+			return
+		}
+		*dst = d
+	}
+	list := func(name string, dst *[]string) {
+		v := getenv(name)
+		if strings.TrimSpace(v) == "" {
+			return
+		}
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*dst = out
+	}
+
+	str("HOST", &c.Host)
+	num("PORT", &c.Port, 0, 65535)
+	list("CORS_ORIGINS", &c.AllowedOrigins)
+	list("CORS_METHODS", &c.AllowedMethods)
+	str("DATA_DIR", &c.DataDir)
+	str("MONGODB_URI", &c.MongoURI)
+	str("MONGODB_DATABASE", &c.MongoDB)
+	dur("JWT_TTL", &c.JWTTTL)
+	num("BCRYPT_COST", &c.BcryptCost, 4, 31)
+	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
+	var maxImage int
+	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
+	if maxImage > 0 {
+		c.MaxImageBytes = int64(maxImage)
+	}
+	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+
+	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL: want debug, info, warn or error, got %q", v))
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %w", err))
+		}
+	}
+	for i, m := range c.AllowedMethods {
+		c.AllowedMethods[i] = strings.ToUpper(m)
+	}
+
+	if s := getenv("JWT_SECRET"); s != "" {
+		if len(s) < minSecretLen {
+			errs = append(errs, fmt.Errorf("JWT_SECRET: must be at least %d bytes, got %d", minSecretLen, len(s)))
+		}
+		c.JWTSecret = []byte(s)
+	} else {
+		c.JWTSecret = make([]byte, 32)
+		_, _ = rand.Read(c.JWTSecret) // never fails on supported platforms
+		c.GeneratedSecret = true
+	}
+	return c, errors.Join(errs...)
+}
+
+// checkOrigin accepts "*" or a bare scheme://host[:port], the form a
+// browser sends in the Origin header; anything else could never match.
+func checkOrigin(o string) error {
+	if o == "*" {
+		return nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("%q is not an origin like https://app.example.com", o)
+	}
+	return nil
+}
+
+// LogValue renders the config for the start-up log with secrets masked.
+func (c Config) LogValue() slog.Value {
+	secret := "set"
+	if c.GeneratedSecret {
+		secret = "generated"
+	}
+	mongo := "(embedded store)"
+	if c.MongoURI != "" {
+		mongo = maskURI(c.MongoURI)
+	}
+	return slog.GroupValue(
+		slog.String("addr", c.Addr()),
+		slog.Any("cors_origins", c.AllowedOrigins),
+		slog.Any("cors_methods", c.AllowedMethods),
+		slog.String("data_dir", c.DataDir),
+		slog.String("mongodb_uri", mongo),
+		slog.String("jwt_secret", secret),
+		slog.Duration("jwt_ttl", c.JWTTTL),
+		slog.Int("bcrypt_cost", c.BcryptCost),
+		slog.Int("posts_per_page", c.PostsPerPage),
+		slog.Int64("max_image_bytes", c.MaxImageBytes),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// Addr is the listen address.
+func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// maskURI hides the password of a connection string.
+func maskURI(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

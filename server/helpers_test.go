@@ -1,0 +1,175 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var verbose = flag.Bool("serverlog", false, "print the server's log during tests")
+
+// testEnv starts the real server on 127.0.0.1:0 with a fresh data dir.
+type testEnv struct {
+	srv *Server
+	url string // http://127.0.0.1:port
+}
+
+// mustStart starts a server whose config is the defaults changed by edit,
+// and shuts it down at cleanup.
+func mustStart(tb testing.TB, edit func(*Config)) *testEnv {
+	tb.Helper()
+	cfg, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Host, cfg.Port = "127.0.0.1", 0
+	cfg.DataDir = tb.TempDir()
+	cfg.BcryptCost = 4
+	cfg.ShutdownTimeout = 5 * time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
+	var w io.Writer = io.Discard
+	if *verbose {
+		w = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := New(context.Background(), cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			tb.Errorf("shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			tb.Errorf("serve: %v", err)
+		}
+	})
+	return &testEnv{srv: srv, url: "http://" + ln.Addr().String()}
+}
+
+// nodeMsg is one line the Node client harness printed.
+type nodeMsg struct {
+	Ev        string            `json:"ev"`
+	ID        any               `json:"id"`
+	Transport string            `json:"transport"`
+	Recovered bool              `json:"recovered"`
+	Name      string            `json:"name"`
+	Args      []json.RawMessage `json:"args"`
+	Reason    string            `json:"reason"`
+	Message   string            `json:"message"`
+}
+
+// nodeClient is a real socket.io-client (4.x or 2.x) run by Node, driven
+// through testdata/clients/client.js.
+type nodeClient struct {
+	tb    testing.TB
+	stdin io.WriteCloser
+	msgs  chan nodeMsg
+}
+
+// harnessDir is where `npm ci` installed the official clients.
+const harnessDir = "../testdata/clients"
+
+// mustNodeClient starts a Node socket.io-client with the given options
+// (see client.js) and kills it at cleanup.
+func mustNodeClient(tb testing.TB, opts map[string]any) *nodeClient {
+	tb.Helper()
+	if _, err := os.Stat(filepath.Join(harnessDir, "node_modules")); err != nil {
+		tb.Fatalf("Node test clients not installed: run `npm ci --prefix testdata/clients` (%v)", err)
+	}
+	raw, _ := json.Marshal(opts)
+	cmd := exec.Command("node", "client.js", string(raw))
+	cmd.Dir = harnessDir
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	c := &nodeClient{tb: tb, stdin: stdin, msgs: make(chan nodeMsg, 1024)}
+	go func() {
+		defer close(c.msgs)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 4<<20)
+		for sc.Scan() {
+			var m nodeMsg
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				tb.Errorf("node client printed %q: %v", sc.Text(), err)
+				continue
+			}
+			c.msgs <- m
+		}
+	}()
+	tb.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return c
+}
+
+// send writes one command to the client.
+func (c *nodeClient) send(cmd map[string]any) {
+	c.tb.Helper()
+	raw, _ := json.Marshal(cmd)
+	if _, err := c.stdin.Write(append(raw, '\n')); err != nil {
+		c.tb.Fatalf("write to node client: %v", err)
+	}
+}
+
+// next waits for the next message with one of the given kinds, skipping
+// others, and fails the test after timeout.
+func (c *nodeClient) next(timeout time.Duration, kinds ...string) nodeMsg {
+	c.tb.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case m, ok := <-c.msgs:
+			if !ok {
+				c.tb.Fatalf("node client exited while waiting for %v", kinds)
+			}
+			for _, k := range kinds {
+				if m.Ev == k {
+					return m
+				}
+			}
+		case <-deadline:
+			c.tb.Fatalf("no %v from node client within %v", kinds, timeout)
+		}
+	}
+}
+
+// mustConnect waits for the client's connect event.
+func (c *nodeClient) mustConnect() nodeMsg {
+	c.tb.Helper()
+	m := c.next(10*time.Second, "connect", "connect_error")
+	if m.Ev != "connect" {
+		c.tb.Fatalf("connect failed: %s", m.Message)
+	}
+	return m
+}

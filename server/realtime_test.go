@@ -1,0 +1,142 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// addEchoHandlers gives every socket of "/" an "echo" event that answers
+// through the ack and a "binary" event that sends its arguments back as
+// a "binary" event, as a user's own handlers would.
+func addEchoHandlers(io *socket.Server) {
+	io.On("connection", func(args ...any) {
+		s := args[0].(*socket.Socket)
+		s.On("echo", func(a ...any) {
+			if len(a) == 0 {
+				return
+			}
+			if ack, ok := a[len(a)-1].(socket.Ack); ok {
+				ack(a[:len(a)-1], nil)
+			}
+		})
+		s.On("binary", func(a ...any) {
+			s.Emit("binary", a...)
+		})
+	})
+}
+
+// TestNodeClients runs the official socket.io-client 4.x and 2.x over each
+// transport choice against the real server: connect (and upgrade when
+// both transports are allowed), receive a broadcast, an ack round-trip and
+// a binary round-trip.
+func TestNodeClients(t *testing.T) {
+	env := mustStart(t, nil)
+	addEchoHandlers(env.srv.SocketIO())
+
+	cases := []struct {
+		version    int
+		transports []string
+		wantFirst  string
+		wantFinal  string
+	}{
+		{4, nil, "polling", "websocket"},
+		{4, []string{"websocket"}, "websocket", "websocket"},
+		{4, []string{"polling"}, "polling", "polling"},
+		{2, nil, "polling", "websocket"},
+		{2, []string{"websocket"}, "websocket", "websocket"},
+		{2, []string{"polling"}, "polling", "polling"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("v%d/%v", tc.version, tc.transports), func(t *testing.T) {
+			t.Parallel()
+			opts := map[string]any{"url": env.url, "version": tc.version}
+			if tc.transports != nil {
+				opts["transports"] = tc.transports
+			}
+			c := mustNodeClient(t, opts)
+			m := c.mustConnect()
+			if m.Transport != tc.wantFirst {
+				t.Errorf("connected over %q, want %q", m.Transport, tc.wantFirst)
+			}
+			waitTransport(t, c, tc.wantFinal)
+
+			// Broadcast: every connected socket sees it, this one included.
+			want := fmt.Sprintf(`{"n":%d,"text":"héllo"}`, tc.version)
+			env.srv.Broadcaster().Broadcast("news", json.RawMessage(want))
+			ev := waitEvent(t, c, "news")
+			if len(ev.Args) != 1 || !jsonEqual(ev.Args[0], want) {
+				t.Errorf("news args = %s, want [%s]", ev.Args, want)
+			}
+
+			// Ack round-trip with mixed argument types.
+			c.send(map[string]any{"op": "emit", "event": "echo", "args": []any{"a", 1, map[string]any{"k": []int{1, 2}}}, "ack": true, "id": 7})
+			ack := c.next(5*time.Second, "ack")
+			if got, _ := json.Marshal(ack.Args); string(got) != `["a",1,{"k":[1,2]}]` {
+				t.Errorf("ack args = %s", got)
+			}
+
+			// Binary round-trip: bytes out, same bytes back as an attachment.
+			payload := []byte{0, 1, 2, 250, 255}
+			b64 := base64.StdEncoding.EncodeToString(payload)
+			c.send(map[string]any{"op": "emit", "event": "binary", "args": []any{"bin", map[string]any{"$bin": b64}}})
+			ev = waitEvent(t, c, "binary")
+			if got, _ := json.Marshal(ev.Args); string(got) != fmt.Sprintf(`["bin",{"$bin":%q}]`, b64) {
+				t.Errorf("binary echo = %s", got)
+			}
+		})
+	}
+}
+
+// waitTransport waits until the client's current transport is want (an
+// upgrade may take a few round trips).
+func waitTransport(t *testing.T, c *nodeClient, want string) {
+	t.Helper()
+	var got string
+	for range 50 {
+		c.send(map[string]any{"op": "state"})
+		if got = c.next(5*time.Second, "state").Transport; got == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("transport is %q, want %q", got, want)
+}
+
+// waitEvent waits for the named server event, skipping other messages.
+// With connection state recovery on, the server appends the packet's
+// offset (a string) to every event, exactly as Node does; it is checked
+// and removed here so callers see the arguments that were emitted.
+func waitEvent(t *testing.T, c *nodeClient, name string) nodeMsg {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		m := c.next(time.Until(deadline), "event")
+		if m.Name != name {
+			continue
+		}
+		var offset string
+		if n := len(m.Args); n == 0 || json.Unmarshal(m.Args[n-1], &offset) != nil || offset == "" {
+			t.Fatalf("%q event without a recovery offset: %s", name, m.Args)
+		}
+		m.Args = m.Args[:len(m.Args)-1]
+		return m
+	}
+	t.Fatalf("no %q event", name)
+	return nodeMsg{}
+}
+
+// jsonEqual compares two JSON texts by value.
+func jsonEqual(a json.RawMessage, b string) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	ax, _ := json.Marshal(x)
+	by, _ := json.Marshal(y)
+	return string(ax) == string(by)
+}

@@ -1,0 +1,206 @@
+// Package server wires the feed back end together: configuration, the
+// store chosen by it, the Gin engine with the REST handlers, the Socket.IO
+// server, CORS, and one http.Server that serves all of them.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/handlers"
+	"feedrt/store"
+	"feedrt/store/boltstore"
+)
+
+// HTTP timeouts. WriteTimeout bounds a long-polling GET, which the client
+// holds open for up to pingInterval, so it must stay above
+// pingInterval + pingTimeout. WebSocket connections get their deadlines
+// cleared at upgrade (see socketIOHandler).
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	writeTimeout      = PingInterval + PingTimeout + 15*time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+// Server is the running back end.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store store.Store
+	io    *socket.Server
+	bc    *broadcaster
+	http  *http.Server
+
+	ioClosed chan struct{} // closed once Socket.IO has shut down
+}
+
+// New opens the store the config selects and builds the whole server.
+// It does not listen yet; call Serve.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	policy := newCORSPolicy(cfg)
+	io := newSocketIO(policy, true)
+	s := &Server{
+		cfg:      cfg,
+		log:      log,
+		store:    st,
+		io:       io,
+		bc:       newBroadcaster(io, log),
+		ioClosed: make(chan struct{}),
+	}
+	s.io.On("connection", func(args ...any) {
+		if c, ok := args[0].(*socket.Socket); ok {
+			log.Debug("socket connected", "id", c.Id(), "recovered", c.Recovered())
+		}
+	})
+	s.http = &http.Server{
+		Handler:           s.routes(policy),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Shutdown closes the listeners first and then runs this; ending the
+	// Socket.IO sessions is what lets Shutdown's wait for active
+	// long-polling requests finish, and it closes the hijacked WebSockets,
+	// which Shutdown does not track.
+	s.http.RegisterOnShutdown(func() {
+		s.bc.close()
+		s.io.Close(nil)
+		close(s.ioClosed)
+	})
+	return s, nil
+}
+
+// openStore picks the store implementation from the config.
+func openStore(_ context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "feed.db")
+	st, err := boltstore.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	log.Info("using embedded store", "path", path)
+	return st, nil
+}
+
+// routes builds the Gin engine: recovery, request log, CORS, the REST
+// handlers and Socket.IO at /socket.io/.
+func (s *Server) routes(policy corsPolicy) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = false // Express answers 404 for a wrong method too
+	r.Use(s.recovery, s.requestLog)
+
+	// CORS for Socket.IO is the library's own (same policy), so the Gin
+	// middleware skips that path instead of adding a second set of headers.
+	ginCORS := policy.gin()
+	r.Use(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
+			return
+		}
+		ginCORS(c)
+	})
+	r.Any("/socket.io/*any", gin.WrapH(socketIOHandler(s.io.ServeHandler(nil))))
+
+	handlers.Health{Store: s.store, Log: s.log}.Register(r)
+	r.NoRoute(func(c *gin.Context) {
+		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
+	})
+	return r
+}
+
+// socketIOHandler clears the connection deadlines that http.Server's
+// Read/WriteTimeout set, before a WebSocket upgrade: net/http leaves them
+// on a hijacked connection, and the library does not reset them, so
+// every WebSocket would otherwise die writeTimeout after it opened.
+func socketIOHandler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// recovery turns a handler panic into the contract's JSON 500 and a log
+// line with the detail, and keeps the process alive.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			handlers.Respond(c, s.log, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	c.Next()
+}
+
+// requestLog logs each request. Socket.IO polling requests are routine
+// (one per client every pingInterval), so they log at debug level only.
+func (s *Server) requestLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelInfo
+	if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
+		level = slog.LevelDebug
+	}
+	s.log.Log(c.Request.Context(), level, "request",
+		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+		"duration", time.Since(start), "client", c.ClientIP())
+}
+
+// Broadcaster is what the REST handlers use to announce changes.
+func (s *Server) Broadcaster() handlers.Broadcaster { return s.bc }
+
+// SocketIO exposes the Socket.IO server so callers can add namespaces,
+// middleware and event handlers.
+func (s *Server) SocketIO() *socket.Server { return s.io }
+
+// Handler is the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Serve serves on ln until Shutdown. It returns nil after a Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, closes every Socket.IO session
+// (clients see a transport close and reconnect elsewhere), waits for
+// in-flight requests until ctx ends, then closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	select {
+	case <-s.ioClosed:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("socket.io close: %w", ctx.Err()))
+	}
+	if cerr := s.store.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
+	}
+	return err
+}

@@ -1,0 +1,105 @@
+// Package store holds the domain types of the feed and the Store interface
+// that every persistence back end implements. It knows nothing of HTTP or
+// Socket.IO; implementations live in sub-packages.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// ID is a 24-hex-digit MongoDB ObjectID, the id type the Node back end used,
+// so ids stay interchangeable with data written by mongoose.
+type ID = bson.ObjectID
+
+// NewID returns a fresh ObjectID.
+func NewID() ID { return bson.NewObjectID() }
+
+// ParseID parses a 24-hex id. A malformed id is reported as ErrNotFound,
+// because to a client an id that cannot exist is an id that does not exist.
+func ParseID(s string) (ID, error) {
+	id, err := bson.ObjectIDFromHex(s)
+	if err != nil {
+		return ID{}, ErrNotFound
+	}
+	return id, nil
+}
+
+// DefaultStatus is the status of a new user, as in the Node app.
+const DefaultStatus = "I am new!"
+
+// Sentinel errors. Implementations wrap them with %w; callers test with errors.Is.
+var (
+	// ErrNotFound: the user or post does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique value (the e-mail address) is already taken.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database cannot be reached right now.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// User is an account. Password holds the bcrypt hash, never the password.
+type User struct {
+	ID        ID
+	Email     string
+	Password  string
+	Name      string
+	Status    string
+	Posts     []ID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Creator is the public part of a post's author: what clients may see.
+type Creator struct {
+	ID   ID
+	Name string
+}
+
+// Post is a feed entry. Reads fill Creator.Name from the user (like
+// mongoose's populate); writes only use Creator.ID.
+type Post struct {
+	ID        ID
+	Title     string
+	Content   string
+	ImageURL  string
+	Creator   Creator
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Store is the persistence the handlers need. Every method honours ctx.
+type Store interface {
+	// CreateUser stores u, setting u.ID, u.Status (if empty) and the
+	// timestamps. ErrConflict if the e-mail is taken; the store enforces it.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByEmail finds a user by exact (already normalised) e-mail.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UserByID finds a user by id.
+	UserByID(ctx context.Context, id ID) (User, error)
+	// UpdateUserStatus sets a user's status.
+	UpdateUserStatus(ctx context.Context, id ID, status string) error
+
+	// CreatePost stores p, setting p.ID, the timestamps and p.Creator.Name,
+	// and appends the id to the creator's Posts. ErrNotFound if the creator
+	// does not exist.
+	CreatePost(ctx context.Context, p *Post) error
+	// PostByID finds a post, creator name filled in.
+	PostByID(ctx context.Context, id ID) (Post, error)
+	// ListPosts returns up to limit posts, newest first by CreatedAt, after
+	// skipping skip of them, and the total number of posts.
+	ListPosts(ctx context.Context, skip, limit int) ([]Post, int, error)
+	// UpdatePost replaces title, content and image URL of p.ID, sets
+	// p.UpdatedAt and fills p from the stored post.
+	UpdatePost(ctx context.Context, p *Post) error
+	// DeletePost removes a post and its id from the creator's Posts.
+	DeletePost(ctx context.Context, id ID) error
+
+	// Ping reports whether the store is reachable (for readiness).
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,209 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"feedrt/store"
+)
+
+// gap separates the CreatedAt of posts that a test orders: stores keep
+// milliseconds, so posts made within one millisecond have no defined order.
+const gap = 2 * time.Millisecond
+
+func testCreatePost(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := MustCreateUser(t, s, "kate@example.com", "Kate")
+	before := time.Now()
+	p := store.Post{Title: "First post", Content: "Hello", ImageURL: "images/x.png", Creator: store.Creator{ID: u.ID}}
+	if err := s.CreatePost(ctx, &p); err != nil {
+		t.Fatalf("CreatePost: %v", err)
+	}
+	if p.ID.IsZero() {
+		t.Error("CreatePost left the ID zero")
+	}
+	if p.Creator != (store.Creator{ID: u.ID, Name: "Kate"}) {
+		t.Errorf("Creator = %+v, want the id and name of Kate", p.Creator)
+	}
+	checkTime(t, "CreatedAt", p.CreatedAt, before)
+	checkTime(t, "UpdatedAt", p.UpdatedAt, before)
+
+	got, err := s.PostByID(ctx, p.ID)
+	if err != nil {
+		t.Fatalf("PostByID: %v", err)
+	}
+	if d := diffPost(got, p); d != "" {
+		t.Errorf("PostByID differs from what CreatePost returned: %s", d)
+	}
+}
+
+func testCreatePostUnknownCreator(t *testing.T, s store.Store) {
+	p := store.Post{Title: "Orphan", Content: "x", ImageURL: "images/x.png", Creator: store.Creator{ID: store.NewID()}}
+	if err := s.CreatePost(t.Context(), &p); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CreatePost by an unknown user: error = %v, want ErrNotFound", err)
+	}
+	if _, total, err := s.ListPosts(t.Context(), 0, 10); err != nil || total != 0 {
+		t.Errorf("after a refused CreatePost: total = %d, error = %v; want 0, nil", total, err)
+	}
+}
+
+func testUpdatePost(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := MustCreateUser(t, s, "liam@example.com", "Liam")
+	p := MustCreatePost(t, s, u.ID, "Before")
+	time.Sleep(gap)
+
+	// Creator and CreatedAt are set to nonsense: UpdatePost must ignore them.
+	upd := store.Post{
+		ID:        p.ID,
+		Title:     "After",
+		Content:   "New content",
+		ImageURL:  "images/new.png",
+		Creator:   store.Creator{ID: store.NewID(), Name: "Mallory"},
+		CreatedAt: time.Unix(0, 0),
+	}
+	if err := s.UpdatePost(ctx, &upd); err != nil {
+		t.Fatalf("UpdatePost: %v", err)
+	}
+	want := p
+	want.Title, want.Content, want.ImageURL = "After", "New content", "images/new.png"
+	want.UpdatedAt = upd.UpdatedAt
+	if d := diffPost(upd, want); d != "" {
+		t.Errorf("UpdatePost filled p wrongly: %s", d)
+	}
+	if !upd.UpdatedAt.After(p.UpdatedAt) {
+		t.Errorf("UpdatedAt = %v, want after the creation time %v", upd.UpdatedAt, p.UpdatedAt)
+	}
+	checkTime(t, "UpdatedAt", upd.UpdatedAt, p.CreatedAt)
+
+	got, err := s.PostByID(ctx, p.ID)
+	if err != nil {
+		t.Fatalf("PostByID: %v", err)
+	}
+	if d := diffPost(got, upd); d != "" {
+		t.Errorf("PostByID after UpdatePost: %s", d)
+	}
+	posts, total, err := s.ListPosts(ctx, 0, 10)
+	if err != nil || total != 1 || len(posts) != 1 {
+		t.Fatalf("ListPosts = %d posts, total %d, error %v; want 1, 1, nil", len(posts), total, err)
+	}
+	if d := diffPost(posts[0], upd); d != "" {
+		t.Errorf("ListPosts after UpdatePost: %s", d)
+	}
+}
+
+func testDeletePost(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := MustCreateUser(t, s, "mia@example.com", "Mia")
+	keep := MustCreatePost(t, s, u.ID, "Keep")
+	time.Sleep(gap)
+	gone := MustCreatePost(t, s, u.ID, "Gone")
+
+	if err := s.DeletePost(ctx, gone.ID); err != nil {
+		t.Fatalf("DeletePost: %v", err)
+	}
+	if _, err := s.PostByID(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PostByID of a deleted post: error = %v, want ErrNotFound", err)
+	}
+	if err := s.DeletePost(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeletePost twice: error = %v, want ErrNotFound", err)
+	}
+	posts, total, err := s.ListPosts(ctx, 0, 10)
+	if err != nil {
+		t.Fatalf("ListPosts: %v", err)
+	}
+	if total != 1 || len(posts) != 1 || posts[0].ID != keep.ID {
+		t.Errorf("ListPosts after delete = %v, total %d; want [Keep], 1", titles(posts), total)
+	}
+	if _, err := s.PostByID(ctx, keep.ID); err != nil {
+		t.Errorf("PostByID of the other post: %v", err)
+	}
+}
+
+func testUnknownPost(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := MustCreateUser(t, s, "noah@example.com", "Noah")
+	MustCreatePost(t, s, u.ID, "Exists")
+	id := store.NewID()
+	if _, err := s.PostByID(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PostByID(unknown) error = %v, want ErrNotFound", err)
+	}
+	p := store.Post{ID: id, Title: "x", Content: "y", ImageURL: "images/z.png"}
+	if err := s.UpdatePost(ctx, &p); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdatePost(unknown) error = %v, want ErrNotFound", err)
+	}
+	if err := s.DeletePost(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeletePost(unknown) error = %v, want ErrNotFound", err)
+	}
+	if _, total, err := s.ListPosts(ctx, 0, 10); err != nil || total != 1 {
+		t.Errorf("ListPosts total = %d, error = %v; want 1, nil", total, err)
+	}
+}
+
+func testCreatorPosts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := MustCreateUser(t, s, "olga@example.com", "Olga")
+	other := MustCreateUser(t, s, "paul@example.com", "Paul")
+	p1 := MustCreatePost(t, s, u.ID, "One")
+	MustCreatePost(t, s, other.ID, "Paul's")
+	p2 := MustCreatePost(t, s, u.ID, "Two")
+
+	wantPosts := func(want ...store.ID) {
+		t.Helper()
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatalf("UserByID: %v", err)
+		}
+		if !slices.Equal(got.Posts, want) {
+			t.Errorf("user's Posts = %v, want %v", got.Posts, want)
+		}
+	}
+	wantPosts(p1.ID, p2.ID)
+	if err := s.DeletePost(ctx, p1.ID); err != nil {
+		t.Fatalf("DeletePost: %v", err)
+	}
+	wantPosts(p2.ID)
+	if err := s.DeletePost(ctx, p2.ID); err != nil {
+		t.Fatalf("DeletePost: %v", err)
+	}
+	wantPosts()
+}
+
+func testTimes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	before := time.Now()
+	u := MustCreateUser(t, s, "sam@example.com", "Sam")
+	p := MustCreatePost(t, s, u.ID, "Timed")
+	time.Sleep(gap)
+	if err := s.UpdateUserStatus(ctx, u.ID, "later"); err != nil {
+		t.Fatalf("UpdateUserStatus: %v", err)
+	}
+
+	gotU, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	gotP, err := s.PostByID(ctx, p.ID)
+	if err != nil {
+		t.Fatalf("PostByID: %v", err)
+	}
+	for _, tc := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"user CreatedAt", gotU.CreatedAt, u.CreatedAt},
+		{"post CreatedAt", gotP.CreatedAt, p.CreatedAt},
+		{"post UpdatedAt", gotP.UpdatedAt, p.UpdatedAt},
+	} {
+		checkTime(t, tc.name, tc.got, before)
+		if !tc.got.Equal(tc.want) {
+			t.Errorf("%s read back as %v, written as %v", tc.name, tc.got, tc.want)
+		}
+	}
+	checkTime(t, "user UpdatedAt", gotU.UpdatedAt, before)
+	if !gotU.UpdatedAt.After(u.UpdatedAt) {
+		t.Errorf("user UpdatedAt = %v after a status change, want later than %v", gotU.UpdatedAt, u.UpdatedAt)
+	}
+}

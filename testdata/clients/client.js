@@ -1,0 +1,130 @@
+// A socket.io-client driven by the Go tests, one JSON object per line.
+//
+//   node client.js '<options JSON>'
+//
+// options: {url, version: 4|2, transports?: [...], path?, namespace?, auth?,
+//           query?, reconnection?: bool, extraHeaders?}
+// stdin commands:  {"op":"emit","event":E,"args":[...],"ack":true,"id":N}
+//                  {"op":"close"}  {"op":"drop"} (kill the transport, no goodbye)
+//                  {"op":"state"} (answers {"ev":"state","transport":..})
+// stdout events:   {"ev":"connect","id":..,"transport":<the first one>,"recovered":..}
+//                  {"ev":"upgrade","transport":..}
+//                  {"ev":"event","name":..,"args":[...]}
+//                  {"ev":"ack","id":N,"args":[...]}
+//                  {"ev":"disconnect","reason":..}
+//                  {"ev":"connect_error","message":..}
+// Binary values travel as {"$bin":"<base64>"} in both directions.
+'use strict';
+
+const readline = require('readline');
+
+const opts = JSON.parse(process.argv[2] || '{}');
+const io = opts.version === 2 ? require('socket.io-client-v2') : require('socket.io-client');
+
+function toJSON(v) {
+  if (Buffer.isBuffer(v)) return { $bin: v.toString('base64') };
+  if (v instanceof ArrayBuffer) return { $bin: Buffer.from(v).toString('base64') };
+  if (ArrayBuffer.isView(v)) return { $bin: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (Array.isArray(v)) return v.map(toJSON);
+  if (v && typeof v === 'object') {
+    const o = {};
+    for (const [k, x] of Object.entries(v)) o[k] = toJSON(x);
+    return o;
+  }
+  return v;
+}
+
+function fromJSON(v) {
+  if (Array.isArray(v)) return v.map(fromJSON);
+  if (v && typeof v === 'object') {
+    if (typeof v.$bin === 'string') return Buffer.from(v.$bin, 'base64');
+    const o = {};
+    for (const [k, x] of Object.entries(v)) o[k] = fromJSON(x);
+    return o;
+  }
+  return v;
+}
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+const url = opts.url + (opts.namespace || '');
+const socketOpts = {
+  reconnection: opts.reconnection !== false,
+  reconnectionDelay: 200,
+  reconnectionDelayMax: 500,
+  timeout: 5000,
+  forceNew: true,
+};
+if (opts.transports) socketOpts.transports = opts.transports;
+if (opts.path) socketOpts.path = opts.path;
+if (opts.auth) socketOpts.auth = opts.auth;
+if (opts.query) socketOpts.query = opts.query;
+if (opts.extraHeaders) socketOpts.extraHeaders = opts.extraHeaders;
+
+const socket = io(url, socketOpts);
+const manager = socket.io;
+
+function transportName() {
+  return manager.engine && manager.engine.transport ? manager.engine.transport.name : null;
+}
+
+let firstTransport = null;
+
+function watchEngine() {
+  const engine = manager.engine;
+  if (!engine || engine.__watched) return;
+  engine.__watched = true;
+  firstTransport = transportName();
+  engine.on('upgrade', (t) => out({ ev: 'upgrade', transport: t.name }));
+}
+
+manager.on('open', watchEngine);
+socket.on('connect', () => {
+  watchEngine();
+  out({ ev: 'connect', id: socket.id, transport: firstTransport, recovered: Boolean(socket.recovered) });
+});
+socket.on('disconnect', (reason) => out({ ev: 'disconnect', reason }));
+socket.on(opts.version === 2 ? 'error' : 'connect_error', (err) =>
+  out({ ev: 'connect_error', message: String(err && err.message ? err.message : err) }));
+if (opts.version === 2) {
+  socket.on('connect_error', (err) => out({ ev: 'connect_error', message: String(err && err.message ? err.message : err) }));
+}
+
+// onAny exists in 4.x only; 2.x gets the events the tests use.
+if (typeof socket.onAny === 'function') {
+  socket.onAny((name, ...args) => out({ ev: 'event', name, args: toJSON(args) }));
+} else {
+  for (const name of opts.listen || ['posts', 'news', 'echo', 'binary']) {
+    socket.on(name, (...args) => out({ ev: 'event', name, args: toJSON(args) }));
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  if (!line.trim()) return;
+  const cmd = JSON.parse(line);
+  switch (cmd.op) {
+    case 'emit': {
+      const args = fromJSON(cmd.args || []);
+      if (cmd.ack) args.push((...reply) => out({ ev: 'ack', id: cmd.id, args: toJSON(reply) }));
+      socket.emit(cmd.event, ...args);
+      break;
+    }
+    case 'state':
+      out({ ev: 'state', transport: transportName(), id: socket.id, connected: socket.connected });
+      break;
+    case 'drop':
+      // Vanish without a goodbye, as a lost network does; reconnection follows.
+      manager.engine.close();
+      break;
+    case 'close':
+      socket.close();
+      setTimeout(() => process.exit(0), 50);
+      break;
+    default:
+      out({ ev: 'error', message: 'unknown op ' + cmd.op });
+  }
+});
+rl.on('close', () => process.exit(0));
