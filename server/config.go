@@ -36,6 +36,10 @@ type Config struct {
 
 	// GeneratedSecret is true when JWTSecret was made up at start.
 	GeneratedSecret bool
+
+	// readTimeout and writeTimeout are http.Server's; fixed (see
+	// server.go), fields only so tests can shorten them.
+	readTimeout, writeTimeout time.Duration
 }
 
 // Engine.IO timings and limits, Node's defaults, so clients tuned for a
@@ -65,6 +69,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PostsPerPage:    2,
 		MaxImageBytes:   5 << 20,
 		ShutdownTimeout: 10 * time.Second,
+		readTimeout:     readTimeout,
+		writeTimeout:    writeTimeout,
 	}
 	var errs []error
 	str := func(name string, dst *string) {

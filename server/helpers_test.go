@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +17,32 @@ import (
 )
 
 var verbose = flag.Bool("serverlog", false, "print the server's log during tests")
+
+// TestMain installs the Node test clients (npm ci) when they are missing,
+// so `go test ./...` alone works on a fresh checkout.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if err := ensureNodeClients(); err != nil {
+		fmt.Fprintln(os.Stderr, "setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func ensureNodeClients() error {
+	_, err4 := os.Stat(filepath.Join(harnessDir, "node_modules", "socket.io-client", "package.json"))
+	_, err2 := os.Stat(filepath.Join(harnessDir, "node_modules", "socket.io-client-v2", "package.json"))
+	if err4 == nil && err2 == nil {
+		return nil
+	}
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = harnessDir
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("npm ci in %s (Node.js and npm are needed for the client tests): %w", harnessDir, err)
+	}
+	return nil
+}
 
 // testEnv starts the real server on 127.0.0.1:0 with a fresh data dir.
 type testEnv struct {
@@ -93,9 +120,6 @@ const harnessDir = "../testdata/clients"
 // (see client.js) and kills it at cleanup.
 func mustNodeClient(tb testing.TB, opts map[string]any) *nodeClient {
 	tb.Helper()
-	if _, err := os.Stat(filepath.Join(harnessDir, "node_modules")); err != nil {
-		tb.Fatalf("Node test clients not installed: run `npm ci --prefix testdata/clients` (%v)", err)
-	}
 	raw, _ := json.Marshal(opts)
 	cmd := exec.Command("node", "client.js", string(raw))
 	cmd.Dir = harnessDir

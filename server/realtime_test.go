@@ -140,3 +140,22 @@ func jsonEqual(a json.RawMessage, b string) bool {
 	by, _ := json.Marshal(y)
 	return string(ax) == string(by)
 }
+
+// TestWebSocketOutlivesHTTPTimeouts: net/http leaves the ReadTimeout and
+// WriteTimeout deadlines on a hijacked connection; a WebSocket must keep
+// working in both directions long after them.
+func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
+	env := mustStart(t, func(c *Config) { c.readTimeout, c.writeTimeout = 500*time.Millisecond, 500*time.Millisecond })
+	addEchoHandlers(env.srv.SocketIO())
+	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	c.mustConnect()
+	time.Sleep(1500 * time.Millisecond)
+	c.send(map[string]any{"op": "emit", "event": "echo", "args": []any{"late"}, "ack": true, "id": 1})
+	if m := c.next(5*time.Second, "ack", "disconnect"); m.Ev != "ack" {
+		t.Fatalf("got %s (%s), want the ack", m.Ev, m.Reason)
+	}
+	env.srv.Broadcaster().Broadcast("news", "late")
+	if ev := waitEvent(t, c, "news"); !jsonEqual(ev.Args[0], `"late"`) {
+		t.Errorf("news = %s", ev.Args)
+	}
+}

@@ -23,10 +23,11 @@ import (
 	"feedrt/store/boltstore"
 )
 
-// HTTP timeouts. WriteTimeout bounds a long-polling GET, which the client
+// HTTP timeouts. WriteTimeout bounds a long-polling GET, which the server
 // holds open for up to pingInterval, so it must stay above
-// pingInterval + pingTimeout. WebSocket connections get their deadlines
-// cleared at upgrade (see socketIOHandler).
+// pingInterval + pingTimeout. They do not limit WebSockets: net/http
+// clears the read deadline of a hijacked connection and gorilla/websocket
+// sets its own write deadline on every frame (a test holds both to it).
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
@@ -71,8 +72,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           s.routes(policy),
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
+		ReadTimeout:       cfg.readTimeout,
+		WriteTimeout:      cfg.writeTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -119,28 +120,13 @@ func (s *Server) routes(policy corsPolicy) http.Handler {
 		}
 		ginCORS(c)
 	})
-	r.Any("/socket.io/*any", gin.WrapH(socketIOHandler(s.io.ServeHandler(nil))))
+	r.Any("/socket.io/*any", gin.WrapH(s.io.ServeHandler(nil)))
 
 	handlers.Health{Store: s.store, Log: s.log}.Register(r)
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
 	})
 	return r
-}
-
-// socketIOHandler clears the connection deadlines that http.Server's
-// Read/WriteTimeout set, before a WebSocket upgrade: net/http leaves them
-// on a hijacked connection, and the library does not reset them, so
-// every WebSocket would otherwise die writeTimeout after it opened.
-func socketIOHandler(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{})
-			_ = rc.SetWriteDeadline(time.Time{})
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // recovery turns a handler panic into the contract's JSON 500 and a log

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestSocketIOBadInput throws garbage at /socket.io/ and checks that each
+// request gets the Engine.IO protocol's error answer, that bad packets end
+// the session, and that the server keeps serving afterwards.
+func TestSocketIOBadInput(t *testing.T) {
+	env := mustStart(t, nil)
+	base := env.url + "/socket.io/"
+
+	cases := []struct {
+		name       string
+		method     string
+		query      string
+		body       string
+		wantStatus int
+		wantBody   string // JSON, compared by value; empty: not checked
+	}{
+		{"unknown transport", "GET", "EIO=4&transport=carrier-pigeon", "", 400, `{"code":0,"message":"Transport unknown"}`},
+		{"no transport", "GET", "EIO=4", "", 400, `{"code":0,"message":"Transport unknown"}`},
+		{"unknown sid", "GET", "EIO=4&transport=polling&sid=nope", "", 400, `{"code":1,"message":"Session ID unknown"}`},
+		{"unknown sid post", "POST", "EIO=4&transport=polling&sid=nope", "4hello", 400, `{"code":1,"message":"Session ID unknown"}`},
+		{"handshake by POST", "POST", "EIO=4&transport=polling", "4hello", 400, `{"code":2,"message":"Bad handshake method"}`},
+		{"websocket handshake without upgrade", "GET", "EIO=4&transport=websocket", "", 400, `{"code":3,"message":"Bad request"}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := do(t, tc.method, base+"?"+tc.query, tc.body)
+			if status != tc.wantStatus {
+				t.Errorf("status %d, want %d (body %q)", status, tc.wantStatus, body)
+			}
+			if tc.wantBody != "" && !jsonEqual([]byte(body), tc.wantBody) {
+				t.Errorf("body %s, want %s", body, tc.wantBody)
+			}
+		})
+	}
+
+	// A bad or missing EIO is protocol 3, as in Node with allowEIO3: the
+	// handshake answers in v3 framing ("<length>:<packet>").
+	t.Run("EIO other than 4 is v3", func(t *testing.T) {
+		for _, q := range []string{"EIO=3&transport=polling", "EIO=5&transport=polling", "EIO=x&transport=polling", "transport=polling"} {
+			status, body := do(t, "GET", base+"?"+q, "")
+			if status != 200 || !regexp.MustCompile(`^\d+:0\{`).MatchString(body) {
+				t.Errorf("%s: %d %q, want a v3 open packet", q, status, body)
+			}
+		}
+	})
+
+	t.Run("oversized polling payload", func(t *testing.T) {
+		sid := handshake(t, base)
+		status, _ := do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, "4"+strings.Repeat("a", MaxHTTPBufferSize+10))
+		if status != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413", status)
+		}
+	})
+
+	// An unparsable Socket.IO packet ends the session, as in Node.
+	for _, pkt := range []string{`42["a",`, `4x`, `49`, `40/nonexistent-namespace-with-bad-auth,{`, `42{"not":"an array"}`} {
+		t.Run("invalid socket.io packet "+pkt, func(t *testing.T) {
+			sid := handshake(t, base)
+			url := base + "?EIO=4&transport=polling&sid=" + sid
+			do(t, "POST", url, "40")
+			if _, body := do(t, "GET", url, ""); !strings.HasPrefix(body, "40{") {
+				t.Fatalf("connect answer %q", body)
+			}
+			do(t, "POST", url, pkt)
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				status, body := do(t, "GET", url, "")
+				if status == 400 && strings.Contains(body, "Session ID unknown") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("session still open after %q: %d %q", pkt, status, body)
+				}
+			}
+		})
+	}
+
+	t.Run("websocket garbage", func(t *testing.T) {
+		wsURL := "ws" + strings.TrimPrefix(base, "http") + "?EIO=4&transport=websocket"
+		frames := []struct {
+			kind int
+			data string
+		}{
+			{websocket.TextMessage, `42["a",`},
+			{websocket.TextMessage, "\x00\xff"},
+			{websocket.BinaryMessage, "\x04\x00\xff\xfe"},
+			{websocket.TextMessage, `451-["a",{"_placeholder":true,"num":99}]`},
+		}
+		for _, f := range frames {
+			conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, _, _ = conn.ReadMessage() // open packet
+			_ = conn.WriteMessage(websocket.TextMessage, []byte("40"))
+			_, _, _ = conn.ReadMessage() // connect answer
+			_ = conn.WriteMessage(f.kind, []byte(f.data))
+			for { // drain until the server closes or the deadline passes
+				if _, _, err := conn.ReadMessage(); err != nil {
+					break
+				}
+			}
+			conn.Close()
+		}
+	})
+
+	t.Run("random bytes", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for range 200 {
+			sid := handshake(t, base)
+			b := make([]byte, rng.IntN(64))
+			for i := range b {
+				b[i] = byte(rng.IntN(256))
+			}
+			do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, string(b))
+		}
+	})
+
+	// Still alive: health check and a real client connect.
+	if status, _ := do(t, "GET", env.url+"/healthz", ""); status != 200 {
+		t.Fatalf("healthz after garbage: %d", status)
+	}
+	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4})
+	c.mustConnect()
+}
+
+// do sends one request and returns status and body.
+func do(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	client := &http.Client{Timeout: 30 * time.Second}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// handshake opens an Engine.IO v4 polling session and returns its sid.
+func handshake(t *testing.T, base string) string {
+	t.Helper()
+	status, body := do(t, "GET", base+"?EIO=4&transport=polling", "")
+	if status != 200 || !strings.HasPrefix(body, "0") {
+		t.Fatalf("handshake: %d %q", status, body)
+	}
+	var open struct{ Sid string }
+	if err := json.Unmarshal([]byte(body[1:]), &open); err != nil || open.Sid == "" {
+		t.Fatalf("handshake body %q", body)
+	}
+	return open.Sid
+}
