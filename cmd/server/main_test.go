@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// env builds a getenv from pairs.
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"arguments", []string{"--port", "1"}, nil, "unexpected arguments"},
+		{"port", nil, map[string]string{"PORT": "eighty"}, "PORT"},
+		{"short secret", nil, map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
+		{"origin", nil, map[string]string{"CORS_ORIGINS": "localhost:3000"}, "CORS_ORIGINS"},
+		{"log level", nil, map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"duration", nil, map[string]string{"JWT_TTL": "-1h"}, "JWT_TTL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), tc.args, env(tc.env), &out)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's log goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunStartsAndStops: run serves until its context ends, then returns
+// nil; the log shows the config with the secret masked.
+func TestRunStartsAndStops(t *testing.T) {
+	secret := "0123456789abcdef0123456789abcdef-secret"
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, env(map[string]string{
+			"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": t.TempDir(), "JWT_SECRET": secret,
+			"MONGODB_URI": "", "LOG_LEVEL": "debug",
+		}), &out)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "msg=listening") {
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening; log:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	log := out.String()
+	if strings.Contains(log, secret) {
+		t.Error("the JWT secret appears in the log")
+	}
+	if !strings.Contains(log, "jwt_secret=set") || !strings.Contains(log, "msg=stopped") {
+		t.Errorf("log lacks the masked config or the stop line:\n%s", log)
+	}
+}

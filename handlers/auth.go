@@ -1,0 +1,227 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"feedrt/store"
+)
+
+// DefaultBcryptCost is the cost the Node app hashed with (bcryptjs, 12).
+const DefaultBcryptCost = 12
+
+// Messages of the auth routes, as the Node app sent them.
+const (
+	msgValidationFailed = "Validation failed."
+	msgInvalidValue     = "Invalid value"
+	msgInvalidEmail     = "Please enter a valid email."
+	msgEmailTaken       = "E-Mail address already exists!"
+	msgUserNotFound     = "User not found."
+)
+
+// UserStore is the part of store.Store the auth routes use.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *store.User) error
+	UserByEmail(ctx context.Context, email string) (store.User, error)
+	UserByID(ctx context.Context, id store.ID) (store.User, error)
+	UpdateUserStatus(ctx context.Context, id store.ID, status string) error
+}
+
+// Auth serves sign-up, login and the user's status.
+type Auth struct {
+	Store  UserStore
+	Tokens *Tokens
+	// BcryptCost is the cost of new password hashes; zero means
+	// DefaultBcryptCost. Tests use bcrypt.MinCost.
+	BcryptCost int
+	Log        *slog.Logger
+}
+
+// Register mounts PUT /auth/signup, POST /auth/login and GET/PATCH
+// /auth/status (the last two behind the token middleware).
+func (a Auth) Register(r gin.IRouter) {
+	g := r.Group("/auth")
+	g.PUT("/signup", a.signup)
+	g.POST("/login", a.login)
+	status := g.Group("/status", a.Tokens.Middleware(a.Log), notFoundAs(msgUserNotFound))
+	status.GET("", a.getStatus)
+	status.PATCH("", a.updateStatus)
+}
+
+// signupResponse is the 201 body of PUT /auth/signup.
+type signupResponse struct {
+	Message string `json:"message"`
+	UserID  string `json:"userId"`
+}
+
+// signup validates like the Node app's express-validator chain (every
+// failing field is reported, in body order email, password, name), then
+// stores the user with the normalised address and a bcrypt hash.
+func (a Auth) signup(c *gin.Context) {
+	log := orDiscard(a.Log)
+	body, err := readJSON(c)
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	var fields []FieldError
+	rawEmail := body["email"]
+	email, emailOK := jsString(rawEmail)
+	norm, normOK := normalizeEmail(email)
+	switch {
+	case !emailOK || !isEmail(email) || !normOK:
+		fields = append(fields, fieldError("email", msgInvalidEmail, rawEmail))
+	default:
+		// A courtesy check so the usual case reports all fields at once;
+		// the store's unique index (ErrConflict below) is what decides.
+		_, err := a.Store.UserByEmail(c.Request.Context(), norm)
+		switch {
+		case err == nil:
+			fields = append(fields, fieldError("email", msgEmailTaken, rawEmail))
+		case !errors.Is(err, store.ErrNotFound):
+			Respond(c, log, err)
+			return
+		}
+	}
+	password, ok := trimmedField(body, "password")
+	if !ok || jsLen(password) < 5 {
+		fields = append(fields, fieldError("password", msgInvalidValue, password))
+	}
+	name, ok := trimmedField(body, "name")
+	if !ok || name == "" {
+		fields = append(fields, fieldError("name", msgInvalidValue, name))
+	}
+	if len(fields) > 0 {
+		Respond(c, log, validationError(msgValidationFailed, fields))
+		return
+	}
+
+	hash, err := bcrypt.GenerateFromPassword(bcryptInput(password), a.cost())
+	if err != nil {
+		Respond(c, log, fmt.Errorf("hash password: %w", err))
+		return
+	}
+	u := store.User{Email: norm, Password: string(hash), Name: name}
+	if err := a.Store.CreateUser(c.Request.Context(), &u); err != nil {
+		if errors.Is(err, store.ErrConflict) { // a concurrent sign-up won
+			err = validationError(msgValidationFailed, []FieldError{fieldError("email", msgEmailTaken, rawEmail)})
+		}
+		Respond(c, log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, signupResponse{Message: "User created!", UserID: u.ID.Hex()})
+}
+
+// loginResponse is the 200 body of POST /auth/login.
+type loginResponse struct {
+	Token  string `json:"token"`
+	UserID string `json:"userId"`
+}
+
+// login checks the password of the user with the normalised address. It
+// normalises exactly as signup did (the Node app did not, so mixed-case
+// logins failed there) and trims the password as signup trimmed it before
+// hashing.
+func (a Auth) login(c *gin.Context) {
+	log := orDiscard(a.Log)
+	body, err := readJSON(c)
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	notFound := NewError(http.StatusUnauthorized, "A user with this email could not be found.")
+	email, ok := jsString(body["email"])
+	norm, normOK := normalizeEmail(email)
+	if !ok || !normOK || email == "" {
+		Respond(c, log, notFound)
+		return
+	}
+	u, err := a.Store.UserByEmail(c.Request.Context(), norm)
+	if errors.Is(err, store.ErrNotFound) {
+		err = notFound
+	}
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	password, _ := trimmedField(body, "password")
+	err = bcrypt.CompareHashAndPassword([]byte(u.Password), bcryptInput(password))
+	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		err = NewError(http.StatusUnauthorized, "Wrong password!")
+	}
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	token, err := a.Tokens.Issue(u.Email, u.ID)
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	c.JSON(http.StatusOK, loginResponse{Token: token, UserID: u.ID.Hex()})
+}
+
+// getStatus answers the authenticated user's status.
+func (a Auth) getStatus(c *gin.Context) {
+	log := orDiscard(a.Log)
+	id, err := requireUser(c)
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	u, err := a.Store.UserByID(c.Request.Context(), id)
+	if err != nil {
+		Respond(c, log, err) // ErrNotFound: "User not found." (notFoundAs)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": u.Status})
+}
+
+// updateStatus sets the authenticated user's status to the trimmed value;
+// a blank one is a 422 (the Node app stored "").
+func (a Auth) updateStatus(c *gin.Context) {
+	log := orDiscard(a.Log)
+	id, err := requireUser(c)
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	body, err := readJSON(c)
+	if err != nil {
+		Respond(c, log, err)
+		return
+	}
+	status, ok := trimmedField(body, "status")
+	if !ok || status == "" {
+		Respond(c, log, validationError(msgValidationFailed, []FieldError{fieldError("status", msgInvalidValue, status)}))
+		return
+	}
+	if err := a.Store.UpdateUserStatus(c.Request.Context(), id, status); err != nil {
+		Respond(c, log, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"message": "User updated."})
+}
+
+// cost is the configured bcrypt cost or the default.
+func (a Auth) cost() int {
+	if a.BcryptCost == 0 {
+		return DefaultBcryptCost
+	}
+	return a.BcryptCost
+}
+
+// bcryptInput cuts a password to the 72 bytes bcrypt uses. bcryptjs (Node)
+// ignores the rest silently and so does CompareHashAndPassword, but
+// GenerateFromPassword refuses longer input; cutting here keeps hashes of
+// long passwords interchangeable between the two back ends.
+func bcryptInput(password string) []byte {
+	b := []byte(password)
+	return b[:min(len(b), 72)]
+}

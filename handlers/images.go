@@ -1,0 +1,277 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/image/webp"
+)
+
+// DefaultMaxImageBytes is the upload cap when Images.MaxBytes is zero.
+const DefaultMaxImageBytes = 5 << 20
+
+// imageURLPrefix starts every imageUrl; the front end loads
+// <server>/<imageUrl>, which Images.Register serves.
+const imageURLPrefix = "images/"
+
+// formAllowance is what an upload request may carry beyond the image: the
+// title, content and multipart framing.
+const formAllowance = 1 << 20
+
+// imageTypes maps the sniffed types that are accepted to the extension of
+// the stored file.
+var imageTypes = map[string]string{
+	"image/png":  ".png",
+	"image/jpeg": ".jpg",
+	"image/webp": ".webp",
+}
+
+// servedTypes is the Content-Type by extension for GET /images. Files of
+// any other name (say, one the Node app stored) go out as
+// application/octet-stream, so an uploaded HTML page can never be rendered
+// from this origin.
+var servedTypes = map[string]string{
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".jpeg": "image/jpeg",
+	".webp": "image/webp",
+}
+
+// errNotImage: the upload is not a PNG, JPEG or WebP image, whatever its
+// name and declared type say.
+var errNotImage = errors.New("not a PNG, JPEG or WebP image")
+
+// Images stores uploaded post images in one directory and serves them.
+// File names are always generated here; nothing the client sends becomes
+// part of a path.
+type Images struct {
+	// Dir is the images directory, created on the first upload ("images"
+	// if empty, relative to the working directory like the Node app's).
+	Dir string
+	// MaxBytes caps one image (DefaultMaxImageBytes if zero); larger
+	// uploads are answered 413.
+	MaxBytes int64
+	// Log receives failures to remove files no longer used.
+	Log *slog.Logger
+}
+
+// maxBytes is the effective size cap.
+func (im Images) maxBytes() int64 {
+	if im.MaxBytes <= 0 {
+		return DefaultMaxImageBytes
+	}
+	return im.MaxBytes
+}
+
+// dir is the effective images directory.
+func (im Images) dir() string {
+	if im.Dir == "" {
+		return "images"
+	}
+	return im.Dir
+}
+
+// tooLarge is the 413 for an image over the cap.
+func (im Images) tooLarge() *Error {
+	return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.maxBytes()))
+}
+
+// limitBody caps the request body of an upload, so an oversized request
+// fails while it is read instead of filling the disk first.
+func (im Images) limitBody(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, im.maxBytes()+formAllowance)
+}
+
+// check reports whether the upload is within the cap (else a 413 *Error)
+// and a real image of an accepted type (else errNotImage).
+func (im Images) check(fh *multipart.FileHeader) error {
+	if fh.Size > im.maxBytes() {
+		return im.tooLarge()
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	_, err = sniffImage(f)
+	return err
+}
+
+// Save checks the upload like check and writes it into the directory under
+// a new random name, with O_EXCL so no existing file is ever overwritten.
+// It returns the imageUrl ("images/<name>") to store with the post.
+func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
+	if fh.Size > im.maxBytes() {
+		return "", im.tooLarge()
+	}
+	src, err := fh.Open()
+	if err != nil {
+		return "", fmt.Errorf("open upload: %w", err)
+	}
+	defer src.Close()
+	ext, err := sniffImage(src)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(im.dir(), 0o750); err != nil {
+		return "", fmt.Errorf("images directory: %w", err)
+	}
+	root, err := os.OpenRoot(im.dir())
+	if err != nil {
+		return "", fmt.Errorf("images directory: %w", err)
+	}
+	defer root.Close()
+
+	name := hex.EncodeToString(randomBytes(16)) + ext
+	dst, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return "", fmt.Errorf("create image file: %w", err)
+	}
+	n, err := io.Copy(dst, io.LimitReader(src, im.maxBytes()+1))
+	if err == nil && n > im.maxBytes() { // the header's Size was wrong
+		err = im.tooLarge()
+	}
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = root.Remove(name)
+		return "", err
+	}
+	return imageURLPrefix + name, nil
+}
+
+// Remove deletes the file behind an imageUrl. URLs that do not name a file
+// directly inside the directory are refused, so a stored value can never
+// make it delete anything else.
+func (im Images) Remove(imageURL string) error {
+	name, ok := strings.CutPrefix(imageURL, imageURLPrefix)
+	if !ok || !validImageName(name) {
+		return fmt.Errorf("image URL %q does not name a file in the images directory", imageURL)
+	}
+	root, err := os.OpenRoot(im.dir())
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return root.Remove(name)
+}
+
+// removeLogged is Remove for clean-ups: the request has succeeded, so a
+// failure is only logged (a missing file is not even that).
+func (im Images) removeLogged(imageURL string) {
+	if err := im.Remove(imageURL); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		orDiscard(im.Log).Warn("could not remove image file", "imageUrl", imageURL, "err", err)
+	}
+}
+
+// Register mounts GET and HEAD /images/:file. The route matches a single
+// path segment, and the file is opened through os.Root, so neither "..",
+// nor a symlink, nor an encoded slash leaves the directory; directories
+// are never listed.
+func (im Images) Register(r gin.IRouter) {
+	r.GET("/images/:file", im.serve)
+	r.HEAD("/images/:file", im.serve)
+}
+
+// serve sends one image with caching validators and range support.
+func (im Images) serve(c *gin.Context) {
+	notFound := NewError(http.StatusNotFound, "Not found.")
+	name := c.Param("file")
+	if !validImageName(name) {
+		Respond(c, im.Log, notFound)
+		return
+	}
+	root, err := os.OpenRoot(im.dir())
+	if err != nil {
+		Respond(c, im.Log, notFound)
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		Respond(c, im.Log, notFound)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		Respond(c, im.Log, notFound)
+		return
+	}
+	ctype, ok := servedTypes[strings.ToLower(filepath.Ext(name))]
+	if !ok {
+		ctype = "application/octet-stream"
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	http.ServeContent(c.Writer, c.Request, name, st.ModTime(), f)
+}
+
+// validImageName accepts a plain file name: no separators, no NUL, not
+// hidden, not "." or "..". Names of files the Node app stored (an ISO date
+// and the original name) pass.
+func validImageName(name string) bool {
+	return name != "" && len(name) <= 255 && !strings.HasPrefix(name, ".") &&
+		!strings.ContainsAny(name, "/\\\x00") && filepath.IsLocal(name)
+}
+
+// sniffImage identifies the upload by its content and decodes its header
+// to make sure it is an image and not just a file with the right magic
+// bytes. It returns the extension to store it under and leaves f at the
+// start.
+func sniffImage(f io.ReadSeeker) (ext string, err error) {
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read upload: %w", err)
+	}
+	ctype := http.DetectContentType(head[:n])
+	ext, ok := imageTypes[ctype]
+	if !ok {
+		return "", fmt.Errorf("%w (content is %s)", errNotImage, ctype)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("rewind upload: %w", err)
+	}
+	switch ctype {
+	case "image/png":
+		_, err = png.DecodeConfig(f)
+	case "image/jpeg":
+		_, err = jpeg.DecodeConfig(f)
+	case "image/webp":
+		_, err = webp.DecodeConfig(f)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w (%s header: %v)", errNotImage, ctype, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("rewind upload: %w", err)
+	}
+	return ext, nil
+}
+
+// randomBytes returns n bytes from crypto/rand (which cannot fail).
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}

@@ -1,0 +1,182 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"feedrt/store"
+)
+
+// DefaultPerPage is the page size of GET /feed/posts when Posts.PerPage is
+// zero, as in the Node app.
+const DefaultPerPage = 2
+
+// Messages of the feed routes, as the Node app sent them.
+const (
+	msgPostInvalid   = "Validation failed, entered data is incorrect."
+	msgNoImage       = "No image provided."
+	msgNoFilePicked  = "No file picked."
+	msgPostNotFound  = "Could not find post."
+	msgNotAuthorized = "Not authorized!"
+)
+
+// PostStore is the part of store.Store the feed routes use.
+type PostStore interface {
+	CreatePost(ctx context.Context, p *store.Post) error
+	PostByID(ctx context.Context, id store.ID) (store.Post, error)
+	ListPosts(ctx context.Context, skip, limit int) ([]store.Post, int, error)
+	UpdatePost(ctx context.Context, p *store.Post) error
+	DeletePost(ctx context.Context, id store.ID) error
+}
+
+// Posts serves the feed: list, create, read, update and delete posts, all
+// behind the token middleware. Every change that was stored is announced
+// through Broadcaster afterwards, and only then.
+type Posts struct {
+	Store       PostStore
+	Broadcaster Broadcaster
+	Images      Images
+	Tokens      *Tokens
+	// PerPage is the page size of the list (DefaultPerPage if zero).
+	PerPage int
+	Log     *slog.Logger
+}
+
+// Register mounts the /feed routes.
+func (p Posts) Register(r gin.IRouter) {
+	g := r.Group("/feed", p.Tokens.Middleware(p.Log), notFoundAs(msgPostNotFound))
+	g.GET("/posts", p.list)
+	g.POST("/post", p.create)
+	g.GET("/post/:postId", p.get)
+	g.PUT("/post/:postId", p.update)
+	g.DELETE("/post/:postId", p.delete)
+}
+
+// list answers one page of posts, newest first, and the total count.
+func (p Posts) list(c *gin.Context) {
+	perPage := p.PerPage
+	if perPage <= 0 {
+		perPage = DefaultPerPage
+	}
+	skip := pageSkip(parsePage(c.Query("page")), perPage)
+	posts, total, err := p.Store.ListPosts(c.Request.Context(), skip, perPage)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	views := make([]PostView, 0, len(posts))
+	for _, post := range posts {
+		views = append(views, viewPost(post))
+	}
+	c.JSON(http.StatusOK, listResponse{Message: "Fetched posts successfully.", Posts: views, TotalItems: total})
+}
+
+// create validates the form, stores the image and then the post. If the
+// post cannot be stored, the image file is removed again.
+func (p Posts) create(c *gin.Context) {
+	userID, err := requireUser(c)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	form, cleanup, err := p.readForm(c)
+	defer cleanup()
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	if fields := form.validate(); len(fields) > 0 {
+		p.fail(c, validationError(msgPostInvalid, fields))
+		return
+	}
+	if form.file == nil {
+		p.fail(c, validationError(msgNoImage, nil))
+		return
+	}
+	imageURL, err := p.Images.Save(form.file)
+	if err != nil {
+		p.fail(c, notImageAs(err, msgNoImage))
+		return
+	}
+	post := store.Post{Title: form.title, Content: form.content, ImageURL: imageURL, Creator: store.Creator{ID: userID}}
+	if err := p.Store.CreatePost(c.Request.Context(), &post); err != nil {
+		p.Images.removeLogged(imageURL)
+		if errors.Is(err, store.ErrNotFound) { // the token's user is gone
+			err = &Error{Status: http.StatusNotFound, Message: msgUserNotFound, Err: err}
+		}
+		p.fail(c, err)
+		return
+	}
+	view := viewPost(post)
+	p.broadcast(PostEvent{Action: ActionCreate, Post: view})
+	c.JSON(http.StatusCreated, createResponse{Message: "Post created successfully!", Post: view, Creator: view.Creator})
+}
+
+// get answers one post. Unknown and malformed ids are both 404.
+func (p Posts) get(c *gin.Context) {
+	id, err := store.ParseID(c.Param("postId"))
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	post, err := p.Store.PostByID(c.Request.Context(), id)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, postResponse{Message: "Post fetched.", Post: viewPost(post)})
+}
+
+// owned loads the post of the postId parameter and checks that the
+// authenticated user created it: 404 if there is no such post, 403 if it
+// is someone else's.
+func (p Posts) owned(c *gin.Context) (store.Post, error) {
+	userID, err := requireUser(c)
+	if err != nil {
+		return store.Post{}, err
+	}
+	id, err := store.ParseID(c.Param("postId"))
+	if err != nil {
+		return store.Post{}, err
+	}
+	post, err := p.Store.PostByID(c.Request.Context(), id)
+	if err != nil {
+		return store.Post{}, err
+	}
+	if post.Creator.ID != userID {
+		return store.Post{}, NewError(http.StatusForbidden, msgNotAuthorized)
+	}
+	return post, nil
+}
+
+// delete removes the post, then its image file.
+func (p Posts) delete(c *gin.Context) {
+	post, err := p.owned(c)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	if err := p.Store.DeletePost(c.Request.Context(), post.ID); err != nil {
+		p.fail(c, err)
+		return
+	}
+	p.Images.removeLogged(post.ImageURL)
+	p.broadcast(DeleteEvent{Action: ActionDelete, Post: post.ID.Hex()})
+	c.JSON(http.StatusOK, messageResponse{Message: "Deleted post."})
+}
+
+// broadcast announces a stored change to every real-time client.
+func (p Posts) broadcast(payload any) {
+	if p.Broadcaster != nil {
+		p.Broadcaster.Broadcast(EventPosts, payload)
+	}
+}
+
+// fail answers err through Respond.
+func (p Posts) fail(c *gin.Context, err error) {
+	Respond(c, p.Log, err)
+}

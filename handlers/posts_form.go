@@ -1,0 +1,145 @@
+package handlers
+
+import (
+	"errors"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// multipartMemory is how much of a multipart body is held in memory; the
+// rest of an upload goes to a temporary file until the request ends.
+const multipartMemory = 1 << 20
+
+// postForm is the multipart body of create and update, as multer and
+// express-validator's trim() left it in the Node app.
+type postForm struct {
+	title, content string
+	// file is the "image" file part, if there was one.
+	file *multipart.FileHeader
+	// imageText is the "image" text field: on update, the post's current
+	// imageUrl when the image is kept.
+	imageText string
+}
+
+// readForm parses the multipart body within the upload size limits. A
+// body that is not multipart is an empty form (the Node app ignored it
+// too), so validation answers it. The returned clean-up removes the
+// temporary files of the upload and must always be called.
+func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
+	p.Images.limitBody(c)
+	req := c.Request
+	err := req.ParseMultipartForm(multipartMemory)
+	cleanup := func() {
+		if req.MultipartForm != nil {
+			_ = req.MultipartForm.RemoveAll()
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil, errors.Is(err, http.ErrNotMultipart):
+	case errors.As(err, &tooBig):
+		return postForm{}, cleanup, err
+	case errors.Is(err, multipart.ErrMessageTooLarge):
+		return postForm{}, cleanup, &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large.", Err: err}
+	default:
+		return postForm{}, cleanup, &Error{Status: http.StatusBadRequest, Message: "Invalid multipart body.", Err: err}
+	}
+	f := postForm{
+		title:     jsTrim(req.PostForm.Get("title")),
+		content:   jsTrim(req.PostForm.Get("content")),
+		imageText: req.PostForm.Get("image"),
+	}
+	if req.MultipartForm != nil {
+		if files := req.MultipartForm.File["image"]; len(files) > 0 {
+			f.file = files[0]
+			if f.file.Size > p.Images.maxBytes() {
+				return postForm{}, cleanup, p.Images.tooLarge()
+			}
+		}
+	}
+	return f, cleanup, nil
+}
+
+// validate applies the Node app's rules: title and content trimmed, at
+// least 5 characters each.
+func (f postForm) validate() []FieldError {
+	var fields []FieldError
+	if jsLen(f.title) < 5 {
+		fields = append(fields, fieldError("title", msgInvalidValue, f.title))
+	}
+	if jsLen(f.content) < 5 {
+		fields = append(fields, fieldError("content", msgInvalidValue, f.content))
+	}
+	return fields
+}
+
+// update replaces title, content and image of the user's own post. The
+// image is either a new file or the "image" field holding the post's
+// current imageUrl; any other text is refused, because the Node app would
+// store it and later delete whatever path it names. A new file is removed
+// again if the post cannot be stored; the old one only once it was.
+func (p Posts) update(c *gin.Context) {
+	form, cleanup, err := p.readForm(c)
+	defer cleanup()
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	if fields := form.validate(); len(fields) > 0 {
+		p.fail(c, validationError(msgPostInvalid, fields))
+		return
+	}
+	if form.file == nil && form.imageText == "" {
+		p.fail(c, validationError(msgNoFilePicked, nil))
+		return
+	}
+	if form.file != nil {
+		// Checked before the look-up so a bad upload costs no database
+		// round trip; a rejected file counts as no file, as with multer's
+		// fileFilter in the Node app.
+		if err := p.Images.check(form.file); err != nil {
+			p.fail(c, notImageAs(err, msgNoFilePicked))
+			return
+		}
+	}
+	post, err := p.owned(c)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	oldURL, newURL := post.ImageURL, post.ImageURL
+	if form.file != nil {
+		if newURL, err = p.Images.Save(form.file); err != nil {
+			p.fail(c, notImageAs(err, msgNoFilePicked))
+			return
+		}
+	} else if form.imageText != oldURL {
+		p.fail(c, validationError(msgPostInvalid, []FieldError{fieldError("image", msgInvalidValue, form.imageText)}))
+		return
+	}
+	post.Title, post.Content, post.ImageURL = form.title, form.content, newURL
+	if err := p.Store.UpdatePost(c.Request.Context(), &post); err != nil {
+		if newURL != oldURL {
+			p.Images.removeLogged(newURL)
+		}
+		p.fail(c, err)
+		return
+	}
+	if newURL != oldURL {
+		p.Images.removeLogged(oldURL)
+	}
+	view := viewPost(post)
+	p.broadcast(PostEvent{Action: ActionUpdate, Post: view})
+	c.JSON(http.StatusOK, postResponse{Message: "Post updated!", Post: view})
+}
+
+// notImageAs turns errNotImage into a 422 with message; other errors
+// (413, I/O) pass unchanged.
+func notImageAs(err error, message string) error {
+	if errors.Is(err, errNotImage) {
+		return &Error{Status: http.StatusUnprocessableEntity, Message: message, Err: err}
+	}
+	return err
+}

@@ -1,0 +1,38 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadConfigDefaultsAndEnv(t *testing.T) {
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.PostsPerPage != 2 || c.BcryptCost != 12 || c.JWTTTL != time.Hour || !c.GeneratedSecret || len(c.JWTSecret) < 32 {
+		t.Errorf("defaults: %+v", c)
+	}
+	vars := map[string]string{
+		"PORT": "9000", "CORS_ORIGINS": " https://a.example , http://b.example:8081 ", "CORS_METHODS": "get,post",
+		"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017/feed", "JWT_SECRET": strings.Repeat("k", 32),
+		"POSTS_PER_PAGE": "10", "LOG_LEVEL": "debug",
+	}
+	c, err = LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9000 || c.PostsPerPage != 10 || c.GeneratedSecret || c.LogLevel != slog.LevelDebug ||
+		strings.Join(c.AllowedOrigins, " ") != "https://a.example http://b.example:8081" ||
+		strings.Join(c.AllowedMethods, " ") != "GET POST" {
+		t.Errorf("from env: %+v", c)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	if strings.Contains(buf.String(), "hunter2") || strings.Contains(buf.String(), strings.Repeat("k", 32)) {
+		t.Errorf("secret in log: %s", buf.String())
+	}
+}
