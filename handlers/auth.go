@@ -126,8 +126,9 @@ type loginResponse struct {
 
 // login checks the password of the user with the normalised address. It
 // normalises exactly as signup did (the Node app did not, so mixed-case
-// logins failed there) and trims the password as signup trimmed it before
-// hashing.
+// logins failed there). It also trims address and password: signup
+// accepted no address with blanks around it and hashed the trimmed
+// password, so trimming can only turn a certain failure into a success.
 func (a Auth) login(c *gin.Context) {
 	log := orDiscard(a.Log)
 	body, err := readJSON(c)
@@ -137,6 +138,7 @@ func (a Auth) login(c *gin.Context) {
 	}
 	notFound := NewError(http.StatusUnauthorized, "A user with this email could not be found.")
 	email, ok := jsString(body["email"])
+	email = jsTrim(email) // stored addresses never have blanks around them
 	norm, normOK := normalizeEmail(email)
 	if !ok || !normOK || email == "" {
 		Respond(c, log, notFound)

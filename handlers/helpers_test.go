@@ -346,11 +346,14 @@ func (e *env) normalized(data []byte) []byte {
 	e.t.Helper()
 	var v any
 	mustUnmarshal(e.t, data, &v)
-	out, err := json.MarshalIndent(e.normalize(v), "", "  ")
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // keep the <placeholders> readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(e.normalize(v)); err != nil {
 		e.t.Fatal(err)
 	}
-	return append(out, '\n')
+	return out.Bytes()
 }
 
 // checkGolden compares normalised JSON with testdata/golden/<name>.json,

@@ -165,3 +165,24 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 		t.Errorf("news = %s", ev.Args)
 	}
 }
+
+// TestBroadcastOrderAndDrain: events arrive once each and in the order
+// they were queued, and the ones still queued at shutdown are delivered
+// before the sockets close.
+func TestBroadcastOrderAndDrain(t *testing.T) {
+	env := mustStart(t, nil)
+	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	c.mustConnect()
+	const n = 300
+	for i := range n {
+		env.srv.Broadcaster().Broadcast("news", i)
+	}
+	env.srv.bc.close() // what Shutdown does first: drain, then stop
+	for i := range n {
+		ev := waitEvent(t, c, "news")
+		if !jsonEqual(ev.Args[0], fmt.Sprint(i)) {
+			t.Fatalf("event %d carried %s", i, ev.Args[0])
+		}
+	}
+	env.srv.Broadcaster().Broadcast("news", "after close") // dropped, no panic
+}
