@@ -26,26 +26,37 @@ const (
 )
 
 // UserStore is the part of store.Store the auth routes use.
+// Its methods behave as documented on store.Store.
 type UserStore interface {
+	// CreateUser stores u; ErrConflict if the e-mail is taken.
 	CreateUser(ctx context.Context, u *store.User) error
+	// UserByEmail finds a user by normalised e-mail.
 	UserByEmail(ctx context.Context, email string) (store.User, error)
+	// UserByID finds a user by id.
 	UserByID(ctx context.Context, id store.ID) (store.User, error)
+	// UpdateUserStatus sets a user's status.
 	UpdateUserStatus(ctx context.Context, id store.ID, status string) error
 }
 
 // Auth serves sign-up, login and the user's status.
 type Auth struct {
-	Store  UserStore
+	// Store keeps the users.
+	Store UserStore
+	// Tokens issues login tokens and guards the status routes (required).
 	Tokens *Tokens
 	// BcryptCost is the cost of new password hashes; zero means
 	// DefaultBcryptCost. Tests use bcrypt.MinCost.
 	BcryptCost int
-	Log        *slog.Logger
+	// Log receives the detail of 5xx answers (nil: discarded).
+	Log *slog.Logger
 }
 
 // Register mounts PUT /auth/signup, POST /auth/login and GET/PATCH
 // /auth/status (the last two behind the token middleware).
 func (a Auth) Register(r gin.IRouter) {
+	if a.Tokens == nil {
+		panic("handlers: Auth.Tokens is nil")
+	}
 	g := r.Group("/auth")
 	g.PUT("/signup", a.signup)
 	g.POST("/login", a.login)

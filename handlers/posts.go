@@ -25,11 +25,17 @@ const (
 )
 
 // PostStore is the part of store.Store the feed routes use.
+// Its methods behave as documented on store.Store.
 type PostStore interface {
+	// CreatePost stores p and fills in id, times and creator name.
 	CreatePost(ctx context.Context, p *store.Post) error
+	// PostByID finds a post, creator name filled in.
 	PostByID(ctx context.Context, id store.ID) (store.Post, error)
+	// ListPosts returns a page, newest first, and the total count.
 	ListPosts(ctx context.Context, skip, limit int) ([]store.Post, int, error)
+	// UpdatePost replaces title, content and image URL of p.ID.
 	UpdatePost(ctx context.Context, p *store.Post) error
+	// DeletePost removes a post.
 	DeletePost(ctx context.Context, id store.ID) error
 }
 
@@ -37,17 +43,26 @@ type PostStore interface {
 // behind the token middleware. Every change that was stored is announced
 // through Broadcaster afterwards, and only then.
 type Posts struct {
-	Store       PostStore
+	// Store keeps the posts.
+	Store PostStore
+	// Broadcaster announces stored changes (nil: none are announced).
 	Broadcaster Broadcaster
-	Images      Images
-	Tokens      *Tokens
+	// Images stores the uploads; Posts does not serve them, register
+	// Images itself for that.
+	Images Images
+	// Tokens guards every feed route (required).
+	Tokens *Tokens
 	// PerPage is the page size of the list (DefaultPerPage if zero).
 	PerPage int
-	Log     *slog.Logger
+	// Log receives the detail of 5xx answers (nil: discarded).
+	Log *slog.Logger
 }
 
 // Register mounts the /feed routes.
 func (p Posts) Register(r gin.IRouter) {
+	if p.Tokens == nil {
+		panic("handlers: Posts.Tokens is nil")
+	}
 	g := r.Group("/feed", p.Tokens.Middleware(p.Log), notFoundAs(msgPostNotFound))
 	g.GET("/posts", p.list)
 	g.POST("/post", p.create)

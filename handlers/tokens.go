@@ -31,8 +31,11 @@ var signingMethod = jwt.SigningMethodHS256
 // wrote in the Node app, so tokens issued by either back end with the same
 // secret work on both.
 type Claims struct {
-	Email  string `json:"email"`
+	// Email is the user's (normalised) address.
+	Email string `json:"email"`
+	// UserID is the user's 24-hex id.
 	UserID string `json:"userId"`
+	// RegisteredClaims holds iat and exp.
 	jwt.RegisteredClaims
 }
 

@@ -16,34 +16,44 @@ const (
 // leave the server (the Node app leaked the whole user document, password
 // hash included).
 type CreatorView struct {
-	ID   string `json:"_id"`
+	// ID is the user's 24-hex id.
+	ID string `json:"_id"`
+	// Name is the user's display name.
 	Name string `json:"name"`
 }
 
 // PostView is a post as the contract shapes it in responses and events:
 // mongoose field names, 24-hex ids, times as JavaScript ISO strings.
 type PostView struct {
-	ID        string      `json:"_id"`
-	Title     string      `json:"title"`
-	Content   string      `json:"content"`
-	ImageURL  string      `json:"imageUrl"`
-	Creator   CreatorView `json:"creator"`
-	CreatedAt string      `json:"createdAt"`
-	UpdatedAt string      `json:"updatedAt"`
+	// ID is the post's 24-hex id.
+	ID      string `json:"_id"`
+	Title   string `json:"title"`
+	Content string `json:"content"`
+	// ImageURL is "images/<file>", relative to the server's root.
+	ImageURL string      `json:"imageUrl"`
+	Creator  CreatorView `json:"creator"`
+	// CreatedAt and UpdatedAt are UTC with milliseconds, like
+	// JavaScript's Date.toISOString().
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
 }
 
 // PostEvent is the payload of a create or update event:
 // {"action": "create"|"update", "post": Post}.
 type PostEvent struct {
-	Action string   `json:"action"`
-	Post   PostView `json:"post"`
+	// Action is ActionCreate or ActionUpdate.
+	Action string `json:"action"`
+	// Post is the post as stored after the change.
+	Post PostView `json:"post"`
 }
 
 // DeleteEvent is the payload of a delete event: {"action": "delete",
 // "post": "<24-hex id>"} (the id only, as the Node app sent it).
 type DeleteEvent struct {
+	// Action is ActionDelete.
 	Action string `json:"action"`
-	Post   string `json:"post"`
+	// Post is the deleted post's 24-hex id.
+	Post string `json:"post"`
 }
 
 // viewPost renders a stored post.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -44,14 +45,16 @@ func ensureNodeClients() error {
 	return nil
 }
 
-// testEnv starts the real server on 127.0.0.1:0 with a fresh data dir.
+// testEnv is the real server running on 127.0.0.1:0 with a fresh data dir.
 type testEnv struct {
-	srv *Server
-	url string // http://127.0.0.1:port
+	srv  *Server
+	url  string // http://127.0.0.1:port
+	done chan error
+	once sync.Once
 }
 
 // mustStart starts a server whose config is the defaults changed by edit,
-// and shuts it down at cleanup.
+// and shuts it down at cleanup (or earlier through stop).
 func mustStart(tb testing.TB, edit func(*Config)) *testEnv {
 	tb.Helper()
 	cfg, err := LoadConfig(func(string) string { return "" })
@@ -78,19 +81,24 @@ func mustStart(tb testing.TB, edit func(*Config)) *testEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	tb.Cleanup(func() {
+	env := &testEnv{srv: srv, url: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	go func() { env.done <- srv.Serve(ln) }()
+	tb.Cleanup(func() { env.stop(tb) })
+	return env
+}
+
+// stop shuts the server down gracefully; later calls do nothing.
+func (e *testEnv) stop(tb testing.TB) {
+	e.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
+		if err := e.srv.Shutdown(ctx); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
-		if err := <-done; err != nil {
+		if err := <-e.done; err != nil {
 			tb.Errorf("serve: %v", err)
 		}
 	})
-	return &testEnv{srv: srv, url: "http://" + ln.Addr().String()}
 }
 
 // nodeMsg is one line the Node client harness printed.

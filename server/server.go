@@ -69,8 +69,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			log.Debug("socket connected", "id", c.Id(), "recovered", c.Recovered())
 		}
 	})
+	h, err := s.routes(policy)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	s.http = &http.Server{
-		Handler:           s.routes(policy),
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       cfg.readTimeout,
 		WriteTimeout:      cfg.writeTimeout,
@@ -104,8 +109,14 @@ func openStore(_ context.Context, cfg Config, log *slog.Logger) (store.Store, er
 }
 
 // routes builds the Gin engine: recovery, request log, CORS, the REST
-// handlers and Socket.IO at /socket.io/.
-func (s *Server) routes(policy corsPolicy) http.Handler {
+// handlers, the images and Socket.IO at /socket.io/.
+func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
+	tokens, err := handlers.NewTokens(s.cfg.JWTSecret, s.cfg.JWTTTL)
+	if err != nil {
+		return nil, err
+	}
+	images := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes, Log: s.log}
+
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = false // Express answers 404 for a wrong method too
@@ -123,10 +134,13 @@ func (s *Server) routes(policy corsPolicy) http.Handler {
 	r.Any("/socket.io/*any", gin.WrapH(s.io.ServeHandler(nil)))
 
 	handlers.Health{Store: s.store, Log: s.log}.Register(r)
+	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, Log: s.log}.Register(r)
+	handlers.Posts{Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage, Log: s.log}.Register(r)
+	images.Register(r)
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
 	})
-	return r
+	return r, nil
 }
 
 // recovery turns a handler panic into the contract's JSON 500 and a log

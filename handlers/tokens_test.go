@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"feedrt/store"
+)
+
+func TestNewTokens(t *testing.T) {
+	if _, err := NewTokens([]byte("short"), time.Hour); err == nil {
+		t.Error("a 5-byte secret was accepted")
+	}
+	if _, err := NewTokens(testSecret, -time.Second); err == nil {
+		t.Error("a negative TTL was accepted")
+	}
+	secret := append([]byte(nil), testSecret...)
+	tok, err := NewTokens(secret, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret[0] ^= 0xff // the caller's slice must not be shared
+	s, err := tok.Issue("a@example.com", store.NewID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tok.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ExpiresAt.Sub(c.IssuedAt.Time); got != DefaultTokenTTL {
+		t.Errorf("TTL %s, want the default %s", got, DefaultTokenTTL)
+	}
+}
+
+func TestTokensParse(t *testing.T) {
+	e := newEnv(t, nil).seed()
+	id := e.users["alice"].ID
+	good, err := e.tokens.Issue("alice@example.com", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.tokens.Parse(good)
+	if err != nil || c.UserID != id.Hex() || c.Email != "alice@example.com" {
+		t.Fatalf("Parse(good) = %+v, %v", c, err)
+	}
+	bad := map[string]string{
+		"empty":     "",
+		"garbage":   "a.b.c",
+		"truncated": good[:len(good)-3],
+		"tampered":  tamper(good),
+		"bad user id": func() string {
+			s, _ := newJWT(hs256, Claims{UserID: "nope", RegisteredClaims: registered(time.Now(), time.Now().Add(time.Hour))}).SignedString(testSecret)
+			return s
+		}(),
+	}
+	for _, kind := range []string{"expired", "forged", "none", "hs512", "noexp"} {
+		bad[kind] = strings.TrimPrefix(e.token(kind), "Bearer ")
+	}
+	for name, s := range bad {
+		if _, err := e.tokens.Parse(s); err == nil {
+			t.Errorf("%s token accepted", name)
+		}
+	}
+	// A token from another instance with a TTL that has run out.
+	short, _ := NewTokens(testSecret, time.Minute)
+	short.now = func() time.Time { return time.Now().Add(-2 * time.Minute) }
+	old, _ := short.Issue("alice@example.com", id)
+	if _, err := e.tokens.Parse(old); err == nil {
+		t.Error("token past its TTL accepted")
+	}
+}
+
+// tamper changes the payload of a token and keeps its signature.
+func tamper(tok string) string {
+	parts := strings.Split(tok, ".")
+	p := []byte(parts[1])
+	if p[5] == 'A' {
+		p[5] = 'B'
+	} else {
+		p[5] = 'A'
+	}
+	return parts[0] + "." + string(p) + "." + parts[2]
+}
+
+func TestBearer(t *testing.T) {
+	for header, want := range map[string]string{
+		"Bearer abc":    "abc",
+		"bearer abc":    "abc",
+		"  Bearer  abc": "abc",
+		"Bearer":        "",
+		"Bearer ":       "",
+		"Basic abc":     "",
+		"abc":           "",
+		"":              "",
+	} {
+		got, ok := bearer(header)
+		if got != want || ok != (want != "") {
+			t.Errorf("bearer(%q) = %q, %v; want %q", header, got, ok, want)
+		}
+	}
+}

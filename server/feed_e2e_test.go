@@ -1,0 +1,276 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// apiClient talks to the REST API the way the feed front end does.
+type apiClient struct {
+	t     testing.TB
+	base  string
+	token string
+}
+
+// call sends a request and decodes the JSON answer into a map.
+func (a *apiClient) call(method, path string, body io.Reader, contentType string) (int, map[string]any) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.base+path, body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		a.t.Fatalf("%s %s: %d, body %q is not a JSON object", method, path, res.StatusCode, raw)
+	}
+	return res.StatusCode, out
+}
+
+func (a *apiClient) json(method, path string, v any) (int, map[string]any) {
+	a.t.Helper()
+	raw, _ := json.Marshal(v)
+	return a.call(method, path, bytes.NewReader(raw), "application/json")
+}
+
+// form sends multipart/form-data with the given fields and, if img is
+// not nil, an "image" file.
+func (a *apiClient) form(method, path string, fields map[string]string, img []byte) (int, map[string]any) {
+	a.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	if img != nil {
+		fw, _ := w.CreateFormFile("image", "photo.png")
+		_, _ = fw.Write(img)
+	}
+	_ = w.Close()
+	return a.call(method, path, &buf, w.FormDataContentType())
+}
+
+// mustUser signs a user up and logs in; the returned client carries the token.
+func mustUser(t testing.TB, base, email, name string) (*apiClient, string) {
+	t.Helper()
+	a := &apiClient{t: t, base: base}
+	status, body := a.json("PUT", "/auth/signup", map[string]string{"email": email, "password": "secret1", "name": name})
+	if status != 201 {
+		t.Fatalf("signup %s: %d %v", email, status, body)
+	}
+	status, body = a.json("POST", "/auth/login", map[string]string{"email": email, "password": "secret1"})
+	if status != 200 {
+		t.Fatalf("login %s: %d %v", email, status, body)
+	}
+	a.token, _ = body["token"].(string)
+	userID, _ := body["userId"].(string)
+	return a, userID
+}
+
+// pngBytes is a small valid PNG.
+func pngBytes(t testing.TB, shade uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{shade, 0, 0, 255})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// decodeArg decodes one event argument.
+func decodeArg(t testing.TB, raw json.RawMessage) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("event argument %s: %v", raw, err)
+	}
+	return m
+}
+
+// TestFeedEndToEnd: two official socket.io-client apps (4.x and 2.x)
+// watch while a user signs up, logs in, creates, updates and deletes a
+// post over HTTP; both receive the three `posts` events, in order, with
+// the contract's payloads.
+func TestFeedEndToEnd(t *testing.T) {
+	env := mustStart(t, nil)
+	watchers := []*nodeClient{
+		mustNodeClient(t, map[string]any{"url": env.url, "version": 4}),
+		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
+	}
+	for _, w := range watchers {
+		w.mustConnect()
+	}
+
+	api, userID := mustUser(t, env.url, "Ada@Example.com", "Ada")
+	status, created := api.form("POST", "/feed/post", map[string]string{"title": "First post", "content": "Hello, feed!"}, pngBytes(t, 1))
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	post := created["post"].(map[string]any)
+	id := post["_id"].(string)
+	wantCreator := map[string]any{"_id": userID, "name": "Ada"}
+	if fmt.Sprint(post["creator"]) != fmt.Sprint(wantCreator) || fmt.Sprint(created["creator"]) != fmt.Sprint(wantCreator) {
+		t.Errorf("creator %v / %v, want %v", post["creator"], created["creator"], wantCreator)
+	}
+
+	// The image is served where the front end will look for it.
+	imgURL := env.url + "/" + post["imageUrl"].(string)
+	if res, err := http.Get(imgURL); err != nil || res.StatusCode != 200 {
+		t.Errorf("GET %s: %v %v", imgURL, res, err)
+	} else {
+		res.Body.Close()
+	}
+
+	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": "First post, edited", "content": "Hello again!", "image": post["imageUrl"].(string)}, nil)
+	if status != 200 {
+		t.Fatalf("update: %d %v", status, updated)
+	}
+	if status, body := api.call("DELETE", "/feed/post/"+id, nil, ""); status != 200 {
+		t.Fatalf("delete: %d %v", status, body)
+	}
+
+	for i, w := range watchers {
+		ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
+		if ev["action"] != "create" || fmt.Sprint(ev["post"]) != fmt.Sprint(post) {
+			t.Errorf("watcher %d create event %v, want post %v", i, ev, post)
+		}
+		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
+		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated["post"]) {
+			t.Errorf("watcher %d update event %v, want post %v", i, ev, updated["post"])
+		}
+		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
+		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": id}) {
+			t.Errorf("watcher %d delete event %v", i, ev)
+		}
+	}
+}
+
+// TestFeedRestart: everything written before a restart is there after it.
+func TestFeedRestart(t *testing.T) {
+	dir := t.TempDir()
+	secret := []byte(strings.Repeat("s", 32))
+	edit := func(c *Config) { c.DataDir, c.JWTSecret = dir, secret }
+
+	env := mustStart(t, edit)
+	api, _ := mustUser(t, env.url, "bob@example.com", "Bob")
+	var ids []string
+	for i := range 5 {
+		status, body := api.form("POST", "/feed/post", map[string]string{"title": fmt.Sprintf("Post %d", i), "content": "content"}, pngBytes(t, uint8(i)))
+		if status != 201 {
+			t.Fatalf("create: %d %v", status, body)
+		}
+		ids = append(ids, body["post"].(map[string]any)["_id"].(string))
+	}
+	_, before := api.call("GET", "/feed/posts?page=1", nil, "")
+	env.stop(t)
+
+	env = mustStart(t, edit)
+	api.base = env.url
+	// The token still works (same secret), the user can log in again.
+	status, after := api.call("GET", "/feed/posts?page=1", nil, "")
+	if status != 200 || fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("page 1 after restart: %d %v, want %v", status, after, before)
+	}
+	if after["totalItems"] != float64(5) {
+		t.Errorf("totalItems %v, want 5", after["totalItems"])
+	}
+	for _, id := range ids {
+		if status, body := api.call("GET", "/feed/post/"+id, nil, ""); status != 200 {
+			t.Errorf("post %s after restart: %d %v", id, status, body)
+		}
+	}
+	if status, _ := (&apiClient{t: t, base: env.url}).json("POST", "/auth/login", map[string]string{"email": "bob@example.com", "password": "secret1"}); status != 200 {
+		t.Errorf("login after restart: %d", status)
+	}
+}
+
+// TestFeedConcurrentCreates: 50 concurrent creates from several users are
+// each stored once, and every watching client sees every event once.
+func TestFeedConcurrentCreates(t *testing.T) {
+	env := mustStart(t, nil)
+	watchers := []*nodeClient{
+		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}}),
+		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"polling"}}),
+		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
+	}
+	for _, w := range watchers {
+		w.mustConnect()
+	}
+	const users, perUser = 5, 10
+	var apis []*apiClient
+	for u := range users {
+		a, _ := mustUser(t, env.url, fmt.Sprintf("user%d@example.com", u), fmt.Sprintf("User %d", u))
+		apis = append(apis, a)
+	}
+	img := pngBytes(t, 9)
+	var mu sync.Mutex
+	created := map[string]bool{}
+	var wg sync.WaitGroup
+	for u := range users {
+		for i := range perUser {
+			wg.Go(func() {
+				status, body := apis[u].form("POST", "/feed/post", map[string]string{"title": fmt.Sprintf("u%d post %d", u, i), "content": "concurrent"}, img)
+				if status != 201 {
+					t.Errorf("create: %d %v", status, body)
+					return
+				}
+				mu.Lock()
+				created[body["post"].(map[string]any)["_id"].(string)] = true
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	if len(created) != users*perUser {
+		t.Fatalf("%d distinct posts created, want %d", len(created), users*perUser)
+	}
+	_, page := apis[0].call("GET", "/feed/posts?page=1", nil, "")
+	if page["totalItems"] != float64(users*perUser) {
+		t.Errorf("totalItems %v, want %d", page["totalItems"], users*perUser)
+	}
+	for i, w := range watchers {
+		seen := map[string]int{}
+		for range users * perUser {
+			ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
+			id, _ := ev["post"].(map[string]any)["_id"].(string)
+			seen[id]++
+		}
+		for id := range created {
+			if seen[id] != 1 {
+				t.Errorf("watcher %d saw post %s %d times", i, id, seen[id])
+			}
+		}
+		// Nothing extra trails behind.
+		select {
+		case m := <-w.msgs:
+			if m.Ev == "event" {
+				t.Errorf("watcher %d got an extra event %v", i, m)
+			}
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
