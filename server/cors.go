@@ -22,11 +22,11 @@ type corsPolicy struct {
 	methods   []string
 }
 
-func newCORSPolicy(c Config) corsPolicy {
+func newCORSPolicy(origins, methods []string) corsPolicy {
 	return corsPolicy{
-		anyOrigin: slices.Contains(c.AllowedOrigins, "*"),
-		origins:   c.AllowedOrigins,
-		methods:   c.AllowedMethods,
+		anyOrigin: slices.Contains(origins, "*"),
+		origins:   origins,
+		methods:   methods,
 	}
 }
 

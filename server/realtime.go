@@ -5,30 +5,81 @@ import (
 	"sync"
 	"time"
 
+	engine "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/engine/v3/config"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
-// newSocketIO builds the Socket.IO server with Node's defaults and the
-// features a socket.io-client app of any version 2 to 4 expects.
-func newSocketIO(policy corsPolicy, recovery bool) *socket.Server {
+// RealtimeOptions are the Engine.IO and Socket.IO settings. The feed
+// server uses Node's defaults (see FeedRealtime); the conformance command
+// uses those the protocols' test suites expect.
+type RealtimeOptions struct {
+	PingInterval      time.Duration
+	PingTimeout       time.Duration
+	ConnectTimeout    time.Duration // 0: the library's default (45 s, as Node)
+	MaxHTTPBufferSize int64
+	// Recovery turns on connection state recovery (2 minutes).
+	Recovery bool
+	// AllowEIO3 accepts Engine.IO v3 clients (socket.io-client 2.x).
+	AllowEIO3 bool
+	// Origins and Methods are the CORS policy ("*" allows any origin).
+	Origins []string
+	Methods []string
+}
+
+// FeedRealtime is what the feed server runs with: Node's defaults, every
+// client version from 2.x on, recovery on, and cfg's CORS policy.
+func FeedRealtime(cfg Config) RealtimeOptions {
+	return RealtimeOptions{
+		PingInterval:      PingInterval,
+		PingTimeout:       PingTimeout,
+		MaxHTTPBufferSize: MaxHTTPBufferSize,
+		Recovery:          true,
+		AllowEIO3:         true,
+		Origins:           cfg.AllowedOrigins,
+		Methods:           cfg.AllowedMethods,
+	}
+}
+
+// NewSocketIO builds a Socket.IO server over polling and WebSocket (with
+// upgrade). Mount its ServeHandler(nil) at /socket.io/.
+func NewSocketIO(o RealtimeOptions) *socket.Server {
 	opts := socket.DefaultServerOptions()
-	opts.SetPingInterval(PingInterval)
-	opts.SetPingTimeout(PingTimeout)
-	opts.SetMaxHttpBufferSize(MaxHTTPBufferSize)
-	// WebTransport needs HTTP/3, which this server does not listen on.
-	opts.SetTransports(types.NewSet(socket.Polling, socket.WebSocket))
-	opts.SetAllowUpgrades(true)
-	opts.SetAllowEIO3(true) // socket.io-client 2.x
+	applyEngineOptions(&opts.Options, o)
 	opts.SetServeClient(false)
-	opts.SetCors(policy.socketIO())
-	if recovery {
+	if o.ConnectTimeout > 0 {
+		opts.SetConnectTimeout(o.ConnectTimeout)
+	}
+	if o.Recovery {
 		csr := &socket.ConnectionStateRecovery{}
 		csr.SetMaxDisconnectionDuration(int64((2 * time.Minute) / time.Millisecond))
 		csr.SetSkipMiddlewares(true)
 		opts.SetConnectionStateRecovery(csr)
 	}
 	return socket.NewServer(nil, opts)
+}
+
+// NewEngineIO builds a bare Engine.IO server with the same settings, for
+// Engine.IO-level conformance runs. Mount it at /engine.io/.
+func NewEngineIO(o RealtimeOptions) engine.Server {
+	opts := config.DefaultOptions()
+	applyEngineOptions(opts, o)
+	opts.SetPath("/engine.io")
+	return engine.NewServer(opts)
+}
+
+// applyEngineOptions sets the Engine.IO part shared by both servers.
+func applyEngineOptions(opts *config.Options, o RealtimeOptions) {
+	opts.SetPingInterval(o.PingInterval)
+	opts.SetPingTimeout(o.PingTimeout)
+	opts.SetMaxHttpBufferSize(o.MaxHTTPBufferSize)
+	// WebTransport needs HTTP/3, which this server does not listen on.
+	opts.SetTransports(types.NewSet[transports.TransportCtor](&strictPollingBuilder{}, socket.WebSocket))
+	opts.SetAllowUpgrades(true)
+	opts.SetAllowEIO3(o.AllowEIO3)
+	opts.SetCors(newCORSPolicy(o.Origins, o.Methods).socketIO())
 }
 
 // event is one queued broadcast.

@@ -54,8 +54,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy := newCORSPolicy(cfg)
-	io := newSocketIO(policy, true)
+	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
+	io := NewSocketIO(FeedRealtime(cfg))
 	s := &Server{
 		cfg:      cfg,
 		log:      log,

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	engine "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// SuiteOptions are the settings the Socket.IO and Engine.IO projects'
+// protocol test suites are written against: pingInterval 300 ms,
+// pingTimeout 200 ms, connectTimeout 1000 ms, maxPayload 1 000 000, CORS
+// "*". Recovery is off (the suites expect a CONNECT reply of exactly
+// {"sid"}) and so is Engine.IO v3 (they expect a request without EIO=4 to
+// fail).
+var SuiteOptions = RealtimeOptions{
+	PingInterval:      300 * time.Millisecond,
+	PingTimeout:       200 * time.Millisecond,
+	ConnectTimeout:    1000 * time.Millisecond,
+	MaxHTTPBufferSize: 1_000_000,
+	Origins:           []string{"*"},
+	Methods:           []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"},
+}
+
+// ConformanceHandler serves what a protocol test suite expects of the
+// server under test. Mode "socketio": Socket.IO at /socket.io/ on "/" and
+// "/custom", each socket emitting "auth" with its handshake auth payload,
+// answering "message" with "message-back" and acknowledging
+// "message-with-ack" with its arguments. Mode "engineio": bare Engine.IO
+// at /engine.io/ echoing every message. The returned close ends every
+// session.
+func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), error) {
+	mux := http.NewServeMux()
+	switch mode {
+	case "socketio":
+		sio := NewSocketIO(o)
+		onConnection := func(args ...any) {
+			s := args[0].(*socket.Socket)
+			s.Emit("auth", s.Handshake().Auth)
+			s.On("message", func(a ...any) { s.Emit("message-back", a...) })
+			s.On("message-with-ack", func(a ...any) {
+				if len(a) == 0 {
+					return
+				}
+				if ack, ok := a[len(a)-1].(socket.Ack); ok {
+					ack(a[:len(a)-1], nil)
+				}
+			})
+		}
+		sio.On("connection", onConnection)
+		sio.Of("/custom", nil).On("connection", onConnection)
+		mux.Handle("/socket.io/", sio.ServeHandler(nil))
+		return mux, func() { sio.Close(nil) }, nil
+	case "engineio":
+		eio := NewEngineIO(o)
+		eio.On("connection", func(args ...any) {
+			s := args[0].(engine.Socket)
+			s.On("message", func(a ...any) {
+				if r, ok := a[0].(io.Reader); ok {
+					s.Send(r, nil, nil)
+				}
+			})
+		})
+		mux.Handle("/engine.io/", eio)
+		return mux, func() { eio.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)
+}

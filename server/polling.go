@@ -1,0 +1,49 @@
+package server
+
+import (
+	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
+	"github.com/zishang520/socket.io/servers/engine/v3/transports"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// strictPollingBuilder makes the library's HTTP long-polling transport
+// with one behaviour changed: a request body that does not parse ends the
+// session, as the Engine.IO protocol and Node's server do. The library
+// drops the bad packet and keeps the session open; the fix it needs is in
+// transports.(*polling).OnData, which ignores DecodePayload's error.
+type strictPollingBuilder struct{ transports.PollingBuilder }
+
+// New builds the transport; JSONP requests keep the library's own.
+func (b *strictPollingBuilder) New(ctx *types.HttpContext) transports.Transport {
+	if ctx.Query().Has("j") {
+		return b.PollingBuilder.New(ctx)
+	}
+	p := transports.MakePolling()
+	sp := &strictPolling{Polling: p}
+	p.Prototype(sp) // the library dispatches OnData through its prototype
+	p.Construct(ctx)
+	return sp
+}
+
+// UpgradesTo lists WebSocket only: WebTransport is not served.
+func (b *strictPollingBuilder) UpgradesTo() []string { return []string{transports.WEBSOCKET} }
+
+// strictPolling is the library's polling transport with OnData replaced.
+type strictPolling struct{ transports.Polling }
+
+// OnData delivers the packets of one POST body in order and, if the body
+// does not parse, an error packet after them, which makes the Engine.IO
+// socket close with "parse error".
+func (p *strictPolling) OnData(data types.BufferInterface) {
+	packets, err := p.Parser().DecodePayload(data)
+	for _, pkt := range packets {
+		if pkt.Type == packet.CLOSE {
+			p.OnClose()
+			return
+		}
+		p.OnPacket(pkt)
+	}
+	if err != nil {
+		p.OnPacket(&packet.Packet{Type: packet.ERROR})
+	}
+}
