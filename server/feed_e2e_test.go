@@ -265,12 +265,56 @@ func TestFeedConcurrentCreates(t *testing.T) {
 			}
 		}
 		// Nothing extra trails behind.
+		for _, m := range w.pending {
+			if m.Ev == "event" {
+				t.Errorf("watcher %d got an extra event %v", i, m)
+			}
+		}
 		select {
 		case m := <-w.msgs:
 			if m.Ev == "event" {
 				t.Errorf("watcher %d got an extra event %v", i, m)
 			}
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// TestRecoveryAfterDrop: a client whose connection drops for 2 s and that
+// reconnects gets its session back and the `posts` events it missed, as
+// with Node's connection state recovery.
+func TestRecoveryAfterDrop(t *testing.T) {
+	env := mustStart(t, nil)
+	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	first := c.mustConnect()
+	api, _ := mustUser(t, env.url, "carol@example.com", "Carol")
+	// Recovery resumes after the last event the client got (its offset),
+	// so, as with Node, the client must have received one before the drop.
+	if status, body := api.form("POST", "/feed/post", map[string]string{"title": "Seen post", "content": "before the drop"}, pngBytes(t, 2)); status != 201 {
+		t.Fatalf("create: %d %v", status, body)
+	}
+	waitEvent(t, c, "posts")
+
+	c.send(map[string]any{"op": "drop", "ms": 2000})
+	c.next(5*time.Second, "disconnect")
+	time.Sleep(300 * time.Millisecond) // the server has seen the drop too
+	var titles []string
+	for i := range 2 {
+		title := fmt.Sprintf("Missed post %d", i)
+		if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "while away"}, pngBytes(t, 3)); status != 201 {
+			t.Fatalf("create: %d %v", status, body)
+		}
+		titles = append(titles, title)
+	}
+
+	again := c.mustConnect()
+	if !again.Recovered || again.ID != first.ID {
+		t.Errorf("reconnect: recovered=%v id %v (was %v), want the same session back", again.Recovered, again.ID, first.ID)
+	}
+	for _, title := range titles {
+		ev := decodeArg(t, waitEvent(t, c, "posts").Args[0])
+		if post, _ := ev["post"].(map[string]any); ev["action"] != "create" || post["title"] != title {
+			t.Errorf("missed event %v, want the create of %q", ev, title)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -116,9 +117,10 @@ type nodeMsg struct {
 // nodeClient is a real socket.io-client (4.x or 2.x) run by Node, driven
 // through testdata/clients/client.js.
 type nodeClient struct {
-	tb    testing.TB
-	stdin io.WriteCloser
-	msgs  chan nodeMsg
+	tb      testing.TB
+	stdin   io.WriteCloser
+	msgs    chan nodeMsg
+	pending []nodeMsg // read but not yet asked for
 }
 
 // harnessDir is where `npm ci` installed the official clients.
@@ -174,10 +176,18 @@ func (c *nodeClient) send(cmd map[string]any) {
 	}
 }
 
-// next waits for the next message with one of the given kinds, skipping
-// others, and fails the test after timeout.
+// next returns the first message with one of the given kinds, waiting up
+// to timeout. Messages of other kinds stay queued, in order, for later
+// calls (a reconnecting 4.x client, for one, emits the events it missed
+// just before its "connect").
 func (c *nodeClient) next(timeout time.Duration, kinds ...string) nodeMsg {
 	c.tb.Helper()
+	for i, m := range c.pending {
+		if slices.Contains(kinds, m.Ev) {
+			c.pending = slices.Delete(c.pending, i, i+1)
+			return m
+		}
+	}
 	deadline := time.After(timeout)
 	for {
 		select {
@@ -185,11 +195,10 @@ func (c *nodeClient) next(timeout time.Duration, kinds ...string) nodeMsg {
 			if !ok {
 				c.tb.Fatalf("node client exited while waiting for %v", kinds)
 			}
-			for _, k := range kinds {
-				if m.Ev == k {
-					return m
-				}
+			if slices.Contains(kinds, m.Ev) {
+				return m
 			}
+			c.pending = append(c.pending, m)
 		case <-deadline:
 			c.tb.Fatalf("no %v from node client within %v", kinds, timeout)
 		}

@@ -5,7 +5,7 @@
 // options: {url, version: 4|2, transports?: [...], path?, namespace?, auth?,
 //           query?, reconnection?: bool, extraHeaders?}
 // stdin commands:  {"op":"emit","event":E,"args":[...],"ack":true,"id":N}
-//                  {"op":"close"}  {"op":"drop"} (kill the transport, no goodbye)
+//                  {"op":"close"}  {"op":"drop","ms":N} (lose the transport, reconnect after N ms)
 //                  {"op":"state"} (answers {"ev":"state","transport":..})
 // stdout events:   {"ev":"connect","id":..,"transport":<the first one>,"recovered":..}
 //                  {"ev":"upgrade","transport":..}
@@ -116,7 +116,13 @@ rl.on('line', (line) => {
       out({ ev: 'state', transport: transportName(), id: socket.id, connected: socket.connected });
       break;
     case 'drop':
-      // Vanish without a goodbye, as a lost network does; reconnection follows.
+      // Lose the connection (no Socket.IO goodbye, as when the network
+      // drops) and reconnect after cmd.ms milliseconds.
+      if (cmd.ms) {
+        manager.reconnectionDelay(cmd.ms);
+        manager.reconnectionDelayMax(cmd.ms);
+        manager.randomizationFactor(0);
+      }
       manager.engine.close();
       break;
     case 'close':
