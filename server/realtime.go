@@ -76,7 +76,7 @@ func applyEngineOptions(opts *config.Options, o RealtimeOptions) {
 	opts.SetPingTimeout(o.PingTimeout)
 	opts.SetMaxHttpBufferSize(o.MaxHTTPBufferSize)
 	// WebTransport needs HTTP/3, which this server does not listen on.
-	opts.SetTransports(types.NewSet[transports.TransportCtor](&strictPollingBuilder{}, socket.WebSocket))
+	opts.SetTransports(types.NewSet[transports.TransportCtor](&strictPollingBuilder{}, &fastWebSocketBuilder{}))
 	opts.SetAllowUpgrades(true)
 	opts.SetAllowEIO3(o.AllowEIO3)
 	opts.SetCors(newCORSPolicy(o.Origins, o.Methods).socketIO())
