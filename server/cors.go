@@ -74,5 +74,9 @@ func (p corsPolicy) socketIO() *types.Cors {
 		Origin:         p.allows,
 		Methods:        p.methods,
 		AllowedHeaders: allowedHeaders,
+		// socket.io-client 2.x sends its polling requests with credentials
+		// (withCredentials), which a browser only lets through with this
+		// header. Safe: the allowed origin is echoed back, never "*".
+		Credentials: true,
 	}
 }

@@ -58,6 +58,9 @@ func TestCORS(t *testing.T) {
 			if tc.wantAllow && acao != tc.origin {
 				t.Errorf("Access-Control-Allow-Origin = %q, want %q", acao, tc.origin)
 			}
+			if tc.wantAllow && strings.HasPrefix(tc.path, "/socket.io/") && res.Header.Get("Access-Control-Allow-Credentials") != "true" {
+				t.Errorf("Access-Control-Allow-Credentials = %q, want true (socket.io-client 2.x polls with credentials)", res.Header.Get("Access-Control-Allow-Credentials"))
+			}
 			if !tc.wantAllow && acao != "" {
 				t.Errorf("Access-Control-Allow-Origin = %q for a disallowed origin", acao)
 			}
