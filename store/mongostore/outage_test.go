@@ -1,0 +1,150 @@
+package mongostore_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"feedrt/store"
+	"feedrt/store/mongostore"
+	"feedrt/store/mongostore/ferretdbtest"
+	"feedrt/store/storetest"
+)
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// TestOutage stops the database under a running store: calls must fail
+// quickly with store.ErrUnavailable (so the HTTP layer answers 503), and
+// once the database is back on the same address the same Store value must
+// work again, with the data intact. It always runs on a FerretDB of its
+// own, even when MONGODB_URI is set, because it needs to stop the server.
+func TestOutage(t *testing.T) {
+	srv := ferretdbtest.StartServer(t)
+	baseline := runtime.NumGoroutine()
+
+	const (
+		callTimeout = 2 * time.Second
+		selection   = 500 * time.Millisecond
+		// Each failing call must end within its call timeout, plus slack
+		// for a loaded CI machine and the race detector.
+		bound = callTimeout + 1500*time.Millisecond
+	)
+	s, err := mongostore.Open(t.Context(), srv.URI(), "outage",
+		mongostore.WithCallTimeout(callTimeout), mongostore.WithServerSelectionTimeout(selection))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	u := storetest.MustCreateUser(t, s, "outage@example.com", "Otto")
+	p := storetest.MustCreatePost(t, s, u.ID, "Before")
+
+	srv.Stop()
+
+	calls := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"Ping", s.Ping},
+		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, u.ID); return err }},
+		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, u.Email); return err }},
+		{"ListPosts", func(ctx context.Context) error { _, _, err := s.ListPosts(ctx, 0, 2); return err }},
+		{"PostByID", func(ctx context.Context) error { _, err := s.PostByID(ctx, p.ID); return err }},
+		{"CreateUser", func(ctx context.Context) error {
+			return s.CreateUser(ctx, &store.User{Email: "new@example.com", Password: "h", Name: "New"})
+		}},
+		{"UpdateUserStatus", func(ctx context.Context) error { return s.UpdateUserStatus(ctx, u.ID, "away") }},
+		{"CreatePost", func(ctx context.Context) error {
+			return s.CreatePost(ctx, &store.Post{Title: "During", Content: "c", ImageURL: "images/d.png",
+				Creator: store.Creator{ID: u.ID}})
+		}},
+		{"UpdatePost", func(ctx context.Context) error {
+			return s.UpdatePost(ctx, &store.Post{ID: p.ID, Title: "x", Content: "y", ImageURL: "images/z.png"})
+		}},
+		{"DeletePost", func(ctx context.Context) error { return s.DeletePost(ctx, p.ID) }},
+	}
+	for _, c := range calls {
+		start := time.Now()
+		err := c.fn(t.Context())
+		took := time.Since(start)
+		t.Logf("%s while down: %v after %v", c.name, err, took.Round(time.Millisecond))
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s while down: error = %v, want ErrUnavailable", c.name, err)
+		}
+		if errors.Is(err, context.Canceled) {
+			t.Errorf("%s while down: error = %v wraps context.Canceled, but nobody cancelled", c.name, err)
+		}
+		if took > bound {
+			t.Errorf("%s while down took %v, want at most %v", c.name, took, bound)
+		}
+	}
+
+	// The caller's own deadline and cancellation are honoured, and tell
+	// apart: a missed deadline is also ErrUnavailable, a cancel is not.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	start := time.Now()
+	_, err = s.UserByID(ctx, u.ID)
+	cancel()
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, store.ErrUnavailable) || took > time.Second {
+		t.Errorf("UserByID with a 300ms deadline while down: error = %v after %v, want DeadlineExceeded and ErrUnavailable", err, took)
+	}
+	ctx, cancel = context.WithCancel(t.Context())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start = time.Now()
+	_, _, err = s.ListPosts(ctx, 0, 2)
+	if took := time.Since(start); !errors.Is(err, context.Canceled) || errors.Is(err, store.ErrUnavailable) || took > time.Second {
+		t.Errorf("ListPosts cancelled while down: error = %v after %v, want context.Canceled only", err, took)
+	}
+
+	if err := srv.Restart(); err != nil {
+		t.Fatalf("Restart: %v", err)
+	}
+	// The driver finds the server again by itself; no new Store.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := s.Ping(t.Context())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Ping still failing 15s after the restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got, err := s.UserByID(t.Context(), u.ID)
+	if err != nil || got.Email != u.Email || len(got.Posts) != 1 || got.Posts[0] != p.ID {
+		t.Errorf("UserByID after the restart = %+v, %v; want the user from before", got, err)
+	}
+	after := storetest.MustCreatePost(t, s, u.ID, "After")
+	posts, total, err := s.ListPosts(t.Context(), 0, 10)
+	if err != nil || total != 2 || len(posts) != 2 || posts[0].ID != after.ID || posts[1].ID != p.ID {
+		t.Errorf("ListPosts after the restart = %d posts, total %d, %v; want After, Before "+
+			"(nothing written while down)", len(posts), total, err)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// Loosely: the driver's monitors and pools are gone after Close.
+	deadline = time.Now().Add(5 * time.Second)
+	n := runtime.NumGoroutine()
+	for ; n > baseline+5 && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n > baseline+5 {
+		t.Errorf("%d goroutines 5s after Close, %d before Open", n, baseline)
+	}
+	t.Logf("goroutines: %d before Open, %d after Close", baseline, n)
+}

@@ -1,0 +1,129 @@
+package mongostore
+
+import (
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"feedrt/store"
+)
+
+// Field names, as the mongoose schemas spell them.
+const (
+	fID        = "_id"
+	fEmail     = "email"
+	fName      = "name"
+	fStatus    = "status"
+	fPosts     = "posts"
+	fTitle     = "title"
+	fContent   = "content"
+	fImageURL  = "imageUrl"
+	fCreator   = "creator"
+	fCreatedAt = "createdAt"
+	fUpdatedAt = "updatedAt"
+	fVersion   = "__v" // mongoose's version key
+)
+
+// newUserDoc is a users document as mongoose's save writes it for a new
+// user: every field present, posts an empty array (never null), __v 0.
+type newUserDoc struct {
+	ID        bson.ObjectID   `bson:"_id"`
+	Email     string          `bson:"email"`
+	Password  string          `bson:"password"`
+	Name      string          `bson:"name"`
+	Status    string          `bson:"status"`
+	Posts     []bson.ObjectID `bson:"posts"`
+	CreatedAt time.Time       `bson:"createdAt"`
+	UpdatedAt time.Time       `bson:"updatedAt"`
+	Version   int32           `bson:"__v"`
+}
+
+// userDoc is a users document as read. It leaves out __v, whose numeric
+// type this store does not care about, and has Status as a pointer to tell
+// a missing status (mongoose fills in the schema default) from an empty one.
+// Fields it does not name are ignored.
+type userDoc struct {
+	ID        bson.ObjectID   `bson:"_id"`
+	Email     string          `bson:"email"`
+	Password  string          `bson:"password"`
+	Name      string          `bson:"name"`
+	Status    *string         `bson:"status"`
+	Posts     []bson.ObjectID `bson:"posts"`
+	CreatedAt time.Time       `bson:"createdAt"`
+	UpdatedAt time.Time       `bson:"updatedAt"`
+}
+
+func (d userDoc) user() store.User {
+	u := store.User{
+		ID:        d.ID,
+		Email:     d.Email,
+		Password:  d.Password,
+		Name:      d.Name,
+		Status:    store.DefaultStatus,
+		Posts:     d.Posts,
+		CreatedAt: readTime(d.CreatedAt, d.ID),
+		UpdatedAt: readTime(d.UpdatedAt, d.ID),
+	}
+	if d.Status != nil {
+		u.Status = *d.Status
+	}
+	if u.Posts == nil {
+		u.Posts = []store.ID{}
+	}
+	return u
+}
+
+// newPostDoc is a posts document as mongoose's save writes it.
+type newPostDoc struct {
+	ID        bson.ObjectID `bson:"_id"`
+	Title     string        `bson:"title"`
+	ImageURL  string        `bson:"imageUrl"`
+	Content   string        `bson:"content"`
+	Creator   bson.ObjectID `bson:"creator"`
+	CreatedAt time.Time     `bson:"createdAt"`
+	UpdatedAt time.Time     `bson:"updatedAt"`
+	Version   int32         `bson:"__v"`
+}
+
+// postDoc is a posts document as read; see userDoc.
+type postDoc struct {
+	ID        bson.ObjectID `bson:"_id"`
+	Title     string        `bson:"title"`
+	ImageURL  string        `bson:"imageUrl"`
+	Content   string        `bson:"content"`
+	Creator   bson.ObjectID `bson:"creator"`
+	CreatedAt time.Time     `bson:"createdAt"`
+	UpdatedAt time.Time     `bson:"updatedAt"`
+}
+
+// post converts d; the creator's name is filled in by the caller.
+func (d postDoc) post() store.Post {
+	return store.Post{
+		ID:        d.ID,
+		Title:     d.Title,
+		Content:   d.Content,
+		ImageURL:  d.ImageURL,
+		Creator:   store.Creator{ID: d.Creator},
+		CreatedAt: readTime(d.CreatedAt, d.ID),
+		UpdatedAt: readTime(d.UpdatedAt, d.ID),
+	}
+}
+
+// postProjection reads only the fields postDoc has.
+var postProjection = bson.D{
+	{Key: fTitle, Value: 1}, {Key: fImageURL, Value: 1}, {Key: fContent, Value: 1},
+	{Key: fCreator, Value: 1}, {Key: fCreatedAt, Value: 1}, {Key: fUpdatedAt, Value: 1},
+}
+
+// now is the time of a write as MongoDB keeps it: UTC, whole milliseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// readTime returns a stored time in UTC. A document written before the
+// schema had timestamps has none; the creation time in its ObjectID is then
+// the best answer, and better than the year 1 in the API.
+func readTime(t time.Time, id bson.ObjectID) time.Time {
+	if t.IsZero() {
+		return id.Timestamp().UTC()
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}
