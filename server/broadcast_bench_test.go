@@ -49,8 +49,8 @@ func BenchmarkBroadcast(b *testing.B) {
 			}
 			payload := map[string]any{"action": "create", "post": map[string]any{
 				"_id": "6b0691681e9a705b920c7fac", "title": "Hello world", "content": strings.Repeat("Some content. ", 10),
-				"imageUrl": "images/aa51b65dd470b5471d1c229ffbafcb86.png",
-				"creator":  map[string]any{"_id": "6b0691671e9a705b920c7fab", "name": "Foo"},
+				"imageUrl":  "images/aa51b65dd470b5471d1c229ffbafcb86.png",
+				"creator":   map[string]any{"_id": "6b0691671e9a705b920c7fab", "name": "Foo"},
 				"createdAt": "2026-11-25T07:42:32.230Z", "updatedAt": "2026-11-25T07:42:32.230Z",
 			}}
 			b.ResetTimer()

@@ -115,8 +115,10 @@ func decodeArg(t testing.TB, raw json.RawMessage) map[string]any {
 // watch while a user signs up, logs in, creates, updates and deletes a
 // post over HTTP; both receive the three `posts` events, in order, with
 // the contract's payloads.
-func TestFeedEndToEnd(t *testing.T) {
-	env := mustStart(t, nil)
+func TestFeedEndToEnd(t *testing.T) { forEachStore(t, feedEndToEnd) }
+
+func feedEndToEnd(t *testing.T, useStore func(*Config)) {
+	env := mustStart(t, useStore)
 	watchers := []*nodeClient{
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
@@ -170,10 +172,12 @@ func TestFeedEndToEnd(t *testing.T) {
 }
 
 // TestFeedRestart: everything written before a restart is there after it.
-func TestFeedRestart(t *testing.T) {
+func TestFeedRestart(t *testing.T) { forEachStore(t, feedRestart) }
+
+func feedRestart(t *testing.T, useStore func(*Config)) {
 	dir := t.TempDir()
 	secret := []byte(strings.Repeat("s", 32))
-	edit := func(c *Config) { c.DataDir, c.JWTSecret = dir, secret }
+	edit := func(c *Config) { useStore(c); c.DataDir, c.JWTSecret = dir, secret }
 
 	env := mustStart(t, edit)
 	api, _ := mustUser(t, env.url, "bob@example.com", "Bob")
@@ -210,8 +214,10 @@ func TestFeedRestart(t *testing.T) {
 
 // TestFeedConcurrentCreates: 50 concurrent creates from several users are
 // each stored once, and every watching client sees every event once.
-func TestFeedConcurrentCreates(t *testing.T) {
-	env := mustStart(t, nil)
+func TestFeedConcurrentCreates(t *testing.T) { forEachStore(t, feedConcurrentCreates) }
+
+func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
+	env := mustStart(t, useStore)
 	watchers := []*nodeClient{
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"polling"}}),

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"feedrt/store/mongostore/ferretdbtest"
 )
 
 var verbose = flag.Bool("serverlog", false, "print the server's log during tests")
@@ -28,7 +30,40 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "setup:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if mongoStop != nil {
+		mongoStop()
+	}
+	os.Exit(code)
+}
+
+// The MongoDB-wire server of this test binary, started on first use:
+// MONGODB_URI if set, else an embedded FerretDB.
+var (
+	mongoOnce sync.Once
+	mongoBase string
+	mongoStop func()
+	mongoErr  error
+)
+
+// mustMongoURI returns the URI of a fresh database for this test.
+func mustMongoURI(tb testing.TB) string {
+	tb.Helper()
+	mongoOnce.Do(func() { mongoBase, mongoStop, mongoErr = ferretdbtest.ServerForTests() })
+	if mongoErr != nil {
+		tb.Fatalf("MongoDB-wire test server: %v", mongoErr)
+	}
+	return ferretdbtest.WithDatabase(mongoBase, ferretdbtest.DBName(tb))
+}
+
+// forEachStore runs test once per store implementation, each time with a
+// config edit that selects it.
+func forEachStore(t *testing.T, test func(t *testing.T, useStore func(*Config))) {
+	t.Run("bolt", func(t *testing.T) { test(t, func(*Config) {}) })
+	t.Run("mongo", func(t *testing.T) {
+		uri := mustMongoURI(t)
+		test(t, func(c *Config) { c.MongoURI = uri })
+	})
 }
 
 func ensureNodeClients() error {

@@ -21,6 +21,7 @@ import (
 	"feedrt/handlers"
 	"feedrt/store"
 	"feedrt/store/boltstore"
+	"feedrt/store/mongostore"
 )
 
 // HTTP timeouts. WriteTimeout bounds a long-polling GET, which the server
@@ -94,10 +95,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// openStore picks the store implementation from the config.
-func openStore(_ context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
+// openStore picks the store implementation from the config: MongoDB when
+// a URI is set (start-up fails after the driver's bounded server
+// selection wait if it cannot be reached), the embedded bbolt file
+// otherwise. Uploaded images live under the data dir either way.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if cfg.MongoURI != "" {
+		st, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, mongostore.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("open MongoDB store at %s: %w", maskURI(cfg.MongoURI), err)
+		}
+		log.Info("using MongoDB store", "uri", maskURI(cfg.MongoURI))
+		return st, nil
 	}
 	path := filepath.Join(cfg.DataDir, "feed.db")
 	st, err := boltstore.Open(path)

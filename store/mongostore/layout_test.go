@@ -13,6 +13,7 @@ import (
 
 	"feedrt/store"
 	"feedrt/store/mongostore"
+	"feedrt/store/mongostore/ferretdbtest"
 	"feedrt/store/storetest"
 )
 
@@ -173,7 +174,7 @@ func TestOpenTwice(t *testing.T) {
 // the dbName argument, as for the Node app, whose URI names the database.
 func TestOpenDatabaseFromURI(t *testing.T) {
 	name := useDatabase(t)
-	s, err := mongostore.Open(t.Context(), withDatabase(serverURI, name), "not_this_one")
+	s, err := mongostore.Open(t.Context(), ferretdbtest.WithDatabase(serverURI, name), "not_this_one")
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -2,13 +2,8 @@ package mongostore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,23 +33,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) (int, error) {
-	if uri := os.Getenv("MONGODB_URI"); uri != "" {
-		serverURI = withoutDatabase(uri)
-	} else {
-		dir, err := os.MkdirTemp("", "mongostore-ferretdb-")
-		if err != nil {
-			return 0, err
-		}
-		defer os.RemoveAll(dir)
-		srv, err := ferretdbtest.New(dir)
-		if err != nil {
-			return 0, err
-		}
-		defer srv.Stop()
-		serverURI = srv.URI()
+	uri, stop, err := ferretdbtest.ServerForTests()
+	if err != nil {
+		return 0, err
 	}
+	defer stop()
+	serverURI = uri
 
-	var err error
 	raw, err = mongo.Connect(options.Client().ApplyURI(serverURI).SetServerSelectionTimeout(5 * time.Second))
 	if err != nil {
 		return 0, err
@@ -67,59 +52,11 @@ func run(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-// withoutDatabase removes the database from a MongoDB URI, so that each
-// test can choose its own. A database in the path is also the default
-// authentication database, so it moves to authSource then.
-func withoutDatabase(uri string) string {
-	scheme, rest, ok := strings.Cut(uri, "://")
-	if !ok {
-		return uri
-	}
-	rest, query, _ := strings.Cut(rest, "?")
-	hosts, db, _ := strings.Cut(rest, "/")
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return uri
-	}
-	if db != "" && strings.Contains(hosts, "@") && !q.Has("authSource") {
-		q.Set("authSource", db)
-	}
-	out := scheme + "://" + hosts + "/"
-	if len(q) > 0 {
-		out += "?" + q.Encode()
-	}
-	return out
-}
-
-// withDatabase puts db into the path of a URI that has none.
-func withDatabase(uri, db string) string {
-	base, query, hasQuery := strings.Cut(uri, "?")
-	out := strings.TrimSuffix(base, "/") + "/" + db
-	if hasQuery {
-		out += "?" + query
-	}
-	return out
-}
-
-var unsafeDBChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
-
-// dbName returns a fresh database name for the test, readable in a server's
-// list and valid for FerretDB (letters, digits, _ and -, 63 at most).
-func dbName(tb testing.TB) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := unsafeDBChars.ReplaceAllString(tb.Name(), "_")
-	if len(name) > 40 {
-		name = name[len(name)-40:]
-	}
-	return "t_" + name + "_" + hex.EncodeToString(b)
-}
-
 // useDatabase returns a fresh database name and drops that database when
 // the test ends.
 func useDatabase(tb testing.TB) string {
 	tb.Helper()
-	name := dbName(tb)
+	name := ferretdbtest.DBName(tb)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

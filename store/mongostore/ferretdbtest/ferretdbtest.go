@@ -15,12 +15,16 @@ package ferretdbtest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -208,4 +212,72 @@ func waitAccepting(addr string, timeout time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ServerForTests returns the server a test binary should use and how to
+// release it: MONGODB_URI (without its database) when that is set, a real
+// MongoDB say, else a FerretDB started in a temporary directory. The URI
+// names no database; each test makes its own (DBName, WithDatabase).
+func ServerForTests() (uri string, stop func(), err error) {
+	if uri := os.Getenv("MONGODB_URI"); uri != "" {
+		return withoutDatabase(uri), func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "ferretdb-")
+	if err != nil {
+		return "", nil, err
+	}
+	srv, err := New(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return srv.URI(), func() { srv.Stop(); _ = os.RemoveAll(dir) }, nil
+}
+
+// withoutDatabase removes the database from a MongoDB URI, so that each
+// test can choose its own. A database in the path is also the default
+// authentication database, so it moves to authSource then.
+func withoutDatabase(uri string) string {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return uri
+	}
+	rest, query, _ := strings.Cut(rest, "?")
+	hosts, db, _ := strings.Cut(rest, "/")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return uri
+	}
+	if db != "" && strings.Contains(hosts, "@") && !q.Has("authSource") {
+		q.Set("authSource", db)
+	}
+	out := scheme + "://" + hosts + "/"
+	if len(q) > 0 {
+		out += "?" + q.Encode()
+	}
+	return out
+}
+
+// WithDatabase puts db into the path of a URI that has none.
+func WithDatabase(uri, db string) string {
+	base, query, hasQuery := strings.Cut(uri, "?")
+	out := strings.TrimSuffix(base, "/") + "/" + db
+	if hasQuery {
+		out += "?" + query
+	}
+	return out
+}
+
+var unsafeDBChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
+
+// DBName returns a fresh database name for the test, readable in a server's
+// list and valid for FerretDB (letters, digits, _ and -, 63 at most).
+func DBName(tb testing.TB) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := unsafeDBChars.ReplaceAllString(tb.Name(), "_")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	return "t_" + name + "_" + hex.EncodeToString(b)
 }
