@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Fan-out benchmark: the Go server against the Node reference
+# (testdata/noderef), both on loopback, driven by cmd/fanout.
+#
+#   bash cmd/fanout/bench.sh                 # 1000, 5000 and 10000 clients
+#   bash cmd/fanout/bench.sh 1000 5000       # chosen client counts
+#   TARGETS=go POSTS=50 bash cmd/fanout/bench.sh 2000
+#
+# Each server is started fresh for every client count (so its RSS and CPU
+# belong to that run alone) and stopped after it; both are stopped on any
+# exit. Results: one JSON line per run in $OUT_DIR/results.jsonl, server
+# logs beside it, and one comparison table (Go/Node ratios) at the end.
+#
+# Environment (defaults in brackets):
+#   POSTS [20]  WARMUP [1]  POLLING_SHARE [0.05]  CONNECT_CONCURRENCY [200]
+#   INTERVAL [auto = 0.1 ms per client, at least 250ms: so that one post's
+#             fan-out normally ends before the next starts, and the figures
+#             are latency rather than a backlog; both servers get the same]
+#   CONNECT_RATE [0 = unlimited]  RUN_TIMEOUT [5m]  TARGETS ["go node"]
+#   GO_PORT [18080]  NODE_PORT [18090]  OUT_DIR [a new /tmp/fanout-bench.*]
+#   NODE_CSR [0; 1 turns on connection state recovery in the Node reference,
+#             as the Go server always has it]
+#   FANOUT_ARGS [extra flags for cmd/fanout]
+# Exits non-zero if any run lost a message or did not connect every client.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+CLIENT_COUNTS=("$@")
+[ ${#CLIENT_COUNTS[@]} -gt 0 ] || CLIENT_COUNTS=(1000 5000 10000)
+POSTS="${POSTS:-20}"
+INTERVAL="${INTERVAL:-auto}"
+WARMUP="${WARMUP:-1}"
+POLLING_SHARE="${POLLING_SHARE:-0.05}"
+CONNECT_CONCURRENCY="${CONNECT_CONCURRENCY:-200}"
+CONNECT_RATE="${CONNECT_RATE:-0}"
+RUN_TIMEOUT="${RUN_TIMEOUT:-5m}"
+TARGETS="${TARGETS:-go node}"
+GO_PORT="${GO_PORT:-18080}"
+NODE_PORT="${NODE_PORT:-18090}"
+NODE_CSR="${NODE_CSR:-0}"
+read -r -a EXTRA_ARGS <<<"${FANOUT_ARGS:-}"
+OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/fanout-bench.XXXXXX)}"
+mkdir -p "$OUT_DIR"
+WORK="$(mktemp -d)"
+RESULTS="$OUT_DIR/results.jsonl"
+: >"$RESULTS"
+
+# Every client is a socket on both sides: raise this shell's (and so the
+# servers' and the generator's) open-file limit to the hard limit.
+ulimit -n "$(ulimit -Hn)"
+max_clients=0
+for n in "${CLIENT_COUNTS[@]}"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "bench: client count '$n' is not a positive integer" >&2; exit 2; }
+  ((n > max_clients)) && max_clients=$n
+done
+if ((max_clients + 200 > $(ulimit -n))); then
+  echo "bench: warning: $max_clients clients but the open-file limit is $(ulimit -n)" >&2
+fi
+
+SERVER_PID=""
+FANOUT_PID=""
+stop_server() {
+  local pid="$SERVER_PID"
+  SERVER_PID=""
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 150); do # up to 15 s for a graceful stop
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  echo "bench: server $pid ignored SIGTERM for 15s; killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  if [ -n "$FANOUT_PID" ]; then
+    kill -TERM "$FANOUT_PID" 2>/dev/null || true
+    wait "$FANOUT_PID" 2>/dev/null || true
+  fi
+  stop_server
+  rm -rf "$WORK"
+  echo "bench: results and server logs in $OUT_DIR" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_ready() { # url pid log
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$2" 2>/dev/null; then
+      echo "bench: server exited during start-up; log:" >&2
+      tail -n 30 "$3" >&2
+      return 1
+    fi
+    curl -fsS --max-time 1 -o /dev/null "$1/healthz" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: server at $1 not ready after 15s" >&2
+  return 1
+}
+
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+echo "bench: building the Go server and the load generator" >&2
+go build -o "$WORK/feedrt-server" ./cmd/server
+go build -o "$WORK/fanout" ./cmd/fanout
+if [[ " $TARGETS " == *" node "* ]]; then
+  echo "bench: npm ci in testdata/noderef" >&2
+  npm ci --prefix testdata/noderef --no-audit --no-fund >&2
+fi
+
+start_go() { # clients
+  local log="$OUT_DIR/go-$1.log"
+  port_free "$GO_PORT" || { echo "bench: port $GO_PORT is taken" >&2; return 1; }
+  env PORT="$GO_PORT" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1" BCRYPT_COST=4 \
+    JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
+    "$WORK/feedrt-server" >"$log" 2>&1 &
+  SERVER_PID=$!
+  wait_ready "http://127.0.0.1:$GO_PORT" "$SERVER_PID" "$log"
+}
+
+start_node() { # clients
+  local log="$OUT_DIR/node-$1.log" csr=""
+  port_free "$NODE_PORT" || { echo "bench: port $NODE_PORT is taken" >&2; return 1; }
+  [ "$NODE_CSR" = 1 ] && csr=1
+  (cd testdata/noderef && PORT="$NODE_PORT" HOST=127.0.0.1 CONNECTION_STATE_RECOVERY="$csr" exec node server.js) >"$log" 2>&1 &
+  SERVER_PID=$!
+  wait_ready "http://127.0.0.1:$NODE_PORT" "$SERVER_PID" "$log"
+}
+
+status=0
+for n in "${CLIENT_COUNTS[@]}"; do
+  interval=$INTERVAL
+  if [ "$interval" = auto ]; then
+    interval="$((n / 10 > 250 ? n / 10 : 250))ms"
+  fi
+  for target in $TARGETS; do
+    case "$target" in
+    go) start_go "$n"; port=$GO_PORT ;;
+    node) start_node "$n"; port=$NODE_PORT ;;
+    *) echo "bench: unknown target $target" >&2; exit 2 ;;
+    esac
+    echo "bench: $target, $n clients (server pid $SERVER_PID)" >&2
+    # In the background and waited for, so that a signal to this script
+    # is handled at once (the trap stops the generator and the server).
+    "$WORK/fanout" -url "http://127.0.0.1:$port" -label "$target" -pid "$SERVER_PID" \
+      -clients "$n" -posts "$POSTS" -warmup "$WARMUP" -interval "$interval" -polling-share "$POLLING_SHARE" \
+      -connect-concurrency "$CONNECT_CONCURRENCY" -connect-rate "$CONNECT_RATE" \
+      -timeout "$RUN_TIMEOUT" -json-out "$RESULTS" "${EXTRA_ARGS[@]}" \
+      >"$OUT_DIR/$target-$n.out" &
+    FANOUT_PID=$!
+    rc=0
+    wait "$FANOUT_PID" || rc=$?
+    FANOUT_PID=""
+    head -n -1 "$OUT_DIR/$target-$n.out" >&2 # the human table; the JSON line is in $RESULTS
+    if [ "$rc" -ne 0 ]; then
+      echo "bench: $target at $n clients FAILED (exit $rc)" >&2
+      status=1
+    fi
+    stop_server
+    problems=$(grep -ciE 'level=(warn|error)|error|panic|exception' "$OUT_DIR/$target-$n.log" || true)
+    if [ "$problems" -gt 0 ]; then
+      echo "bench: $target server log has $problems warning/error lines ($OUT_DIR/$target-$n.log):" >&2
+      grep -iE 'level=(warn|error)|error|panic|exception' "$OUT_DIR/$target-$n.log" | head -n 5 >&2
+    fi
+    sleep 1
+  done
+done
+
+echo
+echo "Fan-out: $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling, Node CSR: $NODE_CSR"
+"$WORK/fanout" -compare "$RESULTS" -labels go,node
+exit "$status"
