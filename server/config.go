@@ -29,6 +29,13 @@ type Config struct {
 	JWTTTL     time.Duration // JWT_TTL
 	BcryptCost int           // BCRYPT_COST
 
+	// RedisURL (REDIS_URL) joins this process to a cluster of Socket.IO
+	// servers, Go or Node, through that Redis; empty = single process.
+	// RedisKeyPrefix (REDIS_KEY_PREFIX) prefixes the channels, as the
+	// Node adapter's `key` option: servers sharing events need the same.
+	RedisURL       string
+	RedisKeyPrefix string
+
 	PostsPerPage  int   // POSTS_PER_PAGE
 	MaxImageBytes int64 // MAX_IMAGE_BYTES
 
@@ -40,6 +47,9 @@ type Config struct {
 	// readTimeout and writeTimeout are http.Server's; fixed (see
 	// server.go), fields only so tests can shorten them.
 	readTimeout, writeTimeout time.Duration
+	// wsWriteTimeout bounds a write to one WebSocket client (0: default);
+	// a field only so tests can shorten it.
+	wsWriteTimeout time.Duration
 }
 
 // Engine.IO timings and limits, Node's defaults, so clients tuned for a
@@ -63,6 +73,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		AllowedMethods:  []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 		DataDir:         "data",
 		MongoDB:         "messages",
+		RedisKeyPrefix:  "socket.io",
 		LogLevel:        slog.LevelInfo,
 		JWTTTL:          time.Hour,
 		BcryptCost:      12,
@@ -123,6 +134,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("DATA_DIR", &c.DataDir)
 	str("MONGODB_URI", &c.MongoURI)
 	str("MONGODB_DATABASE", &c.MongoDB)
+	str("REDIS_URL", &c.RedisURL)
+	str("REDIS_KEY_PREFIX", &c.RedisKeyPrefix)
+	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
+		errs = append(errs, fmt.Errorf("REDIS_URL: want redis://[user:password@]host:port[/db], rediss://... or unix://..., got %q", maskURI(c.RedisURL)))
+	}
 	dur("JWT_TTL", &c.JWTTTL)
 	num("BCRYPT_COST", &c.BcryptCost, 4, 31)
 	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
@@ -184,12 +200,18 @@ func (c Config) LogValue() slog.Value {
 	if c.MongoURI != "" {
 		mongo = maskURI(c.MongoURI)
 	}
+	redisURL := "(single process)"
+	if c.RedisURL != "" {
+		redisURL = maskURI(c.RedisURL)
+	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr()),
 		slog.Any("cors_origins", c.AllowedOrigins),
 		slog.Any("cors_methods", c.AllowedMethods),
 		slog.String("data_dir", c.DataDir),
 		slog.String("mongodb_uri", mongo),
+		slog.String("redis_url", redisURL),
+		slog.String("redis_key_prefix", c.RedisKeyPrefix),
 		slog.String("jwt_secret", secret),
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("bcrypt_cost", c.BcryptCost),

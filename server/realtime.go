@@ -27,6 +27,12 @@ type RealtimeOptions struct {
 	// Origins and Methods are the CORS policy ("*" allows any origin).
 	Origins []string
 	Methods []string
+	// Adapter, when set, replaces the in-memory adapter (e.g. the Redis
+	// cluster one); nil keeps the library's choice.
+	Adapter socket.AdapterConstructor
+	// WriteTimeout bounds a write to one WebSocket client; one that stops
+	// reading is dropped after it (0: 10 s).
+	WriteTimeout time.Duration
 }
 
 // FeedRealtime is what the feed server runs with: Node's defaults, every
@@ -40,6 +46,7 @@ func FeedRealtime(cfg Config) RealtimeOptions {
 		AllowEIO3:         true,
 		Origins:           cfg.AllowedOrigins,
 		Methods:           cfg.AllowedMethods,
+		WriteTimeout:      cfg.wsWriteTimeout,
 	}
 }
 
@@ -57,6 +64,9 @@ func NewSocketIO(o RealtimeOptions) *socket.Server {
 		csr.SetMaxDisconnectionDuration(int64((2 * time.Minute) / time.Millisecond))
 		csr.SetSkipMiddlewares(true)
 		opts.SetConnectionStateRecovery(csr)
+	}
+	if o.Adapter != nil {
+		opts.SetAdapter(o.Adapter)
 	}
 	return socket.NewServer(nil, opts)
 }
@@ -76,7 +86,7 @@ func applyEngineOptions(opts *config.Options, o RealtimeOptions) {
 	opts.SetPingTimeout(o.PingTimeout)
 	opts.SetMaxHttpBufferSize(o.MaxHTTPBufferSize)
 	// WebTransport needs HTTP/3, which this server does not listen on.
-	opts.SetTransports(types.NewSet[transports.TransportCtor](&strictPollingBuilder{}, &fastWebSocketBuilder{}))
+	opts.SetTransports(types.NewSet[transports.TransportCtor](&strictPollingBuilder{}, &fastWebSocketBuilder{writeTimeout: o.WriteTimeout}))
 	opts.SetAllowUpgrades(true)
 	opts.SetAllowEIO3(o.AllowEIO3)
 	opts.SetCors(newCORSPolicy(o.Origins, o.Methods).socketIO())

@@ -1,45 +1,223 @@
 package server
 
 import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
-// fastWebSocketBuilder makes the library's WebSocket transport with one
-// behaviour changed, for broadcast speed. For a broadcast the library
-// encodes the packet once and hands every socket the same pre-encoded
-// frame, but its transport then builds a new gorilla PreparedMessage from
-// that frame for each socket (transports.(*websocket).send), which
-// allocates and frames the payload again per socket: most of the CPU and
-// garbage of a large fan-out. Without the pre-encoded frame the transport
-// writes the packet through the connection's own write buffer instead,
-// which costs a copy but no per-socket framing objects.
-type fastWebSocketBuilder struct{ transports.WebSocketBuilder }
+// The WebSocket transport, tuned for fan-out.
+//
+// The library's own transport (transports.(*websocket).send) turns every
+// broadcast into, per socket: a new goroutine (its write queue starts one
+// per write), a new gorilla PreparedMessage built from the broadcast's
+// pre-encoded frame (allocating and framing the payload again), and a
+// write. Profiles of 5 000 sockets put most of the broadcast CPU and
+// garbage there. This transport keeps the library's for everything but
+// Send, which it replaces with:
+//   - one PreparedMessage per broadcast, shared by all sockets (gorilla
+//     frames it once and each socket's write is a plain copy to the wire);
+//   - a fixed pool of writer goroutines instead of one new goroutine per
+//     write, so stacks are grown once, not per socket per broadcast;
+//   - a write deadline and a cap on what a socket may have queued, so a
+//     client that stops reading is dropped instead of holding a writer.
 
-// New builds the transport.
+const (
+	wsMaxQueued           = 1024             // batches waiting for one socket
+	wsWriters             = 64               // pooled writer goroutines
+	defaultWSWriteTimeout = 10 * time.Second // one writer turn for one socket
+)
+
+// fastWebSocketBuilder makes fastWebSocket transports.
+type fastWebSocketBuilder struct {
+	transports.WebSocketBuilder
+	writeTimeout time.Duration // 0: defaultWSWriteTimeout
+}
+
+// New builds the transport around the library's.
 func (b *fastWebSocketBuilder) New(ctx *types.HttpContext) transports.Transport {
 	w := transports.MakeWebSocket()
-	fw := &fastWebSocket{Websocket: w}
+	timeout := b.writeTimeout
+	if timeout <= 0 {
+		timeout = defaultWSWriteTimeout
+	}
+	fw := &fastWebSocket{Websocket: w, conn: ctx.Websocket, writeTimeout: timeout}
 	w.Prototype(fw)
 	w.Construct(ctx)
 	return fw
 }
 
 // fastWebSocket is the library's WebSocket transport with Send replaced.
-type fastWebSocket struct{ transports.Websocket }
+type fastWebSocket struct {
+	transports.Websocket
+	conn         *types.WebSocketConn
+	writeTimeout time.Duration
 
-// Send drops the shared pre-encoded frame from the packets' options (the
-// options are shared by every socket of a broadcast, so they are copied,
-// not changed) and sends through the library.
+	mu      sync.Mutex
+	queue   [][]*packet.Packet
+	running bool // a writer owns the queue
+	failed  bool // a write failed: the connection is going away
+}
+
+// Send queues packets for this socket's writer and returns at once, as
+// the library's does; the transport is not writable until they are out.
 func (w *fastWebSocket) Send(packets []*packet.Packet) {
-	for i, p := range packets {
-		if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
-			cp, opts := *p, *p.Options
-			opts.WsPreEncodedFrame = nil
-			cp.Options = &opts
-			packets[i] = &cp
+	if w.PerMessageDeflate() != nil { // never set by this server; keep the library's path
+		w.Websocket.Send(packets)
+		return
+	}
+	w.SetWritable(false)
+	w.mu.Lock()
+	if w.failed {
+		w.mu.Unlock()
+		return
+	}
+	if len(w.queue) >= wsMaxQueued {
+		w.failed = true
+		w.mu.Unlock()
+		w.conn.Emit("error", errors.New("slow client: send queue full"))
+		return
+	}
+	w.queue = append(w.queue, packets)
+	if w.running {
+		w.mu.Unlock()
+		return
+	}
+	w.running = true
+	w.mu.Unlock()
+	writers.schedule(w)
+}
+
+// drain writes the queued batches in order, each followed by the events
+// the library's transport emits after a write. The deadline covers the
+// whole turn: one deadline syscall per turn, not per batch.
+func (w *fastWebSocket) drain() {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(w.writeTimeout))
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 || w.failed {
+			w.queue, w.running = nil, false
+			w.mu.Unlock()
+			return
+		}
+		batch := w.queue[0]
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		w.mu.Unlock()
+
+		err := w.write(batch)
+		w.Emit("drain")
+		w.SetWritable(true)
+		w.Emit("ready")
+		if err != nil {
+			w.mu.Lock()
+			w.failed = true
+			w.mu.Unlock()
+			if websocket.IsUnexpectedCloseError(err) || errors.Is(err, net.ErrClosed) {
+				w.conn.Emit("close")
+			} else {
+				w.conn.Emit("error", err)
+			}
 		}
 	}
-	w.Websocket.Send(packets)
+}
+
+// write sends one batch: a broadcast's shared frame as a prepared
+// message, anything else encoded for this socket.
+func (w *fastWebSocket) write(batch []*packet.Packet) error {
+	for _, p := range batch {
+		if p.Options != nil && p.Options.WsPreEncodedFrame != nil {
+			pm, err := prepared.get(p.Options.WsPreEncodedFrame)
+			if err != nil {
+				return err
+			}
+			if err := w.conn.WritePreparedMessage(pm); err != nil {
+				return err
+			}
+			continue
+		}
+		data, err := w.Parser().EncodePacket(p, w.SupportsBinary())
+		if err != nil {
+			return err
+		}
+		kind := websocket.BinaryMessage
+		if _, ok := data.(*types.StringBuffer); ok {
+			kind = websocket.TextMessage
+		}
+		if err := w.conn.WriteMessage(kind, data.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writerPool runs socket writers on long-lived goroutines.
+type writerPool struct {
+	once sync.Once
+	jobs chan *fastWebSocket
+}
+
+var writers writerPool
+
+// schedule hands w to a pooled writer, or to a new goroutine when all of
+// them are busy and the hand-over queue is full: never blocks the caller.
+func (p *writerPool) schedule(w *fastWebSocket) {
+	p.once.Do(func() {
+		p.jobs = make(chan *fastWebSocket, 1<<16)
+		for range wsWriters {
+			go func() {
+				for w := range p.jobs {
+					w.drain()
+				}
+			}()
+		}
+	})
+	select {
+	case p.jobs <- w:
+	default:
+		go w.drain()
+	}
+}
+
+// preparedCache maps a broadcast's shared pre-encoded frame (the same
+// buffer for every socket of one broadcast) to one PreparedMessage. It
+// keeps the most recent few: a socket that falls further behind simply
+// prepares its own.
+type preparedCache struct {
+	mu    sync.Mutex
+	byBuf map[types.BufferInterface]*websocket.PreparedMessage
+	order []types.BufferInterface
+}
+
+const preparedKeep = 64
+
+var prepared = preparedCache{byBuf: map[types.BufferInterface]*websocket.PreparedMessage{}}
+
+func (c *preparedCache) get(frame types.BufferInterface) (*websocket.PreparedMessage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pm, ok := c.byBuf[frame]; ok {
+		return pm, nil
+	}
+	kind := websocket.BinaryMessage
+	if _, ok := frame.(*types.StringBuffer); ok {
+		kind = websocket.TextMessage
+	}
+	pm, err := websocket.NewPreparedMessage(kind, frame.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if len(c.order) == preparedKeep {
+		delete(c.byBuf, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.byBuf[frame] = pm
+	c.order = append(c.order, frame)
+	return pm, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,6 +44,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Warn("JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
 	}
 
+	if addr := getenv("PPROF_ADDR"); addr != "" {
+		startPprof(addr, log)
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -73,4 +78,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startPprof serves net/http/pprof on its own listener, for profiling the
+// fan-out (see cmd/fanout). Off unless PPROF_ADDR is set; meant for a
+// loopback address such as 127.0.0.1:6060, never the public port.
+func startPprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil {
+			log.Error("pprof listener", "addr", addr, "err", err)
+		}
+	}()
+	log.Warn("pprof enabled", "addr", addr)
 }
