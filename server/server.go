@@ -19,6 +19,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/handlers"
+	"feedrt/server/redisadapter"
 	"feedrt/store"
 	"feedrt/store/boltstore"
 	"feedrt/store/mongostore"
@@ -45,6 +46,8 @@ type Server struct {
 	bc    *broadcaster
 	http  *http.Server
 
+	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
+
 	ioClosed chan struct{} // closed once Socket.IO has shut down
 }
 
@@ -56,13 +59,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
-	io := NewSocketIO(FeedRealtime(cfg))
+	rt := FeedRealtime(cfg)
+	cluster, err := openCluster(cfg, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if cluster != nil {
+		rt.Adapter = cluster
+	}
+	io := NewSocketIO(rt)
 	s := &Server{
 		cfg:      cfg,
 		log:      log,
 		store:    st,
 		io:       io,
 		bc:       newBroadcaster(io, log),
+		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 	}
 	s.io.On("connection", func(args ...any) {
@@ -73,6 +86,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	h, err := s.routes(policy)
 	if err != nil {
 		_ = st.Close()
+		_ = s.closeCluster()
 		return nil, err
 	}
 	s.http = &http.Server{
@@ -145,7 +159,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	})
 	r.Any("/socket.io/*any", gin.WrapH(s.io.ServeHandler(nil)))
 
-	handlers.Health{Store: s.store, Log: s.log}.Register(r)
+	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
 	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, Log: s.log}.Register(r)
 	handlers.Posts{Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage, Log: s.log}.Register(r)
 	images.Register(r)
@@ -210,6 +224,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-s.ioClosed:
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("socket.io close: %w", ctx.Err()))
+	}
+	if cerr := s.closeCluster(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close redis: %w", cerr))
 	}
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// testRedisURL is the Redis the cluster tests share (the machine's, see
+// README); FEEDRT_TEST_REDIS_URL points them elsewhere. Each test uses its
+// own key prefix, so tests never see each other's messages.
+func testRedisURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("FEEDRT_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	mustPingRedis(t, u)
+	return u
+}
+
+func mustPingRedis(t testing.TB, u string) {
+	t.Helper()
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis at %s (the cluster tests need one; set FEEDRT_TEST_REDIS_URL): %v", u, err)
+	}
+}
+
+// testPrefix is a key prefix no other test (or run) uses.
+func testPrefix(t testing.TB) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")
+	return "feedrt-test-" + name + "-" + hex.EncodeToString(b)
+}
+
+// mustRedisClient is a plain client for a test's own checks.
+func mustRedisClient(t testing.TB, u string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// waitServers waits until n servers listen on the namespace "/" of the
+// prefix (PUBSUB NUMSUB of its request channel), i.e. their
+// subscriptions are live and broadcasts will reach them.
+func waitServers(t testing.TB, rdb *redis.Client, prefix string, n int64) {
+	t.Helper()
+	ch := prefix + "-request#/#"
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := rdb.PubSubNumSub(context.Background(), ch).Result()
+		if err == nil && res[ch] == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d servers on %s, want %d (err %v)", res[ch], ch, n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// clustered is a config edit joining a server to the cluster on url/prefix.
+func clustered(url, prefix string) func(*Config) {
+	return func(c *Config) { c.RedisURL, c.RedisKeyPrefix = url, prefix }
+}
+
+// connectNode starts a socket.io-client 4.x on url and returns it with
+// its socket id.
+func connectNode(t *testing.T, url string, transports ...string) (*nodeClient, socket.SocketId) {
+	t.Helper()
+	opts := map[string]any{"url": url, "version": 4}
+	if len(transports) > 0 {
+		opts["transports"] = transports
+	}
+	c := mustNodeClient(t, opts)
+	m := c.mustConnect()
+	id, _ := m.ID.(string)
+	return c, socket.SocketId(id)
+}
+
+// joinLocal makes the socket id of a server join rooms, directly.
+func joinLocal(t *testing.T, io *socket.Server, id socket.SocketId, rooms ...socket.Room) {
+	t.Helper()
+	s, ok := io.Sockets().Sockets().Load(id)
+	if !ok {
+		t.Fatalf("no socket %s here", id)
+	}
+	s.Join(rooms...)
+}
+
+// eventsUntil collects the names of the events c receives until the
+// event named marker, which it does not include.
+func eventsUntil(t *testing.T, c *nodeClient, marker string) []string {
+	t.Helper()
+	var names []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := c.next(time.Until(deadline), "event")
+		if m.Name == marker {
+			slices.Sort(names)
+			return names
+		}
+		names = append(names, m.Name)
+	}
+}
+
+// plainEvent waits for the event name on a client of a Node server (no
+// recovery offset there) and returns its arguments as printed.
+func plainEvent(t *testing.T, c *nodeClient, name string) []json.RawMessage {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := c.next(time.Until(deadline), "event"); m.Name == name {
+			return m.Args
+		}
+	}
+	t.Fatalf("no %q event", name)
+	return nil
+}
+
+// fetchAll runs FetchSockets on op and waits for its answer.
+func fetchAll(t *testing.T, fetch func(func([]*socket.RemoteSocket, error))) []*socket.RemoteSocket {
+	t.Helper()
+	got := make(chan []*socket.RemoteSocket, 1)
+	fetch(func(s []*socket.RemoteSocket, err error) {
+		if err != nil {
+			t.Errorf("fetchSockets: %v", err)
+		}
+		got <- s
+	})
+	select {
+	case s := <-got:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("fetchSockets did not answer")
+		return nil
+	}
+}
+
+// socketIDs lists fetched sockets as "id[rooms...]" strings, sorted.
+func socketIDs(sockets []*socket.RemoteSocket) []string {
+	var out []string
+	for _, s := range sockets {
+		rooms := []string{}
+		for _, r := range s.Rooms().Keys() {
+			if string(r) != string(s.Id()) {
+				rooms = append(rooms, string(r))
+			}
+		}
+		slices.Sort(rooms)
+		out = append(out, fmt.Sprintf("%s%v", s.Id(), rooms))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// nodeServer is testdata/noderedis/server.js: socket.io 4.8.4 on
+// @socket.io/redis-adapter 8.3.0, driven over stdin/stdout.
+type nodeServer struct {
+	*nodeClient // events: connection, serverSideEmit
+	url         string
+	results     chan map[string]json.RawMessage
+	ids         int
+}
+
+// call sends a command and returns the value of its result.
+func (s *nodeServer) call(cmd map[string]any) json.RawMessage {
+	s.tb.Helper()
+	s.ids++
+	cmd["id"] = s.ids
+	s.send(cmd)
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case raw, ok := <-s.results:
+			if !ok {
+				s.tb.Fatalf("node server exited during %v", cmd)
+			}
+			var id int
+			_ = json.Unmarshal(raw["id"], &id)
+			if id != s.ids {
+				continue
+			}
+			if raw["ev"] != nil && string(raw["ev"]) == `"error"` {
+				s.tb.Fatalf("node server: %v: %s", cmd, raw["message"])
+			}
+			return raw["value"]
+		case <-timeout:
+			s.tb.Fatalf("node server did not answer %v", cmd)
+		}
+	}
+}
+
+// nodeRedisDir is the Node cluster harness.
+const nodeRedisDir = "../testdata/noderedis"
+
+var nodeRedisOnce sync.Once
+
+// mustNodeServer starts a Node Socket.IO server on the Redis at
+// redisURL with the key prefix, and kills it at cleanup.
+func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
+	t.Helper()
+	var installErr error
+	nodeRedisOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-adapter")); err == nil {
+			return
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = nodeRedisDir
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		installErr = cmd.Run()
+	})
+	if installErr != nil {
+		t.Fatalf("npm ci in %s: %v", nodeRedisDir, installErr)
+	}
+	cmd := exec.Command("node", "server.js")
+	cmd.Dir = nodeRedisDir
+	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "KEY="+prefix, "PORT=0", "HOST=127.0.0.1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &nodeClient{tb: t, stdin: stdin, msgs: make(chan nodeMsg, 1024)}
+	lines := make(chan map[string]json.RawMessage, 1024)
+	go func() {
+		defer close(c.msgs)
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 4<<20)
+		for sc.Scan() {
+			var raw map[string]json.RawMessage
+			var m nodeMsg
+			if json.Unmarshal(sc.Bytes(), &raw) != nil || json.Unmarshal(sc.Bytes(), &m) != nil {
+				t.Errorf("node server printed %q", sc.Text())
+				continue
+			}
+			if m.Ev == "listening" || m.Ev == "result" || m.Ev == "error" {
+				lines <- raw
+			} else {
+				c.msgs <- m
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	s := &nodeServer{nodeClient: c}
+	s.results = lines
+	select {
+	case raw, ok := <-lines:
+		var port int
+		if !ok || json.Unmarshal(raw["port"], &port) != nil {
+			t.Fatalf("node server did not start: %s", raw)
+		}
+		s.url = "http://127.0.0.1:" + strconv.Itoa(port)
+	case <-time.After(20 * time.Second):
+		t.Fatal("node server did not start")
+	}
+	return s
+}
+
+// rawAcker is a minimal Socket.IO client over a raw WebSocket that
+// answers every event carrying an ack id with answer. (The Go client
+// library now and then loses an acknowledgement, single server or not.)
+func rawAcker(t *testing.T, httpURL, answer string) {
+	t.Helper()
+	c := mustDial(t, "ws"+strings.TrimPrefix(httpURL, "http")+"/socket.io/?EIO=4&transport=websocket")
+	if _, msg := c.read(); !strings.HasPrefix(msg, "0{") {
+		t.Fatalf("open packet %q", msg)
+	}
+	c.send("40")
+	if _, msg := c.read(); !strings.HasPrefix(msg, "40{") {
+		t.Fatalf("connect packet %q", msg)
+	}
+	reply, _ := json.Marshal([]string{answer})
+	go func() {
+		for {
+			kind, raw, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			msg := string(raw)
+			switch {
+			case kind != websocket.TextMessage:
+			case msg == "2":
+				_ = c.WriteMessage(websocket.TextMessage, []byte("3"))
+			case strings.HasPrefix(msg, "42") && len(msg) > 2 && msg[2] >= '0' && msg[2] <= '9':
+				id := msg[2:strings.IndexByte(msg, '[')]
+				_ = c.WriteMessage(websocket.TextMessage, []byte("43"+id+string(reply)))
+			}
+		}
+	}()
+}

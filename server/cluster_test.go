@@ -1,0 +1,392 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/redisadapter"
+)
+
+// TestClusterPosts: with two servers on one Redis, clients of server A
+// get the `posts` events of a post created through server B's REST API,
+// once each, with B's payload; B's own clients get it once too.
+func TestClusterPosts(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+
+	watchers := []*nodeClient{
+		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}}),
+		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"polling"}}),
+		mustNodeClient(t, map[string]any{"url": a.url, "version": 2}),
+		mustNodeClient(t, map[string]any{"url": b.url, "version": 4}),
+	}
+	for _, w := range watchers {
+		w.mustConnect()
+	}
+	api, _ := mustUser(t, b.url, "bea@example.com", "Bea")
+	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made on B", "content": "for A's clients"}, pngBytes(t, 5))
+	if status != 201 {
+		t.Fatalf("create on B: %d %v", status, created)
+	}
+	id := created["post"].(map[string]any)["_id"].(string)
+	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": "Edited on B", "content": "still for A", "image": created["post"].(map[string]any)["imageUrl"].(string)}, nil)
+	if status != 200 {
+		t.Fatalf("update on B: %d %v", status, updated)
+	}
+	if status, body := api.call("DELETE", "/feed/post/"+id, nil, ""); status != 200 {
+		t.Fatalf("delete on B: %d %v", status, body)
+	}
+	for i, w := range watchers {
+		ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
+		if ev["action"] != "create" || fmt.Sprint(ev["post"]) != fmt.Sprint(created["post"]) {
+			t.Errorf("watcher %d: create event %v, want %v", i, ev, created["post"])
+		}
+		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
+		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated["post"]) {
+			t.Errorf("watcher %d: update event %v, want %v", i, ev, updated["post"])
+		}
+		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
+		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": id}) {
+			t.Errorf("watcher %d: delete event %v", i, ev)
+		}
+	}
+	// Exactly once: a marker from B is the next event everywhere (the 2.x
+	// harness listens to a few event names only, "news" among them).
+	_ = b.srv.SocketIO().Emit("news")
+	for i, w := range watchers {
+		if names := eventsUntil(t, w, "news"); len(names) != 0 {
+			t.Errorf("watcher %d got extra events %v", i, names)
+		}
+	}
+}
+
+// TestClusterRoomsAndExcept: broadcasts to rooms, with except, and to one
+// socket reach exactly the matching sockets of both servers.
+func TestClusterRoomsAndExcept(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
+
+	a1, a1id := connectNode(t, a.url, "websocket")
+	a2, a2id := connectNode(t, a.url, "polling")
+	b1, b1id := connectNode(t, b.url, "websocket")
+	b2, b2id := connectNode(t, b.url)
+	joinLocal(t, ioA, a1id, "red")
+	joinLocal(t, ioA, a2id, "blue")
+	joinLocal(t, ioB, b1id, "red")
+	joinLocal(t, ioB, b2id, "red", "vip")
+	clients := map[string]*nodeClient{"a1": a1, "a2": a2, "b1": b1, "b2": b2}
+
+	check := func(from *socket.Server, emits func(), want map[string][]string) {
+		t.Helper()
+		emits()
+		from.Emit("end") // same server, same order: after the others everywhere
+		for name, c := range clients {
+			if got := eventsUntil(t, c, "end"); fmt.Sprint(got) != fmt.Sprint(want[name]) {
+				t.Errorf("%s got %v, want %v", name, got, want[name])
+			}
+		}
+	}
+	check(ioA, func() {
+		_ = ioA.To("red").Emit("red")                   // one room: its own channel
+		_ = ioA.To("red", "blue").Emit("red+blue")      // several: the namespace channel
+		_ = ioA.To("red").Except("vip").Emit("red-vip") // except a room on the other server
+		_ = ioA.Except("red").Emit("not-red")           // everyone but a room
+		_ = ioA.To(socket.Room(b1id)).Emit("to-b1")     // one socket of the other server
+		_ = ioA.To("nobody-here").Emit("empty-room")    // a room no one is in
+		_ = ioA.Local().Emit("local-only")              // this server only
+		_ = ioA.To("blue").Except(socket.Room(a2id)).Emit("none")
+	}, map[string][]string{
+		"a1": {"local-only", "red", "red+blue", "red-vip"},
+		"a2": {"local-only", "not-red", "red+blue"},
+		"b1": {"red", "red+blue", "red-vip", "to-b1"},
+		"b2": {"red", "red+blue"},
+	})
+	check(ioB, func() {
+		_ = ioB.To("vip").Emit("vip")
+		_ = ioB.Except("blue").Except("vip").Emit("not-blue-vip")
+		_ = ioB.To(socket.Room(a2id)).Emit("to-a2")
+	}, map[string][]string{
+		"a1": {"not-blue-vip"},
+		"a2": {"to-a2"},
+		"b1": {"not-blue-vip"},
+		"b2": {"vip"},
+	})
+}
+
+// TestClusterFetchSockets: fetchSockets on one server lists the sockets
+// of both, with their rooms and data, and a fetched remote socket can be
+// sent to, moved between rooms and disconnected.
+func TestClusterFetchSockets(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
+
+	_, a1id := connectNode(t, a.url)
+	b1, b1id := connectNode(t, b.url)
+	_, b2id := connectNode(t, b.url)
+	joinLocal(t, ioA, a1id, "red")
+	joinLocal(t, ioB, b1id, "red")
+	if s, ok := ioB.Sockets().Sockets().Load(b1id); ok {
+		s.SetData(map[string]any{"user": "bea", "n": 1})
+	}
+
+	all := socketIDs(fetchAll(t, ioA.FetchSockets()))
+	want := []string{fmt.Sprintf("%s[red]", a1id), fmt.Sprintf("%s[red]", b1id), fmt.Sprintf("%s[]", b2id)}
+	slices.Sort(want)
+	if fmt.Sprint(all) != fmt.Sprint(want) {
+		t.Errorf("fetchSockets from A: %v, want %v", all, want)
+	}
+	red := fetchAll(t, ioA.In("red").Except(socket.Room(a1id)).FetchSockets())
+	if len(red) != 1 || red[0].Id() != b1id {
+		t.Fatalf("fetchSockets in red except a1: %v", socketIDs(red))
+	}
+	remote := red[0]
+	if d, _ := json.Marshal(remote.Data()); string(d) != `{"n":1,"user":"bea"}` {
+		t.Errorf("remote data %s", d)
+	}
+	if hs := remote.Handshake(); hs == nil || hs.Url == "" || hs.Headers == nil {
+		t.Errorf("remote handshake %+v", hs)
+	}
+	if got := len(fetchAll(t, ioA.Local().FetchSockets())); got != 1 {
+		t.Errorf("local fetchSockets: %d sockets", got)
+	}
+
+	if err := remote.Emit("direct", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitEvent(t, b1, "direct").Args; len(got) != 1 || string(got[0]) != `"hi"` {
+		t.Errorf("direct emit: %s", got)
+	}
+	remote.Join("green")
+	waitFor(t, "b1 in green", func() bool { return inRoom(ioB, b1id, "green") })
+	remote.Leave("red")
+	waitFor(t, "b1 out of red", func() bool { return !inRoom(ioB, b1id, "red") })
+	remote.Disconnect(true) // true: the connection is closed too
+	if m := b1.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
+		t.Errorf("b1 disconnect reason %q", m.Reason)
+	}
+
+	ad := ioA.Sockets().Adapter().(*redisadapter.Adapter)
+	ids, err := ad.AllSockets()
+	if err != nil || ids.Len() != 2 || !ids.Has(a1id) || !ids.Has(b2id) {
+		t.Errorf("AllSockets: %v %v", ids.Keys(), err)
+	}
+	rooms, err := ad.AllRooms()
+	if err != nil || !rooms.Has("red") || !rooms.Has(socket.Room(b2id)) {
+		t.Errorf("AllRooms: %v %v", rooms.Keys(), err)
+	}
+}
+
+// TestClusterSocketsJoinLeaveDisconnect: socketsJoin, socketsLeave and
+// disconnectSockets called on one server act on the sockets of both.
+func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
+
+	a1, a1id := connectNode(t, a.url)
+	b1, b1id := connectNode(t, b.url)
+	b2, b2id := connectNode(t, b.url)
+	joinLocal(t, ioB, b2id, "vip")
+
+	ioA.Except("vip").SocketsJoin("team")
+	waitFor(t, "a1 and b1 in team", func() bool { return inRoom(ioA, a1id, "team") && inRoom(ioB, b1id, "team") })
+	if inRoom(ioB, b2id, "team") {
+		t.Error("b2 (vip) joined team")
+	}
+	ioB.In("team").SocketsLeave("team")
+	waitFor(t, "team empty", func() bool { return !inRoom(ioA, a1id, "team") && !inRoom(ioB, b1id, "team") })
+
+	ioA.In("vip").DisconnectSockets(false)
+	if m := b2.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+		t.Errorf("b2 disconnect reason %q", m.Reason)
+	}
+	ioA.Emit("still-here")
+	waitEvent(t, a1, "still-here")
+	waitEvent(t, b1, "still-here")
+}
+
+// TestClusterServerSideEmit: serverSideEmit reaches the other server's
+// listeners (not the sender's), and with an acknowledgement the sender
+// gets the other server's answer.
+func TestClusterServerSideEmit(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
+
+	var mu sync.Mutex
+	var onA []string
+	got := make(chan []any, 4)
+	_ = ioA.On("hello", func(args ...any) { mu.Lock(); onA = append(onA, fmt.Sprint(args)); mu.Unlock() })
+	_ = ioB.On("hello", func(args ...any) { got <- args })
+	_ = ioB.On("question", func(args ...any) {
+		ack := args[len(args)-1].(socket.Ack)
+		ack([]any{map[string]any{"answer": args[0]}}, nil)
+	})
+
+	if err := ioA.ServerSideEmit("hello", "world", 42.0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case args := <-got:
+		if fmt.Sprint(args) != "[world 42]" {
+			t.Errorf("B got %v", args)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serverSideEmit did not reach B")
+	}
+
+	answers := make(chan []any, 1)
+	if err := ioA.ServerSideEmitWithAck("question", "q1")(func(args []any, err error) {
+		if err != nil {
+			t.Errorf("serverSideEmit ack: %v", err)
+		}
+		answers <- args
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case args := <-answers:
+		if raw, _ := json.Marshal(args); string(raw) != `[{"answer":"q1"}]` {
+			t.Errorf("answers %s", raw)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no serverSideEmit acknowledgement")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(onA) != 0 {
+		t.Errorf("the sender got its own server-side event: %v", onA)
+	}
+}
+
+// TestClusterBroadcastWithAck: an emit with acknowledgements collects the
+// answers of the clients of both servers.
+func TestClusterBroadcastWithAck(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	for i, env := range []*testEnv{a, b, b} {
+		rawAcker(t, env.url, fmt.Sprintf("client %d", i))
+	}
+	waitFor(t, "1 socket on A, 2 on B", func() bool {
+		return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 2
+	})
+	answers := make(chan []any, 1)
+	a.srv.SocketIO().Timeout(5*time.Second).EmitWithAck("ask", "?")(func(args []any, err error) {
+		if err != nil {
+			t.Errorf("emitWithAck: %v (got %v)", err, args)
+		}
+		answers <- args
+	})
+	select {
+	case args := <-answers:
+		got := fmt.Sprint(args)
+		for i := range 3 {
+			if !strings.Contains(got, fmt.Sprintf("client %d", i)) {
+				t.Errorf("answers %v lack client %d (sockets: %d on A, %d on B)", args, i,
+					a.srv.SocketIO().Sockets().Sockets().Len(), b.srv.SocketIO().Sockets().Sockets().Len())
+			}
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("emitWithAck did not complete")
+	}
+}
+
+// inRoom reports whether a local socket is in room.
+func inRoom(io *socket.Server, id socket.SocketId, room socket.Room) bool {
+	s, ok := io.Sockets().Sockets().Load(id)
+	return ok && s.Rooms().Has(room)
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestClusterConfig: REDIS_URL and REDIS_KEY_PREFIX are read, a URL that
+// is no Redis URL stops the start, and the password never reaches the log.
+func TestClusterConfig(t *testing.T) {
+	c, err := LoadConfig(func(k string) string {
+		return map[string]string{"REDIS_URL": "redis://:s3cretpass@redis:6379/2", "REDIS_KEY_PREFIX": "feed"}[k]
+	})
+	if err != nil || c.RedisURL != "redis://:s3cretpass@redis:6379/2" || c.RedisKeyPrefix != "feed" {
+		t.Errorf("config %+v, %v", c, err)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	if strings.Contains(buf.String(), "s3cretpass") || !strings.Contains(buf.String(), "redis_key_prefix=feed") {
+		t.Errorf("log: %s", buf.String())
+	}
+	if c, _ := LoadConfig(func(string) string { return "" }); c.RedisURL != "" || c.RedisKeyPrefix != "socket.io" {
+		t.Errorf("defaults: %q %q", c.RedisURL, c.RedisKeyPrefix)
+	}
+	if _, err := LoadConfig(func(k string) string { return map[string]string{"REDIS_URL": "http://redis:6379"}[k] }); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("bad REDIS_URL: %v", err)
+	}
+}
+
+// TestClusterRecovery: connection state recovery keeps working with the
+// Redis adapter: a client of A that drops and comes back to A gets its
+// session back and the events B sent while it was away.
+func TestClusterRecovery(t *testing.T) {
+	url, prefix := testRedisURL(t), testPrefix(t)
+	a := mustStart(t, clustered(url, prefix))
+	b := mustStart(t, clustered(url, prefix))
+	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
+	first := c.mustConnect()
+	api, _ := mustUser(t, b.url, "rita@example.com", "Rita")
+	post := func(title string) {
+		t.Helper()
+		if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "recovery"}, pngBytes(t, 8)); status != 201 {
+			t.Fatalf("create: %d %v", status, body)
+		}
+	}
+	post("Seen post")
+	waitEvent(t, c, "posts") // recovery resumes after the last event received
+
+	c.send(map[string]any{"op": "drop", "ms": 1500})
+	c.next(5*time.Second, "disconnect")
+	time.Sleep(300 * time.Millisecond)
+	post("Missed post 1")
+	post("Missed post 2")
+
+	again := c.mustConnect()
+	if !again.Recovered || again.ID != first.ID {
+		t.Errorf("reconnect: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
+	}
+	for _, title := range []string{"Missed post 1", "Missed post 2"} {
+		ev := decodeArg(t, waitEvent(t, c, "posts").Args[0])
+		if p, _ := ev["post"].(map[string]any); p["title"] != title {
+			t.Errorf("missed event %v, want %q", ev, title)
+		}
+	}
+}

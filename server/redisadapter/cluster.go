@@ -1,0 +1,194 @@
+// Package redisadapter lets several Socket.IO servers (github.com/zishang520/socket.io)
+// share their broadcasts and socket management through Redis pub/sub,
+// speaking the protocol of Node's @socket.io/redis-adapter 8.x, so Go and
+// Node servers can serve one application side by side.
+//
+// What goes over Redis, per namespace nsp and key prefix key:
+//
+//   - key#nsp# (or key#nsp#room# when a broadcast names exactly one room):
+//     every broadcast, msgpack [uid, {type, data, nsp}, {rooms, except, flags}];
+//   - key-request#nsp#: JSON requests (fetchSockets, serverSideEmit,
+//     socketsJoin/Leave, disconnectSockets, allRooms, sockets) and msgpack
+//     requests for broadcasts that want acknowledgements;
+//   - key-response#nsp# and key-response#nsp#uid#: the answers.
+//
+// Local delivery stays the library's own (the adapter embeds the
+// library's in-memory or session-aware adapter); each broadcast costs one
+// PUBLISH. Connection state recovery keeps working for clients that come
+// back to the same server, and covers the events other servers sent
+// meanwhile; like the Node adapter, sessions are not shared between
+// servers.
+package redisadapter
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// Options tune a Cluster; the zero value is Node's defaults.
+type Options struct {
+	// Key prefixes every channel name, as the Node adapter's `key`
+	// option; servers share broadcasts only with the same Key.
+	// Default "socket.io".
+	Key string
+	// RequestsTimeout bounds how long fetchSockets, serverSideEmit with an
+	// acknowledgement and the like wait for the other servers. Default 5s.
+	RequestsTimeout time.Duration
+	// PublishOnSpecificResponseChannel answers requests on the requesting
+	// server's own response channel instead of the shared one (Node's
+	// option of the same name; every 8.x server listens on both).
+	PublishOnSpecificResponseChannel bool
+	// CommandTimeout bounds every Redis command this package issues, so a
+	// dead Redis cannot stall a broadcast for long. Default 1s.
+	CommandTimeout time.Duration
+	// QueueSize is how many publishes may wait for Redis before new ones
+	// are dropped. Default 4096.
+	QueueSize int
+	// Logger receives outage and recovery messages (rate-limited).
+	Logger *slog.Logger
+}
+
+// logEvery is the longest a recurring Redis problem stays unlogged.
+const logEvery = 10 * time.Second
+
+func (o *Options) defaults() {
+	if o.Key == "" {
+		o.Key = "socket.io"
+	}
+	if o.RequestsTimeout <= 0 {
+		o.RequestsTimeout = 5 * time.Second
+	}
+	if o.CommandTimeout <= 0 {
+		o.CommandTimeout = time.Second
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Cluster is one server's link to the others: the socket.AdapterConstructor
+// to give the Socket.IO server (opts.SetAdapter), and the Pinger for its
+// readiness probe. One per process; it makes one adapter per namespace.
+type Cluster struct {
+	rdb     redis.UniversalClient
+	ownsRDB bool
+	opts    Options
+	log     *slog.Logger
+	rlog    *rateLog
+	pub     *publisher
+}
+
+var _ socket.AdapterConstructor = (*Cluster)(nil)
+
+// Open connects to the Redis at url (redis://[user:pass@]host:port/db or
+// rediss://...). Connection timeouts not set in the URL are kept short
+// (CommandTimeout), so a Redis that is gone fails fast instead of
+// queueing work. It does not wait for Redis: the server starts and serves
+// its own sockets while Redis is down, and go-redis reconnects by itself.
+func Open(url string, opts Options) (*Cluster, error) {
+	ro, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	opts.defaults()
+	for _, d := range []*time.Duration{&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.PoolTimeout} {
+		if *d == 0 {
+			*d = opts.CommandTimeout
+		}
+	}
+	if ro.MaxRetries == 0 {
+		ro.MaxRetries = 1
+	}
+	if ro.DialerRetries == 0 { // go-redis dials 5 times, 100 ms apart, by default
+		ro.DialerRetries, ro.DialerRetryTimeout = 2, 50*time.Millisecond
+	}
+	ro.ContextTimeoutEnabled = true
+	ro.DisableIdentity = true // CLIENT SETINFO: older servers log an error for it
+	c := New(redis.NewClient(ro), opts)
+	c.ownsRDB = true
+	// go-redis writes its own lines (one per failed dial, for one) to
+	// stderr through a process-wide logger; the first Cluster routes them
+	// to its slog logger, rate-limited like the adapter's own.
+	clientLogOnce.Do(func() { redis.SetLogger(clientLog{c.rlog}) })
+	return c, nil
+}
+
+var clientLogOnce sync.Once
+
+// clientLog is go-redis's logger interface on a rateLog.
+type clientLog struct{ r *rateLog }
+
+// Printf logs one go-redis line, at most one per logEvery.
+func (l clientLog) Printf(_ context.Context, format string, v ...any) {
+	l.r.warn("go-redis", "redis client: "+fmt.Sprintf(format, v...))
+}
+
+// New builds a Cluster on an existing client; Close leaves that client
+// open.
+func New(rdb redis.UniversalClient, opts Options) *Cluster {
+	opts.defaults()
+	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: newRateLog(opts.Logger, logEvery)}
+	c.pub = newPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog)
+	return c
+}
+
+// New makes the adapter of one namespace; the Socket.IO server calls it.
+func (c *Cluster) New(nsp socket.Namespace) socket.Adapter {
+	return newAdapter(c, nsp)
+}
+
+// Key is the channel prefix in use.
+func (c *Cluster) Key() string { return c.opts.Key }
+
+// Ping reports whether Redis answers, for the readiness probe.
+func (c *Cluster) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.CommandTimeout)
+	defer cancel()
+	if err := c.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// Close sends the publishes still queued (within CommandTimeout) and
+// closes the client if Open made it. Close the Socket.IO server first:
+// its adapters unsubscribe as it closes.
+func (c *Cluster) Close() error {
+	c.pub.close()
+	if c.ownsRDB {
+		if err := c.rdb.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// commandContext bounds one Redis command.
+func (c *Cluster) commandContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), c.opts.CommandTimeout)
+}
+
+// uidChars are the characters of Node's uid2 ids.
+const uidChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// newUID returns a random 6-character id, as the Node adapter's uid2(6).
+func newUID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = uidChars[int(b[i])%len(uidChars)]
+	}
+	return string(b)
+}

@@ -1,0 +1,268 @@
+package redisadapter
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// These tests run Socket.IO servers without HTTP (no clients: the
+// server/ package's cluster tests have those) on the machine's Redis, or
+// FEEDRT_TEST_REDIS_URL, each under a key prefix of its own.
+
+func redisURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("FEEDRT_TEST_REDIS_URL")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	c, err := Open(u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Ping(context.Background()); err != nil {
+		t.Fatalf("Redis at %s (set FEEDRT_TEST_REDIS_URL): %v", u, err)
+	}
+	return u
+}
+
+func prefix(t *testing.T) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "feedrt-adapter-test-" + hex.EncodeToString(b)
+}
+
+// mustServer is a Socket.IO server on a Cluster, both closed at cleanup.
+func mustServer(t *testing.T, url string, opts Options, recovery bool) (*socket.Server, *Cluster) {
+	t.Helper()
+	c, err := Open(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := socket.DefaultServerOptions()
+	if recovery {
+		so.SetConnectionStateRecovery(&socket.ConnectionStateRecovery{})
+	}
+	so.SetAdapter(c)
+	io := socket.NewServer(nil, so)
+	t.Cleanup(func() {
+		io.Close(nil)
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return io, c
+}
+
+func waitCount(t *testing.T, io *socket.Server, n int64) {
+	t.Helper()
+	waitNspCount(t, io.Sockets(), n)
+}
+
+func waitNspCount(t *testing.T, nsp socket.Namespace, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for nsp.Adapter().ServerCount() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: ServerCount %d, want %d", nsp.Name(), nsp.Adapter().ServerCount(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServersTalk: server-side events, acknowledgements, the server count
+// and the cluster-wide queries between three servers, for the default
+// namespace and another one; a closed server leaves the count.
+func TestServersTalk(t *testing.T) {
+	url, key := redisURL(t), prefix(t)
+	s1, _ := mustServer(t, url, Options{Key: key, RequestsTimeout: 2 * time.Second}, true)
+	s2, _ := mustServer(t, url, Options{Key: key, PublishOnSpecificResponseChannel: true}, false)
+	s3, c3 := mustServer(t, url, Options{Key: key}, false)
+	waitCount(t, s1, 3)
+	if _, ok := s1.Sockets().Adapter().(*Adapter); !ok {
+		t.Fatalf("adapter is %T", s1.Sockets().Adapter())
+	}
+
+	got := make(chan string, 10)
+	for i, s := range []*socket.Server{s1, s2, s3} {
+		_ = s.On("hi", func(args ...any) {
+			if ack, ok := args[len(args)-1].(socket.Ack); ok {
+				ack([]any{fmt.Sprintf("s%d", i+1)}, nil)
+				args = args[:len(args)-1]
+			}
+			got <- fmt.Sprintf("s%d:%v", i+1, args)
+		})
+	}
+	if err := s1.ServerSideEmit("hi", "there"); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for range 2 {
+		select {
+		case g := <-got:
+			seen = append(seen, g)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("server-side event reached %v only", seen)
+		}
+	}
+	if s := strings.Join(seen, " "); !strings.Contains(s, "s2:[there]") || !strings.Contains(s, "s3:[there]") {
+		t.Errorf("server-side event reached %v", seen)
+	}
+
+	acks := make(chan []any, 1)
+	_ = s2.ServerSideEmitWithAck("hi", "ack me")(func(args []any, err error) {
+		if err != nil {
+			t.Errorf("ack: %v", err)
+		}
+		acks <- args
+	})
+	select {
+	case a := <-acks:
+		if s := fmt.Sprint(a); s != "[s1 s3]" && s != "[s3 s1]" {
+			t.Errorf("acks %v", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no acks")
+	}
+
+	rooms, err := s1.Sockets().Adapter().(*Adapter).AllRooms()
+	if err != nil || rooms.Len() != 0 {
+		t.Errorf("AllRooms %v %v", rooms.Keys(), err)
+	}
+	if sockets := fetch(t, s3.FetchSockets()); len(sockets) != 0 {
+		t.Errorf("fetchSockets %v", sockets)
+	}
+
+	s1.Of("/chat", nil)
+	waitNspCount(t, s2.Of("/chat", nil), 2)
+	waitCount(t, s1, 3) // "/" still three
+
+	s3.Close(nil)
+	_ = c3.Close()
+	waitCount(t, s1, 2)
+}
+
+func fetch(t *testing.T, f func(func([]*socket.RemoteSocket, error))) []*socket.RemoteSocket {
+	t.Helper()
+	ch := make(chan []*socket.RemoteSocket, 1)
+	f(func(s []*socket.RemoteSocket, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		ch <- s
+	})
+	return <-ch
+}
+
+// TestDeadRedis: with nothing listening at the URL, the server starts,
+// broadcasts return at once, cluster queries fail within their bounds,
+// the outage is logged a few times only, and closing leaves no
+// goroutines.
+func TestDeadRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	before := runtime.NumGoroutine()
+
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := Open("redis://"+addr+"/0", Options{Logger: log, CommandTimeout: 300 * time.Millisecond, RequestsTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := socket.DefaultServerOptions()
+	so.SetAdapter(c)
+	io := socket.NewServer(nil, so)
+
+	if err := c.Ping(context.Background()); err == nil {
+		t.Error("Ping with Redis down: no error")
+	}
+	start := time.Now()
+	for i := range 5000 {
+		_ = io.Emit("news", i)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("5000 broadcasts with Redis down took %v", d)
+	}
+	start = time.Now()
+	if s := fetch(t, io.Local().FetchSockets()); len(s) != 0 {
+		t.Errorf("local fetch %v", s)
+	}
+	ch := make(chan error, 1)
+	io.FetchSockets()(func(_ []*socket.RemoteSocket, err error) { ch <- err })
+	if err := <-ch; err == nil {
+		t.Error("fetchSockets with Redis down: no error")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("fetchSockets with Redis down took %v", d)
+	}
+	time.Sleep(500 * time.Millisecond)
+
+	io.Close(nil)
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n == 0 || n > 5 {
+		t.Errorf("%d warnings for one outage:\n%s", n, logs.String())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<16)
+		t.Errorf("goroutines: %d before, %d after close\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestRateLog: a recurring problem is one line per interval, with the
+// count of what was held back, and one line when it clears.
+func TestRateLog(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 50*time.Millisecond)
+	for range 100 {
+		r.warn("k", "down")
+	}
+	time.Sleep(60 * time.Millisecond)
+	r.warn("k", "down")
+	r.recovered("k", "up")
+	r.recovered("k", "up")
+	out := buf.String()
+	if strings.Count(out, "msg=down") != 2 || !strings.Contains(out, "repeated=99") || strings.Count(out, "msg=up") != 1 {
+		t.Errorf("log:\n%s", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent log writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

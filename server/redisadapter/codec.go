@@ -1,0 +1,318 @@
+package redisadapter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// The Node adapter encodes broadcasts with notepack.io. These functions
+// write the same bytes for the same JavaScript values and read what it
+// writes, so Go and Node servers can share channels:
+//
+//   - numbers: an integral value is the smallest msgpack int (notepack
+//     never writes an integral float), anything else a float64;
+//   - strings, arrays and maps: the smallest header that fits;
+//   - binary ([]byte): bin 8/16/32, which Node reads back as a Buffer;
+//   - any other Go value (structs with json tags, time.Time, ...): what it
+//     would be on the wire to a client, i.e. its JSON form, with object
+//     keys in the order encoding/json writes them.
+//
+// Decoding turns every number into a float64 (as a JSON decode would),
+// msgpack timestamps (a JavaScript Date) into the ISO string a client
+// would have received, and bin into []byte, which the Go Socket.IO
+// parser sends as a binary attachment.
+
+// byteser is the library's types.BufferInterface and bytes.Buffer: binary
+// whose content can be read without consuming it.
+type byteser interface{ Bytes() []byte }
+
+// encodeValue writes v the way notepack.io writes the equivalent value.
+func encodeValue(e *msgpack.Encoder, v any) error {
+	switch x := v.(type) {
+	case nil:
+		return e.EncodeNil()
+	case bool:
+		return e.EncodeBool(x)
+	case string:
+		return e.EncodeString(x)
+	case []byte:
+		return e.EncodeBytes(x)
+	case int:
+		return e.EncodeInt(int64(x))
+	case int8:
+		return e.EncodeInt(int64(x))
+	case int16:
+		return e.EncodeInt(int64(x))
+	case int32:
+		return e.EncodeInt(int64(x))
+	case int64:
+		return e.EncodeInt(x)
+	case uint:
+		return e.EncodeUint(uint64(x))
+	case uint8:
+		return e.EncodeUint(uint64(x))
+	case uint16:
+		return e.EncodeUint(uint64(x))
+	case uint32:
+		return e.EncodeUint(uint64(x))
+	case uint64:
+		return e.EncodeUint(x)
+	case float32:
+		return encodeNumber(e, float64(x))
+	case float64:
+		return encodeNumber(e, x)
+	case json.Number:
+		return encodeJSONNumber(e, x)
+	case []any:
+		if err := e.EncodeArrayLen(len(x)); err != nil {
+			return err
+		}
+		for _, item := range x {
+			if err := encodeValue(e, item); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []string:
+		if err := e.EncodeArrayLen(len(x)); err != nil {
+			return err
+		}
+		for _, s := range x {
+			if err := e.EncodeString(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	case map[string]any:
+		// Sorted, as encoding/json writes a map, so equal maps encode to
+		// equal bytes.
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if err := e.EncodeMapLen(len(keys)); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := e.EncodeString(k); err != nil {
+				return err
+			}
+			if err := encodeValue(e, x[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case byteser:
+		return e.EncodeBytes(x.Bytes())
+	case io.Reader:
+		// A reader other than a buffer can be read once only, and the
+		// local delivery still needs it.
+		return fmt.Errorf("cannot publish a %T (use []byte for binary)", v)
+	default:
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode %T: %w", v, err)
+		}
+		return transcodeJSON(e, raw)
+	}
+}
+
+// encodeNumber writes a JavaScript number as notepack.io does.
+func encodeNumber(e *msgpack.Encoder, f float64) error {
+	if f == math.Trunc(f) && !math.IsInf(f, 0) {
+		if f >= 0 && f < 1<<64 {
+			return e.EncodeUint(uint64(f))
+		}
+		if f < 0 && f >= -(1<<63) {
+			return e.EncodeInt(int64(f))
+		}
+	}
+	return e.EncodeFloat64(f)
+}
+
+func encodeJSONNumber(e *msgpack.Encoder, n json.Number) error {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return e.EncodeInt(i)
+	}
+	if u, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+		return e.EncodeUint(u)
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return err
+	}
+	return encodeNumber(e, f)
+}
+
+// transcodeJSON writes one JSON value as msgpack, keeping object keys in
+// their JSON order (a struct's field order), as Node would after a
+// JSON.parse.
+func transcodeJSON(e *msgpack.Encoder, raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v orderedValue
+	if err := v.read(dec); err != nil {
+		return err
+	}
+	return v.encode(e)
+}
+
+// orderedValue is a decoded JSON value whose objects keep their key order.
+type orderedValue struct {
+	kind   byte // 0 scalar, 'a' array, 'o' object
+	scalar any  // nil, bool, string or json.Number
+	array  []orderedValue
+	keys   []string
+	values []orderedValue
+}
+
+func (o *orderedValue) read(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			o.kind = 'a'
+			for dec.More() {
+				var item orderedValue
+				if err := item.read(dec); err != nil {
+					return err
+				}
+				o.array = append(o.array, item)
+			}
+		case '{':
+			o.kind = 'o'
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, _ := kt.(string)
+				var item orderedValue
+				if err := item.read(dec); err != nil {
+					return err
+				}
+				o.keys = append(o.keys, k)
+				o.values = append(o.values, item)
+			}
+		default:
+			return errors.New("unexpected JSON delimiter")
+		}
+		_, err := dec.Token() // the closing delimiter
+		return err
+	default:
+		o.scalar = t
+		return nil
+	}
+}
+
+func (o *orderedValue) encode(e *msgpack.Encoder) error {
+	switch o.kind {
+	case 'a':
+		if err := e.EncodeArrayLen(len(o.array)); err != nil {
+			return err
+		}
+		for i := range o.array {
+			if err := o.array[i].encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 'o':
+		if err := e.EncodeMapLen(len(o.keys)); err != nil {
+			return err
+		}
+		for i, k := range o.keys {
+			if err := e.EncodeString(k); err != nil {
+				return err
+			}
+			if err := o.values[i].encode(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return encodeValue(e, o.scalar)
+	}
+}
+
+// decodeValue reads one msgpack value and normalises it (see above).
+func decodeValue(d *msgpack.Decoder) (any, error) {
+	v, err := d.DecodeInterface()
+	if err != nil {
+		return nil, err
+	}
+	return normalize(v), nil
+}
+
+// normalize turns what msgpack decoded into the values a JSON decode of
+// the same JavaScript value would give, binary aside.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case int8:
+		return float64(x)
+	case int16:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint8:
+		return float64(x)
+	case uint16:
+		return float64(x)
+	case uint32:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case float32:
+		return float64(x)
+	case time.Time:
+		return x.UTC().Format("2006-01-02T15:04:05.000Z")
+	case []any:
+		for i := range x {
+			x[i] = normalize(x[i])
+		}
+		return x
+	case map[string]any:
+		for k := range x {
+			x[k] = normalize(x[k])
+		}
+		return x
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, item := range x {
+			m[fmt.Sprint(normalize(k))] = normalize(item)
+		}
+		return m
+	default:
+		return v
+	}
+}
+
+// newEncoder returns an encoder writing to buf.
+func newEncoder(buf *bytes.Buffer) *msgpack.Encoder {
+	return msgpack.NewEncoder(buf)
+}
+
+// newDecoder returns a decoder that reads maps with non-string keys too.
+func newDecoder(raw []byte) *msgpack.Decoder {
+	d := msgpack.NewDecoder(bytes.NewReader(raw))
+	d.SetMapDecoder(func(d *msgpack.Decoder) (any, error) {
+		return d.DecodeUntypedMap()
+	})
+	return d
+}

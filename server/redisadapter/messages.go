@@ -1,0 +1,223 @@
+package redisadapter
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// requestType numbers the messages on the request and response channels,
+// as the Node adapter's RequestType enum does.
+type requestType int
+
+const (
+	typeSockets              requestType = 0 // ids of the matching sockets
+	typeAllRooms             requestType = 1
+	typeRemoteJoin           requestType = 2
+	typeRemoteLeave          requestType = 3
+	typeRemoteDisconnect     requestType = 4
+	typeRemoteFetch          requestType = 5
+	typeServerSideEmit       requestType = 6
+	typeBroadcast            requestType = 7 // a broadcast that wants acks
+	typeBroadcastClientCount requestType = 8
+	typeBroadcastAck         requestType = 9
+)
+
+// roomList is a list of rooms as JSON carries them: Node rooms may be
+// numbers, which become their decimal string.
+type roomList []string
+
+// UnmarshalJSON accepts strings and numbers.
+func (r *roomList) UnmarshalJSON(raw []byte) error {
+	var items []any
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return err
+	}
+	*r = roomsOf(items)
+	return nil
+}
+
+// roomsOf converts decoded room values to strings.
+func roomsOf(items []any) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		switch v := it.(type) {
+		case string:
+			out = append(out, v)
+		case float64:
+			out = append(out, strconv.FormatFloat(v, 'f', -1, 64))
+		case nil:
+		default:
+			out = append(out, fmt.Sprint(v))
+		}
+	}
+	return out
+}
+
+// wireOpts is the rooms/except part of a request's opts.
+type wireOpts struct {
+	Rooms  roomList `json:"rooms"`
+	Except roomList `json:"except"`
+}
+
+// request is a message on the request channel. Field order is Node's, so
+// the JSON reads the same whoever wrote it.
+type request struct {
+	UID       string      `json:"uid"`
+	RequestID string      `json:"requestId,omitempty"`
+	Type      requestType `json:"type"`
+	Opts      *wireOpts   `json:"opts,omitempty"`
+	Rooms     *roomList   `json:"rooms,omitempty"`
+	Close     *bool       `json:"close,omitempty"`
+	Data      []any       `json:"data,omitempty"`
+	// Sid and Room are the per-socket form of join, leave and disconnect
+	// that adapters before 7.x sent.
+	Sid  string `json:"sid,omitempty"`
+	Room any    `json:"room,omitempty"`
+
+	packet *parser.Packet           // typeBroadcast only
+	bopts  *socket.BroadcastOptions // typeBroadcast only
+}
+
+// response is a message on a response channel.
+type response struct {
+	Type        *requestType    `json:"type,omitempty"`
+	RequestID   string          `json:"requestId"`
+	Sockets     json.RawMessage `json:"sockets,omitempty"`
+	Rooms       *roomList       `json:"rooms,omitempty"`
+	ClientCount *uint64         `json:"clientCount,omitempty"`
+	Data        json.RawMessage `json:"data,omitempty"`
+
+	packet any // typeBroadcastAck only
+}
+
+// wireSocket is one socket in a fetchSockets answer.
+type wireSocket struct {
+	ID        socket.SocketId   `json:"id"`
+	Handshake *socket.Handshake `json:"handshake"`
+	Rooms     roomList          `json:"rooms"`
+	Data      any               `json:"data"`
+}
+
+// encodeBroadcastRequest is the msgpack request of a broadcast that wants
+// acknowledgements: {uid, requestId, type: 7, packet, opts}.
+func encodeBroadcastRequest(uid, requestID string, p *parser.Packet, opts *socket.BroadcastOptions) ([]byte, error) {
+	var buf bytes.Buffer
+	e := newEncoder(&buf)
+	_ = e.EncodeMapLen(5)
+	_ = e.EncodeString("uid")
+	_ = e.EncodeString(uid)
+	_ = e.EncodeString("requestId")
+	_ = e.EncodeString(requestID)
+	_ = e.EncodeString("type")
+	_ = e.EncodeUint(uint64(typeBroadcast))
+	_ = e.EncodeString("packet")
+	if err := encodePacket(e, p); err != nil {
+		return nil, err
+	}
+	_ = e.EncodeString("opts")
+	if err := encodeOpts(e, opts); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// encodeBroadcastAck is the msgpack response carrying one client's
+// acknowledgement: {type: 9, requestId, packet: <its first argument>}.
+func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
+	var buf bytes.Buffer
+	e := newEncoder(&buf)
+	_ = e.EncodeMapLen(3)
+	_ = e.EncodeString("type")
+	_ = e.EncodeUint(uint64(typeBroadcastAck))
+	_ = e.EncodeString("requestId")
+	_ = e.EncodeString(requestID)
+	_ = e.EncodeString("packet")
+	if err := encodeValue(e, arg); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeRequest reads a request: JSON if it starts with "{" (as the Node
+// adapter decides), msgpack otherwise.
+func decodeRequest(raw []byte) (*request, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var r request
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	v, err := decodeValue(newDecoder(raw))
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("request is not a map")
+	}
+	r := &request{}
+	r.UID, _ = m["uid"].(string)
+	r.RequestID, _ = m["requestId"].(string)
+	if t, ok := m["type"].(float64); ok {
+		r.Type = requestType(t)
+	}
+	if pm, ok := m["packet"].(map[string]any); ok {
+		r.packet = packetOf(pm)
+	}
+	if om, ok := m["opts"].(map[string]any); ok {
+		r.bopts = optsOf(om)
+	}
+	return r, nil
+}
+
+// decodeResponse reads a response, JSON or msgpack like a request.
+func decodeResponse(raw []byte) (*response, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var r response
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}
+	v, err := decodeValue(newDecoder(raw))
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("response is not a map")
+	}
+	r := &response{packet: m["packet"]}
+	r.RequestID, _ = m["requestId"].(string)
+	if t, ok := m["type"].(float64); ok {
+		rt := requestType(t)
+		r.Type = &rt
+	}
+	return r, nil
+}
+
+// optsFromWire makes broadcast options of a request's rooms/except.
+func optsFromWire(w *wireOpts) *socket.BroadcastOptions {
+	opts := &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
+	if w != nil {
+		opts.Rooms.Add(toRooms(w.Rooms)...)
+		opts.Except.Add(toRooms(w.Except)...)
+	}
+	return opts
+}
+
+// optsToWire is the opts of a request made from broadcast options.
+func optsToWire(opts *socket.BroadcastOptions) *wireOpts {
+	if opts == nil {
+		return &wireOpts{Rooms: roomList{}, Except: roomList{}}
+	}
+	return &wireOpts{Rooms: fromRooms(opts.Rooms), Except: fromRooms(opts.Except)}
+}

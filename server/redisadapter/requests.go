@@ -1,0 +1,379 @@
+package redisadapter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// errClosed answers requests still waiting when the adapter closes.
+var errClosed = errors.New("redis adapter closed")
+
+// pending is a request of ours waiting for the other servers' answers.
+// Like the Node adapter, it waits for as many answers as PUBSUB NUMSUB
+// counted subscribers, or until RequestsTimeout.
+type pending struct {
+	typ    requestType
+	want   int64 // answers that complete it
+	got    int64
+	done   chan struct{}
+	closed bool
+
+	sockets   []socket.SocketDetails // typeRemoteFetch
+	ids       []socket.SocketId      // typeSockets
+	rooms     []string               // typeAllRooms
+	responses []any                  // typeServerSideEmit
+}
+
+// ackRequest is a broadcast of ours whose remote acks are forwarded.
+type ackRequest struct {
+	clientCount func(uint64)
+	ack         socket.Ack
+}
+
+// remoteSocket is a socket of another server, as fetchSockets returns it.
+type remoteSocket struct{ w wireSocket }
+
+func (r *remoteSocket) Id() socket.SocketId { return r.w.ID }
+
+func (r *remoteSocket) Handshake() *socket.Handshake {
+	if r.w.Handshake == nil {
+		return &socket.Handshake{}
+	}
+	return r.w.Handshake
+}
+
+func (r *remoteSocket) Rooms() *types.Set[socket.Room] {
+	return types.NewSet(toRooms(r.w.Rooms)...)
+}
+
+func (r *remoteSocket) Data() any { return r.w.Data }
+
+// decodeRemoteSocket reads one socket of a fetchSockets answer; a
+// handshake of an unexpected shape is dropped, not the socket.
+func decodeRemoteSocket(raw json.RawMessage) *remoteSocket {
+	var loose struct {
+		ID        socket.SocketId `json:"id"`
+		Handshake json.RawMessage `json:"handshake"`
+		Rooms     roomList        `json:"rooms"`
+		Data      any             `json:"data"`
+	}
+	if json.Unmarshal(raw, &loose) != nil || loose.ID == "" {
+		return nil
+	}
+	rs := &remoteSocket{w: wireSocket{ID: loose.ID, Rooms: loose.Rooms, Data: loose.Data}}
+	var hs socket.Handshake
+	if json.Unmarshal(loose.Handshake, &hs) == nil {
+		rs.w.Handshake = &hs
+	}
+	return rs
+}
+
+// ask publishes req and waits for its answers; it returns the pending
+// request whatever happened, with an error if not all answers came.
+func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
+	raw, err := marshalJSON(req)
+	if err != nil {
+		return p, err
+	}
+	p.done = make(chan struct{})
+	a.mu.Lock()
+	a.requests[req.RequestID] = p
+	a.mu.Unlock()
+	if !a.c.pub.publish(a.requestChannel, raw) {
+		a.forget(req.RequestID)
+		return p, fmt.Errorf("%s: request not published", what)
+	}
+	t := time.NewTimer(a.c.opts.RequestsTimeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return p, nil
+	case <-t.C:
+		a.forget(req.RequestID)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return p, fmt.Errorf("timeout reached while waiting for %s response (%d of %d)", what, p.got, p.want)
+	case <-a.closed:
+		return p, errClosed
+	}
+}
+
+func (a *Adapter) forget(id string) {
+	a.mu.Lock()
+	delete(a.requests, id)
+	a.mu.Unlock()
+}
+
+// failPending releases every waiter at close.
+func (a *Adapter) failPending() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, p := range a.requests {
+		delete(a.requests, id)
+		if !p.closed {
+			p.closed = true
+			close(p.done)
+		}
+	}
+}
+
+// ServerCount is the number of servers subscribed to the namespace's
+// request channel, this one included; 1 if Redis does not answer.
+func (a *Adapter) ServerCount() int64 {
+	n, err := a.serverCount()
+	if err != nil {
+		return 1
+	}
+	return n
+}
+
+func (a *Adapter) serverCount() (int64, error) {
+	ctx, cancel := a.c.commandContext()
+	defer cancel()
+	res, err := a.c.rdb.PubSubNumSub(ctx, a.requestChannel).Result()
+	if err != nil {
+		return 0, err
+	}
+	return res[a.requestChannel], nil
+}
+
+// FetchSockets returns the matching sockets of every server: the local
+// ones, then those the others send within RequestsTimeout. On a timeout
+// or with Redis down the callback gets what arrived and an error.
+func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
+	return func(cb func([]socket.SocketDetails, error)) {
+		a.Adapter.FetchSockets(opts)(func(local []socket.SocketDetails, err error) {
+			if err != nil || isLocal(opts) {
+				cb(local, err)
+				return
+			}
+			n, err := a.serverCount()
+			if err != nil || n <= 1 {
+				cb(local, err)
+				return
+			}
+			req := &request{UID: a.uid, RequestID: newUID(), Type: typeRemoteFetch, Opts: optsToWire(opts)}
+			p, err := a.ask(req, &pending{typ: typeRemoteFetch, want: n, got: 1}, "fetchSockets")
+			a.mu.Lock()
+			remote := p.sockets
+			a.mu.Unlock()
+			cb(append(local, remote...), err)
+		})
+	}
+}
+
+// AllSockets returns the ids of the matching sockets of every server (no
+// rooms: all of the namespace's).
+func (a *Adapter) AllSockets(rooms ...socket.Room) (*types.Set[socket.SocketId], error) {
+	ids := a.Adapter.Sockets(types.NewSet(rooms...))
+	n, err := a.serverCount()
+	if err != nil || n <= 1 {
+		return ids, err
+	}
+	rl := fromRooms(types.NewSet(rooms...))
+	req := &request{UID: a.uid, RequestID: newUID(), Type: typeSockets, Rooms: &rl}
+	p, err := a.ask(req, &pending{typ: typeSockets, want: n, got: 1}, "allSockets")
+	a.mu.Lock()
+	ids.Add(p.ids...)
+	a.mu.Unlock()
+	return ids, err
+}
+
+// AllRooms returns the rooms of every server.
+func (a *Adapter) AllRooms() (*types.Set[socket.Room], error) {
+	rooms := types.NewSet(a.Rooms().Keys()...)
+	n, err := a.serverCount()
+	if err != nil || n <= 1 {
+		return rooms, err
+	}
+	req := &request{UID: a.uid, RequestID: newUID(), Type: typeAllRooms}
+	p, err := a.ask(req, &pending{typ: typeAllRooms, want: n, got: 1}, "allRooms")
+	a.mu.Lock()
+	rooms.Add(toRooms(p.rooms)...)
+	a.mu.Unlock()
+	return rooms, err
+}
+
+// AddSockets makes the matching sockets of every server join rooms: the
+// local ones now, the others when they read the request.
+func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	a.Adapter.AddSockets(opts, rooms)
+	if !isLocal(opts) {
+		rl := fromRooms(types.NewSet(rooms...))
+		a.tell(&request{UID: a.uid, Type: typeRemoteJoin, Opts: optsToWire(opts), Rooms: &rl})
+	}
+}
+
+// DelSockets makes the matching sockets of every server leave rooms.
+func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	a.Adapter.DelSockets(opts, rooms)
+	if !isLocal(opts) {
+		rl := fromRooms(types.NewSet(rooms...))
+		a.tell(&request{UID: a.uid, Type: typeRemoteLeave, Opts: optsToWire(opts), Rooms: &rl})
+	}
+}
+
+// DisconnectSockets disconnects the matching sockets of every server.
+func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
+	a.Adapter.DisconnectSockets(opts, closeConn)
+	if !isLocal(opts) {
+		a.tell(&request{UID: a.uid, Type: typeRemoteDisconnect, Opts: optsToWire(opts), Close: &closeConn})
+	}
+}
+
+// tell publishes a request that gets no answer.
+func (a *Adapter) tell(req *request) {
+	raw, err := marshalJSON(req)
+	if err != nil {
+		a.c.rlog.warn("encode", "cluster request not published", "type", req.Type, "err", err)
+		return
+	}
+	a.c.pub.publish(a.requestChannel, raw)
+}
+
+// ServerSideEmit sends [event, args...] to the other servers' namespace
+// listeners. With a socket.Ack as last element, it returns at once and
+// calls the ack with one answer per other server (an error if some did
+// not answer within RequestsTimeout). Arguments travel as JSON.
+func (a *Adapter) ServerSideEmit(packet []any) error {
+	if n := len(packet); n > 0 {
+		if ack, ok := packet[n-1].(func([]any, error)); ok {
+			go a.serverSideEmitWithAck(packet[:n-1], ack)
+			return nil
+		}
+	}
+	raw, err := marshalJSON(&request{UID: a.uid, Type: typeServerSideEmit, Data: packet})
+	if err != nil {
+		return fmt.Errorf("serverSideEmit: %w", err)
+	}
+	if !a.c.pub.publish(a.requestChannel, raw) {
+		return errors.New("serverSideEmit: not published (Redis unavailable)")
+	}
+	return nil
+}
+
+func (a *Adapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
+	n, err := a.serverCount()
+	if err != nil {
+		ack(nil, fmt.Errorf("serverSideEmit: %w", err))
+		return
+	}
+	if n-1 <= 0 {
+		ack([]any{}, nil)
+		return
+	}
+	req := &request{UID: a.uid, RequestID: newUID(), Type: typeServerSideEmit, Data: packet}
+	p, err := a.ask(req, &pending{typ: typeServerSideEmit, want: n - 1}, "serverSideEmit")
+	a.mu.Lock()
+	responses := append([]any{}, p.responses...)
+	a.mu.Unlock()
+	ack(responses, err)
+}
+
+// onResponse files an answer to one of our requests. It runs on the
+// routing goroutine, so callbacks into application code run elsewhere.
+func (a *Adapter) onResponse(raw []byte) {
+	res, err := decodeResponse(raw)
+	if err != nil || res.RequestID == "" {
+		return
+	}
+	a.mu.Lock()
+	if ar, ok := a.acks[res.RequestID]; ok {
+		a.mu.Unlock()
+		switch {
+		case res.Type != nil && *res.Type == typeBroadcastClientCount && res.ClientCount != nil:
+			go ar.clientCount(*res.ClientCount)
+		case res.Type != nil && *res.Type == typeBroadcastAck:
+			go ar.ack([]any{res.packet}, nil)
+		}
+		return
+	}
+	defer a.mu.Unlock()
+	p, ok := a.requests[res.RequestID]
+	if !ok || p.closed {
+		return
+	}
+	switch p.typ {
+	case typeRemoteFetch:
+		var sockets []json.RawMessage
+		if len(res.Sockets) == 0 || json.Unmarshal(res.Sockets, &sockets) != nil {
+			return
+		}
+		for _, raw := range sockets {
+			if rs := decodeRemoteSocket(raw); rs != nil {
+				p.sockets = append(p.sockets, rs)
+			}
+		}
+	case typeSockets:
+		var ids []socket.SocketId
+		if len(res.Sockets) == 0 || json.Unmarshal(res.Sockets, &ids) != nil {
+			return
+		}
+		p.ids = append(p.ids, ids...)
+	case typeAllRooms:
+		if res.Rooms == nil {
+			return
+		}
+		p.rooms = append(p.rooms, *res.Rooms...)
+	case typeServerSideEmit:
+		var data any
+		if len(res.Data) > 0 {
+			_ = json.Unmarshal(res.Data, &data)
+		}
+		p.responses = append(p.responses, data)
+	default:
+		return
+	}
+	p.got++
+	if p.got >= p.want {
+		delete(a.requests, res.RequestID)
+		p.closed = true
+		close(p.done)
+	}
+}
+
+// isOurs reports whether a request on the request channel is one of ours
+// still waiting (the request channel echoes our own requests).
+func (a *Adapter) isOurs(requestID string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.requests[requestID]
+	if !ok {
+		_, ok = a.acks[requestID]
+	}
+	return ok
+}
+
+// ackOnce makes the acknowledgement handed to a serverSideEmit listener:
+// the first call answers with its first argument, later calls do nothing.
+func (a *Adapter) ackOnce(requestID string) socket.Ack {
+	var once sync.Once
+	return func(args []any, _ error) {
+		once.Do(func() {
+			var data any
+			if len(args) > 0 {
+				data = args[0]
+			}
+			raw, err := marshalJSON(&ackResponse{Type: typeServerSideEmit, RequestID: requestID, Data: data})
+			if err != nil {
+				a.c.rlog.warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
+				return
+			}
+			// Node answers these on the shared channel whatever its options.
+			a.c.pub.publish(a.responseChannel, raw)
+		})
+	}
+}
+
+// ackResponse is the answer to a serverSideEmit with acknowledgement.
+type ackResponse struct {
+	Type      requestType `json:"type"`
+	RequestID string      `json:"requestId"`
+	Data      any         `json:"data"`
+}

@@ -1,0 +1,163 @@
+// A Node socket.io server on @socket.io/redis-adapter, driven by the Go
+// cluster tests (server/cluster_*_test.go), one JSON object per line.
+//
+//   REDIS_URL=redis://127.0.0.1:6379/0 KEY=socket.io PORT=0 node server.js
+//
+// stdout:  {"ev":"listening","port":N}
+//          {"ev":"connection","id":..}           a client connected
+//          {"ev":"serverSideEmit","name":..,"args":[...]}  from another server
+//          {"ev":"result","id":N,"value":..}     the answer to a command with an id
+//          {"ev":"error","id":N,"message":..}
+// stdin:   {"op":"emit","event":E,"args":[...],"rooms":[...],"except":[...]}
+//          {"op":"emitWithAck","id":N,"event":E,"args":[...],"rooms":[...],"timeout":ms}
+//          {"op":"fetchSockets","id":N,"rooms":[...],"except":[...]}
+//          {"op":"socketsJoin"|"socketsLeave","rooms":[...],"except":[...],"target":[...]}
+//          {"op":"disconnectSockets","rooms":[...],"close":bool}
+//          {"op":"serverSideEmit","event":E,"args":[...],"ack":bool,"id":N}
+//          {"op":"allRooms","id":N}  {"op":"serverCount","id":N}
+//          {"op":"join","sid":S,"rooms":[...]}   a local socket joins rooms
+// A server-side emit whose last argument is an acknowledgement is answered
+// with {"from":"node","args":[...]}.
+// Binary values travel as {"$bin":"<base64>"} in both directions.
+'use strict';
+
+const http = require('http');
+const readline = require('readline');
+const { Server } = require('socket.io');
+const { createClient } = require('redis');
+const { createAdapter } = require('@socket.io/redis-adapter');
+
+function toJSON(v) {
+  if (Buffer.isBuffer(v)) return { $bin: v.toString('base64') };
+  if (v instanceof ArrayBuffer) return { $bin: Buffer.from(v).toString('base64') };
+  if (ArrayBuffer.isView(v)) return { $bin: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (Array.isArray(v)) return v.map(toJSON);
+  if (v && typeof v === 'object') {
+    const o = {};
+    for (const [k, x] of Object.entries(v)) o[k] = toJSON(x);
+    return o;
+  }
+  return v;
+}
+
+function fromJSON(v) {
+  if (Array.isArray(v)) return v.map(fromJSON);
+  if (v && typeof v === 'object') {
+    if (typeof v.$bin === 'string') return Buffer.from(v.$bin, 'base64');
+    const o = {};
+    for (const [k, x] of Object.entries(v)) o[k] = fromJSON(x);
+    return o;
+  }
+  return v;
+}
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+async function main() {
+  const pub = createClient({ url: process.env.REDIS_URL || 'redis://127.0.0.1:6379' });
+  const sub = pub.duplicate();
+  pub.on('error', (e) => process.stderr.write(`redis pub: ${e.message}\n`));
+  sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
+  await Promise.all([pub.connect(), sub.connect()]);
+
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, {
+    cors: { origin: '*' },
+    adapter: createAdapter(pub, sub, { key: process.env.KEY || 'socket.io', requestsTimeout: 3000 }),
+  });
+  io.on('connection', (socket) => {
+    socket.data = { server: 'node', n: 1 };
+    out({ ev: 'connection', id: socket.id });
+  });
+  // Every server-side event from the other servers is reported; one whose
+  // last argument is a function is acknowledged.
+  const nsp = io.of('/');
+  const origOnServerSideEmit = nsp._onServerSideEmit.bind(nsp);
+  nsp._onServerSideEmit = (args) => {
+    const [name, ...rest] = args;
+    const ack = typeof rest[rest.length - 1] === 'function' ? rest.pop() : null;
+    out({ ev: 'serverSideEmit', name, args: toJSON(rest) });
+    if (ack) ack({ from: 'node', args: toJSON(rest) });
+    origOnServerSideEmit([name, ...rest]);
+  };
+
+  const target = (cmd) => {
+    let op = io;
+    if (cmd.rooms && cmd.rooms.length) op = op.in(cmd.rooms);
+    if (cmd.except && cmd.except.length) op = op.except(cmd.except);
+    return op;
+  };
+
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on('line', async (line) => {
+    let cmd;
+    try {
+      cmd = JSON.parse(line);
+    } catch (e) {
+      out({ ev: 'error', message: `bad command: ${e.message}` });
+      return;
+    }
+    try {
+      switch (cmd.op) {
+        case 'emit':
+          target(cmd).emit(cmd.event, ...fromJSON(cmd.args || []));
+          break;
+        case 'emitWithAck': {
+          const replies = await target(cmd).timeout(cmd.timeout || 3000).emitWithAck(cmd.event, ...fromJSON(cmd.args || []));
+          out({ ev: 'result', id: cmd.id, value: toJSON(replies) });
+          break;
+        }
+        case 'fetchSockets': {
+          const sockets = await target(cmd).fetchSockets();
+          out({ ev: 'result', id: cmd.id, value: sockets.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, handshake: s.handshake })) });
+          break;
+        }
+        case 'socketsJoin':
+          target(cmd).socketsJoin(cmd.target);
+          break;
+        case 'socketsLeave':
+          target(cmd).socketsLeave(cmd.target);
+          break;
+        case 'disconnectSockets':
+          target(cmd).disconnectSockets(!!cmd.close);
+          break;
+        case 'serverSideEmit':
+          if (cmd.ack) {
+            const replies = await io.serverSideEmitWithAck(cmd.event, ...fromJSON(cmd.args || []));
+            out({ ev: 'result', id: cmd.id, value: toJSON(replies) });
+          } else {
+            io.serverSideEmit(cmd.event, ...fromJSON(cmd.args || []));
+          }
+          break;
+        case 'allRooms':
+          out({ ev: 'result', id: cmd.id, value: [...(await nsp.adapter.allRooms())] });
+          break;
+        case 'serverCount':
+          out({ ev: 'result', id: cmd.id, value: await nsp.adapter.serverCount() });
+          break;
+        case 'join': {
+          const s = nsp.sockets.get(cmd.sid);
+          if (s) s.join(cmd.rooms);
+          out({ ev: 'result', id: cmd.id, value: !!s });
+          break;
+        }
+        default:
+          out({ ev: 'error', id: cmd.id, message: `unknown op ${cmd.op}` });
+      }
+    } catch (e) {
+      out({ ev: 'error', id: cmd.id, message: e.message });
+    }
+  });
+  rl.on('close', () => process.exit(0));
+
+  httpServer.listen(Number(process.env.PORT || 0), process.env.HOST || '127.0.0.1', () => {
+    out({ ev: 'listening', port: httpServer.address().port });
+  });
+}
+
+main().catch((e) => {
+  process.stderr.write(`noderedis: ${e.stack || e}\n`);
+  process.exit(1);
+});
