@@ -16,6 +16,8 @@ type Pinger interface {
 
 // Health serves the liveness and readiness probes.
 type Health struct {
+	// Store is what readiness depends on: the store, plus Redis when the
+	// server is clustered (the log names which one failed).
 	Store Pinger
 	Log   *slog.Logger
 }
@@ -31,14 +33,15 @@ func (h Health) live(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// ready answers 200 only if the store answers within a short deadline, so
-// a load balancer stops sending traffic to an instance whose database is gone.
+// ready answers 200 only if the dependencies answer within a short
+// deadline, so a load balancer stops sending traffic to an instance whose
+// database (or cluster bus) is gone.
 func (h Health) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := h.Store.Ping(ctx); err != nil {
 		h.Log.Warn("not ready", "err", err)
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, errorBody{Message: "Store unavailable.", Data: []FieldError{}})
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, errorBody{Message: "Not ready: a dependency is unavailable.", Data: []FieldError{}})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})

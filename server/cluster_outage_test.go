@@ -121,7 +121,7 @@ func TestClusterRedisOutage(t *testing.T) {
 
 	rp.stop()
 	waitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
-	if status, body := do(t, "GET", b.url+"/readyz", ""); status != 503 || !jsonEqual([]byte(body), `{"message":"Store unavailable.","data":[]}`) {
+	if status, body := do(t, "GET", b.url+"/readyz", ""); status != 503 || !jsonEqual([]byte(body), `{"message":"Not ready: a dependency is unavailable.","data":[]}`) {
 		t.Errorf("/readyz during the outage: %d %s", status, body)
 	}
 	if status, _ := do(t, "GET", a.url+"/healthz", ""); status != 200 {

@@ -17,7 +17,7 @@ func TestProbes(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, body := do(t, "GET", env.url+"/readyz", "")
-	if status != 503 || !jsonEqual([]byte(body), `{"message":"Store unavailable.","data":[]}`) {
+	if status != 503 || !jsonEqual([]byte(body), `{"message":"Not ready: a dependency is unavailable.","data":[]}`) {
 		t.Errorf("/readyz with the store closed: %d %s", status, body)
 	}
 	if status, _ := do(t, "GET", env.url+"/healthz", ""); status != 200 {
