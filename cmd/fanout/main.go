@@ -41,6 +41,10 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "server base URL; its host must be loopback (127.0.0.0/8 or ::1)")
+	fs.Func("also-url", "another member of the same cluster (loopback; repeatable): clients are spread over -url and these, posts go to -url", func(v string) error {
+		cfg.AlsoURLs = append(cfg.AlsoURLs, v)
+		return nil
+	})
 	fs.StringVar(&cfg.Path, "path", cfg.Path, "Socket.IO path on the server")
 	fs.StringVar(&cfg.Label, "label", cfg.Label, "name of the target in the report (e.g. go, node)")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "Socket.IO clients to connect")

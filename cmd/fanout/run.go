@@ -18,7 +18,11 @@ import (
 
 // Config is one load-generator run.
 type Config struct {
-	URL                string        // server base URL; loopback only
+	URL string // server base URL; loopback only
+	// AlsoURLs are more members of the same cluster (loopback only): the
+	// clients are spread round-robin over URL and these, while posts are
+	// created through URL, so delivery crosses the cluster's bus.
+	AlsoURLs           []string
 	Path               string        // Socket.IO path
 	Label              string        // name of the target in the report
 	Clients            int           // Socket.IO clients to connect
@@ -156,8 +160,9 @@ func (r *Result) OK() bool {
 type runner struct {
 	cfg    Config
 	target *url.URL
+	also   []*url.URL // more cluster members for the clients
 	api    *api
-	tr     *transports
+	trs    []*transports // per target: URL first, then also
 	sink   *eventSink
 	pid    int
 
@@ -192,6 +197,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, target: target}
+	for _, u := range cfg.AlsoURLs {
+		also, err := checkTarget(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		r.also = append(r.also, also)
+	}
 	r.setup()
 	res := &Result{Label: cfg.Label, URL: target.String(), Clients: cfg.Clients, Posts: cfg.Posts, Warmup: cfg.Warmup,
 		RSSBeforeKiB: -1, RSSConnectedKiB: -1, RSSAfterKiB: -1, KiBPerConn: -1,
@@ -259,33 +271,31 @@ func (r *runner) setup() {
 	r.api = &api{base: base, http: newHTTPClient(60*time.Second, 4)}
 
 	sioPath := "/" + trimSlashes(r.cfg.Path) + "/"
-	ws := *r.target
-	if ws.Scheme == "https" {
-		ws.Scheme = "wss"
-	} else {
-		ws.Scheme = "ws"
-	}
-	ws.Path = r.target.Path + sioPath
-	ws.RawQuery = "EIO=4&transport=websocket"
-	poll := *r.target
-	poll.Path = r.target.Path + sioPath
-	poll.RawQuery = "EIO=4&transport=polling"
-
 	nPoll := pollingCount(r.cfg.Clients, r.cfg.PollingShare)
-	r.tr = &transports{
-		wsURL:   ws.String(),
-		pollURL: poll.String(),
-		dialer: &websocket.Dialer{
-			NetDialContext:   loopbackDialer(r.cfg.ConnectTimeout).DialContext,
-			Proxy:            nil,
-			HandshakeTimeout: r.cfg.ConnectTimeout,
-			ReadBufferSize:   2048,
-			WriteBufferSize:  256,
-			WriteBufferPool:  &sync.Pool{},
-		},
-		// A long-polling GET is held for up to pingInterval; the
-		// timeout only catches a server that stopped answering.
-		pollHTTP: newHTTPClient(2*time.Minute, 2*nPoll+16),
+	dialer := &websocket.Dialer{
+		NetDialContext:   loopbackDialer(r.cfg.ConnectTimeout).DialContext,
+		Proxy:            nil,
+		HandshakeTimeout: r.cfg.ConnectTimeout,
+		ReadBufferSize:   2048,
+		WriteBufferSize:  256,
+		WriteBufferPool:  &sync.Pool{},
+	}
+	// A long-polling GET is held for up to pingInterval; the timeout only
+	// catches a server that stopped answering.
+	pollHTTP := newHTTPClient(2*time.Minute, 2*nPoll+16)
+	for _, target := range append([]*url.URL{r.target}, r.also...) {
+		ws := *target
+		if ws.Scheme == "https" {
+			ws.Scheme = "wss"
+		} else {
+			ws.Scheme = "ws"
+		}
+		ws.Path = target.Path + sioPath
+		ws.RawQuery = "EIO=4&transport=websocket"
+		poll := *target
+		poll.Path = target.Path + sioPath
+		poll.RawQuery = "EIO=4&transport=polling"
+		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer, pollHTTP: pollHTTP})
 	}
 	r.sent = make([]time.Duration, r.cfg.Warmup+r.cfg.Posts)
 	r.ok = make([]bool, r.cfg.Warmup+r.cfg.Posts)
@@ -296,6 +306,9 @@ func (r *runner) setup() {
 		verifyAll: r.cfg.VerifyAll,
 	}
 }
+
+// tr is the transport set of the cluster member client c talks to.
+func (r *runner) tr(c *client) *transports { return r.trs[c.id%len(r.trs)] }
 
 func trimSlashes(s string) string {
 	for len(s) > 0 && s[0] == '/' {
@@ -438,9 +451,9 @@ func (r *runner) clientLife(ctx context.Context, c *client, sem chan struct{}, h
 	t0 := r.sink.since()
 	var err error
 	if c.polling {
-		err = r.tr.connectPolling(hctx, r.sink, c)
+		err = r.tr(c).connectPolling(hctx, r.sink, c)
 	} else {
-		err = r.tr.connectWS(hctx, r.sink, c)
+		err = r.tr(c).connectWS(hctx, r.sink, c)
 	}
 	hcancel()
 	c.connectDur = r.sink.since() - t0
@@ -455,9 +468,9 @@ func (r *runner) clientLife(ctx context.Context, c *client, sem chan struct{}, h
 		return
 	}
 	if c.polling {
-		r.tr.pollLoop(cctx, r.sink, c)
+		r.tr(c).pollLoop(cctx, r.sink, c)
 	} else {
-		r.tr.readWS(r.sink, c)
+		r.tr(c).readWS(r.sink, c)
 	}
 }
 
@@ -478,7 +491,7 @@ func (r *runner) closeAll() {
 			sem <- struct{}{}
 			go func() {
 				defer closers.Done()
-				r.tr.closePolling(c)
+				r.tr(c).closePolling(c)
 				<-sem
 			}()
 		}
