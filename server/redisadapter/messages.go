@@ -3,7 +3,6 @@ package redisadapter
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -145,15 +144,12 @@ func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// decodeRequest reads a request: JSON if it starts with "{" (as the Node
-// adapter decides), msgpack otherwise.
-func decodeRequest(raw []byte) (*request, error) {
+// decodeMessage tells JSON from msgpack as the Node adapter does: a
+// message starting with "{" is JSON and is decoded into jsonDst (the map
+// is nil then); anything else is msgpack, returned as a map.
+func decodeMessage(raw []byte, jsonDst any, what string) (map[string]any, error) {
 	if len(raw) > 0 && raw[0] == '{' {
-		var r request
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, err
-		}
-		return &r, nil
+		return nil, json.Unmarshal(raw, jsonDst)
 	}
 	v, err := decodeValue(newDecoder(raw))
 	if err != nil {
@@ -161,9 +157,22 @@ func decodeRequest(raw []byte) (*request, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, errors.New("request is not a map")
+		return nil, fmt.Errorf("%s is not a map", what)
 	}
+	return m, nil
+}
+
+// decodeRequest reads a request: JSON if it starts with "{" (as the Node
+// adapter decides), msgpack otherwise.
+func decodeRequest(raw []byte) (*request, error) {
 	r := &request{}
+	m, err := decodeMessage(raw, r, "request")
+	if err != nil {
+		return nil, err
+	}
+	if m == nil { // JSON, already decoded into r
+		return r, nil
+	}
 	r.UID, _ = m["uid"].(string)
 	r.RequestID, _ = m["requestId"].(string)
 	if t, ok := m["type"].(float64); ok {
@@ -180,22 +189,15 @@ func decodeRequest(raw []byte) (*request, error) {
 
 // decodeResponse reads a response, JSON or msgpack like a request.
 func decodeResponse(raw []byte) (*response, error) {
-	if len(raw) > 0 && raw[0] == '{' {
-		var r response
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, err
-		}
-		return &r, nil
-	}
-	v, err := decodeValue(newDecoder(raw))
+	r := &response{}
+	m, err := decodeMessage(raw, r, "response")
 	if err != nil {
 		return nil, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errors.New("response is not a map")
+	if m == nil { // JSON, already decoded into r
+		return r, nil
 	}
-	r := &response{packet: m["packet"]}
+	r.packet = m["packet"]
 	r.RequestID, _ = m["requestId"].(string)
 	if t, ok := m["type"].(float64); ok {
 		rt := requestType(t)

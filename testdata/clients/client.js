@@ -13,7 +13,7 @@
 //                  {"ev":"ack","id":N,"args":[...]}
 //                  {"ev":"disconnect","reason":..}
 //                  {"ev":"connect_error","message":..}
-// Binary values travel as {"$bin":"<base64>"} in both directions.
+// Binary values travel as {"$bin":"<base64>"} in both directions (../jsonbin.js).
 'use strict';
 
 const readline = require('readline');
@@ -21,29 +21,7 @@ const readline = require('readline');
 const opts = JSON.parse(process.argv[2] || '{}');
 const io = opts.version === 2 ? require('socket.io-client-v2') : require('socket.io-client');
 
-function toJSON(v) {
-  if (Buffer.isBuffer(v)) return { $bin: v.toString('base64') };
-  if (v instanceof ArrayBuffer) return { $bin: Buffer.from(v).toString('base64') };
-  if (ArrayBuffer.isView(v)) return { $bin: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
-  if (Array.isArray(v)) return v.map(toJSON);
-  if (v && typeof v === 'object') {
-    const o = {};
-    for (const [k, x] of Object.entries(v)) o[k] = toJSON(x);
-    return o;
-  }
-  return v;
-}
-
-function fromJSON(v) {
-  if (Array.isArray(v)) return v.map(fromJSON);
-  if (v && typeof v === 'object') {
-    if (typeof v.$bin === 'string') return Buffer.from(v.$bin, 'base64');
-    const o = {};
-    for (const [k, x] of Object.entries(v)) o[k] = fromJSON(x);
-    return o;
-  }
-  return v;
-}
+const { toJSON, fromJSON } = require('../jsonbin.js');
 
 function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
