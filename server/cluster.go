@@ -13,13 +13,14 @@ import (
 // openCluster joins the Redis cluster REDIS_URL names; nil without one.
 // An unreachable Redis is not fatal: the server serves its own sockets,
 // /readyz answers 503 until Redis answers, and the client reconnects.
-func openCluster(cfg Config, log *slog.Logger) (*redisadapter.Cluster, error) {
+func openCluster(cfg Config, local fanoutAdapters, log *slog.Logger) (*redisadapter.Cluster, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
 	c, err := redisadapter.Open(cfg.RedisURL, redisadapter.Options{
 		Key:    cfg.RedisKeyPrefix,
 		Logger: log.With("component", "redis-adapter"),
+		Local:  local.Make,
 	})
 	if err != nil {
 		return nil, err

@@ -27,12 +27,26 @@ type RealtimeOptions struct {
 	// Origins and Methods are the CORS policy ("*" allows any origin).
 	Origins []string
 	Methods []string
-	// Adapter, when set, replaces the in-memory adapter (e.g. the Redis
-	// cluster one); nil keeps the library's choice.
+	// Adapter, when set, replaces the in-memory one (localAdapters), e.g.
+	// with the Redis cluster's, which should embed localAdapters.
 	Adapter socket.AdapterConstructor
 	// WriteTimeout bounds a write to one WebSocket client; one that stops
 	// reading is dropped after it (0: 10 s).
 	WriteTimeout time.Duration
+}
+
+// RecoveryWindow is how long connection state recovery keeps a
+// disconnected socket's session and the broadcasts it may miss.
+const RecoveryWindow = 2 * time.Minute
+
+// localAdapters builds the adapters that deliver to this process's own
+// sockets (fanoutAdapter): the server's adapter, or the local part of a
+// cluster adapter (redisadapter.Options.Local is its Make method).
+func localAdapters(o RealtimeOptions) fanoutAdapters {
+	if o.Recovery {
+		return fanoutAdapters{recovery: RecoveryWindow}
+	}
+	return fanoutAdapters{}
 }
 
 // FeedRealtime is what the feed server runs with: Node's defaults, every
@@ -61,12 +75,14 @@ func NewSocketIO(o RealtimeOptions) *socket.Server {
 	}
 	if o.Recovery {
 		csr := &socket.ConnectionStateRecovery{}
-		csr.SetMaxDisconnectionDuration(int64((2 * time.Minute) / time.Millisecond))
+		csr.SetMaxDisconnectionDuration(RecoveryWindow.Milliseconds())
 		csr.SetSkipMiddlewares(true)
 		opts.SetConnectionStateRecovery(csr)
 	}
 	if o.Adapter != nil {
 		opts.SetAdapter(o.Adapter)
+	} else {
+		opts.SetAdapter(localAdapters(o))
 	}
 	return socket.NewServer(nil, opts)
 }

@@ -60,7 +60,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
 	rt := FeedRealtime(cfg)
-	cluster, err := openCluster(cfg, log)
+	cluster, err := openCluster(cfg, localAdapters(rt), log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err

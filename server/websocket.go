@@ -54,37 +54,87 @@ func (b *fastWebSocketBuilder) New(ctx *types.HttpContext) transports.Transport 
 }
 
 // fastWebSocket is the library's WebSocket transport with Send replaced.
+// It is always writable: the Engine.IO socket hands every packet over at
+// once (it never holds a write buffer of its own), and this transport
+// keeps the one queue, so a broadcast frame queued straight from the
+// adapter (sendFrame) stays in order with everything else.
 type fastWebSocket struct {
 	transports.Websocket
 	conn         *types.WebSocketConn
 	writeTimeout time.Duration
 
 	mu      sync.Mutex
-	queue   [][]*packet.Packet
+	queue   []wsItem
 	running bool // a writer owns the queue
-	failed  bool // a write failed: the connection is going away
+	failed  bool // a write failed or the queue overflowed: going away
+	// direct: the Engine.IO socket has sent a message through this
+	// transport, so it is the socket's transport and everything the
+	// socket buffered before (e.g. during an upgrade) is queued here:
+	// broadcast frames may now skip the socket.
+	direct bool
 }
 
-// Send queues packets for this socket's writer and returns at once, as
-// the library's does; the transport is not writable until they are out.
+// wsItem is one queued write: a batch from the Engine.IO socket (after
+// which the transport emits "drain", as the library's does) or a
+// broadcast frame from the adapter.
+type wsItem struct {
+	batch []*packet.Packet
+	frame *websocket.PreparedMessage
+}
+
+// Send queues packets for this socket's writer and returns at once.
 func (w *fastWebSocket) Send(packets []*packet.Packet) {
 	if w.PerMessageDeflate() != nil { // never set by this server; keep the library's path
 		w.Websocket.Send(packets)
 		return
 	}
-	w.SetWritable(false)
+	direct := false
+	for _, p := range packets {
+		if p.Type == packet.MESSAGE {
+			direct = true
+			break
+		}
+	}
+	w.enqueue(wsItem{batch: packets}, direct)
+}
+
+// sendFrame queues a broadcast's shared frame, skipping the Engine.IO
+// socket. It reports false, queuing nothing, until the socket has sent a
+// message through this transport: the caller then takes the socket's path.
+func (w *fastWebSocket) sendFrame(pm *websocket.PreparedMessage) bool {
 	w.mu.Lock()
+	if !w.direct {
+		w.mu.Unlock()
+		return false
+	}
+	w.push(wsItem{frame: pm})
+	return true
+}
+
+func (w *fastWebSocket) enqueue(it wsItem, direct bool) {
+	w.mu.Lock()
+	if direct {
+		w.direct = true
+	}
+	w.push(it)
+}
+
+// push appends to the queue and starts a writer if none runs; w.mu is
+// held and push releases it. A socket with wsMaxQueued writes waiting is
+// not reading: it is dropped rather than buffered without bound.
+func (w *fastWebSocket) push(it wsItem) {
 	if w.failed {
 		w.mu.Unlock()
 		return
 	}
 	if len(w.queue) >= wsMaxQueued {
 		w.failed = true
+		w.queue = nil
 		w.mu.Unlock()
 		w.conn.Emit("error", errors.New("slow client: send queue full"))
 		return
 	}
-	w.queue = append(w.queue, packets)
+	w.queue = append(w.queue, it)
 	if w.running {
 		w.mu.Unlock()
 		return
@@ -94,9 +144,8 @@ func (w *fastWebSocket) Send(packets []*packet.Packet) {
 	writers.schedule(w)
 }
 
-// drain writes the queued batches in order, each followed by the events
-// the library's transport emits after a write. The deadline covers the
-// whole turn: one deadline syscall per turn, not per batch.
+// drain writes the queued items in order. The deadline covers the whole
+// turn: one deadline per turn, not per write.
 func (w *fastWebSocket) drain() {
 	_ = w.conn.SetWriteDeadline(time.Now().Add(w.writeTimeout))
 	for {
@@ -106,15 +155,18 @@ func (w *fastWebSocket) drain() {
 			w.mu.Unlock()
 			return
 		}
-		batch := w.queue[0]
-		w.queue[0] = nil
+		it := w.queue[0]
+		w.queue[0] = wsItem{}
 		w.queue = w.queue[1:]
 		w.mu.Unlock()
 
-		err := w.write(batch)
-		w.Emit("drain")
-		w.SetWritable(true)
-		w.Emit("ready")
+		var err error
+		if it.frame != nil {
+			err = w.conn.WritePreparedMessage(it.frame)
+		} else {
+			err = w.write(it.batch)
+			w.Emit("drain")
+		}
 		if err != nil {
 			w.mu.Lock()
 			w.failed = true
@@ -128,8 +180,8 @@ func (w *fastWebSocket) drain() {
 	}
 }
 
-// write sends one batch: a broadcast's shared frame as a prepared
-// message, anything else encoded for this socket.
+// write sends one batch from the Engine.IO socket: a broadcast's shared
+// frame as a prepared message, anything else encoded for this socket.
 func (w *fastWebSocket) write(batch []*packet.Packet) error {
 	for _, p := range batch {
 		if p.Options != nil && p.Options.WsPreEncodedFrame != nil {

@@ -10,10 +10,9 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
-// Adapter is the adapter of one namespace. It embeds the library's own
-// adapter (session-aware when the server has connection state recovery
-// on), which keeps the rooms and delivers to the local sockets, and adds
-// the cluster: every broadcast is also published once, and what other
+// Adapter is the adapter of one namespace. It embeds a local adapter
+// (Options.Local, by default the library's own), which keeps the rooms
+// and delivers to the local sockets, and adds the cluster: every broadcast is also published once, and what other
 // servers publish is delivered here through the embedded adapter.
 //
 // Reach it with io.Of(name).Adapter().(*redisadapter.Adapter) for the
@@ -46,9 +45,12 @@ var _ socket.Adapter = (*Adapter)(nil)
 
 func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	var base socket.Adapter
-	if nsp.Server().Opts().ConnectionStateRecovery() != nil {
+	switch {
+	case c.opts.Local != nil:
+		base = c.opts.Local()
+	case nsp.Server().Opts().ConnectionStateRecovery() != nil:
 		base = socket.MakeSessionAwareAdapter()
-	} else {
+	default:
 		base = socket.MakeAdapter()
 	}
 	a := &Adapter{

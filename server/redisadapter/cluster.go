@@ -55,6 +55,11 @@ type Options struct {
 	QueueSize int
 	// Logger receives outage and recovery messages (rate-limited).
 	Logger *slog.Logger
+	// Local makes the adapter that delivers to this server's own sockets
+	// and keeps its rooms, not yet constructed (the cluster adapter embeds
+	// it and constructs it). Default: the library's session-aware adapter
+	// when the server has connection state recovery on, else its plain one.
+	Local func() socket.Adapter
 }
 
 // logEvery is the longest a recurring Redis problem stays unlogged.
