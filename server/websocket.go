@@ -64,7 +64,8 @@ type fastWebSocket struct {
 	writeTimeout time.Duration
 
 	mu      sync.Mutex
-	queue   []wsItem
+	queue   []wsItem // queue[head:] is waiting; the array is reused
+	head    int
 	running bool // a writer owns the queue
 	failed  bool // a write failed or the queue overflowed: going away
 	// direct: the Engine.IO socket has sent a message through this
@@ -127,9 +128,9 @@ func (w *fastWebSocket) push(it wsItem) {
 		w.mu.Unlock()
 		return
 	}
-	if len(w.queue) >= wsMaxQueued {
+	if len(w.queue)-w.head >= wsMaxQueued {
 		w.failed = true
-		w.queue = nil
+		w.queue, w.head = nil, 0
 		w.mu.Unlock()
 		w.conn.Emit("error", errors.New("slow client: send queue full"))
 		return
@@ -150,14 +151,21 @@ func (w *fastWebSocket) drain() {
 	_ = w.conn.SetWriteDeadline(time.Now().Add(w.writeTimeout))
 	for {
 		w.mu.Lock()
-		if len(w.queue) == 0 || w.failed {
-			w.queue, w.running = nil, false
+		if w.head == len(w.queue) || w.failed {
+			// Keep a small array for the next turn (no allocation per
+			// broadcast); let a large one, left by a burst, go.
+			if cap(w.queue) > 16 || w.failed {
+				w.queue = nil
+			} else {
+				w.queue = w.queue[:0]
+			}
+			w.head, w.running = 0, false
 			w.mu.Unlock()
 			return
 		}
-		it := w.queue[0]
-		w.queue[0] = wsItem{}
-		w.queue = w.queue[1:]
+		it := w.queue[w.head]
+		w.queue[w.head] = wsItem{}
+		w.head++
 		w.mu.Unlock()
 
 		var err error
