@@ -85,6 +85,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	})
 	h, err := s.routes(policy)
 	if err != nil {
+		s.bc.close()
+		s.io.Close(nil)
 		_ = st.Close()
 		_ = s.closeCluster()
 		return nil, err
