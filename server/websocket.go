@@ -67,7 +67,10 @@ type fastWebSocket struct {
 	queue   []wsItem // queue[head:] is waiting; the array is reused
 	head    int
 	running bool // a writer owns the queue
-	failed  bool // a write failed or the queue overflowed: going away
+	failed  bool // a write failed, the queue overflowed or it is closed
+	// closeFn, set while a writer runs, closes the connection once the
+	// writer has emptied the queue (see DoClose).
+	closeFn func()
 	// direct: the Engine.IO socket has sent a message through this
 	// transport, so it is the socket's transport and everything the
 	// socket buffered before (e.g. during an upgrade) is queued here:
@@ -145,6 +148,22 @@ func (w *fastWebSocket) push(it wsItem) {
 	writers.schedule(w)
 }
 
+// DoClose closes the connection once what is queued is written (within
+// the write deadline), as Node's transport does: a disconnect packet sent
+// just before closing, or a burst of broadcasts, must reach the client.
+// The library's closes at once and drops the queue.
+func (w *fastWebSocket) DoClose(fn types.Callable) {
+	w.mu.Lock()
+	if w.running && !w.failed {
+		w.closeFn = func() { w.Websocket.DoClose(fn) }
+		w.mu.Unlock()
+		return
+	}
+	w.failed = true
+	w.mu.Unlock()
+	w.Websocket.DoClose(fn)
+}
+
 // drain writes the queued items in order. The deadline covers the whole
 // turn: one deadline per turn, not per write.
 func (w *fastWebSocket) drain() {
@@ -160,7 +179,14 @@ func (w *fastWebSocket) drain() {
 				w.queue = w.queue[:0]
 			}
 			w.head, w.running = 0, false
+			closeFn := w.closeFn
+			if closeFn != nil {
+				w.closeFn, w.failed = nil, true
+			}
 			w.mu.Unlock()
+			if closeFn != nil {
+				closeFn()
+			}
 			return
 		}
 		it := w.queue[w.head]

@@ -106,3 +106,29 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 		t.Errorf("%d of %d sessions on the direct broadcast path", direct, len(clients))
 	}
 }
+
+// TestServerDisconnectAfterBurst: a socket the server disconnects right
+// after a burst of broadcasts still gets the whole burst, then the
+// disconnect packet ("io server disconnect"), before the connection is
+// closed: closing waits for the transport's queue.
+func TestServerDisconnectAfterBurst(t *testing.T) {
+	env := mustStart(t, nil)
+	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	c.mustConnect()
+	const n = 200
+	pad := strings.Repeat("x", 16<<10)
+	for i := range n {
+		env.srv.Broadcaster().Broadcast("news", map[string]any{"i": i, "pad": pad})
+	}
+	env.srv.bc.close() // every event is on the transport's queue
+	env.srv.SocketIO().DisconnectSockets(true)
+	for i := range n {
+		ev := waitEvent(t, c, "news")
+		if !strings.HasPrefix(string(ev.Args[0]), fmt.Sprintf(`{"i":%d,`, i)) {
+			t.Fatalf("event %d: %.40s", i, ev.Args[0])
+		}
+	}
+	if m := c.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+		t.Fatalf("disconnect reason %q, want %q", m.Reason, "io server disconnect")
+	}
+}
