@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"feedrt/store/mongostore/ferretdbtest"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 var verbose = flag.Bool("serverlog", false, "print the server's log during tests")
@@ -46,14 +49,29 @@ var (
 	mongoErr  error
 )
 
-// mustMongoURI returns the URI of a fresh database for this test.
+// mustMongoURI returns the URI of a fresh database for this test, which
+// is dropped when the test ends (after the test's server has stopped), so
+// a real MongoDB in MONGODB_URI is left as it was.
 func mustMongoURI(tb testing.TB) string {
 	tb.Helper()
 	mongoOnce.Do(func() { mongoBase, mongoStop, mongoErr = ferretdbtest.ServerForTests() })
 	if mongoErr != nil {
 		tb.Fatalf("MongoDB-wire test server: %v", mongoErr)
 	}
-	return ferretdbtest.WithDatabase(mongoBase, ferretdbtest.DBName(tb))
+	name := ferretdbtest.DBName(tb)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, err := mongo.Connect(options.Client().ApplyURI(mongoBase))
+		if err == nil {
+			err = c.Database(name).Drop(ctx)
+			_ = c.Disconnect(ctx)
+		}
+		if err != nil {
+			tb.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	return ferretdbtest.WithDatabase(mongoBase, name)
 }
 
 // forEachStore runs test once per store implementation, each time with a
