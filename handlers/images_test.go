@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"feedrt/store"
@@ -110,16 +112,16 @@ func (f *failing) CreatePost(ctx context.Context, p *store.Post) error {
 	return f.Store.CreatePost(ctx, p)
 }
 
-func (f *failing) UpdatePost(ctx context.Context, p *store.Post) error {
+func (f *failing) UpdatePost(ctx context.Context, p *store.Post) (string, error) {
 	if f.armed && f.update {
-		return f.err
+		return "", f.err
 	}
 	return f.Store.UpdatePost(ctx, p)
 }
 
-func (f *failing) DeletePost(ctx context.Context, id store.ID) error {
+func (f *failing) DeletePost(ctx context.Context, id store.ID) (string, error) {
 	if f.armed && f.delete {
-		return f.err
+		return "", f.err
 	}
 	return f.Store.DeletePost(ctx, id)
 }
@@ -211,5 +213,51 @@ func mustWrite(t *testing.T, path string, data []byte) {
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentImageEdits: concurrent edits of one post, with new images,
+// with the image kept, and a delete at the end, leave exactly the files
+// still in use: no orphan, and the post never points at a removed file.
+func TestConcurrentImageEdits(t *testing.T) {
+	e := newEnv(t, nil).seed()
+	post := e.posts["alice1"]
+	url := "/feed/post/" + post.ID.Hex()
+	others := len(e.imageFiles()) - 1 // bob1's and alice2's images
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Go(func() {
+			fields := map[string]string{"title": fmt.Sprintf("Edit %d", i), "content": "Edited content"}
+			var up *upload
+			if i%3 == 0 {
+				current, err := e.store.PostByID(context.Background(), post.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				fields["image"] = current.ImageURL // keep it (may be stale: 422 then)
+			} else {
+				up = file("image", "photo.png", "image/png", pngBytes(3, 3))
+			}
+			w := e.do("PUT", url, "alice", form(fields, up))
+			if w.Code != http.StatusOK && w.Code != http.StatusUnprocessableEntity {
+				t.Errorf("edit %d: %d %s", i, w.Code, w.Body)
+			}
+		})
+	}
+	wg.Wait()
+	current, err := e.store.PostByID(t.Context(), post.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.imageFiles()
+	if len(got) != others+1 || !slices.Contains(got, fileOf(current)) {
+		t.Fatalf("image files %v; want the post's %s and %d others", got, fileOf(current), others)
+	}
+	if w := e.do("DELETE", url, "alice", body{}); w.Code != http.StatusOK {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	if got := e.imageFiles(); len(got) != others || slices.Contains(got, fileOf(current)) {
+		t.Errorf("after delete, image files %v; want %d others", got, others)
 	}
 }

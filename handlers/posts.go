@@ -33,10 +33,11 @@ type PostStore interface {
 	PostByID(ctx context.Context, id store.ID) (store.Post, error)
 	// ListPosts returns a page, newest first, and the total count.
 	ListPosts(ctx context.Context, skip, limit int) ([]store.Post, int, error)
-	// UpdatePost replaces title, content and image URL of p.ID.
-	UpdatePost(ctx context.Context, p *store.Post) error
-	// DeletePost removes a post.
-	DeletePost(ctx context.Context, id store.ID) error
+	// UpdatePost replaces title, content and (if p's is not empty) image
+	// URL of p.ID, and returns the image URL it replaced, if any.
+	UpdatePost(ctx context.Context, p *store.Post) (replaced string, err error)
+	// DeletePost removes a post and returns the image URL it had.
+	DeletePost(ctx context.Context, id store.ID) (imageURL string, err error)
 }
 
 // Posts serves the feed: list, create, read, update and delete posts, all
@@ -175,11 +176,12 @@ func (p Posts) delete(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	if err := p.Store.DeletePost(c.Request.Context(), post.ID); err != nil {
+	image, err := p.Store.DeletePost(c.Request.Context(), post.ID)
+	if err != nil {
 		p.fail(c, err)
 		return
 	}
-	p.Images.removeLogged(post.ImageURL)
+	p.Images.removeLogged(image) // the post's image when it was deleted
 	p.broadcast(DeleteEvent{Action: ActionDelete, Post: post.ID.Hex()})
 	c.JSON(http.StatusOK, messageResponse{Message: "Deleted post."})
 }

@@ -109,26 +109,30 @@ func (p Posts) update(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	oldURL, newURL := post.ImageURL, post.ImageURL
+	newURL := "" // the store keeps the stored image
 	if form.file != nil {
 		if newURL, err = p.Images.Save(form.file); err != nil {
 			p.fail(c, notImageAs(err, msgNoFilePicked))
 			return
 		}
-	} else if form.imageText != oldURL {
+	} else if form.imageText != post.ImageURL {
 		p.fail(c, validationError(msgPostInvalid, []FieldError{fieldError("image", msgInvalidValue, form.imageText)}))
 		return
 	}
 	post.Title, post.Content, post.ImageURL = form.title, form.content, newURL
-	if err := p.Store.UpdatePost(c.Request.Context(), &post); err != nil {
-		if newURL != oldURL {
+	replaced, err := p.Store.UpdatePost(c.Request.Context(), &post)
+	if err != nil {
+		if newURL != "" {
 			p.Images.removeLogged(newURL)
 		}
 		p.fail(c, err)
 		return
 	}
-	if newURL != oldURL {
-		p.Images.removeLogged(oldURL)
+	// The store says which image the update took out, read atomically
+	// with it: with concurrent edits of one post, each removes the file
+	// its own update replaced, and none removes a file still in use.
+	if replaced != "" {
+		p.Images.removeLogged(replaced)
 	}
 	view := viewPost(post)
 	p.broadcast(PostEvent{Action: ActionUpdate, Post: view})

@@ -92,11 +92,15 @@ type Store interface {
 	// ListPosts returns up to limit posts, newest first by CreatedAt, after
 	// skipping skip of them, and the total number of posts.
 	ListPosts(ctx context.Context, skip, limit int) ([]Post, int, error)
-	// UpdatePost replaces title, content and image URL of p.ID, sets
-	// p.UpdatedAt and fills p from the stored post.
-	UpdatePost(ctx context.Context, p *Post) error
-	// DeletePost removes a post and its id from the creator's Posts.
-	DeletePost(ctx context.Context, id ID) error
+	// UpdatePost replaces title and content of p.ID and, unless
+	// p.ImageURL is empty, its image URL; it sets p.UpdatedAt and fills p
+	// from the stored post. replaced is the image URL the update took out
+	// of the stored post ("" if the image did not change), read in the same
+	// atomic step, so that concurrent updates each clean up the right file.
+	UpdatePost(ctx context.Context, p *Post) (replaced string, err error)
+	// DeletePost removes a post and its id from the creator's Posts, and
+	// returns the image URL the post had when it was deleted.
+	DeletePost(ctx context.Context, id ID) (imageURL string, err error)
 
 	// Ping reports whether the store is reachable (for readiness).
 	Ping(ctx context.Context) error

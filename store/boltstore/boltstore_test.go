@@ -52,10 +52,10 @@ func TestRestart(t *testing.T) {
 		posts = append(posts, storetest.MustCreatePost(t, s, u.ID, string(rune('a'+i))))
 	}
 	posts[1].Title = "edited"
-	if err := s.UpdatePost(ctx, &posts[1]); err != nil {
+	if _, err := s.UpdatePost(ctx, &posts[1]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeletePost(ctx, posts[2].ID); err != nil {
+	if _, err := s.DeletePost(ctx, posts[2].ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

@@ -121,17 +121,20 @@ func (s *Store) ListPosts(ctx context.Context, skip, limit int) ([]store.Post, i
 // UpdatePost changes only the editable fields; CreatedAt and the creator are
 // kept from the stored post whatever p holds, so the index key stays valid.
 // On success p holds the post as stored, creator name included.
-func (s *Store) UpdatePost(ctx context.Context, p *store.Post) error {
+func (s *Store) UpdatePost(ctx context.Context, p *store.Post) (replaced string, err error) {
 	var stored store.Post
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		var err error
 		stored, err = getPost(tx, p.ID)
 		if err != nil {
 			return err
 		}
+		replaced = ""
 		stored.Title = p.Title
 		stored.Content = p.Content
-		stored.ImageURL = p.ImageURL
+		if p.ImageURL != "" && p.ImageURL != stored.ImageURL {
+			replaced, stored.ImageURL = stored.ImageURL, p.ImageURL
+		}
 		stored.UpdatedAt = now()
 		if err := putPost(tx, stored); err != nil {
 			return err
@@ -140,20 +143,21 @@ func (s *Store) UpdatePost(ctx context.Context, p *store.Post) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	*p = stored
-	return nil
+	return replaced, nil
 }
 
 // DeletePost removes the post, its index key, its id from the creator's
 // Posts and one from the counter in one write transaction.
-func (s *Store) DeletePost(ctx context.Context, id store.ID) error {
-	return s.update(ctx, func(tx *bolt.Tx) error {
+func (s *Store) DeletePost(ctx context.Context, id store.ID) (imageURL string, err error) {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		p, err := getPost(tx, id)
 		if err != nil {
 			return err
 		}
+		imageURL = p.ImageURL
 		if err := tx.Bucket(bucketPosts).Delete(id[:]); err != nil {
 			return err
 		}
@@ -173,6 +177,10 @@ func (s *Store) DeletePost(ctx context.Context, id store.ID) error {
 		u.Posts = slices.DeleteFunc(u.Posts, func(x store.ID) bool { return x == id })
 		return putUser(tx, u)
 	})
+	if err != nil {
+		return "", err
+	}
+	return imageURL, nil
 }
 
 // getPost reads a post inside a transaction, without the creator's name.

@@ -115,7 +115,7 @@ func TestReadsMongooseDocuments(t *testing.T) {
 
 	// Update keeps what the store does not touch, mongoose's __v included.
 	upd := store.Post{ID: p1, Title: "first, edited", Content: "new", ImageURL: "images/new.png"}
-	if err := s.UpdatePost(ctx, &upd); err != nil {
+	if _, err := s.UpdatePost(ctx, &upd); err != nil {
 		t.Fatalf("UpdatePost: %v", err)
 	}
 	if upd.Creator.Name != "Ann" || !upd.CreatedAt.Equal(t1) || !upd.UpdatedAt.After(t3) {
@@ -128,7 +128,7 @@ func TestReadsMongooseDocuments(t *testing.T) {
 	}
 
 	// Delete pulls the id from the creator, bumping __v like user.save().
-	if err := s.DeletePost(ctx, p1); err != nil {
+	if _, err := s.DeletePost(ctx, p1); err != nil {
 		t.Fatalf("DeletePost: %v", err)
 	}
 	annDoc := rawDoc(t, db.Collection("users"), annID)

@@ -71,9 +71,10 @@ func TestOutage(t *testing.T) {
 				Creator: store.Creator{ID: u.ID}})
 		}},
 		{"UpdatePost", func(ctx context.Context) error {
-			return s.UpdatePost(ctx, &store.Post{ID: p.ID, Title: "x", Content: "y", ImageURL: "images/z.png"})
+			_, err := s.UpdatePost(ctx, &store.Post{ID: p.ID, Title: "x", Content: "y", ImageURL: "images/z.png"})
+			return err
 		}},
-		{"DeletePost", func(ctx context.Context) error { return s.DeletePost(ctx, p.ID) }},
+		{"DeletePost", func(ctx context.Context) error { _, err := s.DeletePost(ctx, p.ID); return err }},
 	}
 	for _, c := range calls {
 		start := time.Now()

@@ -236,49 +236,59 @@ func (s *Store) fillCreatorNames(ctx context.Context, posts []store.Post) error 
 	return nil
 }
 
-// UpdatePost sets title, content, image URL and updatedAt in one atomic
-// update and fills p from the stored result; p's creator and creation time
-// are ignored.
-func (s *Store) UpdatePost(ctx context.Context, p *store.Post) error {
+// UpdatePost sets title, content, image URL (unless p's is empty) and
+// updatedAt in one atomic update that returns the post as it was before,
+// so the image it replaced is known; p is filled from the result. p's
+// creator and creation time are ignored.
+func (s *Store) UpdatePost(ctx context.Context, p *store.Post) (replaced string, err error) {
 	op := "update post " + p.ID.Hex()
 	cctx, cancel, err := s.begin(ctx, op)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer cancel()
 
-	var d postDoc
+	at := now()
+	set := bson.D{
+		{Key: fTitle, Value: p.Title},
+		{Key: fContent, Value: p.Content},
+		{Key: fUpdatedAt, Value: at},
+	}
+	if p.ImageURL != "" {
+		set = append(set, bson.E{Key: fImageURL, Value: p.ImageURL})
+	}
+	var before postDoc
 	err = s.posts.FindOneAndUpdate(cctx, bson.D{{Key: fID, Value: p.ID}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: fTitle, Value: p.Title},
-			{Key: fContent, Value: p.Content},
-			{Key: fImageURL, Value: p.ImageURL},
-			{Key: fUpdatedAt, Value: now()},
-		}}},
+		bson.D{{Key: "$set", Value: set}},
 		// No projection: FerretDB v1 does not implement one for
 		// findAndModify, and postDoc ignores the fields it does not name.
-		options.FindOneAndUpdate().SetReturnDocument(options.After),
-	).Decode(&d)
+		options.FindOneAndUpdate().SetReturnDocument(options.Before),
+	).Decode(&before)
 	if err != nil {
-		return s.fail(ctx, op, err)
+		return "", s.fail(ctx, op, err)
 	}
-	posts := []store.Post{d.post()}
+	after := before.post()
+	after.Title, after.Content, after.UpdatedAt = p.Title, p.Content, at
+	if p.ImageURL != "" && p.ImageURL != after.ImageURL {
+		replaced, after.ImageURL = after.ImageURL, p.ImageURL
+	}
+	posts := []store.Post{after}
 	if err := s.fillCreatorNames(cctx, posts); err != nil {
-		return s.fail(ctx, op, err)
+		return "", s.fail(ctx, op, err)
 	}
 	*p = posts[0]
-	return nil
+	return replaced, nil
 }
 
 // DeletePost removes the post and its id from the creator's posts. The id
 // is pulled first and the post deleted second: if the second step fails,
 // the post is still there and a retry finishes the job, whereas the other
 // order would leave a dangling id that no retry reaches.
-func (s *Store) DeletePost(ctx context.Context, id store.ID) error {
+func (s *Store) DeletePost(ctx context.Context, id store.ID) (imageURL string, err error) {
 	op := "delete post " + id.Hex()
 	cctx, cancel, err := s.begin(ctx, op)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer cancel()
 
@@ -288,17 +298,20 @@ func (s *Store) DeletePost(ctx context.Context, id store.ID) error {
 	err = s.posts.FindOne(cctx, bson.D{{Key: fID, Value: id}},
 		options.FindOne().SetProjection(bson.D{{Key: fCreator, Value: 1}})).Decode(&d)
 	if err != nil {
-		return s.fail(ctx, op, err)
+		return "", s.fail(ctx, op, err)
 	}
 	if err := s.pullPost(cctx, d.Creator, id); err != nil {
-		return s.fail(ctx, "remove post from its creator", err)
+		return "", s.fail(ctx, "remove post from its creator", err)
 	}
-	res, err := s.posts.DeleteOne(cctx, bson.D{{Key: fID, Value: id}})
+	// The deleted document itself tells which image it had at that moment
+	// (an update may have replaced it since the read above).
+	var gone postDoc
+	err = s.posts.FindOneAndDelete(cctx, bson.D{{Key: fID, Value: id}}).Decode(&gone)
+	if errors.Is(err, mongo.ErrNoDocuments) { // a concurrent DeletePost got there first
+		return "", fmt.Errorf("mongostore: %s: %w", op, store.ErrNotFound)
+	}
 	if err != nil {
-		return s.fail(ctx, op, err)
+		return "", s.fail(ctx, op, err)
 	}
-	if res.DeletedCount == 0 { // a concurrent DeletePost got there first
-		return fmt.Errorf("mongostore: %s: %w", op, store.ErrNotFound)
-	}
-	return nil
+	return gone.ImageURL, nil
 }

@@ -64,8 +64,12 @@ func testUpdatePost(t *testing.T, s store.Store) {
 		Creator:   store.Creator{ID: store.NewID(), Name: "Mallory"},
 		CreatedAt: time.Unix(0, 0),
 	}
-	if err := s.UpdatePost(ctx, &upd); err != nil {
+	replaced, err := s.UpdatePost(ctx, &upd)
+	if err != nil {
 		t.Fatalf("UpdatePost: %v", err)
+	}
+	if replaced != p.ImageURL {
+		t.Errorf("UpdatePost replaced image %q, want %q", replaced, p.ImageURL)
 	}
 	want := p
 	want.Title, want.Content, want.ImageURL = "After", "New content", "images/new.png"
@@ -92,6 +96,22 @@ func testUpdatePost(t *testing.T, s store.Store) {
 	if d := diffPost(posts[0], upd); d != "" {
 		t.Errorf("ListPosts after UpdatePost: %s", d)
 	}
+
+	// No image URL, or the same one: the image stays and nothing is
+	// reported replaced.
+	for _, image := range []string{"", "images/new.png"} {
+		again := store.Post{ID: p.ID, Title: "Again", Content: "Same image", ImageURL: image}
+		replaced, err := s.UpdatePost(ctx, &again)
+		if err != nil {
+			t.Fatalf("UpdatePost(image %q): %v", image, err)
+		}
+		if replaced != "" || again.ImageURL != "images/new.png" || again.Title != "Again" {
+			t.Errorf("UpdatePost(image %q) = replaced %q, post %+v; want nothing replaced, images/new.png kept", image, replaced, again)
+		}
+		if got, err := s.PostByID(ctx, p.ID); err != nil || got.ImageURL != "images/new.png" {
+			t.Errorf("PostByID after UpdatePost(image %q) = %+v, %v; want images/new.png kept", image, got, err)
+		}
+	}
 }
 
 func testDeletePost(t *testing.T, s store.Store) {
@@ -101,13 +121,17 @@ func testDeletePost(t *testing.T, s store.Store) {
 	time.Sleep(gap)
 	gone := MustCreatePost(t, s, u.ID, "Gone")
 
-	if err := s.DeletePost(ctx, gone.ID); err != nil {
+	image, err := s.DeletePost(ctx, gone.ID)
+	if err != nil {
 		t.Fatalf("DeletePost: %v", err)
+	}
+	if image != gone.ImageURL {
+		t.Errorf("DeletePost returned image %q, want %q", image, gone.ImageURL)
 	}
 	if _, err := s.PostByID(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("PostByID of a deleted post: error = %v, want ErrNotFound", err)
 	}
-	if err := s.DeletePost(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DeletePost(ctx, gone.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeletePost twice: error = %v, want ErrNotFound", err)
 	}
 	posts, total, err := s.ListPosts(ctx, 0, 10)
@@ -131,10 +155,10 @@ func testUnknownPost(t *testing.T, s store.Store) {
 		t.Errorf("PostByID(unknown) error = %v, want ErrNotFound", err)
 	}
 	p := store.Post{ID: id, Title: "x", Content: "y", ImageURL: "images/z.png"}
-	if err := s.UpdatePost(ctx, &p); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UpdatePost(ctx, &p); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UpdatePost(unknown) error = %v, want ErrNotFound", err)
 	}
-	if err := s.DeletePost(ctx, id); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DeletePost(ctx, id); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeletePost(unknown) error = %v, want ErrNotFound", err)
 	}
 	if _, total, err := s.ListPosts(ctx, 0, 10); err != nil || total != 1 {
@@ -161,11 +185,11 @@ func testCreatorPosts(t *testing.T, s store.Store) {
 		}
 	}
 	wantPosts(p1.ID, p2.ID)
-	if err := s.DeletePost(ctx, p1.ID); err != nil {
+	if _, err := s.DeletePost(ctx, p1.ID); err != nil {
 		t.Fatalf("DeletePost: %v", err)
 	}
 	wantPosts(p2.ID)
-	if err := s.DeletePost(ctx, p2.ID); err != nil {
+	if _, err := s.DeletePost(ctx, p2.ID); err != nil {
 		t.Fatalf("DeletePost: %v", err)
 	}
 	wantPosts()
