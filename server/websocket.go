@@ -19,17 +19,20 @@ import (
 // per write), a new gorilla PreparedMessage built from the broadcast's
 // pre-encoded frame (allocating and framing the payload again), and a
 // write. Profiles of 5 000 sockets put most of the broadcast CPU and
-// garbage there. This transport keeps the library's for everything but
-// Send, which it replaces with:
+// garbage there. This transport keeps the library's for reading and
+// everything else, and replaces the writing side with:
+//   - one queue per socket, which broadcast frames can also join straight
+//     from the adapter (fanoutAdapter, sendFrame);
 //   - one PreparedMessage per broadcast, shared by all sockets (gorilla
 //     frames it once and each socket's write is a plain copy to the wire);
 //   - a fixed pool of writer goroutines instead of one new goroutine per
 //     write, so stacks are grown once, not per socket per broadcast;
 //   - a write deadline and a cap on what a socket may have queued, so a
-//     client that stops reading is dropped instead of holding a writer.
+//     client that stops reading is dropped instead of holding a writer;
+//   - a close that waits for the queue to be written (DoClose).
 
 const (
-	wsMaxQueued           = 1024             // batches waiting for one socket
+	wsMaxQueued           = 1024             // writes waiting for one socket
 	wsWriters             = 64               // pooled writer goroutines
 	defaultWSWriteTimeout = 10 * time.Second // one writer turn for one socket
 )
