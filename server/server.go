@@ -194,6 +194,11 @@ func (s *Server) requestLog(c *gin.Context) {
 	if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
 		level = slog.LevelDebug
 	}
+	// Checked first: long-polling makes a request per message, and the
+	// arguments (client IP included) cost even when the line is dropped.
+	if !s.log.Enabled(c.Request.Context(), level) {
+		return
+	}
 	s.log.Log(c.Request.Context(), level, "request",
 		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
 		"duration", time.Since(start), "client", c.ClientIP())
