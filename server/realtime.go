@@ -28,7 +28,8 @@ type RealtimeOptions struct {
 	Origins []string
 	Methods []string
 	// Adapter, when set, replaces the in-memory one (localAdapters), e.g.
-	// with the Redis cluster's, which should embed localAdapters.
+	// with the Redis cluster's, whose local part should be localAdapters'
+	// (redisadapter.Options.Local).
 	Adapter socket.AdapterConstructor
 	// WriteTimeout bounds a write to one WebSocket client; one that stops
 	// reading is dropped after it (0: 10 s).

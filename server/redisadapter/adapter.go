@@ -12,8 +12,9 @@ import (
 
 // Adapter is the adapter of one namespace. It embeds a local adapter
 // (Options.Local, by default the library's own), which keeps the rooms
-// and delivers to the local sockets, and adds the cluster: every broadcast is also published once, and what other
-// servers publish is delivered here through the embedded adapter.
+// and delivers to the local sockets, and adds the cluster: every
+// broadcast is also published once, and what other servers publish is
+// delivered here through the embedded adapter.
 //
 // Reach it with io.Of(name).Adapter().(*redisadapter.Adapter) for the
 // cluster-wide queries the socket.Adapter interface lacks (AllRooms,
