@@ -105,10 +105,6 @@ func (p Posts) create(c *gin.Context) {
 		p.fail(c, err)
 		return
 	}
-	if fields := form.validate(); len(fields) > 0 {
-		p.fail(c, validationError(msgPostInvalid, fields))
-		return
-	}
 	if form.file == nil {
 		p.fail(c, validationError(msgNoImage, nil))
 		return

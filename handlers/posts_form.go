@@ -23,10 +23,11 @@ type postForm struct {
 	imageText string
 }
 
-// readForm parses the multipart body within the upload size limits. A
-// body that is not multipart is an empty form (the Node app ignored it
-// too), so validation answers it. The returned clean-up removes the
-// temporary files of the upload and must always be called.
+// readForm parses the multipart body within the upload size limits and
+// validates title and content (422 with the fields). A body that is not
+// multipart is an empty form (the Node app ignored it too), so validation
+// answers it. The returned clean-up removes the temporary files of the
+// upload and must always be called.
 func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 	p.Images.limitBody(c)
 	req := c.Request
@@ -59,6 +60,9 @@ func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 			}
 		}
 	}
+	if fields := f.validate(); len(fields) > 0 {
+		return postForm{}, cleanup, validationError(msgPostInvalid, fields)
+	}
 	return f, cleanup, nil
 }
 
@@ -79,16 +83,13 @@ func (f postForm) validate() []FieldError {
 // image is either a new file or the "image" field holding the post's
 // current imageUrl; any other text is refused, because the Node app would
 // store it and later delete whatever path it names. A new file is removed
-// again if the post cannot be stored; the old one only once it was.
+// again if the post cannot be stored; the one it replaced (as the store
+// reports it) only once it was.
 func (p Posts) update(c *gin.Context) {
 	form, cleanup, err := p.readForm(c)
 	defer cleanup()
 	if err != nil {
 		p.fail(c, err)
-		return
-	}
-	if fields := form.validate(); len(fields) > 0 {
-		p.fail(c, validationError(msgPostInvalid, fields))
 		return
 	}
 	if form.file == nil && form.imageText == "" {
