@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,33 +79,29 @@ func (p *publisher) run() {
 			p.drain(batch[:0])
 			return
 		}
-		for len(batch) < maxBatch {
-			select {
-			case m := <-p.queue:
-				batch = append(batch, m)
-				continue
-			default:
-			}
-			break
-		}
-		p.send(batch)
+		p.send(p.takeQueued(batch, maxBatch))
 	}
 }
 
 // drain sends what is still queued at close, within one timeout.
 func (p *publisher) drain(batch []outMsg) {
-	for {
+	if batch = p.takeQueued(batch, math.MaxInt); len(batch) > 0 {
+		p.send(batch)
+	}
+}
+
+// takeQueued appends what is queued already, without waiting, until
+// batch holds limit messages.
+func (p *publisher) takeQueued(batch []outMsg, limit int) []outMsg {
+	for len(batch) < limit {
 		select {
 		case m := <-p.queue:
 			batch = append(batch, m)
-			continue
 		default:
+			return batch
 		}
-		break
 	}
-	if len(batch) > 0 {
-		p.send(batch)
-	}
+	return batch
 }
 
 // send publishes a batch within p.timeout.
