@@ -79,7 +79,8 @@ func (p *publisher) run() {
 			p.drain(batch[:0])
 			return
 		}
-		p.send(p.takeQueued(batch, maxBatch))
+		batch = p.takeQueued(batch, maxBatch)
+		p.send(batch)
 	}
 }
 
