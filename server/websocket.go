@@ -87,7 +87,17 @@ type fastWebSocket struct {
 type wsItem struct {
 	batch []*packet.Packet
 	frame *websocket.PreparedMessage
+	ping  bool // batch holds the Engine.IO socket's heartbeat ping
 }
+
+// pingWriteDelay holds back the write of a heartbeat ping that starts a
+// writer turn. The library's ping timer sends the ping and only then arms
+// the pong timeout (servers/engine/v3 socket.go, schedulePing: sendPacket
+// before resetPingTimeout); a pong that arrives in between clears nothing,
+// and the timeout armed after it closes a healthy connection ("ping
+// timeout"). Node is single-threaded and cannot see that order. Writing
+// the ping a little later lets the timer goroutine arm the timeout first.
+const pingWriteDelay = 5 * time.Millisecond
 
 // Send queues packets for this socket's writer and returns at once.
 func (w *fastWebSocket) Send(packets []*packet.Packet) {
@@ -95,14 +105,16 @@ func (w *fastWebSocket) Send(packets []*packet.Packet) {
 		w.Websocket.Send(packets)
 		return
 	}
-	direct := false
+	it, direct := wsItem{batch: packets}, false
 	for _, p := range packets {
-		if p.Type == packet.MESSAGE {
+		switch p.Type {
+		case packet.MESSAGE:
 			direct = true
-			break
+		case packet.PING:
+			it.ping = true
 		}
 	}
-	w.enqueue(wsItem{batch: packets}, direct)
+	w.enqueue(it, direct)
 }
 
 // sendFrame queues a broadcast's shared frame, skipping the Engine.IO
@@ -148,6 +160,10 @@ func (w *fastWebSocket) push(it wsItem) {
 	}
 	w.running = true
 	w.mu.Unlock()
+	if it.ping {
+		time.AfterFunc(pingWriteDelay, func() { writers.schedule(w) })
+		return
+	}
 	writers.schedule(w)
 }
 
