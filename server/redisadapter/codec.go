@@ -3,7 +3,6 @@ package redisadapter
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -26,10 +25,13 @@ import (
 //     would be on the wire to a client, i.e. its JSON form, with object
 //     keys in the order encoding/json writes them.
 //
-// Decoding turns every number into a float64 (as a JSON decode would),
-// msgpack timestamps (a JavaScript Date) into the ISO string a client
-// would have received, and bin into []byte, which the Go Socket.IO
-// parser sends as a binary attachment.
+// Decoding turns maps into *Object, keys in the sender's order, every
+// number into a float64 (as a JSON decode would) unless it is an integer
+// a float64 cannot hold exactly (then an int64 or uint64), msgpack
+// timestamps (a JavaScript Date) into the ISO string a client would have
+// received, and bin into []byte, which the Go Socket.IO parser sends as a
+// binary attachment. Re-encoded, a decoded value gives the bytes it came
+// from, and the JSON a client receives is the sender's.
 
 // byteser is the library's types.BufferInterface and bytes.Buffer: binary
 // whose content can be read without consuming it.
@@ -88,6 +90,19 @@ func encodeValue(e *msgpack.Encoder, v any) error {
 		}
 		for _, s := range x {
 			if err := e.EncodeString(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *Object:
+		if err := e.EncodeMapLen(len(x.keys)); err != nil {
+			return err
+		}
+		for i, k := range x.keys {
+			if err := e.EncodeString(k); err != nil {
+				return err
+			}
+			if err := encodeValue(e, x.values[i]); err != nil {
 				return err
 			}
 		}
@@ -158,95 +173,11 @@ func encodeJSONNumber(e *msgpack.Encoder, n json.Number) error {
 // their JSON order (a struct's field order), as Node would after a
 // JSON.parse.
 func transcodeJSON(e *msgpack.Encoder, raw []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v orderedValue
-	if err := v.read(dec); err != nil {
-		return err
-	}
-	return v.encode(e)
-}
-
-// orderedValue is a decoded JSON value whose objects keep their key order.
-type orderedValue struct {
-	kind   byte // 0 scalar, 'a' array, 'o' object
-	scalar any  // nil, bool, string or json.Number
-	array  []orderedValue
-	keys   []string
-	values []orderedValue
-}
-
-func (o *orderedValue) read(dec *json.Decoder) error {
-	tok, err := dec.Token()
+	v, err := decodeJSON(raw)
 	if err != nil {
 		return err
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '[':
-			o.kind = 'a'
-			for dec.More() {
-				var item orderedValue
-				if err := item.read(dec); err != nil {
-					return err
-				}
-				o.array = append(o.array, item)
-			}
-		case '{':
-			o.kind = 'o'
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				k, _ := kt.(string)
-				var item orderedValue
-				if err := item.read(dec); err != nil {
-					return err
-				}
-				o.keys = append(o.keys, k)
-				o.values = append(o.values, item)
-			}
-		default:
-			return errors.New("unexpected JSON delimiter")
-		}
-		_, err := dec.Token() // the closing delimiter
-		return err
-	default:
-		o.scalar = t
-		return nil
-	}
-}
-
-func (o *orderedValue) encode(e *msgpack.Encoder) error {
-	switch o.kind {
-	case 'a':
-		if err := e.EncodeArrayLen(len(o.array)); err != nil {
-			return err
-		}
-		for i := range o.array {
-			if err := o.array[i].encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	case 'o':
-		if err := e.EncodeMapLen(len(o.keys)); err != nil {
-			return err
-		}
-		for i, k := range o.keys {
-			if err := e.EncodeString(k); err != nil {
-				return err
-			}
-			if err := o.values[i].encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	default:
-		return encodeValue(e, o.scalar)
-	}
+	return encodeValue(e, v)
 }
 
 // decodeValue reads one msgpack value and normalises it (see above).
@@ -255,51 +186,59 @@ func decodeValue(d *msgpack.Decoder) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return normalize(v), nil
+	v, _ = normalize(v)
+	return v, nil
 }
 
 // normalize turns what msgpack decoded into the values a JSON decode of
-// the same JavaScript value would give, binary aside.
-func normalize(v any) any {
+// the same JavaScript value would give, binary aside and objects in
+// order, and reports whether v holds binary: an object that does becomes
+// a map[string]any (see Object).
+func normalize(v any) (any, bool) {
 	switch x := v.(type) {
 	case int8:
-		return float64(x)
+		return float64(x), false
 	case int16:
-		return float64(x)
+		return float64(x), false
 	case int32:
-		return float64(x)
+		return float64(x), false
 	case int64:
-		return float64(x)
+		return intNumber(x), false
 	case uint8:
-		return float64(x)
+		return float64(x), false
 	case uint16:
-		return float64(x)
+		return float64(x), false
 	case uint32:
-		return float64(x)
+		return float64(x), false
 	case uint64:
-		return float64(x)
+		return uintNumber(x), false
 	case float32:
-		return float64(x)
+		return float64(x), false
 	case time.Time:
-		return x.UTC().Format("2006-01-02T15:04:05.000Z")
+		return x.UTC().Format("2006-01-02T15:04:05.000Z"), false
+	case []byte:
+		return x, true
 	case []any:
+		bin := false
 		for i := range x {
-			x[i] = normalize(x[i])
+			var b bool
+			x[i], b = normalize(x[i])
+			bin = bin || b
 		}
-		return x
-	case map[string]any:
-		for k := range x {
-			x[k] = normalize(x[k])
+		return x, bin
+	case *Object:
+		bin := false
+		for i := range x.values {
+			var b bool
+			x.values[i], b = normalize(x.values[i])
+			bin = bin || b
 		}
-		return x
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, item := range x {
-			m[fmt.Sprint(normalize(k))] = normalize(item)
+		if bin {
+			return x.Map(), true
 		}
-		return m
+		return x, false
 	default:
-		return v
+		return v, false
 	}
 }
 
@@ -308,11 +247,33 @@ func newEncoder(buf *bytes.Buffer) *msgpack.Encoder {
 	return msgpack.NewEncoder(buf)
 }
 
-// newDecoder returns a decoder that reads maps with non-string keys too.
+// newDecoder returns a decoder that reads maps as *Object, keys in order;
+// a key that is not a string becomes its text, as in JavaScript.
 func newDecoder(raw []byte) *msgpack.Decoder {
 	d := msgpack.NewDecoder(bytes.NewReader(raw))
 	d.SetMapDecoder(func(d *msgpack.Decoder) (any, error) {
-		return d.DecodeUntypedMap()
+		n, err := d.DecodeMapLen()
+		if err != nil {
+			return nil, err
+		}
+		b := newObjectBuilder(n)
+		for range n {
+			k, err := d.DecodeInterface()
+			if err != nil {
+				return nil, err
+			}
+			v, err := d.DecodeInterface()
+			if err != nil {
+				return nil, err
+			}
+			key, ok := k.(string)
+			if !ok {
+				nk, _ := normalize(k)
+				key = fmt.Sprint(nk)
+			}
+			b.set(key, v)
+		}
+		return b.o, nil
 	})
 	return d
 }

@@ -91,9 +91,9 @@ type response struct {
 	Sockets     json.RawMessage `json:"sockets,omitempty"`
 	Rooms       *roomList       `json:"rooms,omitempty"`
 	ClientCount *uint64         `json:"clientCount,omitempty"`
-	Data        json.RawMessage `json:"data,omitempty"`
 
 	packet any // typeBroadcastAck only
+	data   any // typeServerSideEmit only
 }
 
 // wireSocket is one socket in a fetchSockets answer.
@@ -145,43 +145,52 @@ func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
 }
 
 // decodeMessage tells JSON from msgpack as the Node adapter does: a
-// message starting with "{" is JSON and is decoded into jsonDst (the map
-// is nil then); anything else is msgpack, returned as a map.
-func decodeMessage(raw []byte, jsonDst any, what string) (map[string]any, error) {
+// message starting with "{" is JSON, and is also decoded into jsonDst;
+// anything else is msgpack. Either way it returns the message as a map
+// whose values are decoded as broadcasts are (objects in order), for
+// the fields that carry application data.
+func decodeMessage(raw []byte, jsonDst any, what string) (m map[string]any, isJSON bool, err error) {
+	var v any
 	if len(raw) > 0 && raw[0] == '{' {
-		return nil, json.Unmarshal(raw, jsonDst)
+		if err := json.Unmarshal(raw, jsonDst); err != nil {
+			return nil, true, err
+		}
+		isJSON = true
+		v, err = decodeJSON(raw)
+	} else {
+		v, err = decodeValue(newDecoder(raw))
 	}
-	v, err := decodeValue(newDecoder(raw))
 	if err != nil {
-		return nil, err
+		return nil, isJSON, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s is not a map", what)
+	if m = asMap(v); m == nil {
+		return nil, isJSON, fmt.Errorf("%s is not a map", what)
 	}
-	return m, nil
+	return m, isJSON, nil
 }
 
 // decodeRequest reads a request: JSON if it starts with "{" (as the Node
 // adapter decides), msgpack otherwise.
 func decodeRequest(raw []byte) (*request, error) {
 	r := &request{}
-	m, err := decodeMessage(raw, r, "request")
+	m, isJSON, err := decodeMessage(raw, r, "request")
 	if err != nil {
 		return nil, err
 	}
-	if m == nil { // JSON, already decoded into r
-		return r, nil
+	if !isJSON {
+		r.UID, _ = m["uid"].(string)
+		r.RequestID, _ = m["requestId"].(string)
+		if t, ok := m["type"].(float64); ok {
+			r.Type = requestType(t)
+		}
 	}
-	r.UID, _ = m["uid"].(string)
-	r.RequestID, _ = m["requestId"].(string)
-	if t, ok := m["type"].(float64); ok {
-		r.Type = requestType(t)
+	if data, ok := m["data"].([]any); ok {
+		r.Data = data
 	}
-	if pm, ok := m["packet"].(map[string]any); ok {
+	if pm := asMap(m["packet"]); pm != nil {
 		r.packet = packetOf(pm)
 	}
-	if om, ok := m["opts"].(map[string]any); ok {
+	if om := asMap(m["opts"]); om != nil {
 		r.bopts = optsOf(om)
 	}
 	return r, nil
@@ -190,19 +199,18 @@ func decodeRequest(raw []byte) (*request, error) {
 // decodeResponse reads a response, JSON or msgpack like a request.
 func decodeResponse(raw []byte) (*response, error) {
 	r := &response{}
-	m, err := decodeMessage(raw, r, "response")
+	m, isJSON, err := decodeMessage(raw, r, "response")
 	if err != nil {
 		return nil, err
 	}
-	if m == nil { // JSON, already decoded into r
-		return r, nil
+	if !isJSON {
+		r.RequestID, _ = m["requestId"].(string)
+		if t, ok := m["type"].(float64); ok {
+			rt := requestType(t)
+			r.Type = &rt
+		}
 	}
-	r.packet = m["packet"]
-	r.RequestID, _ = m["requestId"].(string)
-	if t, ok := m["type"].(float64); ok {
-		rt := requestType(t)
-		r.Type = &rt
-	}
+	r.packet, r.data = m["packet"], m["data"]
 	return r, nil
 }
 

@@ -61,12 +61,15 @@ func decodeRemoteSocket(raw json.RawMessage) *remoteSocket {
 		ID        socket.SocketId `json:"id"`
 		Handshake json.RawMessage `json:"handshake"`
 		Rooms     roomList        `json:"rooms"`
-		Data      any             `json:"data"`
+		Data      json.RawMessage `json:"data"`
 	}
 	if json.Unmarshal(raw, &loose) != nil || loose.ID == "" {
 		return nil
 	}
-	rs := &remoteSocket{w: wireSocket{ID: loose.ID, Rooms: loose.Rooms, Data: loose.Data}}
+	rs := &remoteSocket{w: wireSocket{ID: loose.ID, Rooms: loose.Rooms}}
+	if len(loose.Data) > 0 {
+		rs.w.Data, _ = decodeJSON(loose.Data) // keys in order, as the other clients' data
+	}
 	var hs socket.Handshake
 	if json.Unmarshal(loose.Handshake, &hs) == nil {
 		rs.w.Handshake = &hs
@@ -322,11 +325,7 @@ func (a *Adapter) onResponse(raw []byte) {
 		}
 		p.rooms = append(p.rooms, *res.Rooms...)
 	case typeServerSideEmit:
-		var data any
-		if len(res.Data) > 0 {
-			_ = json.Unmarshal(res.Data, &data)
-		}
-		p.responses = append(p.responses, data)
+		p.responses = append(p.responses, res.data)
 	default:
 		return
 	}

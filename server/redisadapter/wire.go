@@ -122,9 +122,15 @@ func encodeRooms(e *msgpack.Encoder, rooms *types.Set[socket.Room]) error {
 	return nil
 }
 
-// decodeBroadcast reads a message of the broadcast channels.
+// decodeBroadcast reads a message of the broadcast channels: msgpack, or
+// JSON (a JSON array) from a Node adapter configured with a JSON parser.
 func decodeBroadcast(raw []byte) (uid string, p *parser.Packet, opts *socket.BroadcastOptions, err error) {
-	v, err := decodeValue(newDecoder(raw))
+	var v any
+	if len(raw) > 0 && raw[0] == '[' {
+		v, err = decodeJSON(raw)
+	} else {
+		v, err = decodeValue(newDecoder(raw))
+	}
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -133,8 +139,7 @@ func decodeBroadcast(raw []byte) (uid string, p *parser.Packet, opts *socket.Bro
 		return "", nil, nil, errors.New("not a [uid, packet, opts] array")
 	}
 	uid, _ = arr[0].(string)
-	pm, _ := arr[1].(map[string]any)
-	om, _ := arr[2].(map[string]any)
+	pm, om := asMap(arr[1]), asMap(arr[2])
 	if pm == nil || om == nil {
 		return "", nil, nil, errors.New("packet or opts is not a map")
 	}
@@ -166,7 +171,7 @@ func optsOf(m map[string]any) *socket.BroadcastOptions {
 		Except: types.NewSet(toRooms(roomsOf(except))...),
 		Flags:  &socket.BroadcastFlags{},
 	}
-	if f, ok := m["flags"].(map[string]any); ok {
+	if f := asMap(m["flags"]); f != nil {
 		if c, ok := f["compress"].(bool); ok {
 			opts.Flags.Compress = &c
 		}

@@ -113,7 +113,7 @@ func TestDecodeNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{"hello", map[string]any{"a": 1.0, "b": "x", "c": 1.5, "d": nil, "e": true, "f": []any{1.0, -2.0, 300.0, 70000.0, 5e9}}}
+	want := []any{"hello", obj("a", 1.0, "b", "x", "c", 1.5, "d", nil, "e", true, "f", []any{1.0, -2.0, 300.0, 70000.0, 5e9})}
 	if uid != "9hzGkZ" || p.Type != parser.EVENT || p.Nsp != "/" || !reflect.DeepEqual(p.Data, want) {
 		t.Errorf("decoded %q %v %q %#v", uid, p.Type, p.Nsp, p.Data)
 	}
@@ -165,7 +165,7 @@ func TestBroadcastRequestRoundTrip(t *testing.T) {
 	}
 	raw, _ = encodeBroadcastAck("req456", map[string]any{"ok": true})
 	res, err := decodeResponse(raw)
-	if err != nil || res.RequestID != "req456" || *res.Type != typeBroadcastAck || !reflect.DeepEqual(res.packet, map[string]any{"ok": true}) {
+	if err != nil || res.RequestID != "req456" || *res.Type != typeBroadcastAck || !reflect.DeepEqual(res.packet, obj("ok", true)) {
 		t.Errorf("ack: %v %+v", err, res)
 	}
 }
@@ -192,7 +192,7 @@ func TestEncodeStructs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{"posts", map[string]any{"action": "create", "post": map[string]any{"_id": "abc", "name": "Ada"}, "when": "2026-01-02T03:04:05.006Z"}}
+	want := []any{"posts", obj("action", "create", "post", obj("_id", "abc", "name", "Ada"), "when", "2026-01-02T03:04:05.006Z")}
 	if !reflect.DeepEqual(p.Data, want) {
 		t.Errorf("decoded %#v", p.Data)
 	}
@@ -227,7 +227,7 @@ func TestDecodeNodeSockets(t *testing.T) {
 	_ = json.Unmarshal(res.Sockets, &raws)
 	rs := decodeRemoteSocket(raws[0])
 	hs := rs.Handshake()
-	if rs.Id() != "pyQQrSzvUdGLj1NLAAAA" || !rs.Rooms().Has("pyQQrSzvUdGLj1NLAAAA") || fmt.Sprint(rs.Data()) != "map[n:1 server:node]" ||
+	if rs.Id() != "pyQQrSzvUdGLj1NLAAAA" || !rs.Rooms().Has("pyQQrSzvUdGLj1NLAAAA") || string(mustMarshal(t, rs.Data())) != `{"server":"node","n":1}` ||
 		hs.Url != "/socket.io/?EIO=4&transport=websocket" || hs.Issued != 1795595152615 || hs.Headers["upgrade"] != "websocket" || hs.Query["EIO"] != "4" {
 		t.Errorf("decoded %+v, handshake %+v", rs, hs)
 	}
