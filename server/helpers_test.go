@@ -165,6 +165,7 @@ type nodeMsg struct {
 	Args      []json.RawMessage `json:"args"`
 	Reason    string            `json:"reason"`
 	Message   string            `json:"message"`
+	Data      string            `json:"data"` // a packet's text (client option raw)
 }
 
 // nodeClient is a real socket.io-client (4.x or 2.x) run by Node, driven

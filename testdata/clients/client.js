@@ -3,7 +3,9 @@
 //   node client.js '<options JSON>'
 //
 // options: {url, version: 4|2, transports?: [...], path?, namespace?, auth?,
-//           query?, reconnection?: bool, extraHeaders?}
+//           query?, reconnection?: bool, extraHeaders?,
+//           raw?: bool (also print every text packet as received),
+//           ackWith?: value (answer every event that asks for an ack with it)}
 // stdin commands:  {"op":"emit","event":E,"args":[...],"ack":true,"id":N}
 //                  {"op":"close"}  {"op":"drop","ms":N} (lose the transport, reconnect after N ms)
 //                  {"op":"state"} (answers {"ev":"state","transport":..})
@@ -13,6 +15,7 @@
 //                  {"ev":"ack","id":N,"args":[...]}
 //                  {"ev":"disconnect","reason":..}
 //                  {"ev":"connect_error","message":..}
+//                  {"ev":"packet","data":<the Socket.IO packet text, byte for byte>} (raw only)
 // Binary values travel as {"$bin":"<base64>"} in both directions (../jsonbin.js).
 'use strict';
 
@@ -56,6 +59,13 @@ function watchEngine() {
   engine.__watched = true;
   firstTransport = transportName();
   engine.on('upgrade', (t) => out({ ev: 'upgrade', transport: t.name }));
+  if (opts.raw) {
+    // The text the server sent, before socket.io-client parses it, so the
+    // tests can compare exact bytes (key order, number format).
+    engine.on('packet', (p) => {
+      if (p.type === 'message' && typeof p.data === 'string') out({ ev: 'packet', data: p.data });
+    });
+  }
 }
 
 manager.on('open', watchEngine);
@@ -72,7 +82,10 @@ if (opts.version === 2) {
 
 // onAny exists in 4.x only; 2.x gets the events the tests use.
 if (typeof socket.onAny === 'function') {
-  socket.onAny((name, ...args) => out({ ev: 'event', name, args: toJSON(args) }));
+  socket.onAny((name, ...args) => {
+    if (opts.ackWith !== undefined && typeof args[args.length - 1] === 'function') args.pop()(fromJSON(opts.ackWith));
+    out({ ev: 'event', name, args: toJSON(args) });
+  });
 } else {
   for (const name of opts.listen || ['posts', 'news', 'echo', 'binary']) {
     socket.on(name, (...args) => out({ ev: 'event', name, args: toJSON(args) }));
