@@ -12,6 +12,12 @@
 //     requests for broadcasts that want acknowledgements;
 //   - key-response#nsp# and key-response#nsp#uid#: the answers.
 //
+// Application data read from other servers (broadcast arguments,
+// serverSideEmit arguments and answers, acknowledgements, fetchSockets
+// data) keeps the sender's key order: objects decode as *Object, whose
+// JSON is the sender's, so every client of the cluster receives the same
+// bytes.
+//
 // Local delivery stays the library's own (the adapter embeds the
 // library's in-memory or session-aware adapter); each broadcast costs one
 // PUBLISH. Connection state recovery keeps working for clients that come
