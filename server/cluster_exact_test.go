@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +71,17 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	}
 	_ = io2.Emit("items", map[string]any{"item": item{1, 2.5, []any{nil, "s"}}})
 	sameEverywhere("items", regexp.MustCompile(`^\{"item":\{"zeta":1,"alpha":2.5,"mid":\[null,"s"\]\}\}$`))
+
+	// Binary inside objects: the same packet text (placeholders numbered in
+	// key order) and the same attachments everywhere.
+	withBin := `{"b":1,"a":{"$bin":"AAE="},"c":{"y":{"$bin":"Ag=="},"x":2}}`
+	node.send(map[string]any{"op": "emit", "event": "bin", "args": json.RawMessage("[" + withBin + "]")})
+	sameEverywhere("bin", regexp.MustCompile("^"+regexp.QuoteMeta(`{"b":1,"a":{"_placeholder":true,"num":0},"c":{"y":{"_placeholder":true,"num":1},"x":2}}`)+"$"))
+	for _, cl := range clients {
+		if args := plainEvent(t, cl.c, "bin"); string(args[0]) != withBin {
+			t.Errorf("a client of %s decoded %s, want %s", cl.name, args[0], withBin)
+		}
+	}
 
 	// serverSideEmit from Node reaches both Go servers' listeners in order.
 	got := make(chan string, 4)
@@ -152,7 +162,8 @@ func rawFirstArg(t *testing.T, c *nodeClient, name string) json.RawMessage {
 	for time.Now().Before(deadline) {
 		m := c.next(time.Until(deadline), "packet")
 		var parts []json.RawMessage
-		if !strings.HasPrefix(m.Data, "2[") || json.Unmarshal([]byte(m.Data[1:]), &parts) != nil || len(parts) < 2 {
+		head := eventHead.FindString(m.Data)
+		if head == "" || json.Unmarshal([]byte(m.Data[len(head)-1:]), &parts) != nil || len(parts) < 2 {
 			continue
 		}
 		if string(parts[0]) != string(mustJSON(name)) {
@@ -163,6 +174,10 @@ func rawFirstArg(t *testing.T, c *nodeClient, name string) json.RawMessage {
 	t.Fatalf("no %q packet", name)
 	return nil
 }
+
+// eventHead starts the text of an event packet of namespace "/": type 2,
+// or 5 (binary) with the number of attachments, then the data array.
+var eventHead = regexp.MustCompile(`^(?:2|5[0-9]+-)\[`)
 
 // receive waits for a value on ch.
 func receive[T any](t *testing.T, ch <-chan T) T {

@@ -5,11 +5,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	engine "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/engine/v3/config"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/redisadapter"
 )
 
 // RealtimeOptions are the Engine.IO and Socket.IO settings. The feed
@@ -71,6 +74,10 @@ func NewSocketIO(o RealtimeOptions) *socket.Server {
 	opts := socket.DefaultServerOptions()
 	applyEngineOptions(&opts.Options, o)
 	opts.SetServeClient(false)
+	// Data from other servers of a cluster holds *redisadapter.Object
+	// (objects in the sender's key order); this parser also sends binary
+	// inside them as attachments. It changes nothing for other data.
+	opts.SetParser(redisadapter.Parser(parser.NewParser()))
 	if o.ConnectTimeout > 0 {
 		opts.SetConnectTimeout(o.ConnectTimeout)
 	}

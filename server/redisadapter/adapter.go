@@ -25,6 +25,9 @@ type Adapter struct {
 	c   *Cluster
 	nsp socket.Namespace
 	uid string // this server's id in the namespace's channels
+	// objects: the server's encoder is Parser's, which sends binary held
+	// in an *Object as attachments (else such objects go out as maps).
+	objects bool
 
 	channel         string // key#nsp#
 	requestChannel  string // key-request#nsp#
@@ -72,6 +75,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.nsp = nsp
+	_, a.objects = nsp.Server().Encoder().(objectEncoder)
 	key, name := a.c.opts.Key, nsp.Name()
 	a.channel = key + "#" + name + "#"
 	a.requestChannel = key + "-request#" + name + "#"
@@ -201,7 +205,17 @@ func (a *Adapter) onBroadcast(channel string, raw []byte) {
 	if uid == a.uid || p.Nsp != a.nsp.Name() {
 		return
 	}
+	p.Data = a.deliverable(p.Data)
 	a.Adapter.Broadcast(p, opts)
+}
+
+// deliverable is data another server sent, made fit for the local
+// encoder: without Parser's, objects holding binary become maps.
+func (a *Adapter) deliverable(data any) any {
+	if a.objects {
+		return data
+	}
+	return binaryAsMaps(data)
 }
 
 // BroadcastWithAck delivers locally and asks the other servers to deliver

@@ -186,59 +186,46 @@ func decodeValue(d *msgpack.Decoder) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, _ = normalize(v)
-	return v, nil
+	return normalize(v), nil
 }
 
 // normalize turns what msgpack decoded into the values a JSON decode of
 // the same JavaScript value would give, binary aside and objects in
-// order, and reports whether v holds binary: an object that does becomes
-// a map[string]any (see Object).
-func normalize(v any) (any, bool) {
+// order.
+func normalize(v any) any {
 	switch x := v.(type) {
 	case int8:
-		return float64(x), false
+		return float64(x)
 	case int16:
-		return float64(x), false
+		return float64(x)
 	case int32:
-		return float64(x), false
+		return float64(x)
 	case int64:
-		return intNumber(x), false
+		return intNumber(x)
 	case uint8:
-		return float64(x), false
+		return float64(x)
 	case uint16:
-		return float64(x), false
+		return float64(x)
 	case uint32:
-		return float64(x), false
+		return float64(x)
 	case uint64:
-		return uintNumber(x), false
+		return uintNumber(x)
 	case float32:
-		return float64(x), false
+		return float64(x)
 	case time.Time:
-		return x.UTC().Format("2006-01-02T15:04:05.000Z"), false
-	case []byte:
-		return x, true
+		return x.UTC().Format("2006-01-02T15:04:05.000Z")
 	case []any:
-		bin := false
 		for i := range x {
-			var b bool
-			x[i], b = normalize(x[i])
-			bin = bin || b
+			x[i] = normalize(x[i])
 		}
-		return x, bin
+		return x
 	case *Object:
-		bin := false
 		for i := range x.values {
-			var b bool
-			x.values[i], b = normalize(x.values[i])
-			bin = bin || b
+			x.values[i] = normalize(x.values[i])
 		}
-		if bin {
-			return x.Map(), true
-		}
-		return x, false
+		return x
 	default:
-		return v, false
+		return v
 	}
 }
 
@@ -268,8 +255,7 @@ func newDecoder(raw []byte) *msgpack.Decoder {
 			}
 			key, ok := k.(string)
 			if !ok {
-				nk, _ := normalize(k)
-				key = fmt.Sprint(nk)
+				key = fmt.Sprint(normalize(k))
 			}
 			b.set(key, v)
 		}

@@ -87,6 +87,7 @@ func (a *Adapter) onRequest(raw []byte) {
 		if req.packet == nil || req.bopts == nil || req.UID == a.uid || a.isOurs(req.RequestID) {
 			return
 		}
+		req.packet.Data = a.deliverable(req.packet.Data)
 		a.Adapter.BroadcastWithAck(req.packet, req.bopts, func(n uint64) {
 			t := typeBroadcastClientCount
 			a.respondJSON(req, &response{Type: &t, RequestID: req.RequestID, ClientCount: &n})

@@ -19,9 +19,9 @@ import (
 // receives the same bytes.
 //
 // The library's Socket.IO encoder finds binary attachments only inside
-// []any and map[string]any, so an object holding binary, at any depth,
-// is decoded into a map[string]any instead: its keys are sorted, its
-// binary stays binary.
+// []any and map[string]any: give the server the Parser of this package,
+// or the adapter hands its clients objects that hold binary as maps, keys
+// sorted.
 type Object struct {
 	keys   []string
 	values []any
