@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
 // obj builds an Object of key, value pairs, in that order.
@@ -185,5 +186,40 @@ func TestCodecTranscodesStructs(t *testing.T) {
 	}
 	if got, want := clientText(t, p.Data), clientText(t, sent); got != want || want != `2["posts",{"action":"create","post":{"_id":"p1","title":"T","content":"C"}}]` {
 		t.Errorf("the receiver's clients get\n%s\nthe sender's\n%s", got, want)
+	}
+}
+
+// TestCodecAdapterKnowsParser: the adapter hands data from other servers
+// on as it came when the server has Parser's encoder, and with objects
+// holding binary as maps when it has the library's own.
+func TestCodecAdapterKnowsParser(t *testing.T) {
+	url := redisURL(t)
+	for _, withParser := range []bool{false, true} {
+		c, err := Open(url, Options{Key: prefix(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		so := socket.DefaultServerOptions()
+		so.SetAdapter(c)
+		if withParser {
+			so.SetParser(Parser(parser.NewParser()))
+		}
+		io := socket.NewServer(nil, so)
+		a, ok := io.Sockets().Adapter().(*Adapter)
+		if !ok {
+			t.Fatalf("adapter %T", io.Sockets().Adapter())
+		}
+		data := []any{"b", obj("b", 1.0, "a", []byte{1}), obj("plain", true)}
+		want := []any{"b", map[string]any{"b": 1.0, "a": []byte{1}}, obj("plain", true)}
+		if withParser {
+			want = data
+		}
+		if got := a.deliverable(data); !reflect.DeepEqual(got, want) {
+			t.Errorf("with Parser %v: %#v", withParser, got)
+		}
+		io.Close(nil)
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 }
