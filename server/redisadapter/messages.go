@@ -147,26 +147,39 @@ func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
 // decodeMessage tells JSON from msgpack as the Node adapter does: a
 // message starting with "{" is JSON, and is also decoded into jsonDst;
 // anything else is msgpack. Either way it returns the message as a map
-// whose values are decoded as broadcasts are (objects in order), for
-// the fields that carry application data.
+// whose values are decoded as broadcasts are (objects in order); of a
+// JSON message, the map holds only the fields that carry application
+// data (data, packet, opts), the others being jsonDst's.
 func decodeMessage(raw []byte, jsonDst any, what string) (m map[string]any, isJSON bool, err error) {
-	var v any
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, jsonDst); err != nil {
+	if len(raw) == 0 || raw[0] != '{' {
+		v, err := decodeValue(newDecoder(raw))
+		if err != nil {
+			return nil, false, err
+		}
+		if m = asMap(v); m == nil {
+			return nil, false, fmt.Errorf("%s is not a map", what)
+		}
+		return m, false, nil
+	}
+	if err := json.Unmarshal(raw, jsonDst); err != nil {
+		return nil, true, err
+	}
+	var fields struct {
+		Data   json.RawMessage `json:"data"`
+		Packet json.RawMessage `json:"packet"`
+		Opts   json.RawMessage `json:"opts"`
+	}
+	_ = json.Unmarshal(raw, &fields) // raw is valid JSON: jsonDst was read
+	m = map[string]any{}
+	for k, v := range map[string]json.RawMessage{"data": fields.Data, "packet": fields.Packet, "opts": fields.Opts} {
+		if len(v) == 0 {
+			continue
+		}
+		if m[k], err = decodeJSON(v); err != nil {
 			return nil, true, err
 		}
-		isJSON = true
-		v, err = decodeJSON(raw)
-	} else {
-		v, err = decodeValue(newDecoder(raw))
 	}
-	if err != nil {
-		return nil, isJSON, err
-	}
-	if m = asMap(v); m == nil {
-		return nil, isJSON, fmt.Errorf("%s is not a map", what)
-	}
-	return m, isJSON, nil
+	return m, true, nil
 }
 
 // decodeRequest reads a request: JSON if it starts with "{" (as the Node
