@@ -39,6 +39,15 @@ type Config struct {
 	PostsPerPage  int   // POSTS_PER_PAGE
 	MaxImageBytes int64 // MAX_IMAGE_BYTES
 
+	// MaxImagePixels (MAX_IMAGE_PIXELS) caps width × height of an upload.
+	// A browser decodes about 4 bytes per pixel, so 40 megapixels is
+	// 160 MB in every tab that shows the post: room for any camera up to
+	// 40 MP (8000×5000, 7680×5120) and a 24 MP or 36 MP photo, while a
+	// 12 KB PNG declaring 10000×10000 (400 MB decoded) is refused. It
+	// caps the product, not each side, because memory follows the
+	// product: a 20000×1000 panorama is cheaper than 8000×8000.
+	MaxImagePixels int64
+
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
 	// GeneratedSecret is true when JWTSecret was made up at start.
@@ -79,6 +88,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BcryptCost:      12,
 		PostsPerPage:    2,
 		MaxImageBytes:   5 << 20,
+		MaxImagePixels:  40_000_000,
 		ShutdownTimeout: 10 * time.Second,
 		readTimeout:     readTimeout,
 		writeTimeout:    writeTimeout,
@@ -146,6 +156,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
 	if maxImage > 0 {
 		c.MaxImageBytes = int64(maxImage)
+	}
+	var maxPixels int
+	num("MAX_IMAGE_PIXELS", &maxPixels, 1, 1_000_000_000)
+	if maxPixels > 0 {
+		c.MaxImagePixels = int64(maxPixels)
 	}
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 
@@ -217,6 +232,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("bcrypt_cost", c.BcryptCost),
 		slog.Int("posts_per_page", c.PostsPerPage),
 		slog.Int64("max_image_bytes", c.MaxImageBytes),
+		slog.Int64("max_image_pixels", c.MaxImagePixels),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)

@@ -143,7 +143,8 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	images := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes, Log: s.log}
+	images := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes,
+		MaxPixels: s.cfg.MaxImagePixels, Log: s.log}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
