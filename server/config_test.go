@@ -61,3 +61,30 @@ func TestLoadConfigImagePixels(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigImageSweep: the sweep's age and interval have their
+// defaults, read their variables, refuse what is not a positive duration,
+// and show in the start-up log.
+func TestLoadConfigImageSweep(t *testing.T) {
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil || c.ImageSweepAge != time.Hour || c.ImageSweepInterval != time.Hour {
+		t.Errorf("defaults: age %v, interval %v, %v; want 1h, 1h", c.ImageSweepAge, c.ImageSweepInterval, err)
+	}
+	vars := map[string]string{"IMAGE_SWEEP_AGE": "30m", "IMAGE_SWEEP_INTERVAL": "5m"}
+	c, err = LoadConfig(func(k string) string { return vars[k] })
+	if err != nil || c.ImageSweepAge != 30*time.Minute || c.ImageSweepInterval != 5*time.Minute {
+		t.Errorf("from env: age %v, interval %v, %v", c.ImageSweepAge, c.ImageSweepInterval, err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	if !strings.Contains(buf.String(), "config.image_sweep_age=30m0s") || !strings.Contains(buf.String(), "config.image_sweep_interval=5m0s") {
+		t.Errorf("sweep settings not in the log: %s", buf.String())
+	}
+	for _, name := range []string{"IMAGE_SWEEP_AGE", "IMAGE_SWEEP_INTERVAL"} {
+		for _, v := range []string{"0s", "-1h", "3600"} {
+			if _, err := LoadConfig(func(k string) string { return map[string]string{name: v}[k] }); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%s: error %v, want one naming the variable", name, v, err)
+			}
+		}
+	}
+}
