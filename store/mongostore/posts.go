@@ -334,7 +334,7 @@ func (s *Store) ImageURLs(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
 	}
-	defer cur.Close(context.WithoutCancel(cctx))
+	defer cur.Close(cctx)
 	urls := []string{}
 	for cur.Next(cctx) {
 		var d struct {
