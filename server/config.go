@@ -41,9 +41,9 @@ type Config struct {
 
 	// MaxImagePixels (MAX_IMAGE_PIXELS) caps width × height of an upload.
 	// A browser decodes about 4 bytes per pixel, so 40 megapixels is
-	// 160 MB in every tab that shows the post: room for any camera up to
-	// 40 MP (8000×5000, 7680×5120) and a 24 MP or 36 MP photo, while a
-	// 12 KB PNG declaring 10000×10000 (400 MB decoded) is refused. It
+	// 160 MB in every tab that shows the post: room for photos of cameras
+	// up to 40 MP (8000×5000, 7680×5120), while a 12 KB PNG declaring
+	// 10000×10000 (400 MB decoded) is refused. It
 	// caps the product, not each side, because memory follows the
 	// product: a 20000×1000 panorama is cheaper than 8000×8000.
 	MaxImagePixels int64

@@ -20,8 +20,8 @@ type imageSweeper struct {
 // listing, one query of the image URLs) but its cost grows with the
 // posts, hence an interval rather than a sweep per request.
 func startImageSweeper(sweep handlers.ImageSweep, interval time.Duration, log *slog.Logger) *imageSweeper {
-	if interval <= 0 {
-		panic("server: image sweep interval must be positive")
+	if interval <= 0 || sweep.Age <= 0 || sweep.Now == nil || sweep.Store == nil {
+		panic("server: the image sweep needs a positive interval and age, a clock and a store")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &imageSweeper{cancel: cancel, done: make(chan struct{})}
