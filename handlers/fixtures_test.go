@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -41,6 +44,42 @@ func noisyPNG(side int) []byte {
 		panic(err)
 	}
 	return buf.Bytes()
+}
+
+// testMaxPixels is the pixel cap of the test env: the server's default,
+// 40 megapixels.
+const testMaxPixels = 40_000_000
+
+// blankPNG is a valid w×h PNG of 1-bit grey pixels, all black, written
+// chunk by chunk: image/png would first allocate the whole image. Its
+// zeros compress about a thousandfold, so 10000×10000 is some 12 KB that
+// a browser decodes into 400 MB.
+func blankPNG(w, h int) []byte {
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		_ = binary.Write(&out, binary.BigEndian, uint32(len(data)))
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		out.WriteString(typ)
+		out.Write(data)
+		_ = binary.Write(&out, binary.BigEndian, crc.Sum32())
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 1, 0, 0, 0, 0) // bit depth 1, grey, deflate, no filter, no interlace
+	chunk("IHDR", ihdr)
+	var idat bytes.Buffer
+	z := zlib.NewWriter(&idat)
+	row := make([]byte, 1+(w+7)/8) // filter type 0, then the packed pixels
+	for range h {
+		_, _ = z.Write(row)
+	}
+	_ = z.Close()
+	chunk("IDAT", idat.Bytes())
+	chunk("IEND", nil)
+	return out.Bytes()
 }
 
 // jpegBytes encodes a small JPEG.
@@ -83,12 +122,20 @@ func registered(iat, exp time.Time) jwt.RegisteredClaims {
 
 func TestFixturesAreImages(t *testing.T) {
 	for name, data := range map[string][]byte{"png": pngBytes(2, 2), "jpeg": jpegBytes(), "webp": webpBytes()} {
-		if _, err := sniffImage(bytes.NewReader(data)); err != nil {
+		if _, err := sniffImage(bytes.NewReader(data), testMaxPixels); err != nil {
 			t.Errorf("%s fixture: %v", name, err)
 		}
 	}
-	if _, err := sniffImage(bytes.NewReader(fakePNG())); err == nil {
+	if _, err := sniffImage(bytes.NewReader(fakePNG()), testMaxPixels); err == nil {
 		t.Error("fake PNG accepted")
+	}
+	// blankPNG writes real PNGs: a small one decodes in full.
+	img, err := png.Decode(bytes.NewReader(blankPNG(13, 7)))
+	if err != nil || img.Bounds() != image.Rect(0, 0, 13, 7) {
+		t.Errorf("blankPNG(13, 7) decodes to %v, %v", img, err)
+	}
+	if n := len(blankPNG(10000, 10000)); n > 64<<10 {
+		t.Errorf("blankPNG(10000, 10000) has %d bytes, want it under the test cap of 64 KiB", n)
 	}
 	if n := len(noisyPNG(160)); n < 64<<10 || n > 1<<20 {
 		t.Errorf("noisy PNG has %d bytes, want between the image cap and the form allowance", n)

@@ -101,7 +101,7 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 	}
 	e := &env{
 		t: t, store: st, tokens: tokens, bc: &recorder{},
-		images: Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, Log: testLog()},
+		images: Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, MaxPixels: testMaxPixels, Log: testLog()},
 		users:  map[string]store.User{}, posts: map[string]store.Post{}, labels: map[string]string{},
 	}
 	var s interface {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -50,9 +51,9 @@ var servedTypes = map[string]string{
 	".webp": "image/webp",
 }
 
-// errNotImage: the upload is not a PNG, JPEG or WebP image, whatever its
-// name and declared type say.
-var errNotImage = errors.New("not a PNG, JPEG or WebP image")
+// errNotImage: the upload is not an accepted image: not a PNG, JPEG or
+// WebP, whatever its name and declared type say, or of too many pixels.
+var errNotImage = errors.New("not an accepted PNG, JPEG or WebP image")
 
 // Images stores uploaded post images in one directory and serves them.
 // File names are always generated here; nothing the client sends becomes
@@ -64,6 +65,14 @@ type Images struct {
 	// MaxBytes caps one image (DefaultMaxImageBytes if zero); larger
 	// uploads are answered 413.
 	MaxBytes int64
+	// MaxPixels caps width × height of an upload (required: Posts.Register
+	// refuses zero). A few hundred kilobytes of PNG can declare 10000×10000
+	// pixels; the server reads only the header, but every browser that
+	// shows the post decodes about 4 bytes per pixel, 400 MB there. An
+	// image past the cap is refused like a non-image (422), not with a
+	// 413: its body is small, and 413 here always means bytes over
+	// MaxBytes, which a client or proxy may act on differently.
+	MaxPixels int64
 	// Log receives failures to remove files no longer used.
 	Log *slog.Logger
 }
@@ -106,7 +115,7 @@ func (im Images) check(fh *multipart.FileHeader) error {
 		return fmt.Errorf("open upload: %w", err)
 	}
 	defer f.Close()
-	_, err = sniffImage(f)
+	_, err = sniffImage(f, im.MaxPixels)
 	return err
 }
 
@@ -122,7 +131,7 @@ func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
 		return "", fmt.Errorf("open upload: %w", err)
 	}
 	defer src.Close()
-	ext, err := sniffImage(src)
+	ext, err := sniffImage(src, im.MaxPixels)
 	if err != nil {
 		return "", err
 	}
@@ -236,9 +245,9 @@ func validImageName(name string) bool {
 
 // sniffImage identifies the upload by its content and decodes its header
 // to make sure it is an image and not just a file with the right magic
-// bytes. It returns the extension to store it under and leaves f at the
-// start.
-func sniffImage(f io.ReadSeeker) (ext string, err error) {
+// bytes, of at most maxPixels pixels. It returns the extension to store it
+// under and leaves f at the start.
+func sniffImage(f io.ReadSeeker, maxPixels int64) (ext string, err error) {
 	head := make([]byte, 512)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -252,16 +261,22 @@ func sniffImage(f io.ReadSeeker) (ext string, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("rewind upload: %w", err)
 	}
+	var cfg image.Config
 	switch ctype {
 	case "image/png":
-		_, err = png.DecodeConfig(f)
+		cfg, err = png.DecodeConfig(f)
 	case "image/jpeg":
-		_, err = jpeg.DecodeConfig(f)
+		cfg, err = jpeg.DecodeConfig(f)
 	case "image/webp":
-		_, err = webp.DecodeConfig(f)
+		cfg, err = webp.DecodeConfig(f)
 	}
 	if err != nil {
 		return "", fmt.Errorf("%w (%s header: %v)", errNotImage, ctype, err)
+	}
+	// Both sides are below 2^32 in every accepted format, so the product
+	// fits in an int64.
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxPixels {
+		return "", fmt.Errorf("%w (%d×%d is %d pixels, the cap is %d)", errNotImage, cfg.Width, cfg.Height, px, maxPixels)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("rewind upload: %w", err)

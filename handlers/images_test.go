@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"feedrt/store"
 	"feedrt/store/boltstore"
@@ -260,4 +263,19 @@ func TestConcurrentImageEdits(t *testing.T) {
 	if got := e.imageFiles(); len(got) != others || slices.Contains(got, fileOf(current)) {
 		t.Errorf("after delete, image files %v; want %d others", got, others)
 	}
+}
+
+// TestPostsRegisterNeedsPixelCap: a zero pixel cap is a wiring bug (it
+// would refuse every upload), so Register refuses it at start.
+func TestPostsRegisterNeedsPixelCap(t *testing.T) {
+	tokens, err := NewTokens(testSecret, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Register accepted Images.MaxPixels = 0")
+		}
+	}()
+	Posts{Tokens: tokens, Images: Images{Dir: t.TempDir()}}.Register(gin.New())
 }

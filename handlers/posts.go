@@ -64,6 +64,9 @@ func (p Posts) Register(r gin.IRouter) {
 	if p.Tokens == nil {
 		panic("handlers: Posts.Tokens is nil")
 	}
+	if p.Images.MaxPixels <= 0 {
+		panic("handlers: Posts.Images.MaxPixels must be positive")
+	}
 	g := r.Group("/feed", p.Tokens.Middleware(p.Log), notFoundAs(msgPostNotFound))
 	g.GET("/posts", p.list)
 	g.POST("/post", p.create)

@@ -101,6 +101,11 @@ func TestFeedUpdateAPI(t *testing.T) {
 			wantStatus: 413, want: tooLarge, check: unchanged("alice1"),
 		},
 		{
+			name: "update with a PNG of too many pixels", method: "PUT", url: "/feed/post/{alice1}", caller: "alice",
+			body:       f(validPost(nil), file("image", "huge.png", "image/png", blankPNG(10000, 10000))),
+			wantStatus: 422, want: noFilePicked, check: unchanged("alice1"),
+		},
+		{
 			name: "update another user's post", method: "PUT", url: "/feed/post/{bob1}", caller: "alice",
 			body: f(validPost(nil), newPNG), wantStatus: 403, want: forbidden, check: unchanged("bob1"),
 		},

@@ -132,6 +132,21 @@ func TestFeedCreateAPI(t *testing.T) {
 			body: f(validPost(nil), file("image", "big.png", "image/png", noisyPNG(160))), wantStatus: 413, want: tooLarge,
 		},
 		{
+			name: "create with a PNG of too many pixels", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "huge.png", "image/png", blankPNG(10000, 10000))),
+			wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a PNG one pixel over the cap", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "huge.png", "image/png", blankPNG(8000, 5000+1))),
+			wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a PNG at the pixel cap", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "big.png", "image/png", blankPNG(8000, 5000))),
+			wantStatus: 201, wantEvent: "action:create", check: checkNewImage(blankPNG(8000, 5000), ".png"),
+		},
+		{
 			name: "create with body over the limit", method: "POST", url: "/feed/post", caller: "alice",
 			body:       f(validPost(nil), file("image", "big.png", "image/png", bytes.Repeat([]byte{'x'}, 2<<20))),
 			wantStatus: 413, want: bodyTooLarge,

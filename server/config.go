@@ -39,6 +39,25 @@ type Config struct {
 	PostsPerPage  int   // POSTS_PER_PAGE
 	MaxImageBytes int64 // MAX_IMAGE_BYTES
 
+	// MaxImagePixels (MAX_IMAGE_PIXELS) caps width × height of an upload.
+	// A browser decodes about 4 bytes per pixel, so 40 megapixels is
+	// 160 MB in every tab that shows the post: room for photos of cameras
+	// up to 40 MP (8000×5000, 7680×5120), while a 12 KB PNG declaring
+	// 10000×10000 (400 MB decoded) is refused. It
+	// caps the product, not each side, because memory follows the
+	// product: a 20000×1000 panorama is cheaper than 8000×8000.
+	MaxImagePixels int64
+
+	// ImageSweepAge (IMAGE_SWEEP_AGE): an image file no post references is
+	// removed once it is this old. It must exceed the longest a create can
+	// take between writing its file and storing its post, in this process
+	// or any other sharing the images folder; an hour is far beyond that.
+	// ImageSweepInterval (IMAGE_SWEEP_INTERVAL): how often the sweep runs
+	// after the one at start. Orphans only come from crashes, so hourly is
+	// plenty; each sweep lists the folder and reads every post's imageUrl.
+	ImageSweepAge      time.Duration
+	ImageSweepInterval time.Duration
+
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
 	// GeneratedSecret is true when JWTSecret was made up at start.
@@ -50,6 +69,9 @@ type Config struct {
 	// wsWriteTimeout bounds a write to one WebSocket client (0: default);
 	// a field only so tests can shorten it.
 	wsWriteTimeout time.Duration
+	// now is the clock of the image sweep's age test (time.Now); a field
+	// only so tests can move it.
+	now func() time.Time
 }
 
 // Engine.IO timings and limits, Node's defaults, so clients tuned for a
@@ -68,20 +90,24 @@ const minSecretLen = 32
 // errors, not silent defaults, so a typo in a deployment fails at start.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port:            8080,
-		AllowedOrigins:  []string{"http://localhost:3000", "http://localhost:5173"},
-		AllowedMethods:  []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		DataDir:         "data",
-		MongoDB:         "messages",
-		RedisKeyPrefix:  "socket.io",
-		LogLevel:        slog.LevelInfo,
-		JWTTTL:          time.Hour,
-		BcryptCost:      12,
-		PostsPerPage:    2,
-		MaxImageBytes:   5 << 20,
-		ShutdownTimeout: 10 * time.Second,
-		readTimeout:     readTimeout,
-		writeTimeout:    writeTimeout,
+		Port:               8080,
+		AllowedOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
+		AllowedMethods:     []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		DataDir:            "data",
+		MongoDB:            "messages",
+		RedisKeyPrefix:     "socket.io",
+		LogLevel:           slog.LevelInfo,
+		JWTTTL:             time.Hour,
+		BcryptCost:         12,
+		PostsPerPage:       2,
+		MaxImageBytes:      5 << 20,
+		MaxImagePixels:     40_000_000,
+		ImageSweepAge:      time.Hour,
+		ImageSweepInterval: time.Hour,
+		ShutdownTimeout:    10 * time.Second,
+		readTimeout:        readTimeout,
+		writeTimeout:       writeTimeout,
+		now:                time.Now,
 	}
 	var errs []error
 	str := func(name string, dst *string) {
@@ -147,7 +173,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if maxImage > 0 {
 		c.MaxImageBytes = int64(maxImage)
 	}
+	var maxPixels int
+	num("MAX_IMAGE_PIXELS", &maxPixels, 1, 1_000_000_000)
+	if maxPixels > 0 {
+		c.MaxImagePixels = int64(maxPixels)
+	}
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	dur("IMAGE_SWEEP_AGE", &c.ImageSweepAge)
+	dur("IMAGE_SWEEP_INTERVAL", &c.ImageSweepInterval)
 
 	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -217,6 +250,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("bcrypt_cost", c.BcryptCost),
 		slog.Int("posts_per_page", c.PostsPerPage),
 		slog.Int64("max_image_bytes", c.MaxImageBytes),
+		slog.Int64("max_image_pixels", c.MaxImagePixels),
+		slog.Duration("image_sweep_age", c.ImageSweepAge),
+		slog.Duration("image_sweep_interval", c.ImageSweepInterval),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)

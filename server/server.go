@@ -47,6 +47,7 @@ type Server struct {
 	http  *http.Server
 
 	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
+	sweeper *imageSweeper         // removes image files no post references
 
 	ioClosed chan struct{} // closed once Socket.IO has shut down
 }
@@ -108,7 +109,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		s.io.Close(nil)
 		close(s.ioClosed)
 	})
+	s.sweeper = startImageSweeper(handlers.ImageSweep{
+		Images: s.images(), Store: st, Age: cfg.ImageSweepAge, Now: cfg.now,
+	}, cfg.ImageSweepInterval, log)
 	return s, nil
+}
+
+// images is where uploads are stored and served from: under the data dir,
+// whichever store holds the posts.
+func (s *Server) images() handlers.Images {
+	return handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes,
+		MaxPixels: s.cfg.MaxImagePixels, Log: s.log}
 }
 
 // openStore picks the store implementation from the config: MongoDB when
@@ -143,7 +154,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	images := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes, Log: s.log}
+	images := s.images()
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -224,9 +235,11 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections, closes every Socket.IO session
 // (clients see a transport close and reconnect elsewhere), waits for
-// in-flight requests until ctx ends, then closes the store.
+// in-flight requests until ctx ends, stops the image sweep, then closes
+// the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	s.sweeper.stop()
 	select {
 	case <-s.ioClosed:
 	case <-ctx.Done():

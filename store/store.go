@@ -101,6 +101,10 @@ type Store interface {
 	// DeletePost removes a post and its id from the creator's Posts, and
 	// returns the image URL the post had when it was deleted.
 	DeletePost(ctx context.Context, id ID) (imageURL string, err error)
+	// ImageURLs returns the image URL of every post, in no particular
+	// order, reading nothing else of them. The image sweep keeps every
+	// file these name; an error means "unknown", never "none".
+	ImageURLs(ctx context.Context) ([]string, error)
 
 	// Ping reports whether the store is reachable (for readiness).
 	Ping(ctx context.Context) error

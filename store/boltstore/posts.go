@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -214,4 +215,29 @@ func addPostCount(tx *bolt.Tx, delta int) error {
 		return fmt.Errorf("boltstore: post counter would go below zero")
 	}
 	return meta.Put(keyPostCount, encodeCount(uint64(int64(n)+int64(delta))))
+}
+
+// ImageURLs reads the imageUrl of every post in one read transaction. Only
+// that field is decoded; the slice is never nil.
+func (s *Store) ImageURLs(ctx context.Context) ([]string, error) {
+	urls := []string{}
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPosts).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var rec struct {
+				ImageURL string `json:"imageUrl"`
+			}
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("boltstore: decode post %x: %w", k, err)
+			}
+			urls = append(urls, rec.ImageURL)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return urls, nil
 }

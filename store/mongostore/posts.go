@@ -315,3 +315,38 @@ func (s *Store) DeletePost(ctx context.Context, id store.ID) (imageURL string, e
 	}
 	return gone.ImageURL, nil
 }
+
+// ImageURLs reads the imageUrl of every post with a projection, so only
+// that field crosses the wire, and decodes the cursor one document at a
+// time rather than holding a batch of structs. A post without the field
+// gives "". A non-string imageUrl (not something mongoose writes) is an
+// error, so the sweep removes nothing rather than guess.
+func (s *Store) ImageURLs(ctx context.Context) ([]string, error) {
+	const op = "list image URLs"
+	cctx, cancel, err := s.begin(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+
+	cur, err := s.posts.Find(cctx, bson.D{},
+		options.Find().SetProjection(bson.D{{Key: fID, Value: 0}, {Key: fImageURL, Value: 1}}))
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	defer cur.Close(cctx)
+	urls := []string{}
+	for cur.Next(cctx) {
+		var d struct {
+			ImageURL string `bson:"imageUrl"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		urls = append(urls, d.ImageURL)
+	}
+	if err := cur.Err(); err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return urls, nil
+}

@@ -17,8 +17,8 @@ import (
 
 // Run runs the contract suite. newStore must return a fresh, empty store for
 // each call (subtests run in parallel and count posts, so they must not share
-// data) and should close it in t.Cleanup. One subtest closes its store itself,
-// so Close must tolerate being called twice.
+// data) and should close it in t.Cleanup. Some subtests close their store
+// themselves, so Close must tolerate being called twice.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListPostsEmpty", testListPostsEmpty},
 		{"ListPostsPagination", testListPostsPagination},
 		{"ConcurrentCreatePost", testConcurrentCreatePost},
+		{"ImageURLs", testImageURLs},
 		{"Times", testTimes},
 		{"CanceledContext", testCanceledContext},
 		{"Closed", testClosed},
