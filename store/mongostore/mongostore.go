@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,7 +145,7 @@ func Open(ctx context.Context, uri, dbName string, opts ...Option) (*Store, erro
 		return nil, errors.New("mongostore: no database name: give one in the URI path or as dbName")
 	}
 
-	co := options.Client().ApplyURI(uri).SetAppName("feedrt")
+	co := options.Client().ApplyURI(uri).SetAppName("feedrt").SetRegistry(registry())
 	switch {
 	case cfg.serverSelectionTimeout > 0:
 		co.SetServerSelectionTimeout(cfg.serverSelectionTimeout)
@@ -178,6 +179,20 @@ func Open(ctx context.Context, uri, dbName string, opts ...Option) (*Store, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// registry is the driver's default registry, except that it refuses to
+// encode a store.ID. The driver would write its 12 bytes as BSON binary
+// data, not as the ObjectId mongoose writes, and a filter on such a value
+// silently matches nothing; every id must be converted with
+// bson.ObjectID(id) on its way out (see records.go).
+func registry() *bson.Registry {
+	reg := bson.NewRegistry()
+	reg.RegisterTypeEncoder(reflect.TypeFor[store.ID](), bson.ValueEncoderFunc(
+		func(bson.EncodeContext, bson.ValueWriter, reflect.Value) error {
+			return errors.New("mongostore: a store.ID reached the driver unconverted; pass bson.ObjectID(id)")
+		}))
+	return reg
 }
 
 // ensureIndexes creates the indexes if they are missing. The unique index
