@@ -80,6 +80,7 @@ type config struct {
 	connectTimeout         time.Duration // 0: from the URI, else the default
 	pingTimeout            time.Duration
 	log                    *slog.Logger
+	clock                  store.Clock
 }
 
 // Option changes a setting of Open. Durations that are not positive keep
@@ -112,6 +113,11 @@ func WithPingTimeout(d time.Duration) Option { return func(c *config) { c.pingTi
 // caller, such as a failed clean-up after a failed CreatePost. By default
 // nothing is logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithClock sets the clock the store reads the time of its writes from
+// (createdAt, updatedAt and the time part of new ids); by default it is
+// the wall clock. Tests pass a clock they move themselves.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // Open connects to the server at uri and prepares the database: the one
 // named in the URI path if there is one, else dbName. It creates the

@@ -37,8 +37,8 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 		return s.fail(ctx, "creator of new post", err)
 	}
 
-	t := now()
-	id, creatorID := store.NewID(), p.Creator.ID
+	t := s.cfg.clock.Now()
+	id, creatorID := store.NewIDAt(t), p.Creator.ID
 	doc := newPostDoc{
 		ID:        bson.ObjectID(id),
 		Title:     p.Title,
@@ -103,7 +103,7 @@ func (s *Store) pullPost(ctx context.Context, creator, id store.ID) error {
 	defer unlock()
 	_, err = s.users.UpdateOne(ctx, bson.D{{Key: fID, Value: bson.ObjectID(creator)}, {Key: fPosts, Value: bson.ObjectID(id)}}, bson.D{
 		{Key: "$pull", Value: bson.D{{Key: fPosts, Value: bson.ObjectID(id)}}},
-		{Key: "$set", Value: bson.D{{Key: fUpdatedAt, Value: now()}}},
+		{Key: "$set", Value: bson.D{{Key: fUpdatedAt, Value: s.cfg.clock.Now()}}},
 		{Key: "$inc", Value: bson.D{{Key: fVersion, Value: 1}}},
 	})
 	return err
@@ -249,7 +249,7 @@ func (s *Store) UpdatePost(ctx context.Context, p *store.Post) (replaced string,
 	}
 	defer cancel()
 
-	at := now()
+	at := s.cfg.clock.Now()
 	set := bson.D{
 		{Key: fTitle, Value: p.Title},
 		{Key: fContent, Value: p.Content},

@@ -137,9 +137,6 @@ var postProjection = bson.D{
 	{Key: fCreator, Value: 1}, {Key: fCreatedAt, Value: 1}, {Key: fUpdatedAt, Value: 1},
 }
 
-// now is the time of a write as MongoDB keeps it: UTC, whole milliseconds.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
 // readTime returns a stored time in UTC. A document written before the
 // schema had timestamps has none; the creation time in its ObjectID is then
 // the best answer, and better than the year 1 in the API.
@@ -147,5 +144,5 @@ func readTime(t time.Time, id bson.ObjectID) time.Time {
 	if t.IsZero() {
 		return id.Timestamp().UTC()
 	}
-	return t.UTC().Truncate(time.Millisecond)
+	return store.StoredTime(t)
 }

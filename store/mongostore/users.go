@@ -20,9 +20,9 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	}
 	defer cancel()
 
-	t := now()
+	t := s.cfg.clock.Now()
 	doc := newUserDoc{
-		ID:        bson.ObjectID(store.NewID()),
+		ID:        bson.ObjectID(store.NewIDAt(t)),
 		Email:     u.Email,
 		Password:  u.Password,
 		Name:      u.Name,
@@ -86,7 +86,7 @@ func (s *Store) UpdateUserStatus(ctx context.Context, id store.ID, status string
 	defer unlock()
 	res, err := s.users.UpdateByID(cctx, bson.ObjectID(id), bson.D{{Key: "$set", Value: bson.D{
 		{Key: fStatus, Value: status},
-		{Key: fUpdatedAt, Value: now()},
+		{Key: fUpdatedAt, Value: s.cfg.clock.Now()},
 	}}})
 	if err != nil {
 		return s.fail(ctx, op, err)
