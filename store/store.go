@@ -1,32 +1,14 @@
 // Package store holds the domain types of the feed and the Store interface
-// that every persistence back end implements. It knows nothing of HTTP or
-// Socket.IO; implementations live in sub-packages.
+// that every persistence back end implements. It knows nothing of HTTP,
+// Socket.IO or any database driver; implementations live in sub-packages
+// and convert to and from their drivers' types at their edge.
 package store
 
 import (
 	"context"
 	"errors"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
-
-// ID is a 24-hex-digit MongoDB ObjectID, the id type the Node back end used,
-// so ids stay interchangeable with data written by mongoose.
-type ID = bson.ObjectID
-
-// NewID returns a fresh ObjectID.
-func NewID() ID { return bson.NewObjectID() }
-
-// ParseID parses a 24-hex id. A malformed id is reported as ErrNotFound,
-// because to a client an id that cannot exist is an id that does not exist.
-func ParseID(s string) (ID, error) {
-	id, err := bson.ObjectIDFromHex(s)
-	if err != nil {
-		return ID{}, ErrNotFound
-	}
-	return id, nil
-}
 
 // DefaultStatus is the status of a new user, as in the Node app.
 const DefaultStatus = "I am new!"

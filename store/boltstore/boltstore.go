@@ -52,16 +52,25 @@ var (
 // and lets readers run alongside them, so a Store is safe for concurrent use
 // without locks of its own.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db    *bolt.DB
+	path  string
+	clock store.Clock
 }
 
 var _ store.Store = (*Store)(nil)
 
+// Option changes a setting of Open.
+type Option func(*Store)
+
+// WithClock sets the clock the store reads the time of its writes from
+// (CreatedAt, UpdatedAt and the time part of new ids); by default it is
+// the wall clock. Tests pass a clock they move themselves.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
+
 // Open opens the database file at path, creating it (and its directory) if
 // needed. If another process holds the file, Open fails after LockTimeout
 // with an error wrapping store.ErrUnavailable rather than hanging.
-func Open(path string) (*Store, error) {
+func Open(path string, opts ...Option) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("boltstore: create directory for %s: %w", path, err)
@@ -79,7 +88,11 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	s := &Store{db: db, path: path}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // initBuckets creates the buckets of a new file and checks the format of an

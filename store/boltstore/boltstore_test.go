@@ -14,16 +14,16 @@ import (
 )
 
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return mustOpen(t, filepath.Join(t.TempDir(), "feed.db"))
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+		return mustOpen(t, filepath.Join(t.TempDir(), "feed.db"), WithClock(now))
 	})
 }
 
 // mustOpen opens path and closes the store when the test ends; closing
 // twice is harmless, so tests may also close it themselves.
-func mustOpen(t *testing.T, path string) *Store {
+func mustOpen(t *testing.T, path string, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(path)
+	s, err := Open(path, opts...)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -38,7 +38,8 @@ func mustOpen(t *testing.T, path string) *Store {
 func TestRestart(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "data", "feed.db") // the directory is created too
-	s := mustOpen(t, path)
+	clock := storetest.NewClock(time.Now())
+	s := mustOpen(t, path, WithClock(clock.Now))
 	ann := storetest.MustCreateUser(t, s, "ann@example.com", "Ann")
 	ben := storetest.MustCreateUser(t, s, "ben@example.com", "Ben")
 	if err := s.UpdateUserStatus(ctx, ben.ID, "Back soon"); err != nil {
@@ -47,7 +48,7 @@ func TestRestart(t *testing.T) {
 	var posts []store.Post
 	for i, u := range []store.User{ann, ben, ann, ben} {
 		if i > 0 {
-			time.Sleep(2 * time.Millisecond)
+			clock.Advance(2 * time.Millisecond)
 		}
 		posts = append(posts, storetest.MustCreatePost(t, s, u.ID, string(rune('a'+i))))
 	}
@@ -63,7 +64,7 @@ func TestRestart(t *testing.T) {
 	}
 	checkConsistency(t, path, 2, 3)
 
-	s = mustOpen(t, path)
+	s = mustOpen(t, path, WithClock(clock.Now))
 	u, err := s.UserByEmail(ctx, "ben@example.com")
 	if err != nil {
 		t.Fatalf("UserByEmail after restart: %v", err)
@@ -99,7 +100,7 @@ func TestRestart(t *testing.T) {
 	wantPage(2, 2, 3, posts[0])
 
 	// Writes after a restart extend the same index and counter.
-	time.Sleep(2 * time.Millisecond)
+	clock.Advance(2 * time.Millisecond)
 	fresh := storetest.MustCreatePost(t, s, ann.ID, "fresh")
 	wantPage(0, 2, 4, fresh, posts[3])
 	if err := s.Close(); err != nil {

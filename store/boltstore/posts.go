@@ -18,8 +18,8 @@ import (
 // changed only if the post was stored.
 func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 	np := *p
-	np.ID = store.NewID()
-	np.CreatedAt = now()
+	np.CreatedAt = s.clock.Now()
+	np.ID = store.NewIDAt(np.CreatedAt)
 	np.UpdatedAt = np.CreatedAt
 
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -136,7 +136,7 @@ func (s *Store) UpdatePost(ctx context.Context, p *store.Post) (replaced string,
 		if p.ImageURL != "" && p.ImageURL != stored.ImageURL {
 			replaced, stored.ImageURL = stored.ImageURL, p.ImageURL
 		}
-		stored.UpdatedAt = now()
+		stored.UpdatedAt = s.clock.Now()
 		if err := putPost(tx, stored); err != nil {
 			return err
 		}

@@ -34,14 +34,6 @@ type postRecord struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// now is the store's clock: UTC at millisecond precision, the precision of
-// the API's ISO-8601 timestamps and of MongoDB dates, so a time handed back
-// by a write equals the one a later read returns.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
-// normTime puts a decoded time in the same form as now().
-func normTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
-
 func encodeUser(u store.User) ([]byte, error) {
 	rec := userRecord{
 		Email:     u.Email,
@@ -70,8 +62,8 @@ func decodeUser(id store.ID, data []byte) (store.User, error) {
 		Name:      rec.Name,
 		Status:    rec.Status,
 		Posts:     make([]store.ID, len(rec.Posts)),
-		CreatedAt: normTime(rec.CreatedAt),
-		UpdatedAt: normTime(rec.UpdatedAt),
+		CreatedAt: store.StoredTime(rec.CreatedAt),
+		UpdatedAt: store.StoredTime(rec.UpdatedAt),
 	}
 	for i, hex := range rec.Posts {
 		pid, err := store.ParseID(hex)
@@ -111,8 +103,8 @@ func decodePost(id store.ID, data []byte) (store.Post, error) {
 		Content:   rec.Content,
 		ImageURL:  rec.ImageURL,
 		Creator:   store.Creator{ID: creator},
-		CreatedAt: normTime(rec.CreatedAt),
-		UpdatedAt: normTime(rec.UpdatedAt),
+		CreatedAt: store.StoredTime(rec.CreatedAt),
+		UpdatedAt: store.StoredTime(rec.UpdatedAt),
 	}, nil
 }
 

@@ -16,11 +16,11 @@ import (
 // the user was stored.
 func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	nu := *u
-	nu.ID = store.NewID()
+	nu.CreatedAt = s.clock.Now()
+	nu.ID = store.NewIDAt(nu.CreatedAt)
 	if nu.Status == "" {
 		nu.Status = store.DefaultStatus
 	}
-	nu.CreatedAt = now()
 	nu.UpdatedAt = nu.CreatedAt
 	nu.Posts = append([]store.ID(nil), u.Posts...)
 
@@ -93,7 +93,7 @@ func (s *Store) UpdateUserStatus(ctx context.Context, id store.ID, status string
 			return err
 		}
 		u.Status = status
-		u.UpdatedAt = now()
+		u.UpdatedAt = s.clock.Now()
 		return putUser(tx, u)
 	})
 }

@@ -83,7 +83,7 @@ func TestUndoCreatePost(t *testing.T) {
 
 	// Only the insert happened: the post goes, the user is left alone.
 	orphan := store.NewID()
-	if _, err := db.Collection("posts").InsertOne(ctx, bson.D{{Key: "_id", Value: orphan}, {Key: "creator", Value: u.ID}}); err != nil {
+	if _, err := db.Collection("posts").InsertOne(ctx, bson.D{{Key: "_id", Value: bson.ObjectID(orphan)}, {Key: "creator", Value: bson.ObjectID(u.ID)}}); err != nil {
 		t.Fatal(err)
 	}
 	before := rawDoc(t, db.Collection("users"), u.ID)

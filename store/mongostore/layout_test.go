@@ -20,7 +20,7 @@ import (
 // rawDoc reads one document as BSON, bypassing the store.
 func rawDoc(tb testing.TB, c *mongo.Collection, id store.ID) bson.Raw {
 	tb.Helper()
-	doc, err := c.FindOne(tb.Context(), bson.D{{Key: "_id", Value: id}}).Raw()
+	doc, err := c.FindOne(tb.Context(), bson.D{{Key: "_id", Value: bson.ObjectID(id)}}).Raw()
 	if err != nil {
 		tb.Fatalf("read %s %s: %v", c.Name(), id.Hex(), err)
 	}
@@ -92,7 +92,7 @@ func TestDocumentLayout(t *testing.T) {
 		"content": bson.TypeString, "creator": bson.TypeObjectID,
 		"createdAt": bson.TypeDateTime, "updatedAt": bson.TypeDateTime, "__v": bson.TypeInt32,
 	})
-	if got := postDoc.Lookup("creator").ObjectID(); got != u.ID {
+	if got := postDoc.Lookup("creator").ObjectID(); got != bson.ObjectID(u.ID) {
 		t.Errorf("creator = %s, want %s", got.Hex(), u.ID.Hex())
 	}
 	if got := postDoc.Lookup("imageUrl").StringValue(); got != "images/Layout.png" {
@@ -107,7 +107,7 @@ func TestDocumentLayout(t *testing.T) {
 	doc = rawDoc(t, db.Collection("users"), u.ID)
 	wantFields(t, "user with a post", doc, userFields)
 	vals, err := doc.Lookup("posts").Array().Values()
-	if err != nil || len(vals) != 1 || vals[0].Type != bson.TypeObjectID || vals[0].ObjectID() != p.ID {
+	if err != nil || len(vals) != 1 || vals[0].Type != bson.TypeObjectID || vals[0].ObjectID() != bson.ObjectID(p.ID) {
 		t.Errorf("posts = %v (%v), want [ObjectId(%s)]", vals, err, p.ID.Hex())
 	}
 	if got := doc.Lookup("__v").Int32(); got != 1 {

@@ -38,23 +38,23 @@ func TestReadsMongooseDocuments(t *testing.T) {
 	ann := bson.D{
 		{Key: "email", Value: "ann@example.com"}, {Key: "password", Value: "$2a$12$annhash"},
 		{Key: "name", Value: "Ann"}, {Key: "status", Value: "Writing"},
-		{Key: "posts", Value: bson.A{p1, p3}}, {Key: "_id", Value: annID},
+		{Key: "posts", Value: bson.A{bson.ObjectID(p1), bson.ObjectID(p3)}}, {Key: "_id", Value: bson.ObjectID(annID)},
 		{Key: "createdAt", Value: t1.Add(-time.Hour)}, {Key: "updatedAt", Value: t3},
 		{Key: "__v", Value: int32(2)},
 	}
 	// A user saved before the schema had status, with a field it no longer has.
 	bob := bson.D{
 		{Key: "email", Value: "bob@example.com"}, {Key: "password", Value: "$2a$12$bobhash"},
-		{Key: "name", Value: "Bob"}, {Key: "posts", Value: bson.A{p2}},
-		{Key: "resetToken", Value: "abc"}, {Key: "_id", Value: bobID},
+		{Key: "name", Value: "Bob"}, {Key: "posts", Value: bson.A{bson.ObjectID(p2)}},
+		{Key: "resetToken", Value: "abc"}, {Key: "_id", Value: bson.ObjectID(bobID)},
 		{Key: "createdAt", Value: t1.Add(-2 * time.Hour)}, {Key: "updatedAt", Value: t2},
 		{Key: "__v", Value: int32(1)},
 	}
 	post := func(id, creator store.ID, title string, at time.Time) bson.D {
 		return bson.D{
 			{Key: "title", Value: title}, {Key: "imageUrl", Value: "images/" + title + ".png"},
-			{Key: "content", Value: "Content of " + title}, {Key: "creator", Value: creator},
-			{Key: "_id", Value: id}, {Key: "createdAt", Value: at}, {Key: "updatedAt", Value: at},
+			{Key: "content", Value: "Content of " + title}, {Key: "creator", Value: bson.ObjectID(creator)},
+			{Key: "_id", Value: bson.ObjectID(id)}, {Key: "createdAt", Value: at}, {Key: "updatedAt", Value: at},
 			{Key: "__v", Value: int32(0)},
 		}
 	}
@@ -123,7 +123,7 @@ func TestReadsMongooseDocuments(t *testing.T) {
 	}
 	doc := rawDoc(t, db.Collection("posts"), p1)
 	if doc.Lookup("title").StringValue() != "first, edited" || doc.Lookup("__v").Int32() != 0 ||
-		doc.Lookup("creator").ObjectID() != annID || !doc.Lookup("createdAt").Time().Equal(t1) {
+		doc.Lookup("creator").ObjectID() != bson.ObjectID(annID) || !doc.Lookup("createdAt").Time().Equal(t1) {
 		t.Errorf("updated post document = %v", doc)
 	}
 
@@ -132,7 +132,7 @@ func TestReadsMongooseDocuments(t *testing.T) {
 		t.Fatalf("DeletePost: %v", err)
 	}
 	annDoc := rawDoc(t, db.Collection("users"), annID)
-	if ids, _ := annDoc.Lookup("posts").Array().Values(); len(ids) != 1 || ids[0].ObjectID() != p3 {
+	if ids, _ := annDoc.Lookup("posts").Array().Values(); len(ids) != 1 || ids[0].ObjectID() != bson.ObjectID(p3) {
 		t.Errorf("Ann's posts after delete = %v, want [%s]", ids, p3.Hex())
 	}
 	if v := annDoc.Lookup("__v").Int32(); v != 3 {
@@ -145,7 +145,7 @@ func TestReadsMongooseDocuments(t *testing.T) {
 		t.Errorf("new post's creator = %+v", np.Creator)
 	}
 	bobDoc := rawDoc(t, db.Collection("users"), bobID)
-	if ids, _ := bobDoc.Lookup("posts").Array().Values(); len(ids) != 2 || ids[1].ObjectID() != np.ID {
+	if ids, _ := bobDoc.Lookup("posts").Array().Values(); len(ids) != 2 || ids[1].ObjectID() != bson.ObjectID(np.ID) {
 		t.Errorf("Bob's posts = %v, want [%s %s]", ids, p2.Hex(), np.ID.Hex())
 	}
 	if bobDoc.Lookup("resetToken").StringValue() != "abc" || bobDoc.Lookup("__v").Int32() != 2 {

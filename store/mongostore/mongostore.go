@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +80,7 @@ type config struct {
 	connectTimeout         time.Duration // 0: from the URI, else the default
 	pingTimeout            time.Duration
 	log                    *slog.Logger
+	clock                  store.Clock
 }
 
 // Option changes a setting of Open. Durations that are not positive keep
@@ -112,6 +114,11 @@ func WithPingTimeout(d time.Duration) Option { return func(c *config) { c.pingTi
 // nothing is logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 
+// WithClock sets the clock the store reads the time of its writes from
+// (createdAt, updatedAt and the time part of new ids); by default it is
+// the wall clock. Tests pass a clock they move themselves.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
 // Open connects to the server at uri and prepares the database: the one
 // named in the URI path if there is one, else dbName. It creates the
 // indexes the store relies on (a unique one on users.email, one on
@@ -144,7 +151,7 @@ func Open(ctx context.Context, uri, dbName string, opts ...Option) (*Store, erro
 		return nil, errors.New("mongostore: no database name: give one in the URI path or as dbName")
 	}
 
-	co := options.Client().ApplyURI(uri).SetAppName("feedrt")
+	co := options.Client().ApplyURI(uri).SetAppName("feedrt").SetRegistry(registry())
 	switch {
 	case cfg.serverSelectionTimeout > 0:
 		co.SetServerSelectionTimeout(cfg.serverSelectionTimeout)
@@ -178,6 +185,20 @@ func Open(ctx context.Context, uri, dbName string, opts ...Option) (*Store, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// registry is the driver's default registry, except that it refuses to
+// encode a store.ID. The driver would write its 12 bytes as BSON binary
+// data, not as the ObjectId mongoose writes, and a filter on such a value
+// silently matches nothing; every id must be converted with
+// bson.ObjectID(id) on its way out (see records.go).
+func registry() *bson.Registry {
+	reg := bson.NewRegistry()
+	reg.RegisterTypeEncoder(reflect.TypeFor[store.ID](), bson.ValueEncoderFunc(
+		func(bson.EncodeContext, bson.ValueWriter, reflect.Value) error {
+			return errors.New("mongostore: a store.ID reached the driver unconverted; pass bson.ObjectID(id)")
+		}))
+	return reg
 }
 
 // ensureIndexes creates the indexes if they are missing. The unique index

@@ -31,19 +31,20 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 	var creator struct {
 		Name string `bson:"name"`
 	}
-	err = s.users.FindOne(cctx, bson.D{{Key: fID, Value: p.Creator.ID}},
+	err = s.users.FindOne(cctx, bson.D{{Key: fID, Value: bson.ObjectID(p.Creator.ID)}},
 		options.FindOne().SetProjection(bson.D{{Key: fName, Value: 1}})).Decode(&creator)
 	if err != nil {
 		return s.fail(ctx, "creator of new post", err)
 	}
 
-	t := now()
+	t := s.cfg.clock.Now()
+	id, creatorID := store.NewIDAt(t), p.Creator.ID
 	doc := newPostDoc{
-		ID:        store.NewID(),
+		ID:        bson.ObjectID(id),
 		Title:     p.Title,
 		ImageURL:  p.ImageURL,
 		Content:   p.Content,
-		Creator:   p.Creator.ID,
+		Creator:   bson.ObjectID(creatorID),
 		CreatedAt: t,
 		UpdatedAt: t,
 	}
@@ -51,22 +52,22 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 		if !refusedByServer(err) {
 			// Lost connection or timed out after sending: the insert may
 			// have happened.
-			s.undoCreatePost(ctx, doc.ID, doc.Creator)
+			s.undoCreatePost(ctx, id, creatorID)
 		}
 		return s.fail(ctx, op, err)
 	}
 
-	if err := s.pushPost(cctx, doc.Creator, doc.ID, t); err != nil {
-		s.undoCreatePost(ctx, doc.ID, doc.Creator)
+	if err := s.pushPost(cctx, creatorID, id, t); err != nil {
+		s.undoCreatePost(ctx, id, creatorID)
 		return s.fail(ctx, "add new post to its creator", err)
 	}
 
 	*p = store.Post{
-		ID:        doc.ID,
+		ID:        id,
 		Title:     doc.Title,
 		Content:   doc.Content,
 		ImageURL:  doc.ImageURL,
-		Creator:   store.Creator{ID: doc.Creator, Name: creator.Name},
+		Creator:   store.Creator{ID: creatorID, Name: creator.Name},
 		CreatedAt: t,
 		UpdatedAt: t,
 	}
@@ -81,8 +82,8 @@ func (s *Store) pushPost(ctx context.Context, creator, id store.ID, t time.Time)
 		return err
 	}
 	defer unlock()
-	res, err := s.users.UpdateByID(ctx, creator, bson.D{
-		{Key: "$push", Value: bson.D{{Key: fPosts, Value: id}}},
+	res, err := s.users.UpdateByID(ctx, bson.ObjectID(creator), bson.D{
+		{Key: "$push", Value: bson.D{{Key: fPosts, Value: bson.ObjectID(id)}}},
 		{Key: "$set", Value: bson.D{{Key: fUpdatedAt, Value: t}}},
 		{Key: "$inc", Value: bson.D{{Key: fVersion, Value: 1}}},
 	})
@@ -100,9 +101,9 @@ func (s *Store) pullPost(ctx context.Context, creator, id store.ID) error {
 		return err
 	}
 	defer unlock()
-	_, err = s.users.UpdateOne(ctx, bson.D{{Key: fID, Value: creator}, {Key: fPosts, Value: id}}, bson.D{
-		{Key: "$pull", Value: bson.D{{Key: fPosts, Value: id}}},
-		{Key: "$set", Value: bson.D{{Key: fUpdatedAt, Value: now()}}},
+	_, err = s.users.UpdateOne(ctx, bson.D{{Key: fID, Value: bson.ObjectID(creator)}, {Key: fPosts, Value: bson.ObjectID(id)}}, bson.D{
+		{Key: "$pull", Value: bson.D{{Key: fPosts, Value: bson.ObjectID(id)}}},
+		{Key: "$set", Value: bson.D{{Key: fUpdatedAt, Value: s.cfg.clock.Now()}}},
 		{Key: "$inc", Value: bson.D{{Key: fVersion, Value: 1}}},
 	})
 	return err
@@ -116,7 +117,7 @@ func (s *Store) pullPost(ctx context.Context, creator, id store.ID) error {
 func (s *Store) undoCreatePost(ctx context.Context, id, creator store.ID) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.callTimeout)
 	defer cancel()
-	if _, err := s.posts.DeleteOne(ctx, bson.D{{Key: fID, Value: id}}); err != nil {
+	if _, err := s.posts.DeleteOne(ctx, bson.D{{Key: fID, Value: bson.ObjectID(id)}}); err != nil {
 		s.cfg.log.Error("mongostore: a failed CreatePost may have left its post behind",
 			"post", id.Hex(), "error", err)
 	}
@@ -143,7 +144,7 @@ func (s *Store) PostByID(ctx context.Context, id store.ID) (store.Post, error) {
 	defer cancel()
 
 	var d postDoc
-	err = s.posts.FindOne(cctx, bson.D{{Key: fID, Value: id}},
+	err = s.posts.FindOne(cctx, bson.D{{Key: fID, Value: bson.ObjectID(id)}},
 		options.FindOne().SetProjection(postProjection)).Decode(&d)
 	if err != nil {
 		return store.Post{}, s.fail(ctx, op, err)
@@ -214,21 +215,21 @@ func (s *Store) fillCreatorNames(ctx context.Context, posts []store.Post) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	cur, err := s.users.Find(ctx, bson.D{{Key: fID, Value: bson.D{{Key: "$in", Value: ids}}}},
+	cur, err := s.users.Find(ctx, bson.D{{Key: fID, Value: bson.D{{Key: "$in", Value: oids(ids)}}}},
 		options.Find().SetProjection(bson.D{{Key: fName, Value: 1}}))
 	if err != nil {
 		return err
 	}
 	var users []struct {
-		ID   store.ID `bson:"_id"`
-		Name string   `bson:"name"`
+		ID   bson.ObjectID `bson:"_id"`
+		Name string        `bson:"name"`
 	}
 	if err := cur.All(ctx, &users); err != nil {
 		return err
 	}
 	names := make(map[store.ID]string, len(users))
 	for _, u := range users {
-		names[u.ID] = u.Name
+		names[store.ID(u.ID)] = u.Name
 	}
 	for i := range posts {
 		posts[i].Creator.Name = names[posts[i].Creator.ID]
@@ -248,7 +249,7 @@ func (s *Store) UpdatePost(ctx context.Context, p *store.Post) (replaced string,
 	}
 	defer cancel()
 
-	at := now()
+	at := s.cfg.clock.Now()
 	set := bson.D{
 		{Key: fTitle, Value: p.Title},
 		{Key: fContent, Value: p.Content},
@@ -258,7 +259,7 @@ func (s *Store) UpdatePost(ctx context.Context, p *store.Post) (replaced string,
 		set = append(set, bson.E{Key: fImageURL, Value: p.ImageURL})
 	}
 	var before postDoc
-	err = s.posts.FindOneAndUpdate(cctx, bson.D{{Key: fID, Value: p.ID}},
+	err = s.posts.FindOneAndUpdate(cctx, bson.D{{Key: fID, Value: bson.ObjectID(p.ID)}},
 		bson.D{{Key: "$set", Value: set}},
 		// No projection: FerretDB v1 does not implement one for
 		// findAndModify, and postDoc ignores the fields it does not name.
@@ -293,20 +294,20 @@ func (s *Store) DeletePost(ctx context.Context, id store.ID) (imageURL string, e
 	defer cancel()
 
 	var d struct {
-		Creator store.ID `bson:"creator"`
+		Creator bson.ObjectID `bson:"creator"`
 	}
-	err = s.posts.FindOne(cctx, bson.D{{Key: fID, Value: id}},
+	err = s.posts.FindOne(cctx, bson.D{{Key: fID, Value: bson.ObjectID(id)}},
 		options.FindOne().SetProjection(bson.D{{Key: fCreator, Value: 1}})).Decode(&d)
 	if err != nil {
 		return "", s.fail(ctx, op, err)
 	}
-	if err := s.pullPost(cctx, d.Creator, id); err != nil {
+	if err := s.pullPost(cctx, store.ID(d.Creator), id); err != nil {
 		return "", s.fail(ctx, "remove post from its creator", err)
 	}
 	// The deleted document itself tells which image it had at that moment
 	// (an update may have replaced it since the read above).
 	var gone postDoc
-	err = s.posts.FindOneAndDelete(cctx, bson.D{{Key: fID, Value: id}}).Decode(&gone)
+	err = s.posts.FindOneAndDelete(cctx, bson.D{{Key: fID, Value: bson.ObjectID(id)}}).Decode(&gone)
 	if errors.Is(err, mongo.ErrNoDocuments) { // a concurrent DeletePost got there first
 		return "", fmt.Errorf("mongostore: %s: %w", op, store.ErrNotFound)
 	}

@@ -8,6 +8,31 @@ import (
 	"feedrt/store"
 )
 
+// store.ID and bson.ObjectID are the same 12 bytes, so a conversion
+// (bson.ObjectID(id), store.ID(oid)) is all that crosses the edge. The
+// documents below hold bson.ObjectID so that ids are BSON ObjectIds, as
+// mongoose writes them; a store.ID handed to the driver as it is would be
+// written as binary data, which is why Open's registry refuses it.
+
+// oids converts ids for the driver.
+func oids(ids []store.ID) []bson.ObjectID {
+	out := make([]bson.ObjectID, len(ids))
+	for i, id := range ids {
+		out[i] = bson.ObjectID(id)
+	}
+	return out
+}
+
+// fromOIDs converts ids read from a document; the result is never nil,
+// since a user with no posts has an empty list, as mongoose gives it.
+func fromOIDs(oids []bson.ObjectID) []store.ID {
+	out := make([]store.ID, len(oids))
+	for i, id := range oids {
+		out[i] = store.ID(id)
+	}
+	return out
+}
+
 // Field names, as the mongoose schemas spell them.
 const (
 	fID        = "_id"
@@ -55,20 +80,17 @@ type userDoc struct {
 
 func (d userDoc) user() store.User {
 	u := store.User{
-		ID:        d.ID,
+		ID:        store.ID(d.ID),
 		Email:     d.Email,
 		Password:  d.Password,
 		Name:      d.Name,
 		Status:    store.DefaultStatus,
-		Posts:     d.Posts,
+		Posts:     fromOIDs(d.Posts),
 		CreatedAt: readTime(d.CreatedAt, d.ID),
 		UpdatedAt: readTime(d.UpdatedAt, d.ID),
 	}
 	if d.Status != nil {
 		u.Status = *d.Status
-	}
-	if u.Posts == nil {
-		u.Posts = []store.ID{}
 	}
 	return u
 }
@@ -99,11 +121,11 @@ type postDoc struct {
 // post converts d; the creator's name is filled in by the caller.
 func (d postDoc) post() store.Post {
 	return store.Post{
-		ID:        d.ID,
+		ID:        store.ID(d.ID),
 		Title:     d.Title,
 		Content:   d.Content,
 		ImageURL:  d.ImageURL,
-		Creator:   store.Creator{ID: d.Creator},
+		Creator:   store.Creator{ID: store.ID(d.Creator)},
 		CreatedAt: readTime(d.CreatedAt, d.ID),
 		UpdatedAt: readTime(d.UpdatedAt, d.ID),
 	}
@@ -115,9 +137,6 @@ var postProjection = bson.D{
 	{Key: fCreator, Value: 1}, {Key: fCreatedAt, Value: 1}, {Key: fUpdatedAt, Value: 1},
 }
 
-// now is the time of a write as MongoDB keeps it: UTC, whole milliseconds.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
 // readTime returns a stored time in UTC. A document written before the
 // schema had timestamps has none; the creation time in its ObjectID is then
 // the best answer, and better than the year 1 in the API.
@@ -125,5 +144,5 @@ func readTime(t time.Time, id bson.ObjectID) time.Time {
 	if t.IsZero() {
 		return id.Timestamp().UTC()
 	}
-	return t.UTC().Truncate(time.Millisecond)
+	return store.StoredTime(t)
 }

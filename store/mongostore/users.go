@@ -20,9 +20,9 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	}
 	defer cancel()
 
-	t := now()
+	t := s.cfg.clock.Now()
 	doc := newUserDoc{
-		ID:        store.NewID(),
+		ID:        bson.ObjectID(store.NewIDAt(t)),
 		Email:     u.Email,
 		Password:  u.Password,
 		Name:      u.Name,
@@ -51,7 +51,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, erro
 
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id store.ID) (store.User, error) {
-	return s.findUser(ctx, "find user "+id.Hex(), bson.D{{Key: fID, Value: id}})
+	return s.findUser(ctx, "find user "+id.Hex(), bson.D{{Key: fID, Value: bson.ObjectID(id)}})
 }
 
 func (s *Store) findUser(ctx context.Context, op string, filter bson.D) (store.User, error) {
@@ -84,9 +84,9 @@ func (s *Store) UpdateUserStatus(ctx context.Context, id store.ID, status string
 		return s.fail(ctx, op, err)
 	}
 	defer unlock()
-	res, err := s.users.UpdateByID(cctx, id, bson.D{{Key: "$set", Value: bson.D{
+	res, err := s.users.UpdateByID(cctx, bson.ObjectID(id), bson.D{{Key: "$set", Value: bson.D{
 		{Key: fStatus, Value: status},
-		{Key: fUpdatedAt, Value: now()},
+		{Key: fUpdatedAt, Value: s.cfg.clock.Now()},
 	}}})
 	if err != nil {
 		return s.fail(ctx, op, err)

@@ -39,8 +39,8 @@ func MustCreatePost(tb testing.TB, s store.Store, creator store.ID, title string
 
 // checkTime holds a store timestamp to the API's needs: set, UTC (the JSON
 // ends in Z) and whole milliseconds (what ISO-8601 with ms and MongoDB keep),
-// and taken from the clock during the test.
-func checkTime(tb testing.TB, name string, got, notBefore time.Time) {
+// and taken from the store's clock c during the test.
+func checkTime(tb testing.TB, c *Clock, name string, got, notBefore time.Time) {
 	tb.Helper()
 	switch {
 	case got.IsZero():
@@ -49,7 +49,7 @@ func checkTime(tb testing.TB, name string, got, notBefore time.Time) {
 		tb.Errorf("%s = %v is in %v, want UTC", name, got, got.Location())
 	case got.Nanosecond()%int(time.Millisecond) != 0:
 		tb.Errorf("%s = %v has sub-millisecond digits", name, got)
-	case got.Before(notBefore.Truncate(time.Millisecond)) || got.After(time.Now().Add(time.Second)):
+	case got.Before(notBefore.Truncate(time.Millisecond)) || got.After(c.current()):
 		tb.Errorf("%s = %v is not the time of the write (test started %v)", name, got, notBefore)
 	}
 }

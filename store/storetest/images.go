@@ -13,7 +13,7 @@ import (
 // nothing else. The sweep deletes every file it does not name, so a
 // missing URL here is a lost image; an image the Node app stored (ISO
 // date and original name, with spaces and colons) must come back exactly.
-func testImageURLs(t *testing.T, s store.Store) {
+func testImageURLs(t *testing.T, s store.Store, _ *Clock) {
 	ctx := t.Context()
 	if urls, err := s.ImageURLs(ctx); err != nil || len(urls) != 0 {
 		t.Fatalf("ImageURLs of an empty store = %q, %v; want none, nil", urls, err)

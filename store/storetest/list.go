@@ -11,7 +11,7 @@ import (
 	"feedrt/store"
 )
 
-func testListPostsEmpty(t *testing.T, s store.Store) {
+func testListPostsEmpty(t *testing.T, s store.Store, _ *Clock) {
 	posts, total, err := s.ListPosts(t.Context(), 0, 2)
 	if err != nil {
 		t.Fatalf("ListPosts: %v", err)
@@ -21,7 +21,7 @@ func testListPostsEmpty(t *testing.T, s store.Store) {
 	}
 }
 
-func testListPostsPagination(t *testing.T, s store.Store) {
+func testListPostsPagination(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
 	authors := []store.User{
 		MustCreateUser(t, s, "quinn@example.com", "Quinn"),
@@ -30,7 +30,7 @@ func testListPostsPagination(t *testing.T, s store.Store) {
 	var created []store.Post
 	for i := range 5 {
 		if i > 0 {
-			time.Sleep(gap)
+			c.Advance(gap)
 		}
 		created = append(created, MustCreatePost(t, s, authors[i%2].ID, fmt.Sprint("post", i)))
 	}
@@ -61,8 +61,11 @@ func testListPostsPagination(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrentCreatePost(t *testing.T, s store.Store) {
+func testConcurrentCreatePost(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
+	// Each write gets a time of its own, so that "newest first" below has
+	// something to check.
+	c.Step(time.Millisecond)
 	const users, perUser = 5, 10
 	var authors []store.User
 	for i := range users {

@@ -9,14 +9,15 @@ import (
 	"feedrt/store"
 )
 
-// gap separates the CreatedAt of posts that a test orders: stores keep
-// milliseconds, so posts made within one millisecond have no defined order.
+// gap is how far a test moves the clock between writes it orders: stores
+// keep milliseconds, so posts made within one millisecond have no defined
+// order.
 const gap = 2 * time.Millisecond
 
-func testCreatePost(t *testing.T, s store.Store) {
+func testCreatePost(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
 	u := MustCreateUser(t, s, "kate@example.com", "Kate")
-	before := time.Now()
+	before := c.Now()
 	p := store.Post{Title: "First post", Content: "Hello", ImageURL: "images/x.png", Creator: store.Creator{ID: u.ID}}
 	if err := s.CreatePost(ctx, &p); err != nil {
 		t.Fatalf("CreatePost: %v", err)
@@ -27,8 +28,8 @@ func testCreatePost(t *testing.T, s store.Store) {
 	if p.Creator != (store.Creator{ID: u.ID, Name: "Kate"}) {
 		t.Errorf("Creator = %+v, want the id and name of Kate", p.Creator)
 	}
-	checkTime(t, "CreatedAt", p.CreatedAt, before)
-	checkTime(t, "UpdatedAt", p.UpdatedAt, before)
+	checkTime(t, c, "CreatedAt", p.CreatedAt, before)
+	checkTime(t, c, "UpdatedAt", p.UpdatedAt, before)
 
 	got, err := s.PostByID(ctx, p.ID)
 	if err != nil {
@@ -39,7 +40,7 @@ func testCreatePost(t *testing.T, s store.Store) {
 	}
 }
 
-func testCreatePostUnknownCreator(t *testing.T, s store.Store) {
+func testCreatePostUnknownCreator(t *testing.T, s store.Store, _ *Clock) {
 	p := store.Post{Title: "Orphan", Content: "x", ImageURL: "images/x.png", Creator: store.Creator{ID: store.NewID()}}
 	if err := s.CreatePost(t.Context(), &p); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CreatePost by an unknown user: error = %v, want ErrNotFound", err)
@@ -49,11 +50,11 @@ func testCreatePostUnknownCreator(t *testing.T, s store.Store) {
 	}
 }
 
-func testUpdatePost(t *testing.T, s store.Store) {
+func testUpdatePost(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
 	u := MustCreateUser(t, s, "liam@example.com", "Liam")
 	p := MustCreatePost(t, s, u.ID, "Before")
-	time.Sleep(gap)
+	c.Advance(gap)
 
 	// Creator and CreatedAt are set to nonsense: UpdatePost must ignore them.
 	upd := store.Post{
@@ -80,7 +81,7 @@ func testUpdatePost(t *testing.T, s store.Store) {
 	if !upd.UpdatedAt.After(p.UpdatedAt) {
 		t.Errorf("UpdatedAt = %v, want after the creation time %v", upd.UpdatedAt, p.UpdatedAt)
 	}
-	checkTime(t, "UpdatedAt", upd.UpdatedAt, p.CreatedAt)
+	checkTime(t, c, "UpdatedAt", upd.UpdatedAt, p.CreatedAt)
 
 	got, err := s.PostByID(ctx, p.ID)
 	if err != nil {
@@ -114,11 +115,11 @@ func testUpdatePost(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeletePost(t *testing.T, s store.Store) {
+func testDeletePost(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
 	u := MustCreateUser(t, s, "mia@example.com", "Mia")
 	keep := MustCreatePost(t, s, u.ID, "Keep")
-	time.Sleep(gap)
+	c.Advance(gap)
 	gone := MustCreatePost(t, s, u.ID, "Gone")
 
 	image, err := s.DeletePost(ctx, gone.ID)
@@ -146,7 +147,7 @@ func testDeletePost(t *testing.T, s store.Store) {
 	}
 }
 
-func testUnknownPost(t *testing.T, s store.Store) {
+func testUnknownPost(t *testing.T, s store.Store, _ *Clock) {
 	ctx := t.Context()
 	u := MustCreateUser(t, s, "noah@example.com", "Noah")
 	MustCreatePost(t, s, u.ID, "Exists")
@@ -166,7 +167,7 @@ func testUnknownPost(t *testing.T, s store.Store) {
 	}
 }
 
-func testCreatorPosts(t *testing.T, s store.Store) {
+func testCreatorPosts(t *testing.T, s store.Store, _ *Clock) {
 	ctx := t.Context()
 	u := MustCreateUser(t, s, "olga@example.com", "Olga")
 	other := MustCreateUser(t, s, "paul@example.com", "Paul")
@@ -195,12 +196,12 @@ func testCreatorPosts(t *testing.T, s store.Store) {
 	wantPosts()
 }
 
-func testTimes(t *testing.T, s store.Store) {
+func testTimes(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
-	before := time.Now()
+	before := c.Now()
 	u := MustCreateUser(t, s, "sam@example.com", "Sam")
 	p := MustCreatePost(t, s, u.ID, "Timed")
-	time.Sleep(gap)
+	c.Advance(gap)
 	if err := s.UpdateUserStatus(ctx, u.ID, "later"); err != nil {
 		t.Fatalf("UpdateUserStatus: %v", err)
 	}
@@ -221,12 +222,12 @@ func testTimes(t *testing.T, s store.Store) {
 		{"post CreatedAt", gotP.CreatedAt, p.CreatedAt},
 		{"post UpdatedAt", gotP.UpdatedAt, p.UpdatedAt},
 	} {
-		checkTime(t, tc.name, tc.got, before)
+		checkTime(t, c, tc.name, tc.got, before)
 		if !tc.got.Equal(tc.want) {
 			t.Errorf("%s read back as %v, written as %v", tc.name, tc.got, tc.want)
 		}
 	}
-	checkTime(t, "user UpdatedAt", gotU.UpdatedAt, before)
+	checkTime(t, c, "user UpdatedAt", gotU.UpdatedAt, before)
 	if !gotU.UpdatedAt.After(u.UpdatedAt) {
 		t.Errorf("user UpdatedAt = %v after a status change, want later than %v", gotU.UpdatedAt, u.UpdatedAt)
 	}

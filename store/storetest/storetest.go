@@ -17,12 +17,13 @@ import (
 
 // Run runs the contract suite. newStore must return a fresh, empty store for
 // each call (subtests run in parallel and count posts, so they must not share
-// data) and should close it in t.Cleanup. Some subtests close their store
+// data) that reads the time from now (each subtest has a Clock of its own),
+// and should close it in t.Cleanup. Some subtests close their store
 // themselves, so Close must tolerate being called twice.
-func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) store.Store) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, store.Store)
+		fn   func(*testing.T, store.Store, *Clock)
 	}{
 		{"Ping", testPing},
 		{"CreateUser", testCreateUser},
@@ -48,20 +49,21 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, newStore(t))
+			c := NewClock(suiteStart)
+			tc.fn(t, newStore(t, c.Now), c)
 		})
 	}
 }
 
-func testPing(t *testing.T, s store.Store) {
+func testPing(t *testing.T, s store.Store, _ *Clock) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping on an open store: %v", err)
 	}
 }
 
-func testCreateUser(t *testing.T, s store.Store) {
+func testCreateUser(t *testing.T, s store.Store, c *Clock) {
 	ctx := t.Context()
-	before := time.Now()
+	before := c.Now()
 	u := store.User{Email: "alice@example.com", Password: "$2a$12$hash", Name: "Alice"}
 	if err := s.CreateUser(ctx, &u); err != nil {
 		t.Fatalf("CreateUser: %v", err)
@@ -72,8 +74,8 @@ func testCreateUser(t *testing.T, s store.Store) {
 	if u.Status != store.DefaultStatus {
 		t.Errorf("Status = %q, want the default %q", u.Status, store.DefaultStatus)
 	}
-	checkTime(t, "CreatedAt", u.CreatedAt, before)
-	checkTime(t, "UpdatedAt", u.UpdatedAt, before)
+	checkTime(t, c, "CreatedAt", u.CreatedAt, before)
+	checkTime(t, c, "UpdatedAt", u.UpdatedAt, before)
 	if len(u.Posts) != 0 {
 		t.Errorf("new user has Posts %v", u.Posts)
 	}
@@ -94,7 +96,7 @@ func testCreateUser(t *testing.T, s store.Store) {
 	}
 }
 
-func testCreateUserKeepsStatus(t *testing.T, s store.Store) {
+func testCreateUserKeepsStatus(t *testing.T, s store.Store, _ *Clock) {
 	u := store.User{Email: "bob@example.com", Password: "h", Name: "Bob", Status: "Busy"}
 	if err := s.CreateUser(t.Context(), &u); err != nil {
 		t.Fatalf("CreateUser: %v", err)
@@ -108,7 +110,7 @@ func testCreateUserKeepsStatus(t *testing.T, s store.Store) {
 	}
 }
 
-func testUpdateUserStatus(t *testing.T, s store.Store) {
+func testUpdateUserStatus(t *testing.T, s store.Store, _ *Clock) {
 	ctx := t.Context()
 	u := MustCreateUser(t, s, "carol@example.com", "Carol")
 	if err := s.UpdateUserStatus(ctx, u.ID, "Writing Go"); err != nil {
@@ -129,7 +131,7 @@ func testUpdateUserStatus(t *testing.T, s store.Store) {
 	}
 }
 
-func testUnknownUser(t *testing.T, s store.Store) {
+func testUnknownUser(t *testing.T, s store.Store, _ *Clock) {
 	ctx := t.Context()
 	MustCreateUser(t, s, "dave@example.com", "Dave")
 	if _, err := s.UserByID(ctx, store.NewID()); !errors.Is(err, store.ErrNotFound) {
@@ -146,7 +148,7 @@ func testUnknownUser(t *testing.T, s store.Store) {
 	}
 }
 
-func testDuplicateEmail(t *testing.T, s store.Store) {
+func testDuplicateEmail(t *testing.T, s store.Store, _ *Clock) {
 	first := MustCreateUser(t, s, "erin@example.com", "Erin")
 	dup := store.User{Email: "erin@example.com", Password: "other", Name: "Impostor"}
 	if err := s.CreateUser(t.Context(), &dup); !errors.Is(err, store.ErrConflict) {
@@ -161,7 +163,7 @@ func testDuplicateEmail(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrentDuplicateEmail(t *testing.T, s store.Store) {
+func testConcurrentDuplicateEmail(t *testing.T, s store.Store, _ *Clock) {
 	const n = 20
 	errs := make([]error, n)
 	start := make(chan struct{})
@@ -193,7 +195,7 @@ func testConcurrentDuplicateEmail(t *testing.T, s store.Store) {
 	}
 }
 
-func testCanceledContext(t *testing.T, s store.Store) {
+func testCanceledContext(t *testing.T, s store.Store, _ *Clock) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	u := store.User{Email: "gina@example.com", Password: "h", Name: "Gina"}
@@ -219,7 +221,7 @@ func testCanceledContext(t *testing.T, s store.Store) {
 	}
 }
 
-func testClosed(t *testing.T, s store.Store) {
+func testClosed(t *testing.T, s store.Store, _ *Clock) {
 	u := MustCreateUser(t, s, "ivy@example.com", "Ivy")
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
