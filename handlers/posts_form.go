@@ -60,20 +60,20 @@ func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 			}
 		}
 	}
-	if fields := f.validate(); len(fields) > 0 {
+	if fields := f.validate(p.MaxTitleLength, p.MaxContentLength); len(fields) > 0 {
 		return postForm{}, cleanup, validationError(msgPostInvalid, fields)
 	}
 	return f, cleanup, nil
 }
 
-// validate applies the Node app's rules: title and content trimmed, at
-// least 5 characters each.
-func (f postForm) validate() []FieldError {
+// validate applies the Node app's rules, title and content trimmed and
+// at least 5 characters each, and this server's caps on their length.
+func (f postForm) validate(maxTitle, maxContent int) []FieldError {
 	var fields []FieldError
-	if jsLen(f.title) < 5 {
+	if n := jsLen(f.title); n < 5 || n > maxTitle {
 		fields = append(fields, fieldError("title", msgInvalidValue, f.title))
 	}
-	if jsLen(f.content) < 5 {
+	if n := jsLen(f.content); n < 5 || n > maxContent {
 		fields = append(fields, fieldError("content", msgInvalidValue, f.content))
 	}
 	return fields

@@ -162,8 +162,11 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	r.Any("/socket.io/*any", gin.WrapH(s.io.ServeHandler(nil)))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
-	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, Log: s.log}.Register(r)
-	handlers.Posts{Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage, Log: s.log}.Register(r)
+	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
+	handlers.Posts{
+		Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage,
+		MaxTitleLength: s.cfg.MaxTitleLength, MaxContentLength: s.cfg.MaxContentLength, Log: s.log,
+	}.Register(r)
 	images.Register(r)
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
