@@ -51,10 +51,12 @@ type Config struct {
 	// Connection state recovery keeps the broadcasts of the last
 	// RecoveryWindow, at most RecoveryMaxPackets of them and
 	// RecoveryMaxBytes of encoded packets (RECOVERY_MAX_PACKETS,
-	// RECOVERY_MAX_BYTES); past either, the oldest go first and a client
-	// that missed them starts a new session instead.
-	RecoveryMaxPackets int
-	RecoveryMaxBytes   int
+	// RECOVERY_MAX_BYTES), and at most RecoveryMaxSessions sessions of
+	// disconnected sockets (RECOVERY_MAX_SESSIONS); past a bound, the
+	// oldest go first and a client that missed them starts a new session.
+	RecoveryMaxPackets  int
+	RecoveryMaxBytes    int
+	RecoveryMaxSessions int
 	// BroadcastQueue (BROADCAST_QUEUE) is how many stored changes may wait
 	// to be emitted; when it is full, the request that made the change
 	// waits for room (back-pressure on writers, nothing dropped).
@@ -89,26 +91,27 @@ const minSecretLen = 32
 // errors, not silent defaults, so a typo in a deployment fails at start.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port:               8080,
-		AllowedOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
-		AllowedMethods:     []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		DataDir:            "data",
-		MongoDB:            "messages",
-		RedisKeyPrefix:     "socket.io",
-		LogLevel:           slog.LevelInfo,
-		JWTTTL:             time.Hour,
-		BcryptCost:         12,
-		PostsPerPage:       2,
-		MaxImageBytes:      5 << 20,
-		MaxTitleLength:     200,
-		MaxContentLength:   20_000,
-		MaxStatusLength:    200,
-		RecoveryMaxPackets: 10_000,
-		RecoveryMaxBytes:   64 << 20,
-		BroadcastQueue:     1024,
-		ShutdownTimeout:    10 * time.Second,
-		readTimeout:        readTimeout,
-		writeTimeout:       writeTimeout,
+		Port:                8080,
+		AllowedOrigins:      []string{"http://localhost:3000", "http://localhost:5173"},
+		AllowedMethods:      []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		DataDir:             "data",
+		MongoDB:             "messages",
+		RedisKeyPrefix:      "socket.io",
+		LogLevel:            slog.LevelInfo,
+		JWTTTL:              time.Hour,
+		BcryptCost:          12,
+		PostsPerPage:        2,
+		MaxImageBytes:       5 << 20,
+		MaxTitleLength:      200,
+		MaxContentLength:    20_000,
+		MaxStatusLength:     200,
+		RecoveryMaxPackets:  10_000,
+		RecoveryMaxBytes:    64 << 20,
+		RecoveryMaxSessions: 100_000,
+		BroadcastQueue:      1024,
+		ShutdownTimeout:     10 * time.Second,
+		readTimeout:         readTimeout,
+		writeTimeout:        writeTimeout,
 	}
 	var errs []error
 	str := func(name string, dst *string) {
@@ -179,6 +182,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("MAX_STATUS_LENGTH", &c.MaxStatusLength, 1, 1_000_000)
 	num("RECOVERY_MAX_PACKETS", &c.RecoveryMaxPackets, 1, 10_000_000)
 	num("RECOVERY_MAX_BYTES", &c.RecoveryMaxBytes, 1<<10, 1<<34)
+	num("RECOVERY_MAX_SESSIONS", &c.RecoveryMaxSessions, 1, 100_000_000)
 	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 
@@ -255,6 +259,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_status_length", c.MaxStatusLength),
 		slog.Int("recovery_max_packets", c.RecoveryMaxPackets),
 		slog.Int("recovery_max_bytes", c.RecoveryMaxBytes),
+		slog.Int("recovery_max_sessions", c.RecoveryMaxSessions),
 		slog.Int("broadcast_queue", c.BroadcastQueue),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),

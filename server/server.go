@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		log:      log,
 		store:    st,
 		io:       io,
-		bc:       newBroadcaster(io, log),
+		bc:       newBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 	}
