@@ -1,6 +1,10 @@
 package server
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -46,4 +50,27 @@ func (p *strictPolling) OnData(data types.BufferInterface) {
 	if err != nil {
 		p.OnPacket(&packet.Packet{Type: packet.ERROR})
 	}
+}
+
+// limitPollingBody makes a long-polling POST whose size is not announced
+// (chunked) go the way of one whose Content-Length is too big: the
+// library reads at most max bytes of it and processes what it read,
+// packets before the cut included, then answers 200. This reads up to
+// max+1 bytes first and hands the library a body of known length, so past
+// max the library answers 413 and processes nothing, as Node's engine.io
+// does.
+func limitPollingBody(h http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.ContentLength < 0 && r.Body != nil {
+			body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+			_ = r.Body.Close()
+			if err != nil {
+				http.Error(w, "", http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
