@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -52,7 +53,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 		}
 		sio.On("connection", onConnection)
 		sio.Of("/custom", nil).On("connection", onConnection)
-		mux.Handle("/socket.io/", limitPollingBody(sio.ServeHandler(nil), o.MaxHTTPBufferSize))
+		mux.Handle("/socket.io/", socketIOHandler(sio, o.MaxHTTPBufferSize, slog.Default()))
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
 		eio := NewEngineIO(o)

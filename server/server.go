@@ -159,7 +159,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 		}
 		ginCORS(c)
 	})
-	r.Any("/socket.io/*any", gin.WrapH(limitPollingBody(s.io.ServeHandler(nil), MaxHTTPBufferSize)))
+	r.Any("/socket.io/*any", gin.WrapH(socketIOHandler(s.io, MaxHTTPBufferSize, s.log)))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
 	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
