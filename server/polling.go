@@ -86,7 +86,7 @@ func limitPollingBody(h http.Handler, max int64) http.Handler {
 // every broadcast until its ping timeout (45 s), and a few hundred of them
 // could hold gigabytes. Past the bound the session is closed, as a
 // WebSocket client that stops reading is dropped.
-const pollingMaxBuffered = 4 << 20
+const pollingMaxBuffered = 1 << 20
 
 // capPollingBuffers applies pollingMaxBuffered to every session of eio
 // that starts on long-polling. The library keeps the buffer to itself, so
