@@ -47,6 +47,9 @@ type Auth struct {
 	// BcryptCost is the cost of new password hashes; zero means
 	// DefaultBcryptCost. Tests use bcrypt.MinCost.
 	BcryptCost int
+	// MaxStatusLength caps a status, in JavaScript characters after
+	// trimming (required).
+	MaxStatusLength int
 	// Log receives the detail of 5xx answers (nil: discarded).
 	Log *slog.Logger
 }
@@ -56,6 +59,9 @@ type Auth struct {
 func (a Auth) Register(r gin.IRouter) {
 	if a.Tokens == nil {
 		panic("handlers: Auth.Tokens is nil")
+	}
+	if a.MaxStatusLength < 1 {
+		panic("handlers: Auth.MaxStatusLength must be at least 1")
 	}
 	g := r.Group("/auth")
 	g.PUT("/signup", a.signup)
@@ -197,7 +203,7 @@ func (a Auth) getStatus(c *gin.Context) {
 }
 
 // updateStatus sets the authenticated user's status to the trimmed value;
-// a blank one is a 422 (the Node app stored "").
+// a blank one (the Node app stored "") or one past MaxStatusLength is a 422.
 func (a Auth) updateStatus(c *gin.Context) {
 	log := orDiscard(a.Log)
 	id, err := requireUser(c)
@@ -211,7 +217,7 @@ func (a Auth) updateStatus(c *gin.Context) {
 		return
 	}
 	status, ok := trimmedField(body, "status")
-	if !ok || status == "" {
+	if !ok || status == "" || jsLen(status) > a.MaxStatusLength {
 		Respond(c, log, validationError(msgValidationFailed, []FieldError{fieldError("status", msgInvalidValue, status)}))
 		return
 	}

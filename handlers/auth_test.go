@@ -154,6 +154,21 @@ func TestAuthAPI(t *testing.T) {
 			},
 		},
 		{
+			name: "update status at the cap", method: "PATCH", url: "/auth/status", caller: "alice",
+			body: j(`{"status":" ` + strings.Repeat("s", testMaxStatus) + ` "}`), wantStatus: 200, want: "golden:status_update",
+		},
+		{
+			name: "update status past the cap", method: "PATCH", url: "/auth/status", caller: "alice",
+			body: j(`{"status":"` + strings.Repeat("s", testMaxStatus+1) + `"}`), wantStatus: 422,
+			want: `{"message":"` + invalid + `","data":[{"type":"field","path":"status","msg":"Invalid value","value":"` +
+				strings.Repeat("s", testMaxStatus+1) + `","location":"body"}]}`,
+			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder) {
+				if u, _ := e.store.UserByID(t.Context(), e.users["alice"].ID); u.Status == strings.Repeat("s", testMaxStatus+1) {
+					t.Error("status stored past the cap")
+				}
+			},
+		},
+		{
 			name: "update status missing", method: "PATCH", url: "/auth/status", caller: "alice", body: j(`{}`),
 			wantStatus: 422,
 			want:       `{"message":"` + invalid + `","data":[{"type":"field","path":"status","msg":"Invalid value","value":"","location":"body"}]}`,

@@ -22,6 +22,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // goldenDir holds the expected success bodies and event payloads.
 const goldenDir = "../testdata/golden"
 
+// Length caps of the test server, small so a test can cross them.
+const (
+	testMaxTitle   = 40
+	testMaxContent = 300
+	testMaxStatus  = 30
+)
+
 // testSecret signs the tokens of the tests; otherSecret forges them.
 var (
 	testSecret  = []byte("test-secret-test-secret-test-secret!")
@@ -112,8 +119,11 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 		s = wrap(st)
 	}
 	r := gin.New()
-	Auth{Store: s, Tokens: tokens, BcryptCost: bcrypt.MinCost, Log: testLog()}.Register(r)
-	Posts{Store: s, Broadcaster: e.bc, Images: e.images, Tokens: tokens, PerPage: 2, Log: testLog()}.Register(r)
+	Auth{Store: s, Tokens: tokens, BcryptCost: bcrypt.MinCost, MaxStatusLength: testMaxStatus, Log: testLog()}.Register(r)
+	Posts{
+		Store: s, Broadcaster: e.bc, Images: e.images, Tokens: tokens, PerPage: 2,
+		MaxTitleLength: testMaxTitle, MaxContentLength: testMaxContent, Log: testLog(),
+	}.Register(r)
 	e.images.Register(r)
 	r.NoRoute(func(c *gin.Context) { Respond(c, testLog(), NewError(http.StatusNotFound, "Not found.")) })
 	e.engine = r

@@ -55,6 +55,10 @@ type Posts struct {
 	Tokens *Tokens
 	// PerPage is the page size of the list (DefaultPerPage if zero).
 	PerPage int
+	// MaxTitleLength and MaxContentLength cap title and content, in
+	// JavaScript characters after trimming (required: the Node app's
+	// multer let each be a megabyte, which every socket then queued).
+	MaxTitleLength, MaxContentLength int
 	// Log receives the detail of 5xx answers (nil: discarded).
 	Log *slog.Logger
 }
@@ -66,6 +70,9 @@ func (p Posts) Register(r gin.IRouter) {
 	}
 	if p.Images.MaxPixels <= 0 {
 		panic("handlers: Posts.Images.MaxPixels must be positive")
+	}
+	if p.MaxTitleLength < 5 || p.MaxContentLength < 5 {
+		panic("handlers: Posts.MaxTitleLength and MaxContentLength must be at least 5")
 	}
 	g := r.Group("/feed", p.Tokens.Middleware(p.Log), notFoundAs(msgPostNotFound))
 	g.GET("/posts", p.list)

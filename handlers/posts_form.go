@@ -60,31 +60,33 @@ func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 			}
 		}
 	}
-	if fields := f.validate(); len(fields) > 0 {
+	if fields := f.validate(p.MaxTitleLength, p.MaxContentLength); len(fields) > 0 {
 		return postForm{}, cleanup, validationError(msgPostInvalid, fields)
 	}
 	return f, cleanup, nil
 }
 
-// validate applies the Node app's rules: title and content trimmed, at
-// least 5 characters each.
-func (f postForm) validate() []FieldError {
+// validate applies the Node app's rules, title and content trimmed and
+// at least 5 characters each, and this server's caps on their length.
+func (f postForm) validate(maxTitle, maxContent int) []FieldError {
 	var fields []FieldError
-	if jsLen(f.title) < 5 {
+	if n := jsLen(f.title); n < 5 || n > maxTitle {
 		fields = append(fields, fieldError("title", msgInvalidValue, f.title))
 	}
-	if jsLen(f.content) < 5 {
+	if n := jsLen(f.content); n < 5 || n > maxContent {
 		fields = append(fields, fieldError("content", msgInvalidValue, f.content))
 	}
 	return fields
 }
 
 // update replaces title, content and image of the user's own post. The
-// image is either a new file or the "image" field holding the post's
-// current imageUrl; any other text is refused, because the Node app would
-// store it and later delete whatever path it names. A new file is removed
-// again if the post cannot be stored; the one it replaced (as the store
-// reports it) only once it was.
+// image is either a new file or the "image" text field, which normally
+// holds the post's current imageUrl. Any image text keeps the stored image:
+// the course front end sends "undefined" when its author edits a post that
+// arrived through a posts event, and the Node app then stored that text and
+// deleted the image file; a client-chosen path is never stored. A new file
+// is removed again if the post cannot be stored; the one it replaced (as
+// the store reports it) only once it was.
 func (p Posts) update(c *gin.Context) {
 	form, cleanup, err := p.readForm(c)
 	defer cleanup()
@@ -116,9 +118,6 @@ func (p Posts) update(c *gin.Context) {
 			p.fail(c, notImageAs(err, msgNoFilePicked))
 			return
 		}
-	} else if form.imageText != post.ImageURL {
-		p.fail(c, validationError(msgPostInvalid, []FieldError{fieldError("image", msgInvalidValue, form.imageText)}))
-		return
 	}
 	post.Title, post.Content, post.ImageURL = form.title, form.content, newURL
 	replaced, err := p.Store.UpdatePost(c.Request.Context(), &post)

@@ -100,6 +100,30 @@ func TestFeedCreateAPI(t *testing.T) {
 				{"type":"field","path":"content","msg":"Invalid value","value":"four","location":"body"}]}`,
 		},
 		{
+			// JavaScript counts "😀" as two characters, as the Node app's
+			// express-validator would.
+			name: "create at the length caps", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(map[string]string{
+				"title": " " + strings.Repeat("t", testMaxTitle-2) + "😀 ", "content": strings.Repeat("c", testMaxContent),
+			}, png),
+			wantStatus: 201, wantEvent: "action:create",
+		},
+		{
+			name: "create past the length caps", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(map[string]string{
+				"title": strings.Repeat("t", testMaxTitle-1) + "😀", "content": strings.Repeat("c", testMaxContent+1),
+			}, png),
+			wantStatus: 422,
+			want: `{"message":"Validation failed, entered data is incorrect.","data":[
+				{"type":"field","path":"title","msg":"Invalid value","value":"` + strings.Repeat("t", testMaxTitle-1) + `😀","location":"body"},
+				{"type":"field","path":"content","msg":"Invalid value","value":"` + strings.Repeat("c", testMaxContent+1) + `","location":"body"}]}`,
+			check: func(t *testing.T, e *env, _ *httptest.ResponseRecorder) {
+				if n := len(e.imageFiles()); n != 3 {
+					t.Errorf("%d image files, want the 3 seeded", n)
+				}
+			},
+		},
+		{
 			name: "create JSON instead of multipart", method: "POST", url: "/feed/post", caller: "alice",
 			body: j(`{"title":"A fine title","content":"Some fine content"}`), wantStatus: 422,
 			want: `{"message":"Validation failed, entered data is incorrect.","data":[

@@ -66,6 +66,56 @@ func TestSocketIOBadInput(t *testing.T) {
 		}
 	})
 
+	// Chunked, the size is known only while reading: still 413, and the
+	// close packet before the cut is not processed.
+	t.Run("oversized chunked polling payload", func(t *testing.T) {
+		sid := handshake(t, base)
+		url := base + "?EIO=4&transport=polling&sid=" + sid
+		body := io.MultiReader(strings.NewReader("1\x1e4"), strings.NewReader(strings.Repeat("a", MaxHTTPBufferSize+10)))
+		req, err := http.NewRequest("POST", url, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413", res.StatusCode)
+		}
+		do(t, "POST", url, "40")
+		if status, body := do(t, "GET", url, ""); status != 200 || !strings.HasPrefix(body, "40{") {
+			t.Errorf("after the refused payload: %d %q, want the session open and connected", status, body)
+		}
+	})
+
+	// A session whose client stopped polling is closed once its buffer
+	// passes the bound, instead of holding a copy of every broadcast.
+	t.Run("abandoned polling session", func(t *testing.T) {
+		sid := handshake(t, base)
+		url := base + "?EIO=4&transport=polling&sid=" + sid
+		do(t, "POST", url, "40")
+		if _, body := do(t, "GET", url, ""); !strings.HasPrefix(body, "40{") {
+			t.Fatalf("connect answer %q", body)
+		}
+		eio := env.srv.SocketIO().Engine()
+		big := strings.Repeat("x", 100_000)
+		for range pollingMaxBuffered/len(big) + 2 {
+			env.srv.Broadcaster().Broadcast("news", big)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for open := true; open; _, open = eio.Clients().Load(sid) {
+			if time.Now().After(deadline) {
+				t.Fatal("the session is still open")
+			}
+			time.Sleep(10 * time.Millisecond) // polling the condition
+		}
+		if status, body := do(t, "GET", url, ""); status != 400 || !strings.Contains(body, "Session ID unknown") {
+			t.Errorf("GET after the drop: %d %q, want 400 Session ID unknown", status, body)
+		}
+	})
+
 	// An unparsable Socket.IO packet ends the session, as in Node.
 	for _, pkt := range []string{`42["a",`, `4x`, `49`, `40/nonexistent-namespace-with-bad-auth,{`, `42{"not":"an array"}`} {
 		t.Run("invalid socket.io packet "+pkt, func(t *testing.T) {

@@ -57,6 +57,28 @@ type Config struct {
 	// plenty; each sweep lists the folder and reads every post's imageUrl.
 	ImageSweepAge      time.Duration
 	ImageSweepInterval time.Duration
+	// Length caps (JavaScript characters, after trimming) of a post's
+	// title and content and of a user's status; longer values are a 422
+	// field error. The Node app had none but multer's 1 MB per field, so
+	// one post could hold megabytes in every socket's queue and in the
+	// recovery log.
+	MaxTitleLength   int // MAX_TITLE_LENGTH
+	MaxContentLength int // MAX_CONTENT_LENGTH
+	MaxStatusLength  int // MAX_STATUS_LENGTH
+
+	// Connection state recovery keeps the broadcasts of the last
+	// RecoveryWindow, at most RecoveryMaxPackets of them and
+	// RecoveryMaxBytes of encoded packets (RECOVERY_MAX_PACKETS,
+	// RECOVERY_MAX_BYTES), and at most RecoveryMaxSessions sessions of
+	// disconnected sockets (RECOVERY_MAX_SESSIONS); past a bound, the
+	// oldest go first and a client that missed them starts a new session.
+	RecoveryMaxPackets  int
+	RecoveryMaxBytes    int
+	RecoveryMaxSessions int
+	// BroadcastQueue (BROADCAST_QUEUE) is how many stored changes may wait
+	// to be emitted; when it is full, the request that made the change
+	// waits for room (back-pressure on writers, nothing dropped).
+	BroadcastQueue int
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
@@ -90,24 +112,31 @@ const minSecretLen = 32
 // errors, not silent defaults, so a typo in a deployment fails at start.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port:               8080,
-		AllowedOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
-		AllowedMethods:     []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		DataDir:            "data",
-		MongoDB:            "messages",
-		RedisKeyPrefix:     "socket.io",
-		LogLevel:           slog.LevelInfo,
-		JWTTTL:             time.Hour,
-		BcryptCost:         12,
-		PostsPerPage:       2,
-		MaxImageBytes:      5 << 20,
-		MaxImagePixels:     40_000_000,
-		ImageSweepAge:      time.Hour,
-		ImageSweepInterval: time.Hour,
-		ShutdownTimeout:    10 * time.Second,
-		readTimeout:        readTimeout,
-		writeTimeout:       writeTimeout,
-		now:                time.Now,
+		Port:                8080,
+		AllowedOrigins:      []string{"http://localhost:3000", "http://localhost:5173"},
+		AllowedMethods:      []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		DataDir:             "data",
+		MongoDB:             "messages",
+		RedisKeyPrefix:      "socket.io",
+		LogLevel:            slog.LevelInfo,
+		JWTTTL:              time.Hour,
+		BcryptCost:          12,
+		PostsPerPage:        2,
+		MaxImageBytes:       5 << 20,
+		MaxImagePixels:      40_000_000,
+		ImageSweepAge:       time.Hour,
+		ImageSweepInterval:  time.Hour,
+		ShutdownTimeout:     10 * time.Second,
+		readTimeout:         readTimeout,
+		writeTimeout:        writeTimeout,
+		now:                 time.Now,
+		MaxTitleLength:      200,
+		MaxContentLength:    20_000,
+		MaxStatusLength:     200,
+		RecoveryMaxPackets:  10_000,
+		RecoveryMaxBytes:    64 << 20,
+		RecoveryMaxSessions: 100_000,
+		BroadcastQueue:      1024,
 	}
 	var errs []error
 	str := func(name string, dst *string) {
@@ -178,6 +207,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if maxPixels > 0 {
 		c.MaxImagePixels = int64(maxPixels)
 	}
+	num("MAX_TITLE_LENGTH", &c.MaxTitleLength, 5, 1_000_000)
+	num("MAX_CONTENT_LENGTH", &c.MaxContentLength, 5, 1_000_000)
+	num("MAX_STATUS_LENGTH", &c.MaxStatusLength, 1, 1_000_000)
+	num("RECOVERY_MAX_PACKETS", &c.RecoveryMaxPackets, 1, 10_000_000)
+	num("RECOVERY_MAX_BYTES", &c.RecoveryMaxBytes, 1<<10, 1<<34)
+	num("RECOVERY_MAX_SESSIONS", &c.RecoveryMaxSessions, 1, 100_000_000)
+	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	dur("IMAGE_SWEEP_AGE", &c.ImageSweepAge)
 	dur("IMAGE_SWEEP_INTERVAL", &c.ImageSweepInterval)
@@ -253,6 +289,13 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_image_pixels", c.MaxImagePixels),
 		slog.Duration("image_sweep_age", c.ImageSweepAge),
 		slog.Duration("image_sweep_interval", c.ImageSweepInterval),
+		slog.Int("max_title_length", c.MaxTitleLength),
+		slog.Int("max_content_length", c.MaxContentLength),
+		slog.Int("max_status_length", c.MaxStatusLength),
+		slog.Int("recovery_max_packets", c.RecoveryMaxPackets),
+		slog.Int("recovery_max_bytes", c.RecoveryMaxBytes),
+		slog.Int("recovery_max_sessions", c.RecoveryMaxSessions),
+		slog.Int("broadcast_queue", c.BroadcastQueue),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)

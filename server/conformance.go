@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -52,7 +53,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 		}
 		sio.On("connection", onConnection)
 		sio.Of("/custom", nil).On("connection", onConnection)
-		mux.Handle("/socket.io/", sio.ServeHandler(nil))
+		mux.Handle("/socket.io/", socketIOHandler(sio, o.MaxHTTPBufferSize, slog.Default()))
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
 		eio := NewEngineIO(o)
@@ -64,7 +65,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 				}
 			})
 		})
-		mux.Handle("/engine.io/", eio)
+		mux.Handle("/engine.io/", limitPollingBody(eio, o.MaxHTTPBufferSize))
 		return mux, func() { eio.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -31,7 +30,7 @@ import (
 // fanoutAdapters builds fanoutAdapters; it is the socket.AdapterConstructor
 // of a single server, and the Redis cluster adapter's local base.
 type fanoutAdapters struct {
-	recovery time.Duration // 0: connection state recovery off
+	recovery recoveryLimits // maxAge 0: connection state recovery off
 }
 
 // New builds and constructs the adapter of nsp.
@@ -44,8 +43,8 @@ func (b fanoutAdapters) New(nsp socket.Namespace) socket.Adapter {
 // Make builds an adapter that is not constructed yet (for embedding).
 func (b fanoutAdapters) Make() socket.Adapter {
 	a := &fanoutAdapter{Adapter: socket.MakeAdapter()}
-	if b.recovery > 0 {
-		a.recovery = &recoveryLog{maxAge: b.recovery, sessions: map[socket.PrivateSessionId]*socket.SessionWithTimestamp{}}
+	if b.recovery.maxAge > 0 {
+		a.recovery = newRecoveryLog(b.recovery, time.Now)
 	}
 	a.Prototype(a)
 	return a
@@ -75,15 +74,19 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	if opts != nil && opts.Flags != nil {
 		flags = *opts.Flags
 	}
-	if a.recovery != nil && p.Type == parser.EVENT && p.Id == nil && !flags.Volatile {
-		id := utils.YeastDate()
+	recoverable := a.recovery != nil && p.Type == parser.EVENT && p.Id == nil && !flags.Volatile
+	id := ""
+	if recoverable {
+		id = utils.YeastDate()
 		// The offset goes last in the data: the client keeps the last one
 		// it saw and sends it back when it reconnects.
 		p.Data = append(utils.TryCast[[]any](p.Data), id)
-		a.recovery.add(&socket.PersistedPacket{Id: id, EmittedAt: time.Now().UnixMilli(), Data: p.Data, Opts: opts})
 	}
 	p.Nsp = a.nsp.Name()
 	encoded := a.encoder.Encode(p)
+	if recoverable { // before any socket can see the offset
+		a.recovery.add(id, p.Data, opts, encodedLen(encoded))
+	}
 	wopts := &socket.WriteOptions{PreEncoded: true, Volatile: flags.Volatile}
 	wopts.Compress = flags.Compress
 	// One frame for every WebSocket: Engine.IO message type "4" + the
@@ -114,6 +117,15 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 			s.Client().WriteToEngine(encoded, wopts)
 		}
 	})
+}
+
+// encodedLen is the size of an encoded packet, all parts.
+func encodedLen(encoded []types.BufferInterface) int {
+	n := 0
+	for _, b := range encoded {
+		n += b.Len()
+	}
+	return n
 }
 
 // singleText is the packet's encoding when it is one text part.
@@ -148,112 +160,4 @@ func (a *fanoutAdapter) RestoreSession(pid socket.PrivateSessionId, offset strin
 		return nil, nil
 	}
 	return a.recovery.restore(pid, offset), nil
-}
-
-// recoveryLog holds the sessions of disconnected sockets and the
-// recoverable broadcasts of the last maxAge, oldest first. Expired
-// entries are dropped as new ones come in: no timer goroutine.
-type recoveryLog struct {
-	maxAge time.Duration
-
-	mu        sync.Mutex
-	sessions  map[socket.PrivateSessionId]*socket.SessionWithTimestamp
-	packets   []*socket.PersistedPacket
-	lastSweep time.Time
-}
-
-func (r *recoveryLog) add(p *socket.PersistedPacket) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.expire(time.Now())
-	r.packets = append(r.packets, p)
-}
-
-func (r *recoveryLog) persist(s *socket.SessionToPersist) {
-	now := time.Now()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.expire(now)
-	r.sessions[s.Pid] = &socket.SessionWithTimestamp{SessionToPersist: s, DisconnectedAt: now.UnixMilli()}
-}
-
-// expire drops packets older than maxAge, and (at most once a minute)
-// sessions disconnected for longer. r.mu is held.
-func (r *recoveryLog) expire(now time.Time) {
-	threshold := now.Add(-r.maxAge).UnixMilli()
-	n := 0
-	for n < len(r.packets) && r.packets[n].EmittedAt < threshold {
-		r.packets[n] = nil
-		n++
-	}
-	if n > 0 {
-		r.packets = r.packets[n:]
-	}
-	if now.Sub(r.lastSweep) < time.Minute {
-		return
-	}
-	r.lastSweep = now
-	for pid, s := range r.sessions {
-		if s.DisconnectedAt < threshold {
-			delete(r.sessions, pid)
-		}
-	}
-}
-
-func (r *recoveryLog) restore(pid socket.PrivateSessionId, offset string) *socket.Session {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s, ok := r.sessions[pid]
-	if !ok {
-		return nil
-	}
-	if s.DisconnectedAt+r.maxAge.Milliseconds() < time.Now().UnixMilli() {
-		delete(r.sessions, pid)
-		return nil
-	}
-	at := -1
-	for i := len(r.packets) - 1; i >= 0; i-- {
-		if r.packets[i].Id == offset {
-			at = i
-			break
-		}
-	}
-	if at < 0 {
-		return nil // the offset is too old (or was never ours)
-	}
-	missed := []any{}
-	for _, p := range r.packets[at+1:] {
-		if reaches(s.Rooms, p.Opts) {
-			missed = append(missed, p.Data)
-		}
-	}
-	return &socket.Session{SessionToPersist: s.SessionToPersist, MissedPackets: missed}
-}
-
-func (r *recoveryLog) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sessions = map[socket.PrivateSessionId]*socket.SessionWithTimestamp{}
-	r.packets = nil
-}
-
-// reaches reports whether a broadcast with opts went to a socket that was
-// in rooms: to all or to one of its rooms, and none of its rooms excepted.
-func reaches(rooms *types.Set[socket.Room], opts *socket.BroadcastOptions) bool {
-	if opts == nil {
-		return true
-	}
-	included := opts.Rooms == nil || opts.Rooms.Len() == 0
-	if rooms == nil {
-		return included
-	}
-	for _, room := range rooms.Keys() {
-		if opts.Except != nil && opts.Except.Has(room) {
-			return false
-		}
-		if !included && opts.Rooms.Has(room) {
-			included = true
-		}
-	}
-	return included
 }

@@ -23,8 +23,12 @@ type RealtimeOptions struct {
 	PingTimeout       time.Duration
 	ConnectTimeout    time.Duration // 0: the library's default (45 s, as Node)
 	MaxHTTPBufferSize int64
-	// Recovery turns on connection state recovery (2 minutes).
-	Recovery bool
+	// Recovery turns on connection state recovery (RecoveryWindow), which
+	// keeps at most RecoveryMaxPackets broadcasts of RecoveryMaxBytes in
+	// all and RecoveryMaxSessions disconnected sessions (all required
+	// with Recovery).
+	Recovery                                                  bool
+	RecoveryMaxPackets, RecoveryMaxBytes, RecoveryMaxSessions int
 	// AllowEIO3 accepts Engine.IO v3 clients (socket.io-client 2.x).
 	AllowEIO3 bool
 	// Origins and Methods are the CORS policy ("*" allows any origin).
@@ -47,24 +51,35 @@ const RecoveryWindow = 2 * time.Minute
 // sockets (fanoutAdapter): the server's adapter, or the local part of a
 // cluster adapter (redisadapter.Options.Local is its Make method).
 func localAdapters(o RealtimeOptions) fanoutAdapters {
-	if o.Recovery {
-		return fanoutAdapters{recovery: RecoveryWindow}
+	if !o.Recovery {
+		return fanoutAdapters{}
 	}
-	return fanoutAdapters{}
+	if o.RecoveryMaxPackets <= 0 || o.RecoveryMaxBytes <= 0 || o.RecoveryMaxSessions <= 0 {
+		panic("server: recovery needs RecoveryMaxPackets, RecoveryMaxBytes and RecoveryMaxSessions")
+	}
+	return fanoutAdapters{recovery: recoveryLimits{
+		maxAge:      RecoveryWindow,
+		maxPackets:  o.RecoveryMaxPackets,
+		maxBytes:    o.RecoveryMaxBytes,
+		maxSessions: o.RecoveryMaxSessions,
+	}}
 }
 
 // FeedRealtime is what the feed server runs with: Node's defaults, every
 // client version from 2.x on, recovery on, and cfg's CORS policy.
 func FeedRealtime(cfg Config) RealtimeOptions {
 	return RealtimeOptions{
-		PingInterval:      PingInterval,
-		PingTimeout:       PingTimeout,
-		MaxHTTPBufferSize: MaxHTTPBufferSize,
-		Recovery:          true,
-		AllowEIO3:         true,
-		Origins:           cfg.AllowedOrigins,
-		Methods:           cfg.AllowedMethods,
-		WriteTimeout:      cfg.wsWriteTimeout,
+		PingInterval:        PingInterval,
+		PingTimeout:         PingTimeout,
+		MaxHTTPBufferSize:   MaxHTTPBufferSize,
+		Recovery:            true,
+		RecoveryMaxPackets:  cfg.RecoveryMaxPackets,
+		RecoveryMaxBytes:    cfg.RecoveryMaxBytes,
+		RecoveryMaxSessions: cfg.RecoveryMaxSessions,
+		AllowEIO3:           true,
+		Origins:             cfg.AllowedOrigins,
+		Methods:             cfg.AllowedMethods,
+		WriteTimeout:        cfg.wsWriteTimeout,
 	}
 }
 
@@ -124,62 +139,57 @@ type event struct {
 
 // broadcaster implements handlers.Broadcaster on a Socket.IO server. An
 // emit to thousands of sockets takes hundreds of milliseconds, so HTTP
-// handlers only append to an unbounded queue and one goroutine emits, in
-// order, which keeps create/update/delete events in the order they were
-// stored.
+// handlers only queue the event and one goroutine emits, in order, which
+// keeps create/update/delete events in the order they were stored.
+//
+// The queue is bounded. When it is full, Broadcast waits for room: the
+// change is already stored and must be announced, so the requests that
+// make changes slow down to the pace of the emits instead of the queue
+// growing without bound (or events being dropped).
 type broadcaster struct {
-	io  *socket.Server
-	log *slog.Logger
+	emit func(name string, payload any) // to every socket of "/"
+	log  *slog.Logger
 
-	mu     sync.Mutex
-	queue  []event
+	// mu guards closing queue: senders hold it shared, close exclusively.
+	mu     sync.RWMutex
 	closed bool
-	wake   chan struct{} // capacity 1: "there is work"
+	queue  chan event
 	done   chan struct{} // closed when the emitting goroutine has exited
 }
 
-func newBroadcaster(io *socket.Server, log *slog.Logger) *broadcaster {
-	b := &broadcaster{io: io, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
+// newBroadcaster starts the goroutine that calls emit for each queued
+// event; size bounds the queue.
+func newBroadcaster(emit func(name string, payload any), log *slog.Logger, size int) *broadcaster {
+	if size <= 0 {
+		panic("server: the broadcast queue needs a positive size")
+	}
+	b := &broadcaster{emit: emit, log: log, queue: make(chan event, size), done: make(chan struct{})}
 	go b.run()
 	return b
 }
 
-// Broadcast queues an event for every connected socket of namespace "/".
-// After close it is dropped: the sockets are gone anyway.
+// Broadcast queues an event for every connected socket of namespace "/",
+// waiting for room if the queue is full. After close it is dropped: the
+// sockets are gone anyway.
 func (b *broadcaster) Broadcast(name string, payload any) {
-	b.mu.Lock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
 	if b.closed {
-		b.mu.Unlock()
 		b.log.Warn("broadcast after shutdown dropped", "event", name)
 		return
 	}
-	b.queue = append(b.queue, event{name, payload})
-	b.mu.Unlock()
 	select {
-	case b.wake <- struct{}{}:
-	default: // already signalled
+	case b.queue <- event{name, payload}:
+	default:
+		b.log.Warn("broadcast queue full: the request waits for room", "event", name, "queued", cap(b.queue))
+		b.queue <- event{name, payload} // run always drains, so room comes
 	}
 }
 
 func (b *broadcaster) run() {
 	defer close(b.done)
-	for range b.wake {
-		for {
-			b.mu.Lock()
-			batch := b.queue
-			b.queue = nil
-			closed := b.closed
-			b.mu.Unlock()
-			for _, ev := range batch {
-				b.io.Emit(ev.name, ev.payload)
-			}
-			if len(batch) == 0 {
-				if closed {
-					return
-				}
-				break
-			}
-		}
+	for ev := range b.queue {
+		b.emit(ev.name, ev.payload)
 	}
 }
 
@@ -187,16 +197,10 @@ func (b *broadcaster) run() {
 // that to finish, so a post stored just before shutdown is still announced.
 func (b *broadcaster) close() {
 	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		<-b.done
-		return
+	if !b.closed {
+		b.closed = true
+		close(b.queue)
 	}
-	b.closed = true
 	b.mu.Unlock()
-	select {
-	case b.wake <- struct{}{}:
-	case <-b.done: // it saw closed on its own
-	}
 	<-b.done
 }

@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		log:      log,
 		store:    st,
 		io:       io,
-		bc:       newBroadcaster(io, log),
+		bc:       newBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 	}
@@ -170,11 +170,14 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 		}
 		ginCORS(c)
 	})
-	r.Any("/socket.io/*any", gin.WrapH(s.io.ServeHandler(nil)))
+	r.Any("/socket.io/*any", gin.WrapH(socketIOHandler(s.io, MaxHTTPBufferSize, s.log)))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
-	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, Log: s.log}.Register(r)
-	handlers.Posts{Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage, Log: s.log}.Register(r)
+	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
+	handlers.Posts{
+		Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage,
+		MaxTitleLength: s.cfg.MaxTitleLength, MaxContentLength: s.cfg.MaxContentLength, Log: s.log,
+	}.Register(r)
 	images.Register(r)
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
