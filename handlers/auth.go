@@ -23,7 +23,12 @@ const (
 	msgInvalidEmail     = "Please enter a valid email."
 	msgEmailTaken       = "E-Mail address already exists!"
 	msgUserNotFound     = "User not found."
+	msgPasswordTooLong  = "Password must be at most 72 bytes."
 )
+
+// maxPasswordBytes is the longest password bcrypt reads; it ignores the
+// rest, so a longer one is refused at signup rather than silently cut.
+const maxPasswordBytes = 72
 
 // UserStore is the part of store.Store the auth routes use.
 // Its methods behave as documented on store.Store.
@@ -101,8 +106,15 @@ func (a Auth) signup(c *gin.Context) {
 		}
 	}
 	password, ok := trimmedField(body, "password")
-	if !ok || jsLen(password) < 5 {
+	switch {
+	case !ok || jsLen(password) < 5:
 		fields = append(fields, fieldError("password", msgInvalidValue, password))
+	case len(password) > maxPasswordBytes:
+		// Refused, not pre-hashed (e.g. SHA-256 then bcrypt): the Node app
+		// shares the users collection during a migration and hashes the
+		// plain password with bcryptjs, so a pre-hashed one would not
+		// verify there.
+		fields = append(fields, fieldError("password", msgPasswordTooLong, password))
 	}
 	name, ok := trimmedField(body, "name")
 	if !ok || name == "" {
@@ -113,7 +125,7 @@ func (a Auth) signup(c *gin.Context) {
 		return
 	}
 
-	hash, err := bcrypt.GenerateFromPassword(bcryptInput(password), a.cost())
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost())
 	if err != nil {
 		Respond(c, log, fmt.Errorf("hash password: %w", err))
 		return
@@ -230,11 +242,11 @@ func (a Auth) cost() int {
 	return a.BcryptCost
 }
 
-// bcryptInput cuts a password to the 72 bytes bcrypt uses. bcryptjs (Node)
-// ignores the rest silently and so does CompareHashAndPassword, but
-// GenerateFromPassword refuses longer input; cutting here keeps hashes of
-// long passwords interchangeable between the two back ends.
+// bcryptInput cuts a login password to the 72 bytes bcrypt uses. Signup
+// refuses longer passwords now, but the Node app (bcryptjs) accepted them
+// and hashed only their first 72 bytes, so its users still log in with
+// the whole password they chose.
 func bcryptInput(password string) []byte {
 	b := []byte(password)
-	return b[:min(len(b), 72)]
+	return b[:min(len(b), maxPasswordBytes)]
 }
