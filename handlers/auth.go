@@ -13,9 +13,6 @@ import (
 	"feedrt/store"
 )
 
-// DefaultBcryptCost is the cost the Node app hashed with (bcryptjs, 12).
-const DefaultBcryptCost = 12
-
 // Messages of the auth routes, as the Node app sent them.
 const (
 	msgValidationFailed = "Validation failed."
@@ -49,9 +46,8 @@ type Auth struct {
 	Store UserStore
 	// Tokens issues login tokens and guards the status routes (required).
 	Tokens *Tokens
-	// BcryptCost is the cost of new password hashes; zero means
-	// DefaultBcryptCost. Tests use bcrypt.MinCost.
-	BcryptCost int
+	// Passwords hashes and checks passwords under the bcrypt cap (required).
+	Passwords *Passwords
 	// Log receives the detail of 5xx answers (nil: discarded).
 	Log *slog.Logger
 }
@@ -61,6 +57,9 @@ type Auth struct {
 func (a Auth) Register(r gin.IRouter) {
 	if a.Tokens == nil {
 		panic("handlers: Auth.Tokens is nil")
+	}
+	if a.Passwords == nil {
+		panic("handlers: Auth.Passwords is nil")
 	}
 	g := r.Group("/auth")
 	g.PUT("/signup", a.signup)
@@ -125,7 +124,7 @@ func (a Auth) signup(c *gin.Context) {
 		return
 	}
 
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), a.cost())
+	hash, err := a.Passwords.Hash(c.Request.Context(), password)
 	if err != nil {
 		Respond(c, log, fmt.Errorf("hash password: %w", err))
 		return
@@ -159,27 +158,14 @@ func (a Auth) login(c *gin.Context) {
 		Respond(c, log, err)
 		return
 	}
-	notFound := NewError(http.StatusUnauthorized, "A user with this email could not be found.")
 	email, ok := jsString(body["email"])
 	email = jsTrim(email) // stored addresses never have blanks around them
 	norm, normOK := normalizeEmail(email)
 	if !ok || !normOK || email == "" {
-		Respond(c, log, notFound)
-		return
-	}
-	u, err := a.Store.UserByEmail(c.Request.Context(), norm)
-	if errors.Is(err, store.ErrNotFound) {
-		err = notFound
-	}
-	if err != nil {
-		Respond(c, log, err)
-		return
+		norm = "" // no account can have it
 	}
 	password, _ := trimmedField(body, "password")
-	err = bcrypt.CompareHashAndPassword([]byte(u.Password), bcryptInput(password))
-	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-		err = NewError(http.StatusUnauthorized, "Wrong password!")
-	}
+	u, err := a.authenticate(c.Request.Context(), norm, password)
 	if err != nil {
 		Respond(c, log, err)
 		return
@@ -190,6 +176,36 @@ func (a Auth) login(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, loginResponse{Token: token, UserID: u.ID.Hex()})
+}
+
+// authenticate returns the user with address norm if password is theirs,
+// else a 401 Error. An address with no account costs a bcrypt comparison
+// too, so the answer's timing does not tell whether the account exists;
+// "" (an address no account can have) does not: it tells nothing the
+// client did not know.
+func (a Auth) authenticate(ctx context.Context, norm, password string) (store.User, error) {
+	notFound := NewError(http.StatusUnauthorized, "A user with this email could not be found.")
+	if norm == "" {
+		return store.User{}, notFound
+	}
+	u, err := a.Store.UserByEmail(ctx, norm)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := a.Passwords.CompareUnknown(ctx, password); err != nil {
+			return store.User{}, err
+		}
+		return store.User{}, notFound
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	err = a.Passwords.Compare(ctx, u.Password, password)
+	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		return store.User{}, NewError(http.StatusUnauthorized, "Wrong password!")
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
 }
 
 // getStatus answers the authenticated user's status.
@@ -232,21 +248,4 @@ func (a Auth) updateStatus(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"message": "User updated."})
-}
-
-// cost is the configured bcrypt cost or the default.
-func (a Auth) cost() int {
-	if a.BcryptCost == 0 {
-		return DefaultBcryptCost
-	}
-	return a.BcryptCost
-}
-
-// bcryptInput cuts a login password to the 72 bytes bcrypt uses. Signup
-// refuses longer passwords now, but the Node app (bcryptjs) accepted them
-// and hashed only their first 72 bytes, so its users still log in with
-// the whole password they chose.
-func bcryptInput(password string) []byte {
-	b := []byte(password)
-	return b[:min(len(b), maxPasswordBytes)]
 }

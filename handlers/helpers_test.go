@@ -81,6 +81,9 @@ type env struct {
 	users  map[string]store.User // by name: alice, bob
 	posts  map[string]store.Post // by name: alice1, bob1, alice2
 	labels map[string]string     // hex id -> placeholder in normalised JSON
+
+	// passwords is the bcrypt cap of the auth routes, two at a time.
+	passwords *Passwords
 }
 
 // newEnv builds the engine with the real store; wrap, if not nil, lets a
@@ -99,8 +102,12 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 	if err != nil {
 		t.Fatal(err)
 	}
+	passwords, err := NewPasswords(bcrypt.MinCost, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &env{
-		t: t, store: st, tokens: tokens, bc: &recorder{},
+		t: t, store: st, tokens: tokens, passwords: passwords, bc: &recorder{},
 		images: Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, Log: testLog()},
 		users:  map[string]store.User{}, posts: map[string]store.Post{}, labels: map[string]string{},
 	}
@@ -112,7 +119,7 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 		s = wrap(st)
 	}
 	r := gin.New()
-	Auth{Store: s, Tokens: tokens, BcryptCost: bcrypt.MinCost, Log: testLog()}.Register(r)
+	Auth{Store: s, Tokens: tokens, Passwords: e.passwords, Log: testLog()}.Register(r)
 	Posts{Store: s, Broadcaster: e.bc, Images: e.images, Tokens: tokens, PerPage: 2, Log: testLog()}.Register(r)
 	e.images.Register(r)
 	r.NoRoute(func(c *gin.Context) { Respond(c, testLog(), NewError(http.StatusNotFound, "Not found.")) })

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type Config struct {
 	JWTSecret  []byte        // JWT_SECRET; random per process when unset
 	JWTTTL     time.Duration // JWT_TTL
 	BcryptCost int           // BCRYPT_COST
+	// BcryptConcurrency (BCRYPT_CONCURRENCY) caps the bcrypt hashes and
+	// comparisons running at once, so a login flood leaves cores for the
+	// other routes; default GOMAXPROCS.
+	BcryptConcurrency int
 
 	// RedisURL (REDIS_URL) joins this process to a cluster of Socket.IO
 	// servers, Go or Node, through that Redis; empty = single process.
@@ -83,6 +88,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		readTimeout:     readTimeout,
 		writeTimeout:    writeTimeout,
 	}
+	// Defaults of the login protection.
+	c.BcryptConcurrency = runtime.GOMAXPROCS(0)
 	var errs []error
 	str := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -141,6 +148,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	dur("JWT_TTL", &c.JWTTTL)
 	num("BCRYPT_COST", &c.BcryptCost, 4, 31)
+	num("BCRYPT_CONCURRENCY", &c.BcryptConcurrency, 1, 1024)
 	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
 	var maxImage int
 	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
@@ -215,6 +223,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_secret", secret),
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("bcrypt_cost", c.BcryptCost),
+		slog.Int("bcrypt_concurrency", c.BcryptConcurrency),
 		slog.Int("posts_per_page", c.PostsPerPage),
 		slog.Int64("max_image_bytes", c.MaxImageBytes),
 		slog.String("log_level", c.LogLevel.String()),
