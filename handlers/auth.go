@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
@@ -21,6 +23,7 @@ const (
 	msgEmailTaken       = "E-Mail address already exists!"
 	msgUserNotFound     = "User not found."
 	msgPasswordTooLong  = "Password must be at most 72 bytes."
+	msgTooManyLogins    = "Too many failed login attempts, try again later."
 )
 
 // maxPasswordBytes is the longest password bcrypt reads; it ignores the
@@ -48,6 +51,10 @@ type Auth struct {
 	Tokens *Tokens
 	// Passwords hashes and checks passwords under the bcrypt cap (required).
 	Passwords *Passwords
+	// Limiter limits failed logins per client address and e-mail
+	// (required). The address is gin's ClientIP, so the engine's trusted
+	// proxies decide whether X-Forwarded-For counts.
+	Limiter *LoginLimiter
 	// Log receives the detail of 5xx answers (nil: discarded).
 	Log *slog.Logger
 }
@@ -60,6 +67,9 @@ func (a Auth) Register(r gin.IRouter) {
 	}
 	if a.Passwords == nil {
 		panic("handlers: Auth.Passwords is nil")
+	}
+	if a.Limiter == nil {
+		panic("handlers: Auth.Limiter is nil")
 	}
 	g := r.Group("/auth")
 	g.PUT("/signup", a.signup)
@@ -151,6 +161,9 @@ type loginResponse struct {
 // logins failed there). It also trims address and password: signup
 // accepted no address with blanks around it and hashed the trimmed
 // password, so trimming can only turn a certain failure into a success.
+//
+// Failed logins (401) are limited per client address and per e-mail; past
+// the limit it answers 429 with Retry-After, before any bcrypt work.
 func (a Auth) login(c *gin.Context) {
 	log := orDiscard(a.Log)
 	body, err := readJSON(c)
@@ -164,8 +177,18 @@ func (a Auth) login(c *gin.Context) {
 	if !ok || !normOK || email == "" {
 		norm = "" // no account can have it
 	}
+	attempt, wait, ok := a.Limiter.begin(c.ClientIP(), norm)
+	if !ok {
+		c.Header("Retry-After", strconv.Itoa(int(max(1, math.Ceil(wait.Seconds())))))
+		Respond(c, log, NewError(http.StatusTooManyRequests, msgTooManyLogins))
+		return
+	}
+	var failed bool // only a 401 is a failure; a 5xx or panic is not
+	defer func() { attempt.end(failed) }()
 	password, _ := trimmedField(body, "password")
 	u, err := a.authenticate(c.Request.Context(), norm, password)
+	var e *Error
+	failed = errors.As(err, &e) && e.Status == http.StatusUnauthorized
 	if err != nil {
 		Respond(c, log, err)
 		return

@@ -34,6 +34,16 @@ type Config struct {
 	// other routes; default GOMAXPROCS.
 	BcryptConcurrency int
 
+	// Failed logins allowed per e-mail and per client address: a burst,
+	// then one per interval (LOGIN_EMAIL_BURST, LOGIN_EMAIL_INTERVAL,
+	// LOGIN_ADDRESS_BURST, LOGIN_ADDRESS_INTERVAL); LoginLimitKeys
+	// (LOGIN_LIMIT_KEYS) bounds the e-mails and the addresses remembered.
+	LoginEmailBurst      int
+	LoginEmailInterval   time.Duration
+	LoginAddressBurst    int
+	LoginAddressInterval time.Duration
+	LoginLimitKeys       int
+
 	// RedisURL (REDIS_URL) joins this process to a cluster of Socket.IO
 	// servers, Go or Node, through that Redis; empty = single process.
 	// RedisKeyPrefix (REDIS_KEY_PREFIX) prefixes the channels, as the
@@ -90,6 +100,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	// Defaults of the login protection.
 	c.BcryptConcurrency = runtime.GOMAXPROCS(0)
+	c.LoginEmailBurst, c.LoginEmailInterval = 10, 10*time.Second
+	// More per address: an office or a mobile carrier shares one.
+	c.LoginAddressBurst, c.LoginAddressInterval = 50, 2*time.Second
+	c.LoginLimitKeys = 100_000
 	var errs []error
 	str := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -149,6 +163,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	dur("JWT_TTL", &c.JWTTTL)
 	num("BCRYPT_COST", &c.BcryptCost, 4, 31)
 	num("BCRYPT_CONCURRENCY", &c.BcryptConcurrency, 1, 1024)
+	num("LOGIN_EMAIL_BURST", &c.LoginEmailBurst, 1, 1_000_000)
+	dur("LOGIN_EMAIL_INTERVAL", &c.LoginEmailInterval)
+	num("LOGIN_ADDRESS_BURST", &c.LoginAddressBurst, 1, 1_000_000)
+	dur("LOGIN_ADDRESS_INTERVAL", &c.LoginAddressInterval)
+	num("LOGIN_LIMIT_KEYS", &c.LoginLimitKeys, 1, 100_000_000)
 	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
 	var maxImage int
 	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
@@ -224,6 +243,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("bcrypt_cost", c.BcryptCost),
 		slog.Int("bcrypt_concurrency", c.BcryptConcurrency),
+		slog.Int("login_email_burst", c.LoginEmailBurst),
+		slog.Duration("login_email_interval", c.LoginEmailInterval),
+		slog.Int("login_address_burst", c.LoginAddressBurst),
+		slog.Duration("login_address_interval", c.LoginAddressInterval),
+		slog.Int("login_limit_keys", c.LoginLimitKeys),
 		slog.Int("posts_per_page", c.PostsPerPage),
 		slog.Int64("max_image_bytes", c.MaxImageBytes),
 		slog.String("log_level", c.LogLevel.String()),

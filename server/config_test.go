@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +35,53 @@ func TestLoadConfigDefaultsAndEnv(t *testing.T) {
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
 	if strings.Contains(buf.String(), "hunter2") || strings.Contains(buf.String(), strings.Repeat("k", 32)) {
 		t.Errorf("secret in log: %s", buf.String())
+	}
+}
+
+// TestConfigLoginProtection: the bcrypt cap and the failed-login limits
+// have their defaults, are read from the environment, and bad values
+// stop the start naming the variable.
+func TestConfigLoginProtection(t *testing.T) {
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BcryptConcurrency != runtime.GOMAXPROCS(0) || c.LoginEmailBurst != 10 || c.LoginEmailInterval != 10*time.Second ||
+		c.LoginAddressBurst != 50 || c.LoginAddressInterval != 2*time.Second || c.LoginLimitKeys != 100_000 {
+		t.Errorf("defaults: %+v", c)
+	}
+	vars := map[string]string{
+		"BCRYPT_CONCURRENCY": "3", "LOGIN_EMAIL_BURST": "5", "LOGIN_EMAIL_INTERVAL": "1m",
+		"LOGIN_ADDRESS_BURST": "20", "LOGIN_ADDRESS_INTERVAL": "500ms", "LOGIN_LIMIT_KEYS": "1000",
+	}
+	c, err = LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BcryptConcurrency != 3 || c.LoginEmailBurst != 5 || c.LoginEmailInterval != time.Minute ||
+		c.LoginAddressBurst != 20 || c.LoginAddressInterval != 500*time.Millisecond || c.LoginLimitKeys != 1000 {
+		t.Errorf("from env: %+v", c)
+	}
+	for name, bad := range map[string]string{
+		"BCRYPT_CONCURRENCY": "0", "LOGIN_EMAIL_BURST": "0", "LOGIN_EMAIL_INTERVAL": "10",
+		"LOGIN_ADDRESS_BURST": "many", "LOGIN_ADDRESS_INTERVAL": "-1s", "LOGIN_LIMIT_KEYS": "0",
+	} {
+		_, err := LoadConfig(func(k string) string {
+			if k == name {
+				return bad
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v, want one naming it", name, bad, err)
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	for _, key := range []string{"bcrypt_concurrency=3", "login_email_burst=5", "login_email_interval=1m0s",
+		"login_address_burst=20", "login_address_interval=500ms", "login_limit_keys=1000"} {
+		if !strings.Contains(buf.String(), key) {
+			t.Errorf("start-up log lacks %s: %s", key, buf.String())
+		}
 	}
 }

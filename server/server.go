@@ -147,6 +147,14 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	limiter, err := handlers.NewLoginLimiter(handlers.LoginLimits{
+		PerEmail:   handlers.FailureLimit{Burst: s.cfg.LoginEmailBurst, Every: s.cfg.LoginEmailInterval},
+		PerAddress: handlers.FailureLimit{Burst: s.cfg.LoginAddressBurst, Every: s.cfg.LoginAddressInterval},
+		MaxKeys:    s.cfg.LoginLimitKeys,
+	}, time.Now)
+	if err != nil {
+		return nil, err
+	}
 	images := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes, Log: s.log}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -166,7 +174,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	r.Any("/socket.io/*any", gin.WrapH(s.io.ServeHandler(nil)))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
-	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Log: s.log}.Register(r)
+	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Limiter: limiter, Log: s.log}.Register(r)
 	handlers.Posts{Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage, Log: s.log}.Register(r)
 	images.Register(r)
 	r.NoRoute(func(c *gin.Context) {
