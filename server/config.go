@@ -44,6 +44,12 @@ type Config struct {
 	LoginAddressInterval time.Duration
 	LoginLimitKeys       int
 
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated IPs or CIDRs) are
+	// the peers whose X-Forwarded-For names the client (logged and rate
+	// limited). Empty: none, the peer's own address is the client's, so a
+	// client cannot pick its address by sending the header.
+	TrustedProxies []string
+
 	// RedisURL (REDIS_URL) joins this process to a cluster of Socket.IO
 	// servers, Go or Node, through that Redis; empty = single process.
 	// RedisKeyPrefix (REDIS_KEY_PREFIX) prefixes the channels, as the
@@ -168,6 +174,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("LOGIN_ADDRESS_BURST", &c.LoginAddressBurst, 1, 1_000_000)
 	dur("LOGIN_ADDRESS_INTERVAL", &c.LoginAddressInterval)
 	num("LOGIN_LIMIT_KEYS", &c.LoginLimitKeys, 1, 100_000_000)
+	list("TRUSTED_PROXIES", &c.TrustedProxies)
+	for _, p := range c.TrustedProxies {
+		if err := checkProxy(p); err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+		}
+	}
 	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
 	var maxImage int
 	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
@@ -217,6 +229,15 @@ func checkOrigin(o string) error {
 	return nil
 }
 
+// checkProxy accepts an IP address or a CIDR range, as Gin's
+// SetTrustedProxies does, so a typo stops the start.
+func checkProxy(p string) error {
+	if _, _, err := net.ParseCIDR(p); err == nil || net.ParseIP(p) != nil {
+		return nil
+	}
+	return fmt.Errorf("%q is neither an IP address nor a CIDR range like 10.0.0.0/8", p)
+}
+
 // LogValue renders the config for the start-up log with secrets masked.
 func (c Config) LogValue() slog.Value {
 	secret := "set"
@@ -248,6 +269,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("login_address_burst", c.LoginAddressBurst),
 		slog.Duration("login_address_interval", c.LoginAddressInterval),
 		slog.Int("login_limit_keys", c.LoginLimitKeys),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("posts_per_page", c.PostsPerPage),
 		slog.Int64("max_image_bytes", c.MaxImageBytes),
 		slog.String("log_level", c.LogLevel.String()),

@@ -85,3 +85,24 @@ func TestConfigLoginProtection(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigTrustedProxies: TRUSTED_PROXIES is a list of IPs and CIDRs,
+// none by default; anything else stops the start.
+func TestConfigTrustedProxies(t *testing.T) {
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil || c.TrustedProxies != nil {
+		t.Errorf("default: %q, %v; want none", c.TrustedProxies, err)
+	}
+	c, err = LoadConfig(func(k string) string {
+		return map[string]string{"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1 "}[k]
+	})
+	if err != nil || strings.Join(c.TrustedProxies, " ") != "127.0.0.1 10.0.0.0/8 ::1" {
+		t.Errorf("from env: %q, %v", c.TrustedProxies, err)
+	}
+	for _, bad := range []string{"localhost", "10.0.0.300", "10.0.0.0/33", "127.0.0.1:80"} {
+		_, err := LoadConfig(func(k string) string { return map[string]string{"TRUSTED_PROXIES": bad}[k] })
+		if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+			t.Errorf("TRUSTED_PROXIES=%q: error %v, want one naming it", bad, err)
+		}
+	}
+}

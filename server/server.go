@@ -160,6 +160,12 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = false // Express answers 404 for a wrong method too
+	// Gin trusts every proxy unless told: any client could then choose
+	// the address it is logged and rate limited as by sending
+	// X-Forwarded-For. nil trusts none.
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	r.Use(s.recovery, s.requestLog)
 
 	// CORS for Socket.IO is the library's own (same policy), so the Gin
