@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -69,19 +70,20 @@ type loginAttempt struct {
 
 // begin lets a login from addr for the normalised e-mail through, or
 // answers how long to wait. email "" (no account can have it) counts
-// against the address only. The attempt holds one unit of each
+// against the address only. IPv6 addresses count by their /64, which
+// one client commonly holds whole. The attempt holds one unit of each
 // allowance until end, so simultaneous logins cannot overdraw it.
 func (l *LoginLimiter) begin(addr, email string) (loginAttempt, time.Duration, bool) {
 	now := l.now()
 	a := loginAttempt{l: l}
 	var wait time.Duration
 	var ok bool
-	if a.addr, wait, ok = l.byAddr.reserve(addr, now); !ok {
+	if a.addr, wait, ok = l.byAddr.reserve(addressKey(addr), now); !ok {
 		return loginAttempt{}, wait, false
 	}
 	if email != "" {
 		// Hashed: fixed-size keys whatever the client sends, and no
-		// address kept in memory.
+		// e-mail address kept in memory.
 		sum := sha256.Sum256([]byte(email))
 		if a.email, wait, ok = l.byEmail.reserve(string(sum[:]), now); !ok {
 			l.byAddr.settle(a.addr, now, false)
@@ -98,6 +100,16 @@ func (a loginAttempt) end(failed bool) {
 	if a.email != nil {
 		a.l.byEmail.settle(a.email, now, failed)
 	}
+}
+
+// addressKey is addr, or its /64 network for an IPv6 address.
+func addressKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // failureTable holds a token bucket (rate.Limiter) per key that has

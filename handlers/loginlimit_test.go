@@ -66,6 +66,11 @@ func TestLoginRateLimit(t *testing.T) {
 			{from: "10.0.0.2", body: aliceOK, wantStatus: 200},
 			{advance: 2 * time.Second, from: "10.0.0.1", body: aliceOK, wantStatus: 200},
 		}},
+		{"per IPv6 /64", perAddr, []loginStep{
+			{times: 3, from: "[2001:db8:1:2::%d]", body: `{"email":"nobody%d@example.com","password":"x"}`, wantStatus: 401},
+			{from: "[2001:db8:1:2:ffff:ffff:ffff:ffff]", body: aliceOK, wantStatus: 429, wantRetry: "2"},
+			{from: "[2001:db8:1:3::1]", body: aliceOK, wantStatus: 200},
+		}},
 		{"e-mails no account can have count per address", perAddr, []loginStep{
 			{times: 3, from: "10.0.0.1", body: `{"email":"not-an-email-%d","password":"x"}`, wantStatus: 401},
 			{from: "10.0.0.1", body: `{}`, wantStatus: 429, wantRetry: "2"},
