@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/store"
 )
-
-// DefaultBcryptCost is the cost the Node app hashed with (bcryptjs, 12).
-const DefaultBcryptCost = 12
 
 // Messages of the auth routes, as the Node app sent them.
 const (
@@ -23,7 +22,13 @@ const (
 	msgInvalidEmail     = "Please enter a valid email."
 	msgEmailTaken       = "E-Mail address already exists!"
 	msgUserNotFound     = "User not found."
+	msgPasswordTooLong  = "Password must be at most 72 bytes."
+	msgTooManyLogins    = "Too many failed login attempts, try again later."
 )
+
+// maxPasswordBytes is the longest password bcrypt reads; it ignores the
+// rest, so a longer one is refused at signup rather than silently cut.
+const maxPasswordBytes = 72
 
 // UserStore is the part of store.Store the auth routes use.
 // Its methods behave as documented on store.Store.
@@ -44,12 +49,15 @@ type Auth struct {
 	Store UserStore
 	// Tokens issues login tokens and guards the status routes (required).
 	Tokens *Tokens
-	// BcryptCost is the cost of new password hashes; zero means
-	// DefaultBcryptCost. Tests use bcrypt.MinCost.
-	BcryptCost int
 	// MaxStatusLength caps a status, in JavaScript characters after
 	// trimming (required).
 	MaxStatusLength int
+	// Passwords hashes and checks passwords under the bcrypt cap (required).
+	Passwords *Passwords
+	// Limiter limits failed logins per client address and e-mail
+	// (required). The address is gin's ClientIP, so the engine's trusted
+	// proxies decide whether X-Forwarded-For counts.
+	Limiter *LoginLimiter
 	// Log receives the detail of 5xx answers (nil: discarded).
 	Log *slog.Logger
 }
@@ -62,6 +70,12 @@ func (a Auth) Register(r gin.IRouter) {
 	}
 	if a.MaxStatusLength < 1 {
 		panic("handlers: Auth.MaxStatusLength must be at least 1")
+	}
+	if a.Passwords == nil {
+		panic("handlers: Auth.Passwords is nil")
+	}
+	if a.Limiter == nil {
+		panic("handlers: Auth.Limiter is nil")
 	}
 	g := r.Group("/auth")
 	g.PUT("/signup", a.signup)
@@ -107,8 +121,15 @@ func (a Auth) signup(c *gin.Context) {
 		}
 	}
 	password, ok := trimmedField(body, "password")
-	if !ok || jsLen(password) < 5 {
+	switch {
+	case !ok || jsLen(password) < 5:
 		fields = append(fields, fieldError("password", msgInvalidValue, password))
+	case len(password) > maxPasswordBytes:
+		// Refused, not pre-hashed (e.g. SHA-256 then bcrypt): the Node app
+		// shares the users collection during a migration and hashes the
+		// plain password with bcryptjs, so a pre-hashed one would not
+		// verify there.
+		fields = append(fields, fieldError("password", msgPasswordTooLong, password))
 	}
 	name, ok := trimmedField(body, "name")
 	if !ok || name == "" {
@@ -119,7 +140,7 @@ func (a Auth) signup(c *gin.Context) {
 		return
 	}
 
-	hash, err := bcrypt.GenerateFromPassword(bcryptInput(password), a.cost())
+	hash, err := a.Passwords.Hash(c.Request.Context(), password)
 	if err != nil {
 		Respond(c, log, fmt.Errorf("hash password: %w", err))
 		return
@@ -146,6 +167,9 @@ type loginResponse struct {
 // logins failed there). It also trims address and password: signup
 // accepted no address with blanks around it and hashed the trimmed
 // password, so trimming can only turn a certain failure into a success.
+//
+// Failed logins (401) are limited per client address and per e-mail; past
+// the limit it answers 429 with Retry-After, before any bcrypt work.
 func (a Auth) login(c *gin.Context) {
 	log := orDiscard(a.Log)
 	body, err := readJSON(c)
@@ -153,27 +177,24 @@ func (a Auth) login(c *gin.Context) {
 		Respond(c, log, err)
 		return
 	}
-	notFound := NewError(http.StatusUnauthorized, "A user with this email could not be found.")
 	email, ok := jsString(body["email"])
 	email = jsTrim(email) // stored addresses never have blanks around them
 	norm, normOK := normalizeEmail(email)
 	if !ok || !normOK || email == "" {
-		Respond(c, log, notFound)
+		norm = "" // no account can have it
+	}
+	attempt, wait, ok := a.Limiter.begin(c.ClientIP(), norm)
+	if !ok {
+		c.Header("Retry-After", strconv.Itoa(int(max(1, math.Ceil(wait.Seconds())))))
+		Respond(c, log, NewError(http.StatusTooManyRequests, msgTooManyLogins))
 		return
 	}
-	u, err := a.Store.UserByEmail(c.Request.Context(), norm)
-	if errors.Is(err, store.ErrNotFound) {
-		err = notFound
-	}
-	if err != nil {
-		Respond(c, log, err)
-		return
-	}
+	var failed bool // only a 401 is a failure; a 5xx or panic is not
+	defer func() { attempt.end(failed) }()
 	password, _ := trimmedField(body, "password")
-	err = bcrypt.CompareHashAndPassword([]byte(u.Password), bcryptInput(password))
-	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
-		err = NewError(http.StatusUnauthorized, "Wrong password!")
-	}
+	u, err := a.authenticate(c.Request.Context(), norm, password)
+	var e *Error
+	failed = errors.As(err, &e) && e.Status == http.StatusUnauthorized
 	if err != nil {
 		Respond(c, log, err)
 		return
@@ -184,6 +205,36 @@ func (a Auth) login(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, loginResponse{Token: token, UserID: u.ID.Hex()})
+}
+
+// authenticate returns the user with address norm if password is theirs,
+// else a 401 Error. An address with no account costs a bcrypt comparison
+// too, so the answer's timing does not tell whether the account exists;
+// "" (an address no account can have) does not: it tells nothing the
+// client did not know.
+func (a Auth) authenticate(ctx context.Context, norm, password string) (store.User, error) {
+	notFound := NewError(http.StatusUnauthorized, "A user with this email could not be found.")
+	if norm == "" {
+		return store.User{}, notFound
+	}
+	u, err := a.Store.UserByEmail(ctx, norm)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := a.Passwords.CompareUnknown(ctx, password); err != nil {
+			return store.User{}, err
+		}
+		return store.User{}, notFound
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	err = a.Passwords.Compare(ctx, u.Password, password)
+	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		return store.User{}, NewError(http.StatusUnauthorized, "Wrong password!")
+	}
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
 }
 
 // getStatus answers the authenticated user's status.
@@ -226,21 +277,4 @@ func (a Auth) updateStatus(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"message": "User updated."})
-}
-
-// cost is the configured bcrypt cost or the default.
-func (a Auth) cost() int {
-	if a.BcryptCost == 0 {
-		return DefaultBcryptCost
-	}
-	return a.BcryptCost
-}
-
-// bcryptInput cuts a password to the 72 bytes bcrypt uses. bcryptjs (Node)
-// ignores the rest silently and so does CompareHashAndPassword, but
-// GenerateFromPassword refuses longer input; cutting here keeps hashes of
-// long passwords interchangeable between the two back ends.
-func bcryptInput(password string) []byte {
-	b := []byte(password)
-	return b[:min(len(b), 72)]
 }

@@ -88,6 +88,37 @@ type env struct {
 	users  map[string]store.User // by name: alice, bob
 	posts  map[string]store.Post // by name: alice1, bob1, alice2
 	labels map[string]string     // hex id -> placeholder in normalised JSON
+
+	// passwords is the bcrypt cap of the auth routes, two at a time.
+	passwords *Passwords
+	// limiter limits failed logins, on clock.
+	limiter *LoginLimiter
+	clock   *fakeClock
+}
+
+// testLimits are the login limits of newEnv, loose enough for the tables.
+var testLimits = LoginLimits{
+	PerAddress: FailureLimit{Burst: 50, Every: 2 * time.Second},
+	PerEmail:   FailureLimit{Burst: 10, Every: 10 * time.Second},
+	MaxKeys:    1000,
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // newEnv builds the engine with the real store; wrap, if not nil, lets a
@@ -96,6 +127,15 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 	UserStore
 	PostStore
 }) *env {
+	t.Helper()
+	return newEnvLimits(t, wrap, testLimits)
+}
+
+// newEnvLimits is newEnv with the given login limits.
+func newEnvLimits(t *testing.T, wrap func(*boltstore.Store) interface {
+	UserStore
+	PostStore
+}, limits LoginLimits) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "feed.db"))
 	if err != nil {
@@ -106,8 +146,17 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 	if err != nil {
 		t.Fatal(err)
 	}
+	passwords, err := NewPasswords(bcrypt.MinCost, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	limiter, err := NewLoginLimiter(limits, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &env{
-		t: t, store: st, tokens: tokens, bc: &recorder{},
+		t: t, store: st, tokens: tokens, passwords: passwords, limiter: limiter, clock: clock, bc: &recorder{},
 		images: Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, MaxPixels: testMaxPixels, Log: testLog()},
 		users:  map[string]store.User{}, posts: map[string]store.Post{}, labels: map[string]string{},
 	}
@@ -119,7 +168,7 @@ func newEnv(t *testing.T, wrap func(*boltstore.Store) interface {
 		s = wrap(st)
 	}
 	r := gin.New()
-	Auth{Store: s, Tokens: tokens, BcryptCost: bcrypt.MinCost, MaxStatusLength: testMaxStatus, Log: testLog()}.Register(r)
+	Auth{Store: s, Tokens: tokens, Passwords: e.passwords, Limiter: limiter, MaxStatusLength: testMaxStatus, Log: testLog()}.Register(r)
 	Posts{
 		Store: s, Broadcaster: e.bc, Images: e.images, Tokens: tokens, PerPage: 2,
 		MaxTitleLength: testMaxTitle, MaxContentLength: testMaxContent, Log: testLog(),

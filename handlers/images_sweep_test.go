@@ -13,10 +13,6 @@ import (
 	"feedrt/store"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
 
 // sweepAge is the age of the sweeps under test.
 const sweepAge = time.Hour
@@ -35,9 +31,9 @@ func mustAge(t *testing.T, path string, now time.Time, age time.Duration) {
 func TestImageSweep(t *testing.T) {
 	e := newEnv(t, nil).seed()
 	clock := &fakeClock{t: time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)}
-	sweep := ImageSweep{Images: e.images, Store: e.store, Age: sweepAge, Now: clock.now}
+	sweep := ImageSweep{Images: e.images, Store: e.store, Age: sweepAge, Now: clock.Now}
 	dir := e.images.Dir
-	now := clock.t
+	now := clock.Now()
 
 	// Files of the Node app: one a post still shows, one it no longer does.
 	nodeKept := "2019-05-01T10:00:00.000Z-my cat.png"
@@ -94,7 +90,7 @@ func TestImageSweep(t *testing.T) {
 		}
 	}
 
-	clock.t = clock.t.Add(2 * time.Second) // the young orphan is now past the age
+	clock.Advance(2 * time.Second) // the young orphan is now past the age
 	if res, err := sweep.Sweep(t.Context()); err != nil || res.Removed != 1 {
 		t.Errorf("second sweep %+v, %v; want 1 removed", res, err)
 	}
@@ -117,15 +113,15 @@ func TestImageSweepRemovesNothingInDoubt(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "images")
 	orphan := filepath.Join(dir, "0123456789abcdef0123456789abcdef.png")
 	mustWrite(t, orphan, pngBytes(1, 1))
-	mustAge(t, orphan, clock.t, 2*sweepAge)
+	mustAge(t, orphan, clock.Now(), 2*sweepAge)
 	im := Images{Dir: dir}
 
 	down := refsFunc(func(context.Context) ([]string, error) { return nil, store.ErrUnavailable })
-	if _, err := (ImageSweep{Images: im, Store: down, Age: sweepAge, Now: clock.now}).Sweep(t.Context()); !errors.Is(err, store.ErrUnavailable) {
+	if _, err := (ImageSweep{Images: im, Store: down, Age: sweepAge, Now: clock.Now}).Sweep(t.Context()); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("store down: error %v, want ErrUnavailable", err)
 	}
 	empty := refsFunc(func(context.Context) ([]string, error) { return []string{}, nil })
-	res, err := ImageSweep{Images: im, Store: empty, Age: sweepAge, Now: clock.now}.Sweep(t.Context())
+	res, err := ImageSweep{Images: im, Store: empty, Age: sweepAge, Now: clock.Now}.Sweep(t.Context())
 	if err != nil || !res.Skipped || res.Removed != 0 || res.Candidates != 1 {
 		t.Errorf("no image in the store: %+v, %v; want skipped with 1 candidate", res, err)
 	}
@@ -135,13 +131,13 @@ func TestImageSweepRemovesNothingInDoubt(t *testing.T) {
 
 	other := refsFunc(func(context.Context) ([]string, error) { return []string{"images/other.png"}, nil })
 	missing := Images{Dir: filepath.Join(t.TempDir(), "none")}
-	if res, err := (ImageSweep{Images: missing, Store: other, Age: sweepAge, Now: clock.now}).Sweep(t.Context()); err != nil || res != (SweepResult{}) {
+	if res, err := (ImageSweep{Images: missing, Store: other, Age: sweepAge, Now: clock.Now}).Sweep(t.Context()); err != nil || res != (SweepResult{}) {
 		t.Errorf("missing directory: %+v, %v; want nothing, nil", res, err)
 	}
 	for _, bad := range []ImageSweep{
-		{Images: im, Store: other, Now: clock.now},
+		{Images: im, Store: other, Now: clock.Now},
 		{Images: im, Store: other, Age: sweepAge},
-		{Images: im, Age: sweepAge, Now: clock.now},
+		{Images: im, Age: sweepAge, Now: clock.Now},
 	} {
 		if _, err := bad.Sweep(t.Context()); err == nil {
 			t.Errorf("Sweep with %+v ran", bad)
@@ -151,7 +147,7 @@ func TestImageSweepRemovesNothingInDoubt(t *testing.T) {
 		t.Errorf("file removed by a sweep that should not run: %v", err)
 	}
 	// Once the store names something else, the orphan goes.
-	if res, err := (ImageSweep{Images: im, Store: other, Age: sweepAge, Now: clock.now}).Sweep(t.Context()); err != nil || res.Removed != 1 {
+	if res, err := (ImageSweep{Images: im, Store: other, Age: sweepAge, Now: clock.Now}).Sweep(t.Context()); err != nil || res.Removed != 1 {
 		t.Errorf("sweep with the store up: %+v, %v; want 1 removed", res, err)
 	}
 }

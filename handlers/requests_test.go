@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -61,11 +62,21 @@ func form(fields map[string]string, f *upload) body {
 // do sends one request through the engine as the given caller.
 func (e *env) do(method, url, caller string, b body) *httptest.ResponseRecorder {
 	e.t.Helper()
+	return e.doFrom(e.t.Context(), "", method, url, caller, b)
+}
+
+// doFrom is do with the request's context and the client's address
+// (host:port; "" keeps httptest's 192.0.2.1:1234).
+func (e *env) doFrom(ctx context.Context, addr, method, url, caller string, b body) *httptest.ResponseRecorder {
+	e.t.Helper()
 	var r io.Reader = http.NoBody
 	if b.data != nil {
 		r = bytes.NewReader(b.data)
 	}
-	req := httptest.NewRequestWithContext(e.t.Context(), method, url, r)
+	req := httptest.NewRequestWithContext(ctx, method, url, r)
+	if addr != "" {
+		req.RemoteAddr = addr
+	}
 	if b.contentType != "" {
 		req.Header.Set("Content-Type", b.contentType)
 	}

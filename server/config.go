@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,26 @@ type Config struct {
 	JWTSecret  []byte        // JWT_SECRET; random per process when unset
 	JWTTTL     time.Duration // JWT_TTL
 	BcryptCost int           // BCRYPT_COST
+	// BcryptConcurrency (BCRYPT_CONCURRENCY) caps the bcrypt hashes and
+	// comparisons running at once, so a login flood leaves cores for the
+	// other routes; default GOMAXPROCS.
+	BcryptConcurrency int
+
+	// Failed logins allowed per e-mail and per client address: a burst,
+	// then one per interval (LOGIN_EMAIL_BURST, LOGIN_EMAIL_INTERVAL,
+	// LOGIN_ADDRESS_BURST, LOGIN_ADDRESS_INTERVAL); LoginLimitKeys
+	// (LOGIN_LIMIT_KEYS) bounds the e-mails and the addresses remembered.
+	LoginEmailBurst      int
+	LoginEmailInterval   time.Duration
+	LoginAddressBurst    int
+	LoginAddressInterval time.Duration
+	LoginLimitKeys       int
+
+	// TrustedProxies (TRUSTED_PROXIES, comma-separated IPs or CIDRs) are
+	// the peers whose X-Forwarded-For names the client (logged and rate
+	// limited). Empty: none, the peer's own address is the client's, so a
+	// client cannot pick its address by sending the header.
+	TrustedProxies []string
 
 	// RedisURL (REDIS_URL) joins this process to a cluster of Socket.IO
 	// servers, Go or Node, through that Redis; empty = single process.
@@ -138,6 +159,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RecoveryMaxSessions: 100_000,
 		BroadcastQueue:      1024,
 	}
+	// Defaults of the login protection.
+	c.BcryptConcurrency = runtime.GOMAXPROCS(0)
+	c.LoginEmailBurst, c.LoginEmailInterval = 10, 10*time.Second
+	// More per address: an office or a mobile carrier shares one.
+	c.LoginAddressBurst, c.LoginAddressInterval = 50, 2*time.Second
+	c.LoginLimitKeys = 100_000
 	var errs []error
 	str := func(name string, dst *string) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -196,6 +223,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	dur("JWT_TTL", &c.JWTTTL)
 	num("BCRYPT_COST", &c.BcryptCost, 4, 31)
+	num("BCRYPT_CONCURRENCY", &c.BcryptConcurrency, 1, 1024)
+	num("LOGIN_EMAIL_BURST", &c.LoginEmailBurst, 1, 1_000_000)
+	dur("LOGIN_EMAIL_INTERVAL", &c.LoginEmailInterval)
+	num("LOGIN_ADDRESS_BURST", &c.LoginAddressBurst, 1, 1_000_000)
+	dur("LOGIN_ADDRESS_INTERVAL", &c.LoginAddressInterval)
+	num("LOGIN_LIMIT_KEYS", &c.LoginLimitKeys, 1, 100_000_000)
+	list("TRUSTED_PROXIES", &c.TrustedProxies)
+	for _, p := range c.TrustedProxies {
+		if err := checkProxy(p); err != nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %w", err))
+		}
+	}
 	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
 	var maxImage int
 	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
@@ -259,6 +298,15 @@ func checkOrigin(o string) error {
 	return nil
 }
 
+// checkProxy accepts an IP address or a CIDR range, as Gin's
+// SetTrustedProxies does, so a typo stops the start.
+func checkProxy(p string) error {
+	if _, _, err := net.ParseCIDR(p); err == nil || net.ParseIP(p) != nil {
+		return nil
+	}
+	return fmt.Errorf("%q is neither an IP address nor a CIDR range like 10.0.0.0/8", p)
+}
+
 // LogValue renders the config for the start-up log with secrets masked.
 func (c Config) LogValue() slog.Value {
 	secret := "set"
@@ -284,6 +332,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_secret", secret),
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("bcrypt_cost", c.BcryptCost),
+		slog.Int("bcrypt_concurrency", c.BcryptConcurrency),
+		slog.Int("login_email_burst", c.LoginEmailBurst),
+		slog.Duration("login_email_interval", c.LoginEmailInterval),
+		slog.Int("login_address_burst", c.LoginAddressBurst),
+		slog.Duration("login_address_interval", c.LoginAddressInterval),
+		slog.Int("login_limit_keys", c.LoginLimitKeys),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Int("posts_per_page", c.PostsPerPage),
 		slog.Int64("max_image_bytes", c.MaxImageBytes),
 		slog.Int64("max_image_pixels", c.MaxImagePixels),

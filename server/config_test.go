@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"log/slog"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,75 @@ func TestLoadConfigImageSweep(t *testing.T) {
 			if _, err := LoadConfig(func(k string) string { return map[string]string{name: v}[k] }); err == nil || !strings.Contains(err.Error(), name) {
 				t.Errorf("%s=%s: error %v, want one naming the variable", name, v, err)
 			}
+		}
+	}
+}
+
+// TestConfigLoginProtection: the bcrypt cap and the failed-login limits
+// have their defaults, are read from the environment, and bad values
+// stop the start naming the variable.
+func TestConfigLoginProtection(t *testing.T) {
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BcryptConcurrency != runtime.GOMAXPROCS(0) || c.LoginEmailBurst != 10 || c.LoginEmailInterval != 10*time.Second ||
+		c.LoginAddressBurst != 50 || c.LoginAddressInterval != 2*time.Second || c.LoginLimitKeys != 100_000 {
+		t.Errorf("defaults: %+v", c)
+	}
+	vars := map[string]string{
+		"BCRYPT_CONCURRENCY": "3", "LOGIN_EMAIL_BURST": "5", "LOGIN_EMAIL_INTERVAL": "1m",
+		"LOGIN_ADDRESS_BURST": "20", "LOGIN_ADDRESS_INTERVAL": "500ms", "LOGIN_LIMIT_KEYS": "1000",
+	}
+	c, err = LoadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BcryptConcurrency != 3 || c.LoginEmailBurst != 5 || c.LoginEmailInterval != time.Minute ||
+		c.LoginAddressBurst != 20 || c.LoginAddressInterval != 500*time.Millisecond || c.LoginLimitKeys != 1000 {
+		t.Errorf("from env: %+v", c)
+	}
+	for name, bad := range map[string]string{
+		"BCRYPT_CONCURRENCY": "0", "LOGIN_EMAIL_BURST": "0", "LOGIN_EMAIL_INTERVAL": "10",
+		"LOGIN_ADDRESS_BURST": "many", "LOGIN_ADDRESS_INTERVAL": "-1s", "LOGIN_LIMIT_KEYS": "0",
+	} {
+		_, err := LoadConfig(func(k string) string {
+			if k == name {
+				return bad
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v, want one naming it", name, bad, err)
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	for _, key := range []string{"bcrypt_concurrency=3", "login_email_burst=5", "login_email_interval=1m0s",
+		"login_address_burst=20", "login_address_interval=500ms", "login_limit_keys=1000"} {
+		if !strings.Contains(buf.String(), key) {
+			t.Errorf("start-up log lacks %s: %s", key, buf.String())
+		}
+	}
+}
+
+// TestConfigTrustedProxies: TRUSTED_PROXIES is a list of IPs and CIDRs,
+// none by default; anything else stops the start.
+func TestConfigTrustedProxies(t *testing.T) {
+	c, err := LoadConfig(func(string) string { return "" })
+	if err != nil || c.TrustedProxies != nil {
+		t.Errorf("default: %q, %v; want none", c.TrustedProxies, err)
+	}
+	c, err = LoadConfig(func(k string) string {
+		return map[string]string{"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1 "}[k]
+	})
+	if err != nil || strings.Join(c.TrustedProxies, " ") != "127.0.0.1 10.0.0.0/8 ::1" {
+		t.Errorf("from env: %q, %v", c.TrustedProxies, err)
+	}
+	for _, bad := range []string{"localhost", "10.0.0.300", "10.0.0.0/33", "127.0.0.1:80"} {
+		_, err := LoadConfig(func(k string) string { return map[string]string{"TRUSTED_PROXIES": bad}[k] })
+		if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+			t.Errorf("TRUSTED_PROXIES=%q: error %v, want one naming it", bad, err)
 		}
 	}
 }

@@ -154,11 +154,29 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	passwords, err := handlers.NewPasswords(s.cfg.BcryptCost, s.cfg.BcryptConcurrency)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := handlers.NewLoginLimiter(handlers.LoginLimits{
+		PerEmail:   handlers.FailureLimit{Burst: s.cfg.LoginEmailBurst, Every: s.cfg.LoginEmailInterval},
+		PerAddress: handlers.FailureLimit{Burst: s.cfg.LoginAddressBurst, Every: s.cfg.LoginAddressInterval},
+		MaxKeys:    s.cfg.LoginLimitKeys,
+	}, time.Now)
+	if err != nil {
+		return nil, err
+	}
 	images := s.images()
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = false // Express answers 404 for a wrong method too
+	// Gin trusts every proxy unless told: any client could then choose
+	// the address it is logged and rate limited as by sending
+	// X-Forwarded-For. nil trusts none.
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	r.Use(s.recovery, s.requestLog)
 
 	// CORS for Socket.IO is the library's own (same policy), so the Gin
@@ -173,7 +191,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	r.Any("/socket.io/*any", gin.WrapH(socketIOHandler(s.io, MaxHTTPBufferSize, s.log)))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
-	handlers.Auth{Store: s.store, Tokens: tokens, BcryptCost: s.cfg.BcryptCost, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
+	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Limiter: limiter, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
 	handlers.Posts{
 		Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage,
 		MaxTitleLength: s.cfg.MaxTitleLength, MaxContentLength: s.cfg.MaxContentLength, Log: s.log,
