@@ -21,9 +21,6 @@ import (
 	"golang.org/x/image/webp"
 )
 
-// DefaultMaxImageBytes is the upload cap when Images.MaxBytes is zero.
-const DefaultMaxImageBytes = 5 << 20
-
 // imageURLPrefix starts every imageUrl; the front end loads
 // <server>/<imageUrl>, which Images.Register serves.
 const imageURLPrefix = "images/"
@@ -57,16 +54,15 @@ var errNotImage = errors.New("not an accepted PNG, JPEG or WebP image")
 
 // Images stores uploaded post images in one directory and serves them.
 // File names are always generated here; nothing the client sends becomes
-// part of a path.
+// part of a path. Dir, MaxBytes and MaxPixels are required: Register and
+// Posts.Register refuse a zero value.
 type Images struct {
-	// Dir is the images directory, created on the first upload ("images"
-	// if empty, relative to the working directory like the Node app's).
+	// Dir is the images directory, created on the first upload.
 	Dir string
-	// MaxBytes caps one image (DefaultMaxImageBytes if zero); larger
-	// uploads are answered 413.
+	// MaxBytes caps one image; larger uploads are answered 413.
 	MaxBytes int64
-	// MaxPixels caps width × height of an upload (required: Posts.Register
-	// refuses zero). A few hundred kilobytes of PNG can declare 10000×10000
+	// MaxPixels caps width × height of an upload. A few hundred kilobytes
+	// of PNG can declare 10000×10000
 	// pixels; the server reads only the header, but every browser that
 	// shows the post decodes about 4 bytes per pixel, 400 MB there. An
 	// image past the cap is refused like a non-image (422), not with a
@@ -77,37 +73,35 @@ type Images struct {
 	Log *slog.Logger
 }
 
-// maxBytes is the effective size cap.
-func (im Images) maxBytes() int64 {
-	if im.MaxBytes <= 0 {
-		return DefaultMaxImageBytes
+// validate reports a missing setting, a wiring bug: a zero cap would
+// refuse every upload, and an empty Dir names no directory at all.
+func (im Images) validate() error {
+	switch {
+	case im.MaxPixels <= 0:
+		return errors.New("Images.MaxPixels must be positive")
+	case im.MaxBytes <= 0:
+		return errors.New("Images.MaxBytes must be positive")
+	case im.Dir == "":
+		return errors.New("Images.Dir is empty")
 	}
-	return im.MaxBytes
-}
-
-// dir is the effective images directory.
-func (im Images) dir() string {
-	if im.Dir == "" {
-		return "images"
-	}
-	return im.Dir
+	return nil
 }
 
 // tooLarge is the 413 for an image over the cap.
 func (im Images) tooLarge() *Error {
-	return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.maxBytes()))
+	return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.MaxBytes))
 }
 
 // limitBody caps the request body of an upload, so an oversized request
 // fails while it is read instead of filling the disk first.
 func (im Images) limitBody(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, im.maxBytes()+formAllowance)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, im.MaxBytes+formAllowance)
 }
 
 // check reports whether the upload is within the cap (else a 413 *Error)
 // and a real image of an accepted type (else errNotImage).
 func (im Images) check(fh *multipart.FileHeader) error {
-	if fh.Size > im.maxBytes() {
+	if fh.Size > im.MaxBytes {
 		return im.tooLarge()
 	}
 	f, err := fh.Open()
@@ -123,7 +117,7 @@ func (im Images) check(fh *multipart.FileHeader) error {
 // a new random name, with O_EXCL so no existing file is ever overwritten.
 // It returns the imageUrl ("images/<name>") to store with the post.
 func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
-	if fh.Size > im.maxBytes() {
+	if fh.Size > im.MaxBytes {
 		return "", im.tooLarge()
 	}
 	src, err := fh.Open()
@@ -135,10 +129,10 @@ func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(im.dir(), 0o750); err != nil {
+	if err := os.MkdirAll(im.Dir, 0o750); err != nil {
 		return "", fmt.Errorf("images directory: %w", err)
 	}
-	root, err := os.OpenRoot(im.dir())
+	root, err := os.OpenRoot(im.Dir)
 	if err != nil {
 		return "", fmt.Errorf("images directory: %w", err)
 	}
@@ -149,8 +143,8 @@ func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("create image file: %w", err)
 	}
-	n, err := io.Copy(dst, io.LimitReader(src, im.maxBytes()+1))
-	if err == nil && n > im.maxBytes() { // the header's Size was wrong
+	n, err := io.Copy(dst, io.LimitReader(src, im.MaxBytes+1))
+	if err == nil && n > im.MaxBytes { // the header's Size was wrong
 		err = im.tooLarge()
 	}
 	if err == nil {
@@ -174,7 +168,7 @@ func (im Images) Remove(imageURL string) error {
 	if !ok || !validImageName(name) {
 		return fmt.Errorf("image URL %q does not name a file in the images directory", imageURL)
 	}
-	root, err := os.OpenRoot(im.dir())
+	root, err := os.OpenRoot(im.Dir)
 	if err != nil {
 		return err
 	}
@@ -195,6 +189,9 @@ func (im Images) removeLogged(imageURL string) {
 // nor a symlink, nor an encoded slash leaves the directory; directories
 // are never listed.
 func (im Images) Register(r gin.IRouter) {
+	if err := im.validate(); err != nil {
+		panic("handlers: " + err.Error())
+	}
 	r.GET("/images/:file", im.serve)
 	r.HEAD("/images/:file", im.serve)
 }
@@ -207,7 +204,7 @@ func (im Images) serve(c *gin.Context) {
 		Respond(c, im.Log, notFound)
 		return
 	}
-	root, err := os.OpenRoot(im.dir())
+	root, err := os.OpenRoot(im.Dir)
 	if err != nil {
 		Respond(c, im.Log, notFound)
 		return

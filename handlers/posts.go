@@ -11,10 +11,6 @@ import (
 	"feedrt/store"
 )
 
-// DefaultPerPage is the page size of GET /feed/posts when Posts.PerPage is
-// zero, as in the Node app.
-const DefaultPerPage = 2
-
 // Messages of the feed routes, as the Node app sent them.
 const (
 	msgPostInvalid   = "Validation failed, entered data is incorrect."
@@ -53,7 +49,7 @@ type Posts struct {
 	Images Images
 	// Tokens guards every feed route (required).
 	Tokens *Tokens
-	// PerPage is the page size of the list (DefaultPerPage if zero).
+	// PerPage is the page size of the list (required, at least 1).
 	PerPage int
 	// MaxTitleLength and MaxContentLength cap title and content, in
 	// JavaScript characters after trimming (required: the Node app's
@@ -68,11 +64,17 @@ func (p Posts) Register(r gin.IRouter) {
 	if p.Tokens == nil {
 		panic("handlers: Posts.Tokens is nil")
 	}
-	if p.Images.MaxPixels <= 0 {
-		panic("handlers: Posts.Images.MaxPixels must be positive")
+	if err := p.Images.validate(); err != nil {
+		panic("handlers: Posts." + err.Error())
+	}
+	if p.PerPage < 1 {
+		panic("handlers: Posts.PerPage must be at least 1")
 	}
 	if p.MaxTitleLength < 5 || p.MaxContentLength < 5 {
 		panic("handlers: Posts.MaxTitleLength and MaxContentLength must be at least 5")
+	}
+	if p.Store == nil {
+		panic("handlers: Posts.Store is nil")
 	}
 	g := r.Group("/feed", p.Tokens.Middleware(p.Log), notFoundAs(msgPostNotFound))
 	g.GET("/posts", p.list)
@@ -84,12 +86,8 @@ func (p Posts) Register(r gin.IRouter) {
 
 // list answers one page of posts, newest first, and the total count.
 func (p Posts) list(c *gin.Context) {
-	perPage := p.PerPage
-	if perPage <= 0 {
-		perPage = DefaultPerPage
-	}
-	skip := pageSkip(parsePage(c.Query("page")), perPage)
-	posts, total, err := p.Store.ListPosts(c.Request.Context(), skip, perPage)
+	skip := pageSkip(parsePage(c.Query("page")), p.PerPage)
+	posts, total, err := p.Store.ListPosts(c.Request.Context(), skip, p.PerPage)
 	if err != nil {
 		p.fail(c, err)
 		return

@@ -55,7 +55,7 @@ func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 	if req.MultipartForm != nil {
 		if files := req.MultipartForm.File["image"]; len(files) > 0 {
 			f.file = files[0]
-			if f.file.Size > p.Images.maxBytes() {
+			if f.file.Size > p.Images.MaxBytes {
 				return postForm{}, cleanup, p.Images.tooLarge()
 			}
 		}

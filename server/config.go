@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"feedrt/handlers"
 )
 
 // Config is everything the server can be told, read once at start.
@@ -124,10 +126,6 @@ const (
 	PingTimeout       = 20 * time.Second
 	MaxHTTPBufferSize = 1_000_000
 )
-
-// minSecretLen is the shortest JWT secret accepted: HS256 wants at least
-// as many bytes of key as the hash has.
-const minSecretLen = 32
 
 // LoadConfig builds a Config from defaults and getenv. Bad values are
 // errors, not silent defaults, so a typo in a deployment fails at start.
@@ -272,12 +270,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	if s := getenv("JWT_SECRET"); s != "" {
-		if len(s) < minSecretLen {
-			errs = append(errs, fmt.Errorf("JWT_SECRET: must be at least %d bytes, got %d", minSecretLen, len(s)))
+		if len(s) < handlers.MinSecretBytes { // the rule is the handlers' (see there)
+			errs = append(errs, fmt.Errorf("JWT_SECRET: must be at least %d bytes, got %d", handlers.MinSecretBytes, len(s)))
 		}
 		c.JWTSecret = []byte(s)
 	} else {
-		c.JWTSecret = make([]byte, 32)
+		c.JWTSecret = make([]byte, handlers.MinSecretBytes)
 		_, _ = rand.Read(c.JWTSecret) // never fails on supported platforms
 		c.GeneratedSecret = true
 	}
