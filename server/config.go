@@ -105,18 +105,12 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
+	// PprofAddr (PPROF_ADDR) serves net/http/pprof on its own listener,
+	// e.g. 127.0.0.1:6060 (never the public port); empty = off.
+	PprofAddr string
+
 	// GeneratedSecret is true when JWTSecret was made up at start.
 	GeneratedSecret bool
-
-	// readTimeout and writeTimeout are http.Server's; fixed (see
-	// server.go), fields only so tests can shorten them.
-	readTimeout, writeTimeout time.Duration
-	// wsWriteTimeout bounds a write to one WebSocket client (0: default);
-	// a field only so tests can shorten it.
-	wsWriteTimeout time.Duration
-	// now is the clock of the image sweep's age test (time.Now); a field
-	// only so tests can move it.
-	now func() time.Time
 }
 
 // Engine.IO timings and limits, Node's defaults, so clients tuned for a
@@ -146,9 +140,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ImageSweepAge:       time.Hour,
 		ImageSweepInterval:  time.Hour,
 		ShutdownTimeout:     10 * time.Second,
-		readTimeout:         readTimeout,
-		writeTimeout:        writeTimeout,
-		now:                 time.Now,
 		MaxTitleLength:      200,
 		MaxContentLength:    20_000,
 		MaxStatusLength:     200,
@@ -252,6 +243,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("RECOVERY_MAX_SESSIONS", &c.RecoveryMaxSessions, 1, 100_000_000)
 	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	str("PPROF_ADDR", &c.PprofAddr)
+	if _, _, err := net.SplitHostPort(c.PprofAddr); c.PprofAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("PPROF_ADDR: want host:port such as 127.0.0.1:6060, got %q", c.PprofAddr))
+	}
 	dur("IMAGE_SWEEP_AGE", &c.ImageSweepAge)
 	dur("IMAGE_SWEEP_INTERVAL", &c.ImageSweepInterval)
 
@@ -319,6 +314,10 @@ func (c Config) LogValue() slog.Value {
 	if c.RedisURL != "" {
 		redisURL = maskURI(c.RedisURL)
 	}
+	pprof := "(off)"
+	if c.PprofAddr != "" {
+		pprof = c.PprofAddr
+	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr()),
 		slog.Any("cors_origins", c.AllowedOrigins),
@@ -351,6 +350,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("broadcast_queue", c.BroadcastQueue),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("pprof_addr", pprof),
 	)
 }
 
