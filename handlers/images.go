@@ -201,24 +201,24 @@ func (im Images) serve(c *gin.Context) {
 	notFound := NewError(http.StatusNotFound, "Not found.")
 	name := c.Param("file")
 	if !validImageName(name) {
-		Respond(c, im.Log, notFound)
+		im.fail(c, notFound)
 		return
 	}
 	root, err := os.OpenRoot(im.Dir)
 	if err != nil {
-		Respond(c, im.Log, notFound)
+		im.fail(c, notFound)
 		return
 	}
 	defer root.Close()
 	f, err := root.Open(name)
 	if err != nil {
-		Respond(c, im.Log, notFound)
+		im.fail(c, notFound)
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		Respond(c, im.Log, notFound)
+		im.fail(c, notFound)
 		return
 	}
 	ctype, ok := servedTypes[strings.ToLower(filepath.Ext(name))]
@@ -231,6 +231,9 @@ func (im Images) serve(c *gin.Context) {
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	http.ServeContent(c.Writer, c.Request, name, st.ModTime(), f)
 }
+
+// fail answers err through Respond, the one error-to-status mapping.
+func (im Images) fail(c *gin.Context, err error) { Respond(c, im.Log, err) }
 
 // validImageName accepts a plain file name: no separators, no NUL, not
 // hidden, not "." or "..". Names of files the Node app stored (an ISO date
