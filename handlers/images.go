@@ -87,9 +87,12 @@ func (im Images) validate() error {
 	return nil
 }
 
-// tooLarge is the 413 for an image over the cap.
-func (im Images) tooLarge() *Error {
-	return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.MaxBytes))
+// checkSize is a 413 *Error for n bytes over the cap, else nil.
+func (im Images) checkSize(n int64) error {
+	if n > im.MaxBytes {
+		return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.MaxBytes))
+	}
+	return nil
 }
 
 // limitBody caps the request body of an upload, so an oversized request
@@ -98,37 +101,46 @@ func (im Images) limitBody(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, im.MaxBytes+formAllowance)
 }
 
-// check reports whether the upload is within the cap (else a 413 *Error)
-// and a real image of an accepted type (else errNotImage).
-func (im Images) check(fh *multipart.FileHeader) error {
-	if fh.Size > im.MaxBytes {
-		return im.tooLarge()
+// open checks that the upload is within the cap (else a 413 *Error) and
+// a real image of an accepted type (else errNotImage), and returns it
+// opened at its start with the extension to store it under. The caller
+// closes it.
+func (im Images) open(fh *multipart.FileHeader) (multipart.File, string, error) {
+	if err := im.checkSize(fh.Size); err != nil {
+		return nil, "", err
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return fmt.Errorf("open upload: %w", err)
+		return nil, "", fmt.Errorf("open upload: %w", err)
 	}
-	defer f.Close()
-	_, err = sniffImage(f, im.MaxPixels)
-	return err
+	ext, err := sniffImage(f, im.MaxPixels)
+	if err != nil {
+		_ = f.Close()
+		return nil, "", err
+	}
+	return f, ext, nil
 }
 
-// Save checks the upload like check and writes it into the directory under
-// a new random name, with O_EXCL so no existing file is ever overwritten.
-// It returns the imageUrl ("images/<name>") to store with the post.
-func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
-	if fh.Size > im.MaxBytes {
-		return "", im.tooLarge()
-	}
-	src, err := fh.Open()
+// check checks the upload as Save does, without storing it.
+func (im Images) check(fh *multipart.FileHeader) error {
+	f, _, err := im.open(fh)
 	if err != nil {
-		return "", fmt.Errorf("open upload: %w", err)
+		return err
 	}
-	defer src.Close()
-	ext, err := sniffImage(src, im.MaxPixels)
+	_ = f.Close() // read only
+	return nil
+}
+
+// Save checks the upload (see open) and writes it into the directory
+// under a new random name, with O_EXCL so no existing file is ever
+// overwritten. It returns the imageUrl ("images/<name>") to store with
+// the post.
+func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
+	src, ext, err := im.open(fh)
 	if err != nil {
 		return "", err
 	}
+	defer src.Close()
 	if err := os.MkdirAll(im.Dir, 0o750); err != nil {
 		return "", fmt.Errorf("images directory: %w", err)
 	}
@@ -144,8 +156,8 @@ func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
 		return "", fmt.Errorf("create image file: %w", err)
 	}
 	n, err := io.Copy(dst, io.LimitReader(src, im.MaxBytes+1))
-	if err == nil && n > im.MaxBytes { // the header's Size was wrong
-		err = im.tooLarge()
+	if err == nil { // over the cap only if the header's Size was wrong
+		err = im.checkSize(n)
 	}
 	if err == nil {
 		err = dst.Sync()

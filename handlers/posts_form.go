@@ -55,8 +55,8 @@ func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 	if req.MultipartForm != nil {
 		if files := req.MultipartForm.File["image"]; len(files) > 0 {
 			f.file = files[0]
-			if f.file.Size > p.Images.MaxBytes {
-				return postForm{}, cleanup, p.Images.tooLarge()
+			if err := p.Images.checkSize(f.file.Size); err != nil {
+				return postForm{}, cleanup, err
 			}
 		}
 	}
