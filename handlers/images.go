@@ -210,29 +210,13 @@ func (im Images) Register(r gin.IRouter) {
 
 // serve sends one image with caching validators and range support.
 func (im Images) serve(c *gin.Context) {
-	notFound := NewError(http.StatusNotFound, "Not found.")
 	name := c.Param("file")
-	if !validImageName(name) {
-		im.fail(c, notFound)
-		return
-	}
-	root, err := os.OpenRoot(im.Dir)
-	if err != nil {
-		im.fail(c, notFound)
-		return
-	}
-	defer root.Close()
-	f, err := root.Open(name)
-	if err != nil {
-		im.fail(c, notFound)
+	f, st, ok := im.openServed(name)
+	if !ok {
+		im.fail(c, NewError(http.StatusNotFound, "Not found."))
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		im.fail(c, notFound)
-		return
-	}
 	ctype, ok := servedTypes[strings.ToLower(filepath.Ext(name))]
 	if !ok {
 		ctype = "application/octet-stream"
@@ -242,6 +226,29 @@ func (im Images) serve(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	http.ServeContent(c.Writer, c.Request, name, st.ModTime(), f)
+}
+
+// openServed opens the file name of the directory for serve, if it is a
+// regular file with a valid image name; anything else is not there.
+func (im Images) openServed(name string) (*os.File, fs.FileInfo, bool) {
+	if !validImageName(name) {
+		return nil, nil, false
+	}
+	root, err := os.OpenRoot(im.Dir)
+	if err != nil {
+		return nil, nil, false
+	}
+	defer root.Close() // f stays open
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, false
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, nil, false
+	}
+	return f, st, true
 }
 
 // fail answers err through Respond, the one error-to-status mapping.
