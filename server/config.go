@@ -15,8 +15,11 @@ import (
 	"feedrt/handlers"
 )
 
-// Config is everything the server can be told, read once at start.
-// Defaults first, then environment variables (see README).
+// Config is everything an operator can tell the server, read once at
+// start: defaults first, then environment variables (see README).
+// LoadConfig is the one place the defaults are written; the handlers it
+// configures take explicit values and refuse a missing one. What is no operator's business (protocol-bound timeouts,
+// the clock) is an Option of New instead.
 type Config struct {
 	Host string // HOST: listen address, empty = all interfaces
 	Port int    // PORT: listen port (name fixed by Node deployments)
