@@ -62,9 +62,9 @@ type Images struct {
 	// MaxBytes caps one image; larger uploads are answered 413.
 	MaxBytes int64
 	// MaxPixels caps width × height of an upload. A few hundred kilobytes
-	// of PNG can declare 10000×10000
-	// pixels; the server reads only the header, but every browser that
-	// shows the post decodes about 4 bytes per pixel, 400 MB there. An
+	// of PNG can declare 10000×10000 pixels; the server reads only the
+	// header, but every browser that shows the post decodes about 4 bytes
+	// per pixel, 400 MB there. An
 	// image past the cap is refused like a non-image (422), not with a
 	// 413: its body is small, and 413 here always means bytes over
 	// MaxBytes, which a client or proxy may act on differently.
