@@ -45,7 +45,7 @@ type UserStore interface {
 
 // Auth serves sign-up, login and the user's status.
 type Auth struct {
-	// Store keeps the users.
+	// Store keeps the users (required).
 	Store UserStore
 	// Tokens issues login tokens and guards the status routes (required).
 	Tokens *Tokens
@@ -77,6 +77,9 @@ func (a Auth) Register(r gin.IRouter) {
 	if a.Limiter == nil {
 		panic("handlers: Auth.Limiter is nil")
 	}
+	if a.Store == nil {
+		panic("handlers: Auth.Store is nil")
+	}
 	g := r.Group("/auth")
 	g.PUT("/signup", a.signup)
 	g.POST("/login", a.login)
@@ -95,10 +98,9 @@ type signupResponse struct {
 // failing field is reported, in body order email, password, name), then
 // stores the user with the normalised address and a bcrypt hash.
 func (a Auth) signup(c *gin.Context) {
-	log := orDiscard(a.Log)
 	body, err := readJSON(c)
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	var fields []FieldError
@@ -116,7 +118,7 @@ func (a Auth) signup(c *gin.Context) {
 		case err == nil:
 			fields = append(fields, fieldError("email", msgEmailTaken, rawEmail))
 		case !errors.Is(err, store.ErrNotFound):
-			Respond(c, log, err)
+			a.fail(c, err)
 			return
 		}
 	}
@@ -136,13 +138,13 @@ func (a Auth) signup(c *gin.Context) {
 		fields = append(fields, fieldError("name", msgInvalidValue, name))
 	}
 	if len(fields) > 0 {
-		Respond(c, log, validationError(msgValidationFailed, fields))
+		a.fail(c, validationError(msgValidationFailed, fields))
 		return
 	}
 
 	hash, err := a.Passwords.Hash(c.Request.Context(), password)
 	if err != nil {
-		Respond(c, log, fmt.Errorf("hash password: %w", err))
+		a.fail(c, fmt.Errorf("hash password: %w", err))
 		return
 	}
 	u := store.User{Email: norm, Password: string(hash), Name: name}
@@ -150,7 +152,7 @@ func (a Auth) signup(c *gin.Context) {
 		if errors.Is(err, store.ErrConflict) { // a concurrent sign-up won
 			err = validationError(msgValidationFailed, []FieldError{fieldError("email", msgEmailTaken, rawEmail)})
 		}
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, signupResponse{Message: "User created!", UserID: u.ID.Hex()})
@@ -171,10 +173,9 @@ type loginResponse struct {
 // Failed logins (401) are limited per client address and per e-mail; past
 // the limit it answers 429 with Retry-After, before any bcrypt work.
 func (a Auth) login(c *gin.Context) {
-	log := orDiscard(a.Log)
 	body, err := readJSON(c)
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	email, ok := jsString(body["email"])
@@ -186,7 +187,7 @@ func (a Auth) login(c *gin.Context) {
 	attempt, wait, ok := a.Limiter.begin(c.ClientIP(), norm)
 	if !ok {
 		c.Header("Retry-After", strconv.Itoa(int(max(1, math.Ceil(wait.Seconds())))))
-		Respond(c, log, NewError(http.StatusTooManyRequests, msgTooManyLogins))
+		a.fail(c, NewError(http.StatusTooManyRequests, msgTooManyLogins))
 		return
 	}
 	var failed bool // only a 401 is a failure; a 5xx or panic is not
@@ -196,12 +197,12 @@ func (a Auth) login(c *gin.Context) {
 	var e *Error
 	failed = errors.As(err, &e) && e.Status == http.StatusUnauthorized
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	token, err := a.Tokens.Issue(u.Email, u.ID)
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, loginResponse{Token: token, UserID: u.ID.Hex()})
@@ -239,15 +240,14 @@ func (a Auth) authenticate(ctx context.Context, norm, password string) (store.Us
 
 // getStatus answers the authenticated user's status.
 func (a Auth) getStatus(c *gin.Context) {
-	log := orDiscard(a.Log)
 	id, err := requireUser(c)
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	u, err := a.Store.UserByID(c.Request.Context(), id)
 	if err != nil {
-		Respond(c, log, err) // ErrNotFound: "User not found." (notFoundAs)
+		a.fail(c, err) // ErrNotFound: "User not found." (notFoundAs)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": u.Status})
@@ -256,25 +256,27 @@ func (a Auth) getStatus(c *gin.Context) {
 // updateStatus sets the authenticated user's status to the trimmed value;
 // a blank one (the Node app stored "") or one past MaxStatusLength is a 422.
 func (a Auth) updateStatus(c *gin.Context) {
-	log := orDiscard(a.Log)
 	id, err := requireUser(c)
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	body, err := readJSON(c)
 	if err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	status, ok := trimmedField(body, "status")
 	if !ok || status == "" || jsLen(status) > a.MaxStatusLength {
-		Respond(c, log, validationError(msgValidationFailed, []FieldError{fieldError("status", msgInvalidValue, status)}))
+		a.fail(c, validationError(msgValidationFailed, []FieldError{fieldError("status", msgInvalidValue, status)}))
 		return
 	}
 	if err := a.Store.UpdateUserStatus(c.Request.Context(), id, status); err != nil {
-		Respond(c, log, err)
+		a.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"message": "User updated."})
 }
+
+// fail answers err through Respond, the one error-to-status mapping.
+func (a Auth) fail(c *gin.Context, err error) { Respond(c, a.Log, err) }

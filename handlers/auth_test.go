@@ -196,8 +196,8 @@ func checkLoginToken(user string) func(*testing.T, *env, *httptest.ResponseRecor
 		if claims.UserID != u.ID.Hex() || claims.Email != u.Email || resp.UserID != u.ID.Hex() {
 			t.Errorf("claims %+v, response %+v, want user %+v", claims, resp, u)
 		}
-		if ttl := claims.ExpiresAt.Sub(claims.IssuedAt.Time); ttl != DefaultTokenTTL {
-			t.Errorf("token lives %s, want %s", ttl, DefaultTokenTTL)
+		if ttl := claims.ExpiresAt.Sub(claims.IssuedAt.Time); ttl != testTokenTTL {
+			t.Errorf("token lives %s, want %s", ttl, testTokenTTL)
 		}
 	}
 }

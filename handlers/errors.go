@@ -1,6 +1,3 @@
-// Package handlers holds the Gin handlers of the REST API. It knows the
-// store interface and a small Broadcaster interface, but no Socket.IO
-// library and no database driver.
 package handlers
 
 import (
@@ -101,7 +98,7 @@ func orDiscard(l *slog.Logger) *slog.Logger {
 // *Error carries its own, a body over its http.MaxBytesReader limit is
 // 413, store sentinels map to fixed ones (ErrNotFound's message depends on
 // the route group, see notFoundAs), anything else is a 500 whose detail
-// goes to the log only.
+// goes to the log only (log may be nil: nothing is logged).
 func Respond(c *gin.Context, log *slog.Logger, err error) {
 	var e *Error
 	var tooBig *http.MaxBytesError

@@ -29,6 +29,10 @@ const (
 	testMaxStatus  = 30
 )
 
+// testTokenTTL is how long the test server's tokens live (the Node app's
+// hour, the server's default).
+const testTokenTTL = time.Hour
+
 // testSecret signs the tokens of the tests; otherSecret forges them.
 var (
 	testSecret  = []byte("test-secret-test-secret-test-secret!")
@@ -142,7 +146,7 @@ func newEnvLimits(t *testing.T, wrap func(*boltstore.Store) interface {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	tokens, err := NewTokens(testSecret, time.Hour)
+	tokens, err := NewTokens(testSecret, testTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}

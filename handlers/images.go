@@ -21,9 +21,6 @@ import (
 	"golang.org/x/image/webp"
 )
 
-// DefaultMaxImageBytes is the upload cap when Images.MaxBytes is zero.
-const DefaultMaxImageBytes = 5 << 20
-
 // imageURLPrefix starts every imageUrl; the front end loads
 // <server>/<imageUrl>, which Images.Register serves.
 const imageURLPrefix = "images/"
@@ -57,18 +54,17 @@ var errNotImage = errors.New("not an accepted PNG, JPEG or WebP image")
 
 // Images stores uploaded post images in one directory and serves them.
 // File names are always generated here; nothing the client sends becomes
-// part of a path.
+// part of a path. Dir, MaxBytes and MaxPixels are required: Register and
+// Posts.Register refuse a zero value.
 type Images struct {
-	// Dir is the images directory, created on the first upload ("images"
-	// if empty, relative to the working directory like the Node app's).
+	// Dir is the images directory, created on the first upload.
 	Dir string
-	// MaxBytes caps one image (DefaultMaxImageBytes if zero); larger
-	// uploads are answered 413.
+	// MaxBytes caps one image; larger uploads are answered 413.
 	MaxBytes int64
-	// MaxPixels caps width × height of an upload (required: Posts.Register
-	// refuses zero). A few hundred kilobytes of PNG can declare 10000×10000
-	// pixels; the server reads only the header, but every browser that
-	// shows the post decodes about 4 bytes per pixel, 400 MB there. An
+	// MaxPixels caps width × height of an upload. A few hundred kilobytes
+	// of PNG can declare 10000×10000 pixels; the server reads only the
+	// header, but every browser that shows the post decodes about 4 bytes
+	// per pixel, 400 MB there. An
 	// image past the cap is refused like a non-image (422), not with a
 	// 413: its body is small, and 413 here always means bytes over
 	// MaxBytes, which a client or proxy may act on differently.
@@ -77,68 +73,78 @@ type Images struct {
 	Log *slog.Logger
 }
 
-// maxBytes is the effective size cap.
-func (im Images) maxBytes() int64 {
-	if im.MaxBytes <= 0 {
-		return DefaultMaxImageBytes
+// validate reports a missing setting, a wiring bug: a zero cap would
+// refuse every upload, and an empty Dir names no directory at all.
+func (im Images) validate() error {
+	switch {
+	case im.MaxPixels <= 0:
+		return errors.New("Images.MaxPixels must be positive")
+	case im.MaxBytes <= 0:
+		return errors.New("Images.MaxBytes must be positive")
+	case im.Dir == "":
+		return errors.New("Images.Dir is empty")
 	}
-	return im.MaxBytes
+	return nil
 }
 
-// dir is the effective images directory.
-func (im Images) dir() string {
-	if im.Dir == "" {
-		return "images"
+// checkSize is a 413 *Error for n bytes over the cap, else nil.
+func (im Images) checkSize(n int64) error {
+	if n > im.MaxBytes {
+		return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.MaxBytes))
 	}
-	return im.Dir
-}
-
-// tooLarge is the 413 for an image over the cap.
-func (im Images) tooLarge() *Error {
-	return NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("File too large (the limit is %d bytes).", im.maxBytes()))
+	return nil
 }
 
 // limitBody caps the request body of an upload, so an oversized request
 // fails while it is read instead of filling the disk first.
 func (im Images) limitBody(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, im.maxBytes()+formAllowance)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, im.MaxBytes+formAllowance)
 }
 
-// check reports whether the upload is within the cap (else a 413 *Error)
-// and a real image of an accepted type (else errNotImage).
-func (im Images) check(fh *multipart.FileHeader) error {
-	if fh.Size > im.maxBytes() {
-		return im.tooLarge()
+// open checks that the upload is within the cap (else a 413 *Error) and
+// a real image of an accepted type (else errNotImage), and returns it
+// opened at its start with the extension to store it under. The caller
+// closes it.
+func (im Images) open(fh *multipart.FileHeader) (multipart.File, string, error) {
+	if err := im.checkSize(fh.Size); err != nil {
+		return nil, "", err
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return fmt.Errorf("open upload: %w", err)
+		return nil, "", fmt.Errorf("open upload: %w", err)
 	}
-	defer f.Close()
-	_, err = sniffImage(f, im.MaxPixels)
-	return err
+	ext, err := sniffImage(f, im.MaxPixels)
+	if err != nil {
+		_ = f.Close()
+		return nil, "", err
+	}
+	return f, ext, nil
 }
 
-// Save checks the upload like check and writes it into the directory under
-// a new random name, with O_EXCL so no existing file is ever overwritten.
-// It returns the imageUrl ("images/<name>") to store with the post.
-func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
-	if fh.Size > im.maxBytes() {
-		return "", im.tooLarge()
-	}
-	src, err := fh.Open()
+// check checks the upload as Save does, without storing it.
+func (im Images) check(fh *multipart.FileHeader) error {
+	f, _, err := im.open(fh)
 	if err != nil {
-		return "", fmt.Errorf("open upload: %w", err)
+		return err
 	}
-	defer src.Close()
-	ext, err := sniffImage(src, im.MaxPixels)
+	_ = f.Close() // read only
+	return nil
+}
+
+// Save checks the upload (see open) and writes it into the directory
+// under a new random name, with O_EXCL so no existing file is ever
+// overwritten. It returns the imageUrl ("images/<name>") to store with
+// the post.
+func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
+	src, ext, err := im.open(fh)
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(im.dir(), 0o750); err != nil {
+	defer src.Close()
+	if err := os.MkdirAll(im.Dir, 0o750); err != nil {
 		return "", fmt.Errorf("images directory: %w", err)
 	}
-	root, err := os.OpenRoot(im.dir())
+	root, err := os.OpenRoot(im.Dir)
 	if err != nil {
 		return "", fmt.Errorf("images directory: %w", err)
 	}
@@ -149,9 +155,9 @@ func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("create image file: %w", err)
 	}
-	n, err := io.Copy(dst, io.LimitReader(src, im.maxBytes()+1))
-	if err == nil && n > im.maxBytes() { // the header's Size was wrong
-		err = im.tooLarge()
+	n, err := io.Copy(dst, io.LimitReader(src, im.MaxBytes+1))
+	if err == nil { // over the cap only if the header's Size was wrong
+		err = im.checkSize(n)
 	}
 	if err == nil {
 		err = dst.Sync()
@@ -174,7 +180,7 @@ func (im Images) Remove(imageURL string) error {
 	if !ok || !validImageName(name) {
 		return fmt.Errorf("image URL %q does not name a file in the images directory", imageURL)
 	}
-	root, err := os.OpenRoot(im.dir())
+	root, err := os.OpenRoot(im.Dir)
 	if err != nil {
 		return err
 	}
@@ -195,35 +201,22 @@ func (im Images) removeLogged(imageURL string) {
 // nor a symlink, nor an encoded slash leaves the directory; directories
 // are never listed.
 func (im Images) Register(r gin.IRouter) {
+	if err := im.validate(); err != nil {
+		panic("handlers: " + err.Error())
+	}
 	r.GET("/images/:file", im.serve)
 	r.HEAD("/images/:file", im.serve)
 }
 
 // serve sends one image with caching validators and range support.
 func (im Images) serve(c *gin.Context) {
-	notFound := NewError(http.StatusNotFound, "Not found.")
 	name := c.Param("file")
-	if !validImageName(name) {
-		Respond(c, im.Log, notFound)
-		return
-	}
-	root, err := os.OpenRoot(im.dir())
-	if err != nil {
-		Respond(c, im.Log, notFound)
-		return
-	}
-	defer root.Close()
-	f, err := root.Open(name)
-	if err != nil {
-		Respond(c, im.Log, notFound)
+	f, st, ok := im.openServed(name)
+	if !ok {
+		im.fail(c, NewError(http.StatusNotFound, "Not found."))
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		Respond(c, im.Log, notFound)
-		return
-	}
 	ctype, ok := servedTypes[strings.ToLower(filepath.Ext(name))]
 	if !ok {
 		ctype = "application/octet-stream"
@@ -234,6 +227,32 @@ func (im Images) serve(c *gin.Context) {
 	h.Set("Content-Security-Policy", "default-src 'none'")
 	http.ServeContent(c.Writer, c.Request, name, st.ModTime(), f)
 }
+
+// openServed opens the file name of the directory for serve, if it is a
+// regular file with a valid image name; anything else is not there.
+func (im Images) openServed(name string) (*os.File, fs.FileInfo, bool) {
+	if !validImageName(name) {
+		return nil, nil, false
+	}
+	root, err := os.OpenRoot(im.Dir)
+	if err != nil {
+		return nil, nil, false
+	}
+	defer root.Close() // f stays open
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, false
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		_ = f.Close()
+		return nil, nil, false
+	}
+	return f, st, true
+}
+
+// fail answers err through Respond, the one error-to-status mapping.
+func (im Images) fail(c *gin.Context, err error) { Respond(c, im.Log, err) }
 
 // validImageName accepts a plain file name: no separators, no NUL, not
 // hidden, not "." or "..". Names of files the Node app stored (an ISO date

@@ -23,7 +23,7 @@ type ImageRefs interface {
 // flight, here or in another process sharing the directory (a cluster, or
 // the Node app during a migration), whose post is not stored yet.
 type ImageSweep struct {
-	// Images is the directory to sweep.
+	// Images.Dir is the directory to sweep (required).
 	Images Images
 	// Store tells which images are in use.
 	Store ImageRefs
@@ -62,10 +62,10 @@ type SweepResult struct {
 // empty wait for its first post.
 func (s ImageSweep) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
-	if s.Age <= 0 || s.Now == nil || s.Store == nil {
-		return res, errors.New("handlers: ImageSweep needs a positive Age, a clock and a store")
+	if s.Age <= 0 || s.Now == nil || s.Store == nil || s.Images.Dir == "" {
+		return res, errors.New("handlers: ImageSweep needs a positive Age, a clock, a store and Images.Dir")
 	}
-	root, err := os.OpenRoot(s.Images.dir())
+	root, err := os.OpenRoot(s.Images.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return res, nil
 	}

@@ -13,7 +13,6 @@ import (
 	"feedrt/store"
 )
 
-
 // sweepAge is the age of the sweeps under test.
 const sweepAge = time.Hour
 

@@ -11,10 +11,6 @@ import (
 	"feedrt/store"
 )
 
-// DefaultPerPage is the page size of GET /feed/posts when Posts.PerPage is
-// zero, as in the Node app.
-const DefaultPerPage = 2
-
 // Messages of the feed routes, as the Node app sent them.
 const (
 	msgPostInvalid   = "Validation failed, entered data is incorrect."
@@ -44,7 +40,7 @@ type PostStore interface {
 // behind the token middleware. Every change that was stored is announced
 // through Broadcaster afterwards, and only then.
 type Posts struct {
-	// Store keeps the posts.
+	// Store keeps the posts (required).
 	Store PostStore
 	// Broadcaster announces stored changes (nil: none are announced).
 	Broadcaster Broadcaster
@@ -53,7 +49,7 @@ type Posts struct {
 	Images Images
 	// Tokens guards every feed route (required).
 	Tokens *Tokens
-	// PerPage is the page size of the list (DefaultPerPage if zero).
+	// PerPage is the page size of the list (required, at least 1).
 	PerPage int
 	// MaxTitleLength and MaxContentLength cap title and content, in
 	// JavaScript characters after trimming (required: the Node app's
@@ -68,11 +64,17 @@ func (p Posts) Register(r gin.IRouter) {
 	if p.Tokens == nil {
 		panic("handlers: Posts.Tokens is nil")
 	}
-	if p.Images.MaxPixels <= 0 {
-		panic("handlers: Posts.Images.MaxPixels must be positive")
+	if err := p.Images.validate(); err != nil {
+		panic("handlers: Posts." + err.Error())
+	}
+	if p.PerPage < 1 {
+		panic("handlers: Posts.PerPage must be at least 1")
 	}
 	if p.MaxTitleLength < 5 || p.MaxContentLength < 5 {
 		panic("handlers: Posts.MaxTitleLength and MaxContentLength must be at least 5")
+	}
+	if p.Store == nil {
+		panic("handlers: Posts.Store is nil")
 	}
 	g := r.Group("/feed", p.Tokens.Middleware(p.Log), notFoundAs(msgPostNotFound))
 	g.GET("/posts", p.list)
@@ -84,12 +86,8 @@ func (p Posts) Register(r gin.IRouter) {
 
 // list answers one page of posts, newest first, and the total count.
 func (p Posts) list(c *gin.Context) {
-	perPage := p.PerPage
-	if perPage <= 0 {
-		perPage = DefaultPerPage
-	}
-	skip := pageSkip(parsePage(c.Query("page")), perPage)
-	posts, total, err := p.Store.ListPosts(c.Request.Context(), skip, perPage)
+	skip := pageSkip(parsePage(c.Query("page")), p.PerPage)
+	posts, total, err := p.Store.ListPosts(c.Request.Context(), skip, p.PerPage)
 	if err != nil {
 		p.fail(c, err)
 		return
@@ -175,6 +173,66 @@ func (p Posts) owned(c *gin.Context) (store.Post, error) {
 	return post, nil
 }
 
+// update replaces title, content and image of the user's own post. The
+// image is either a new file or the "image" text field, which normally
+// holds the post's current imageUrl. Any image text keeps the stored image:
+// the course front end sends "undefined" when its author edits a post that
+// arrived through a posts event, and the Node app then stored that text and
+// deleted the image file; a client-chosen path is never stored. A new file
+// is removed again if the post cannot be stored; the one it replaced (as
+// the store reports it) only once it was.
+func (p Posts) update(c *gin.Context) {
+	form, cleanup, err := p.readForm(c)
+	defer cleanup()
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	if form.file == nil && form.imageText == "" {
+		p.fail(c, validationError(msgNoFilePicked, nil))
+		return
+	}
+	if form.file != nil {
+		// Checked before the look-up so a bad upload costs no database
+		// round trip; a rejected file counts as no file, as with multer's
+		// fileFilter in the Node app.
+		if err := p.Images.check(form.file); err != nil {
+			p.fail(c, notImageAs(err, msgNoFilePicked))
+			return
+		}
+	}
+	post, err := p.owned(c)
+	if err != nil {
+		p.fail(c, err)
+		return
+	}
+	newURL := "" // the store keeps the stored image
+	if form.file != nil {
+		if newURL, err = p.Images.Save(form.file); err != nil {
+			p.fail(c, notImageAs(err, msgNoFilePicked))
+			return
+		}
+	}
+	post.Title, post.Content, post.ImageURL = form.title, form.content, newURL
+	replaced, err := p.Store.UpdatePost(c.Request.Context(), &post)
+	if err != nil {
+		if newURL != "" {
+			p.Images.removeLogged(newURL)
+		}
+		p.fail(c, err)
+		return
+	}
+	// The store says which image the update took out, read atomically
+	// with it: with concurrent edits of one post, each removes the file
+	// its own update replaced, and none removes a file still in use.
+	if replaced != "" {
+		p.Images.removeLogged(replaced)
+	}
+	view := viewPost(post)
+	p.broadcast(PostEvent{Action: ActionUpdate, Post: view})
+	c.JSON(http.StatusOK, postResponse{Message: "Post updated!", Post: view})
+}
+
 // delete removes the post, then its image file.
 func (p Posts) delete(c *gin.Context) {
 	post, err := p.owned(c)
@@ -199,7 +257,5 @@ func (p Posts) broadcast(payload any) {
 	}
 }
 
-// fail answers err through Respond.
-func (p Posts) fail(c *gin.Context, err error) {
-	Respond(c, p.Log, err)
-}
+// fail answers err through Respond, the one error-to-status mapping.
+func (p Posts) fail(c *gin.Context, err error) { Respond(c, p.Log, err) }

@@ -55,8 +55,8 @@ func (p Posts) readForm(c *gin.Context) (postForm, func(), error) {
 	if req.MultipartForm != nil {
 		if files := req.MultipartForm.File["image"]; len(files) > 0 {
 			f.file = files[0]
-			if f.file.Size > p.Images.maxBytes() {
-				return postForm{}, cleanup, p.Images.tooLarge()
+			if err := p.Images.checkSize(f.file.Size); err != nil {
+				return postForm{}, cleanup, err
 			}
 		}
 	}
@@ -77,66 +77,6 @@ func (f postForm) validate(maxTitle, maxContent int) []FieldError {
 		fields = append(fields, fieldError("content", msgInvalidValue, f.content))
 	}
 	return fields
-}
-
-// update replaces title, content and image of the user's own post. The
-// image is either a new file or the "image" text field, which normally
-// holds the post's current imageUrl. Any image text keeps the stored image:
-// the course front end sends "undefined" when its author edits a post that
-// arrived through a posts event, and the Node app then stored that text and
-// deleted the image file; a client-chosen path is never stored. A new file
-// is removed again if the post cannot be stored; the one it replaced (as
-// the store reports it) only once it was.
-func (p Posts) update(c *gin.Context) {
-	form, cleanup, err := p.readForm(c)
-	defer cleanup()
-	if err != nil {
-		p.fail(c, err)
-		return
-	}
-	if form.file == nil && form.imageText == "" {
-		p.fail(c, validationError(msgNoFilePicked, nil))
-		return
-	}
-	if form.file != nil {
-		// Checked before the look-up so a bad upload costs no database
-		// round trip; a rejected file counts as no file, as with multer's
-		// fileFilter in the Node app.
-		if err := p.Images.check(form.file); err != nil {
-			p.fail(c, notImageAs(err, msgNoFilePicked))
-			return
-		}
-	}
-	post, err := p.owned(c)
-	if err != nil {
-		p.fail(c, err)
-		return
-	}
-	newURL := "" // the store keeps the stored image
-	if form.file != nil {
-		if newURL, err = p.Images.Save(form.file); err != nil {
-			p.fail(c, notImageAs(err, msgNoFilePicked))
-			return
-		}
-	}
-	post.Title, post.Content, post.ImageURL = form.title, form.content, newURL
-	replaced, err := p.Store.UpdatePost(c.Request.Context(), &post)
-	if err != nil {
-		if newURL != "" {
-			p.Images.removeLogged(newURL)
-		}
-		p.fail(c, err)
-		return
-	}
-	// The store says which image the update took out, read atomically
-	// with it: with concurrent edits of one post, each removes the file
-	// its own update replaced, and none removes a file still in use.
-	if replaced != "" {
-		p.Images.removeLogged(replaced)
-	}
-	view := viewPost(post)
-	p.broadcast(PostEvent{Action: ActionUpdate, Post: view})
-	c.JSON(http.StatusOK, postResponse{Message: "Post updated!", Post: view})
 }
 
 // notImageAs turns errNotImage into a 422 with message; other errors

@@ -102,9 +102,9 @@ func parsePage(raw string) int {
 }
 
 // pageSkip is (page-1)*perPage, saturating instead of overflowing: a page
-// beyond any data is just empty.
+// beyond any data is just empty. perPage is positive (Posts.Register).
 func pageSkip(page, perPage int) int {
-	if perPage <= 0 || page <= 1 {
+	if page <= 1 {
 		return 0
 	}
 	if page-1 > math.MaxInt/perPage {

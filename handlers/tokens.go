@@ -16,12 +16,11 @@ import (
 
 // MinSecretBytes is the shortest HS256 secret Tokens accepts. RFC 7518
 // asks for a key at least as long as the hash output (256 bits); shorter
-// secrets can be brute-forced from one captured token.
+// secrets can be brute-forced from one captured token. It is the one
+// statement of the rule: the server's configuration checks JWT_SECRET
+// against it too, so a short secret stops the start with the variable's
+// name.
 const MinSecretBytes = 32
-
-// DefaultTokenTTL is how long a token is valid unless configured otherwise,
-// as in the Node app (jsonwebtoken's expiresIn: '1h').
-const DefaultTokenTTL = time.Hour
 
 // signingMethod is the only algorithm issued and accepted. Pinning it on
 // parse is what stops "alg: none" and RS/HS key-confusion tokens.
@@ -47,17 +46,14 @@ type Tokens struct {
 }
 
 // NewTokens returns a Tokens signing with secret (at least MinSecretBytes
-// long; it is copied) and issuing tokens valid for ttl (DefaultTokenTTL if
-// ttl is zero).
+// long; it is copied) and issuing tokens valid for ttl, which must be
+// positive: a zero TTL would issue tokens that are expired at once.
 func NewTokens(secret []byte, ttl time.Duration) (*Tokens, error) {
 	if len(secret) < MinSecretBytes {
 		return nil, fmt.Errorf("token secret has %d bytes, need at least %d", len(secret), MinSecretBytes)
 	}
-	if ttl == 0 {
-		ttl = DefaultTokenTTL
-	}
-	if ttl < 0 {
-		return nil, fmt.Errorf("token TTL %s is negative", ttl)
+	if ttl <= 0 {
+		return nil, fmt.Errorf("token TTL %s, want a positive duration", ttl)
 	}
 	return &Tokens{secret: append([]byte(nil), secret...), ttl: ttl, now: time.Now}, nil
 }

@@ -15,8 +15,11 @@ func TestNewTokens(t *testing.T) {
 	if _, err := NewTokens(testSecret, -time.Second); err == nil {
 		t.Error("a negative TTL was accepted")
 	}
+	if _, err := NewTokens(testSecret, 0); err == nil {
+		t.Error("a zero TTL was accepted")
+	}
 	secret := append([]byte(nil), testSecret...)
-	tok, err := NewTokens(secret, 0)
+	tok, err := NewTokens(secret, testTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,8 +32,8 @@ func TestNewTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.ExpiresAt.Sub(c.IssuedAt.Time); got != DefaultTokenTTL {
-		t.Errorf("TTL %s, want the default %s", got, DefaultTokenTTL)
+	if got := c.ExpiresAt.Sub(c.IssuedAt.Time); got != testTokenTTL {
+		t.Errorf("TTL %s, want %s", got, testTokenTTL)
 	}
 }
 

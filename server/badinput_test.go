@@ -102,7 +102,7 @@ func TestSocketIOBadInput(t *testing.T) {
 		eio := env.srv.SocketIO().Engine()
 		big := strings.Repeat("x", 100_000)
 		for range pollingMaxBuffered/len(big) + 2 {
-			env.srv.Broadcaster().Broadcast("news", big)
+			env.srv.bc.Broadcast("news", big)
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for open := true; open; _, open = eio.Clients().Load(sid) {

@@ -55,7 +55,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			}}
 			b.ResetTimer()
 			for i := range b.N {
-				env.srv.Broadcaster().Broadcast("posts", payload)
+				env.srv.bc.Broadcast("posts", payload)
 				want := int64(n) * int64(i+1)
 				deadline := time.Now().Add(30 * time.Second)
 				for received.Load() < want {

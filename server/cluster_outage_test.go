@@ -135,7 +135,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	// A burst of broadcasts while Redis is gone: local delivery keeps pace.
 	const burst = 300
 	for i := range burst {
-		b.srv.Broadcaster().Broadcast("news", map[string]any{"i": i})
+		b.srv.bc.Broadcast("news", map[string]any{"i": i})
 	}
 	for range burst {
 		waitEvent(t, onB, "news")

@@ -11,10 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"feedrt/handlers"
 )
 
-// Config is everything the server can be told, read once at start.
-// Defaults first, then environment variables (see README).
+// Config is everything an operator can tell the server, read once at
+// start: defaults first, then environment variables (see README).
+// LoadConfig is the one place the defaults are written; the handlers it
+// configures take explicit values and refuse a missing one. What is no operator's business (protocol-bound timeouts,
+// the clock) is an Option of New instead.
 type Config struct {
 	Host string // HOST: listen address, empty = all interfaces
 	Port int    // PORT: listen port (name fixed by Node deployments)
@@ -103,18 +108,12 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
+	// PprofAddr (PPROF_ADDR) serves net/http/pprof on its own listener,
+	// e.g. 127.0.0.1:6060 (never the public port); empty = off.
+	PprofAddr string
+
 	// GeneratedSecret is true when JWTSecret was made up at start.
 	GeneratedSecret bool
-
-	// readTimeout and writeTimeout are http.Server's; fixed (see
-	// server.go), fields only so tests can shorten them.
-	readTimeout, writeTimeout time.Duration
-	// wsWriteTimeout bounds a write to one WebSocket client (0: default);
-	// a field only so tests can shorten it.
-	wsWriteTimeout time.Duration
-	// now is the clock of the image sweep's age test (time.Now); a field
-	// only so tests can move it.
-	now func() time.Time
 }
 
 // Engine.IO timings and limits, Node's defaults, so clients tuned for a
@@ -124,10 +123,6 @@ const (
 	PingTimeout       = 20 * time.Second
 	MaxHTTPBufferSize = 1_000_000
 )
-
-// minSecretLen is the shortest JWT secret accepted: HS256 wants at least
-// as many bytes of key as the hash has.
-const minSecretLen = 32
 
 // LoadConfig builds a Config from defaults and getenv. Bad values are
 // errors, not silent defaults, so a typo in a deployment fails at start.
@@ -148,9 +143,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ImageSweepAge:       time.Hour,
 		ImageSweepInterval:  time.Hour,
 		ShutdownTimeout:     10 * time.Second,
-		readTimeout:         readTimeout,
-		writeTimeout:        writeTimeout,
-		now:                 time.Now,
 		MaxTitleLength:      200,
 		MaxContentLength:    20_000,
 		MaxStatusLength:     200,
@@ -166,38 +158,31 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.LoginAddressBurst, c.LoginAddressInterval = 50, 2*time.Second
 	c.LoginLimitKeys = 100_000
 	var errs []error
+	lookup := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	// set hands name's value, when set, to parse, which stores it if it
+	// is valid; an invalid one is an error naming the variable.
+	set := func(name, want string, parse func(string) bool) {
+		if v := lookup(name); v != "" && !parse(v) {
+			errs = append(errs, fmt.Errorf("%s: want %s, got %q", name, want, v))
+		}
+	}
 	str := func(name string, dst *string) {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
+		if v := lookup(name); v != "" {
 			*dst = v
 		}
 	}
 	num := func(name string, dst *int, lo, hi int) {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < lo || n > hi {
-			errs = append(errs, fmt.Errorf("%s: want an integer in [%d, %d], got %q", name, lo, hi, v))
-			return
-		}
-		*dst = n
+		set(name, fmt.Sprintf("an integer in [%d, %d]", lo, hi), into(dst, intIn(lo, hi)))
+	}
+	num64 := func(name string, dst *int64, lo, hi int64) {
+		set(name, fmt.Sprintf("an integer in [%d, %d]", lo, hi), into(dst, intIn(lo, hi)))
 	}
 	dur := func(name string, dst *time.Duration) {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s, got %q", name, v))
-			return
-		}
-		*dst = d
+		set(name, "a positive duration such as 30s", into(dst, positiveDuration))
 	}
 	list := func(name string, dst *[]string) {
-		v := getenv(name)
-		if strings.TrimSpace(v) == "" {
+		v := lookup(name)
+		if v == "" {
 			return
 		}
 		var out []string
@@ -236,16 +221,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	num("POSTS_PER_PAGE", &c.PostsPerPage, 1, 100)
-	var maxImage int
-	num("MAX_IMAGE_BYTES", &maxImage, 1, 1<<30)
-	if maxImage > 0 {
-		c.MaxImageBytes = int64(maxImage)
-	}
-	var maxPixels int
-	num("MAX_IMAGE_PIXELS", &maxPixels, 1, 1_000_000_000)
-	if maxPixels > 0 {
-		c.MaxImagePixels = int64(maxPixels)
-	}
+	num64("MAX_IMAGE_BYTES", &c.MaxImageBytes, 1, 1<<30)
+	num64("MAX_IMAGE_PIXELS", &c.MaxImagePixels, 1, 1_000_000_000)
 	num("MAX_TITLE_LENGTH", &c.MaxTitleLength, 5, 1_000_000)
 	num("MAX_CONTENT_LENGTH", &c.MaxContentLength, 5, 1_000_000)
 	num("MAX_STATUS_LENGTH", &c.MaxStatusLength, 1, 1_000_000)
@@ -254,14 +231,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("RECOVERY_MAX_SESSIONS", &c.RecoveryMaxSessions, 1, 100_000_000)
 	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	set("PPROF_ADDR", "host:port such as 127.0.0.1:6060", into(&c.PprofAddr, hostPort))
 	dur("IMAGE_SWEEP_AGE", &c.ImageSweepAge)
 	dur("IMAGE_SWEEP_INTERVAL", &c.ImageSweepInterval)
 
-	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			errs = append(errs, fmt.Errorf("LOG_LEVEL: want debug, info, warn or error, got %q", v))
-		}
-	}
+	set("LOG_LEVEL", "debug, info, warn or error", into(&c.LogLevel, logLevel))
 	for _, o := range c.AllowedOrigins {
 		if err := checkOrigin(o); err != nil {
 			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %w", err))
@@ -272,16 +246,54 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	if s := getenv("JWT_SECRET"); s != "" {
-		if len(s) < minSecretLen {
-			errs = append(errs, fmt.Errorf("JWT_SECRET: must be at least %d bytes, got %d", minSecretLen, len(s)))
+		if len(s) < handlers.MinSecretBytes { // the rule is the handlers' (see there)
+			errs = append(errs, fmt.Errorf("JWT_SECRET: must be at least %d bytes, got %d", handlers.MinSecretBytes, len(s)))
 		}
 		c.JWTSecret = []byte(s)
 	} else {
-		c.JWTSecret = make([]byte, 32)
+		c.JWTSecret = make([]byte, handlers.MinSecretBytes)
 		_, _ = rand.Read(c.JWTSecret) // never fails on supported platforms
 		c.GeneratedSecret = true
 	}
 	return c, errors.Join(errs...)
+}
+
+// into makes a parse function for LoadConfig's set: it stores in *dst
+// what parse accepts.
+func into[T any](dst *T, parse func(string) (T, bool)) func(string) bool {
+	return func(v string) bool {
+		x, ok := parse(v)
+		if ok {
+			*dst = x
+		}
+		return ok
+	}
+}
+
+// intIn parses a decimal integer in [lo, hi].
+func intIn[T int | int64](lo, hi T) func(string) (T, bool) {
+	return func(v string) (T, bool) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return T(n), err == nil && n >= int64(lo) && n <= int64(hi)
+	}
+}
+
+// positiveDuration parses a duration such as 30s that is above zero.
+func positiveDuration(v string) (time.Duration, bool) {
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d > 0
+}
+
+// hostPort accepts a listen address such as 127.0.0.1:6060 or :6060.
+func hostPort(v string) (string, bool) {
+	_, _, err := net.SplitHostPort(v)
+	return v, err == nil
+}
+
+// logLevel parses debug, info, warn or error (slog's names).
+func logLevel(v string) (slog.Level, bool) {
+	var l slog.Level
+	return l, l.UnmarshalText([]byte(v)) == nil
 }
 
 // checkOrigin accepts "*" or a bare scheme://host[:port], the form a
@@ -321,6 +333,10 @@ func (c Config) LogValue() slog.Value {
 	if c.RedisURL != "" {
 		redisURL = maskURI(c.RedisURL)
 	}
+	pprof := "(off)"
+	if c.PprofAddr != "" {
+		pprof = c.PprofAddr
+	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr()),
 		slog.Any("cors_origins", c.AllowedOrigins),
@@ -353,6 +369,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("broadcast_queue", c.BroadcastQueue),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("pprof_addr", pprof),
 	)
 }
 

@@ -50,7 +50,7 @@ func TestGoClient(t *testing.T) {
 	addEchoHandlers(env.srv.SocketIO())
 	c, events := goClient(t, env.url)
 
-	env.srv.Broadcaster().Broadcast("news", map[string]any{"text": "hi"})
+	env.srv.bc.Broadcast("news", map[string]any{"text": "hi"})
 	args := nextGoEvent(t, events, "news")
 	if m, ok := args[0].(map[string]any); !ok || m["text"] != "hi" {
 		t.Errorf("news = %#v", args)

@@ -108,8 +108,8 @@ type testEnv struct {
 }
 
 // mustStart starts a server whose config is the defaults changed by edit,
-// and shuts it down at cleanup (or earlier through stop).
-func mustStart(tb testing.TB, edit func(*Config)) *testEnv {
+// with opts, and shuts it down at cleanup (or earlier through stop).
+func mustStart(tb testing.TB, edit func(*Config), opts ...Option) *testEnv {
 	tb.Helper()
 	cfg, err := LoadConfig(func(string) string { return "" })
 	if err != nil {
@@ -127,7 +127,7 @@ func mustStart(tb testing.TB, edit func(*Config)) *testEnv {
 		w = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := New(context.Background(), cfg, log)
+	srv, err := New(context.Background(), cfg, log, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -59,8 +59,7 @@ func TestImageSweepLoop(t *testing.T) {
 	env := mustStart(t, func(c *Config) {
 		c.DataDir = dataDir
 		c.ImageSweepInterval = 20 * time.Millisecond
-		c.now = now
-	})
+	}, WithClock(now))
 	waitGone(t, orphan)
 
 	clock.Add(int64(2 * time.Hour)) // young.png is now past the age

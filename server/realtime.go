@@ -79,7 +79,6 @@ func FeedRealtime(cfg Config) RealtimeOptions {
 		AllowEIO3:           true,
 		Origins:             cfg.AllowedOrigins,
 		Methods:             cfg.AllowedMethods,
-		WriteTimeout:        cfg.wsWriteTimeout,
 	}
 }
 

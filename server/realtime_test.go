@@ -68,7 +68,7 @@ func TestNodeClients(t *testing.T) {
 			// Broadcast: every connected socket sees it, this one included
 			// (and those of the parallel subtests: skip theirs).
 			want := fmt.Sprintf(`{"n":%d,"transports":%q,"text":"héllo"}`, tc.version, fmt.Sprint(tc.transports))
-			env.srv.Broadcaster().Broadcast("news", json.RawMessage(want))
+			env.srv.bc.Broadcast("news", json.RawMessage(want))
 			for {
 				ev := waitEvent(t, c, "news")
 				if len(ev.Args) != 1 {
@@ -151,7 +151,7 @@ func jsonEqual(a json.RawMessage, b string) bool {
 // WriteTimeout deadlines on a hijacked connection; a WebSocket must keep
 // working in both directions long after them.
 func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
-	env := mustStart(t, func(c *Config) { c.readTimeout, c.writeTimeout = 500*time.Millisecond, 500*time.Millisecond })
+	env := mustStart(t, nil, WithHTTPTimeouts(500*time.Millisecond, 500*time.Millisecond))
 	addEchoHandlers(env.srv.SocketIO())
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	c.mustConnect()
@@ -160,7 +160,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 	if m := c.next(5*time.Second, "ack", "disconnect"); m.Ev != "ack" {
 		t.Fatalf("got %s (%s), want the ack", m.Ev, m.Reason)
 	}
-	env.srv.Broadcaster().Broadcast("news", "late")
+	env.srv.bc.Broadcast("news", "late")
 	if ev := waitEvent(t, c, "news"); !jsonEqual(ev.Args[0], `"late"`) {
 		t.Errorf("news = %s", ev.Args)
 	}
@@ -175,7 +175,7 @@ func TestBroadcastOrderAndDrain(t *testing.T) {
 	c.mustConnect()
 	const n = 300
 	for i := range n {
-		env.srv.Broadcaster().Broadcast("news", i)
+		env.srv.bc.Broadcast("news", i)
 	}
 	env.srv.bc.close() // what Shutdown does first: drain, then stop
 	for i := range n {
@@ -184,5 +184,5 @@ func TestBroadcastOrderAndDrain(t *testing.T) {
 			t.Fatalf("event %d carried %s", i, ev.Args[0])
 		}
 	}
-	env.srv.Broadcaster().Broadcast("news", "after close") // dropped, no panic
+	env.srv.bc.Broadcast("news", "after close") // dropped, no panic
 }

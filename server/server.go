@@ -25,7 +25,8 @@ import (
 	"feedrt/store/mongostore"
 )
 
-// HTTP timeouts. WriteTimeout bounds a long-polling GET, which the server
+// HTTP timeouts (readTimeout and writeTimeout are the defaults of
+// WithHTTPTimeouts). WriteTimeout bounds a long-polling GET, which the server
 // holds open for up to pingInterval, so it must stay above
 // pingInterval + pingTimeout. They do not limit WebSockets: net/http
 // clears the read deadline of a hijacked connection and gorilla/websocket
@@ -40,6 +41,7 @@ const (
 // Server is the running back end.
 type Server struct {
 	cfg   Config
+	tune  tuning
 	log   *slog.Logger
 	store store.Store
 	io    *socket.Server
@@ -54,13 +56,15 @@ type Server struct {
 
 // New opens the store the config selects and builds the whole server.
 // It does not listen yet; call Serve.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
+	o := newTuning(opts)
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
 	rt := FeedRealtime(cfg)
+	rt.WriteTimeout = o.wsWriteTimeout
 	cluster, err := openCluster(cfg, localAdapters(rt), log)
 	if err != nil {
 		_ = st.Close()
@@ -72,6 +76,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	io := NewSocketIO(rt)
 	s := &Server{
 		cfg:      cfg,
+		tune:     o,
 		log:      log,
 		store:    st,
 		io:       io,
@@ -95,8 +100,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       cfg.readTimeout,
-		WriteTimeout:      cfg.writeTimeout,
+		ReadTimeout:       o.readTimeout,
+		WriteTimeout:      o.writeTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -110,7 +115,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		close(s.ioClosed)
 	})
 	s.sweeper = startImageSweeper(handlers.ImageSweep{
-		Images: s.images(), Store: st, Age: cfg.ImageSweepAge, Now: cfg.now,
+		Images: s.images(), Store: st, Age: cfg.ImageSweepAge, Now: o.now,
 	}, cfg.ImageSweepInterval, log)
 	return s, nil
 }
@@ -162,7 +167,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 		PerEmail:   handlers.FailureLimit{Burst: s.cfg.LoginEmailBurst, Every: s.cfg.LoginEmailInterval},
 		PerAddress: handlers.FailureLimit{Burst: s.cfg.LoginAddressBurst, Every: s.cfg.LoginAddressInterval},
 		MaxKeys:    s.cfg.LoginLimitKeys,
-	}, time.Now)
+	}, s.tune.now)
 	if err != nil {
 		return nil, err
 	}
@@ -236,15 +241,9 @@ func (s *Server) requestLog(c *gin.Context) {
 		"duration", time.Since(start), "client", c.ClientIP())
 }
 
-// Broadcaster is what the REST handlers use to announce changes.
-func (s *Server) Broadcaster() handlers.Broadcaster { return s.bc }
-
 // SocketIO exposes the Socket.IO server so callers can add namespaces,
 // middleware and event handlers.
 func (s *Server) SocketIO() *socket.Server { return s.io }
-
-// Handler is the root HTTP handler.
-func (s *Server) Handler() http.Handler { return s.http.Handler }
 
 // Serve serves on ln until Shutdown. It returns nil after a Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

@@ -14,7 +14,7 @@ import (
 // once a write to it times out, and meanwhile the other clients get every
 // event.
 func TestSlowClientDropped(t *testing.T) {
-	env := mustStart(t, func(c *Config) { c.wsWriteTimeout = 500 * time.Millisecond })
+	env := mustStart(t, nil, WithWebSocketWriteTimeout(500*time.Millisecond))
 	ws := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	slow := mustDial(t, ws)
 	slow.read()
@@ -26,7 +26,7 @@ func TestSlowClientDropped(t *testing.T) {
 	big := strings.Repeat("x", 256<<10)
 	const n = 60 // ~15 MiB: more than the kernel buffers between the sockets
 	for i := range n {
-		env.srv.Broadcaster().Broadcast("news", map[string]any{"i": i, "pad": big})
+		env.srv.bc.Broadcast("news", map[string]any{"i": i, "pad": big})
 	}
 	for i := range n {
 		ev := waitEvent(t, fast, "news")
@@ -56,7 +56,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range n {
-			env.srv.Broadcaster().Broadcast("seq", i)
+			env.srv.bc.Broadcast("seq", i)
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
@@ -118,7 +118,7 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 	const n = 200
 	pad := strings.Repeat("x", 16<<10)
 	for i := range n {
-		env.srv.Broadcaster().Broadcast("news", map[string]any{"i": i, "pad": pad})
+		env.srv.bc.Broadcast("news", map[string]any{"i": i, "pad": pad})
 	}
 	env.srv.bc.close() // every event is on the transport's queue
 	env.srv.SocketIO().DisconnectSockets(true)

@@ -44,8 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Warn("JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
 	}
 
-	if addr := getenv("PPROF_ADDR"); addr != "" {
-		startPprof(addr, log)
+	if cfg.PprofAddr != "" {
+		startPprof(cfg.PprofAddr, log)
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // startPprof serves net/http/pprof on its own listener, for profiling the
-// fan-out (see cmd/fanout). Off unless PPROF_ADDR is set; meant for a
+// fan-out (see cmd/fanout). Off unless PPROF_ADDR is set (Config.PprofAddr); meant for a
 // loopback address such as 127.0.0.1:6060, never the public port.
 func startPprof(addr string, log *slog.Logger) {
 	mux := http.NewServeMux()

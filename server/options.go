@@ -1,0 +1,48 @@
+package server
+
+import "time"
+
+// Option changes a setting of New that is no operator's business, so it
+// is not in Config: a timeout fixed by the protocol's timings, or a
+// dependency such as the clock. The defaults are what the feed server
+// runs with; tests shorten the timeouts and move the clock.
+type Option func(*tuning)
+
+// tuning is what Option changes, defaults in newTuning.
+type tuning struct {
+	readTimeout, writeTimeout time.Duration // http.Server's
+	wsWriteTimeout            time.Duration // 0: the transport's (10 s)
+	now                       func() time.Time
+}
+
+// newTuning applies opts to the defaults.
+func newTuning(opts []Option) tuning {
+	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithHTTPTimeouts replaces http.Server's ReadTimeout and WriteTimeout
+// (60 s, and pingInterval + pingTimeout + 15 s). Not a configuration
+// setting: a WriteTimeout at or below pingInterval + pingTimeout breaks
+// long-polling, and WebSockets are bound by neither (which is what a
+// test shortens them to show).
+func WithHTTPTimeouts(read, write time.Duration) Option {
+	return func(o *tuning) { o.readTimeout, o.writeTimeout = read, write }
+}
+
+// WithWebSocketWriteTimeout replaces how long one write to a WebSocket
+// client may take before the client is dropped (10 s), which with the
+// transport's queue cap keeps a client that stops reading from holding
+// a writer.
+func WithWebSocketWriteTimeout(d time.Duration) Option {
+	return func(o *tuning) { o.wsWriteTimeout = d }
+}
+
+// WithClock replaces time.Now as the clock of the image sweep's age test
+// and of the failed-login limits.
+func WithClock(now func() time.Time) Option {
+	return func(o *tuning) { o.now = now }
+}
