@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/store"
+	"feedrt/store/storetest"
 	"feedrt/store/boltstore"
 )
 
@@ -97,7 +98,7 @@ type env struct {
 	passwords *Passwords
 	// limiter limits failed logins, on clock.
 	limiter *LoginLimiter
-	clock   *fakeClock
+	clock   *storetest.Clock
 }
 
 // testLimits are the login limits of newEnv, loose enough for the tables.
@@ -107,23 +108,6 @@ var testLimits = LoginLimits{
 	MaxKeys:    1000,
 }
 
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // newEnv builds the engine with the real store; wrap, if not nil, lets a
 // test put a failing layer between the handlers and the store.
@@ -154,7 +138,7 @@ func newEnvLimits(t *testing.T, wrap func(*boltstore.Store) interface {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	limiter, err := NewLoginLimiter(limits, clock.Now)
 	if err != nil {
 		t.Fatal(err)

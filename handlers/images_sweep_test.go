@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"feedrt/store"
+	"feedrt/store/storetest"
 )
 
 // sweepAge is the age of the sweeps under test.
@@ -29,7 +30,7 @@ func mustAge(t *testing.T, path string, now time.Time, age time.Duration) {
 // orphan goes once the clock has moved past the age.
 func TestImageSweep(t *testing.T) {
 	e := newEnv(t, nil).seed()
-	clock := &fakeClock{t: time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC))
 	sweep := ImageSweep{Images: e.images, Store: e.store, Age: sweepAge, Now: clock.Now}
 	dir := e.images.Dir
 	now := clock.Now()
@@ -108,7 +109,7 @@ func (f refsFunc) ImageURLs(ctx context.Context) ([]string, error) { return f(ct
 // wrong one) and a missing directory remove nothing; a sweep that is not
 // set up refuses to run.
 func TestImageSweepRemovesNothingInDoubt(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC))
 	dir := filepath.Join(t.TempDir(), "images")
 	orphan := filepath.Join(dir, "0123456789abcdef0123456789abcdef.png")
 	mustWrite(t, orphan, pngBytes(1, 1))

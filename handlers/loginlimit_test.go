@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // loginStep is one or more logins of a rate limit scenario.
@@ -159,7 +161,7 @@ func TestLoginRateLimitConcurrent(t *testing.T) {
 // addresses or e-mails fail, forget a key once its allowance has refilled,
 // keep e-mail keys fixed-size, and survive an entry evicted mid-attempt.
 func TestLoginLimiterMemory(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l, err := NewLoginLimiter(LoginLimits{
 		PerAddress: FailureLimit{2, time.Second}, PerEmail: FailureLimit{2, time.Second}, MaxKeys: 3,
 	}, clock.Now)
