@@ -14,8 +14,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/store"
-	"feedrt/store/storetest"
 	"feedrt/store/boltstore"
+	"feedrt/store/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -107,7 +107,6 @@ var testLimits = LoginLimits{
 	PerEmail:   FailureLimit{Burst: 10, Every: 10 * time.Second},
 	MaxKeys:    1000,
 }
-
 
 // newEnv builds the engine with the real store; wrap, if not nil, lets a
 // test put a failing layer between the handlers and the store.
