@@ -244,28 +244,12 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 	if installErr != nil {
 		t.Fatalf("npm ci in %s: %v", nodeRedisDir, installErr)
 	}
-	cmd := exec.Command("node", "server.js")
-	cmd.Dir = nodeRedisDir
-	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "KEY="+prefix, "PORT=0", "HOST=127.0.0.1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &nodeClient{tb: t, stdin: stdin, msgs: make(chan nodeMsg, 1024)}
+	c := &nodeClient{tb: t, msgs: make(chan nodeMsg, 1024)}
 	lines := make(chan map[string]json.RawMessage, 1024)
-	go func() {
+	env := []string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1"}
+	c.stdin = startNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
 		defer close(c.msgs)
 		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 4<<20)
 		for sc.Scan() {
 			var raw map[string]json.RawMessage
 			var m nodeMsg
@@ -273,18 +257,17 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 				t.Errorf("node server printed %q", sc.Text())
 				continue
 			}
+			sent := false
 			if m.Ev == "listening" || m.Ev == "result" || m.Ev == "error" {
-				lines <- raw
+				sent = sendOrStop(lines, raw, stop)
 			} else {
-				c.msgs <- m
+				sent = sendOrStop(c.msgs, m, stop)
+			}
+			if !sent {
+				return
 			}
 		}
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	}, "server.js")
 	s := &nodeServer{nodeClient: c}
 	s.results = lines
 	select {

@@ -327,7 +327,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polling the condition
 	}
 }
 
@@ -375,7 +375,7 @@ func TestClusterRecovery(t *testing.T) {
 
 	c.send(map[string]any{"op": "drop", "ms": 1500})
 	c.next(5*time.Second, "disconnect")
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, "A to see the drop", func() bool { return a.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	post("Missed post 1")
 	post("Missed post 2")
 

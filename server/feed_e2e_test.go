@@ -303,7 +303,7 @@ func TestRecoveryAfterDrop(t *testing.T) {
 
 	c.send(map[string]any{"op": "drop", "ms": 2000})
 	c.next(5*time.Second, "disconnect")
-	time.Sleep(300 * time.Millisecond) // the server has seen the drop too
+	waitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	var titles []string
 	for i := range 2 {
 		title := fmt.Sprintf("Missed post %d", i)

@@ -185,8 +185,32 @@ const harnessDir = "../testdata/clients"
 func mustNodeClient(tb testing.TB, opts map[string]any) *nodeClient {
 	tb.Helper()
 	raw, _ := json.Marshal(opts)
-	cmd := exec.Command("node", "client.js", string(raw))
-	cmd.Dir = harnessDir
+	c := &nodeClient{tb: tb, msgs: make(chan nodeMsg, 1024)}
+	c.stdin = startNode(tb, harnessDir, nil, func(lines *bufio.Scanner, stop <-chan struct{}) {
+		defer close(c.msgs)
+		for lines.Scan() {
+			var m nodeMsg
+			if err := json.Unmarshal(lines.Bytes(), &m); err != nil {
+				tb.Errorf("node client printed %q: %v", lines.Text(), err)
+				continue
+			}
+			if !sendOrStop(c.msgs, m, stop) {
+				return
+			}
+		}
+	}, "client.js", string(raw))
+	return c
+}
+
+// startNode runs `node args...` in dir with env added to this process's
+// environment, and read on its standard output in a goroutine of its own.
+// At cleanup it kills the process, closes stop and waits for read to
+// return, so read may report to tb: it never outlives the test.
+func startNode(tb testing.TB, dir string, env []string, read func(lines *bufio.Scanner, stop <-chan struct{}), args ...string) io.WriteCloser {
+	tb.Helper()
+	cmd := exec.Command("node", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -199,26 +223,31 @@ func mustNodeClient(tb testing.TB, opts map[string]any) *nodeClient {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	c := &nodeClient{tb: tb, stdin: stdin, msgs: make(chan nodeMsg, 1024)}
+	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(c.msgs)
+		defer close(done)
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 4<<20)
-		for sc.Scan() {
-			var m nodeMsg
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				tb.Errorf("node client printed %q: %v", sc.Text(), err)
-				continue
-			}
-			c.msgs <- m
-		}
+		read(sc, stop)
 	}()
 	tb.Cleanup(func() {
+		close(stop)
 		_ = stdin.Close()
 		_ = cmd.Process.Kill()
+		<-done // the output ends with the process
 		_ = cmd.Wait()
 	})
-	return c
+	return stdin
+}
+
+// sendOrStop sends v on ch unless stop is closed first; false then.
+func sendOrStop[T any](ch chan<- T, v T, stop <-chan struct{}) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 // send writes one command to the client.
