@@ -108,7 +108,7 @@ func waitTransport(t *testing.T, c *nodeClient, want string) {
 		if got = c.next(5*time.Second, "state").Transport; got == want {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polling the condition
 	}
 	t.Fatalf("transport is %q, want %q", got, want)
 }
@@ -155,6 +155,8 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 	addEchoHandlers(env.srv.SocketIO())
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	c.mustConnect()
+	// What is tested: the connection outlives the deadlines net/http set
+	// on it, so time must pass them.
 	time.Sleep(1500 * time.Millisecond)
 	c.send(map[string]any{"op": "emit", "event": "echo", "args": []any{"late"}, "ack": true, "id": 1})
 	if m := c.next(5*time.Second, "ack", "disconnect"); m.Ev != "ack" {
