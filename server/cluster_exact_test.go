@@ -18,11 +18,8 @@ import (
 // (serverSideEmit arguments and answers, fetchSockets data, clients'
 // acknowledgements) reaches Go code in the sender's order too.
 func TestMixedClusterExactPayloads(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g1 := mustStart(t, clustered(url, prefix))
-	g2 := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 3)
+	c := mustCluster(t, testRedisURL(t), true, 2)
+	node, g1, g2 := c.node, c.gos[0], c.gos[1]
 	io1, io2 := g1.srv.SocketIO(), g2.srv.SocketIO()
 
 	clients := []struct {

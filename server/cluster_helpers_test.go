@@ -95,6 +95,47 @@ func clustered(url, prefix string) func(*Config) {
 	return func(c *Config) { c.RedisURL, c.RedisKeyPrefix = url, prefix }
 }
 
+// testCluster is servers sharing the Redis at url under a key prefix of
+// their test's own.
+type testCluster struct {
+	url, prefix string
+	rdb         *redis.Client // for the test's own checks
+	node        *nodeServer   // nil unless asked for
+	gos         []*testEnv
+}
+
+// mustCluster starts a Node server when withNode, then goServers Go
+// servers, on the Redis at url, and waits until every one listens.
+func mustCluster(t *testing.T, url string, withNode bool, goServers int) *testCluster {
+	t.Helper()
+	c := &testCluster{url: url, prefix: testPrefix(t), rdb: mustRedisClient(t, url)}
+	if withNode {
+		c.node = mustNodeServer(t, url, c.prefix)
+	}
+	for range goServers {
+		c.gos = append(c.gos, mustStart(t, clustered(url, c.prefix)))
+	}
+	c.waitAll(t)
+	return c
+}
+
+// mustGoPair is two Go servers clustered on the test Redis.
+func mustGoPair(t *testing.T) (a, b *testEnv) {
+	t.Helper()
+	c := mustCluster(t, testRedisURL(t), false, 2)
+	return c.gos[0], c.gos[1]
+}
+
+// waitAll waits until all the cluster's servers listen (again).
+func (c *testCluster) waitAll(t *testing.T) {
+	t.Helper()
+	n := int64(len(c.gos))
+	if c.node != nil {
+		n++
+	}
+	waitServers(t, c.rdb, c.prefix, n)
+}
+
 // connectNode starts a socket.io-client 4.x on url and returns it with
 // its socket id.
 func connectNode(t *testing.T, url string, transports ...string) (*nodeClient, socket.SocketId) {

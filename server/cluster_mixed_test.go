@@ -22,10 +22,8 @@ import (
 // server's clients with the very JSON the Go server's own clients get,
 // and what Node emits reaches the Go server's clients.
 func TestMixedClusterPosts(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g := c.node, c.gos[0]
 
 	onNode := []*nodeClient{
 		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
@@ -68,10 +66,8 @@ func TestMixedClusterPosts(t *testing.T) {
 // TestMixedClusterRooms: room and except broadcasts cross between Node
 // and Go and reach exactly the matching sockets.
 func TestMixedClusterRooms(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g := c.node, c.gos[0]
 	io := g.srv.SocketIO()
 
 	n1, n1id := connectNode(t, node.url, "websocket")
@@ -130,10 +126,8 @@ func TestMixedClusterRooms(t *testing.T) {
 // without acknowledgement), socketsJoin/Leave, disconnectSockets, and
 // broadcasts with acknowledgements work between Node and Go both ways.
 func TestMixedClusterManagement(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g := c.node, c.gos[0]
 	io := g.srv.SocketIO()
 
 	n1, n1id := connectNode(t, node.url, "websocket")
@@ -256,11 +250,8 @@ func TestMixedClusterManagement(t *testing.T) {
 // same bytes as the Node server on the same channels (the servers' uids
 // aside), watched on Redis.
 func TestMixedClusterWire(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	rdb := mustRedisClient(t, url)
-	waitServers(t, rdb, prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g, rdb, prefix := c.node, c.gos[0], c.rdb, c.prefix
 	ps := rdb.PSubscribe(context.Background(), prefix+"*")
 	t.Cleanup(func() { _ = ps.Close() })
 	if _, err := ps.Receive(context.Background()); err != nil { // the subscription

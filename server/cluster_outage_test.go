@@ -80,10 +80,8 @@ func (r *redisProcess) stop() {
 // without a restart, and no goroutines are left behind.
 func TestClusterRedisOutage(t *testing.T) {
 	rp := startRedis(t)
-	prefix := testPrefix(t)
-	a := mustStart(t, clustered(rp.url(), prefix))
-	b := mustStart(t, clustered(rp.url(), prefix))
-	waitServers(t, mustRedisClient(t, rp.url()), prefix, 2)
+	cluster := mustCluster(t, rp.url(), false, 2)
+	a, b := cluster.gos[0], cluster.gos[1]
 	onA := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
 	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
 	onA.mustConnect()
@@ -153,7 +151,7 @@ func TestClusterRedisOutage(t *testing.T) {
 
 	rp.start()
 	waitFor(t, "/readyz 200 again", func() bool { return ready(a) == 200 && ready(b) == 200 })
-	waitServers(t, mustRedisClient(t, rp.url()), prefix, 2)
+	cluster.waitAll(t)
 	create("After the outage")
 	// A's client missed all B sent while Redis was down (pub/sub keeps
 	// nothing): its next event of any name is what B sends now.

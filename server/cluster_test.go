@@ -19,10 +19,7 @@ import (
 // get the `posts` events of a post created through server B's REST API,
 // once each, with B's payload; B's own clients get it once too.
 func TestClusterPosts(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 
 	watchers := []*nodeClient{
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}}),
@@ -73,10 +70,7 @@ func TestClusterPosts(t *testing.T) {
 // TestClusterRoomsAndExcept: broadcasts to rooms, with except, and to one
 // socket reach exactly the matching sockets of both servers.
 func TestClusterRoomsAndExcept(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	a1, a1id := connectNode(t, a.url, "websocket")
@@ -130,10 +124,7 @@ func TestClusterRoomsAndExcept(t *testing.T) {
 // of both, with their rooms and data, and a fetched remote socket can be
 // sent to, moved between rooms and disconnected.
 func TestClusterFetchSockets(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	_, a1id := connectNode(t, a.url)
@@ -195,10 +186,7 @@ func TestClusterFetchSockets(t *testing.T) {
 // TestClusterSocketsJoinLeaveDisconnect: socketsJoin, socketsLeave and
 // disconnectSockets called on one server act on the sockets of both.
 func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	a1, a1id := connectNode(t, a.url)
@@ -227,10 +215,7 @@ func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
 // listeners (not the sender's), and with an acknowledgement the sender
 // gets the other server's answer.
 func TestClusterServerSideEmit(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	var mu sync.Mutex
@@ -282,10 +267,7 @@ func TestClusterServerSideEmit(t *testing.T) {
 // TestClusterBroadcastWithAck: an emit with acknowledgements collects the
 // answers of the clients of both servers.
 func TestClusterBroadcastWithAck(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	for i, env := range []*testEnv{a, b, b} {
 		rawAcker(t, env.url, fmt.Sprintf("client %d", i))
 	}
@@ -357,10 +339,7 @@ func TestClusterConfig(t *testing.T) {
 // Redis adapter: a client of A that drops and comes back to A gets its
 // session back and the events B sent while it was away.
 func TestClusterRecovery(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	c := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
 	first := c.mustConnect()
 	api, _ := mustUser(t, b.url, "rita@example.com", "Rita")
