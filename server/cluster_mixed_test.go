@@ -25,14 +25,11 @@ func TestMixedClusterPosts(t *testing.T) {
 	c := mustCluster(t, testRedisURL(t), true, 1)
 	node, g := c.node, c.gos[0]
 
-	onNode := []*nodeClient{
+	onNode := connected(
 		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"polling"}}),
-	}
-	onGo := mustNodeClient(t, map[string]any{"url": g.url, "version": 4})
-	for _, c := range append(onNode, onGo) {
-		c.mustConnect()
-	}
+	)
+	onGo := connected(mustNodeClient(t, map[string]any{"url": g.url, "version": 4}))[0]
 
 	api, _ := mustUser(t, g.url, "mia@example.com", "Mia")
 	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made in Go", "content": "read by Node"}, pngBytes(t, 6))

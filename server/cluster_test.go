@@ -21,15 +21,12 @@ import (
 func TestClusterPosts(t *testing.T) {
 	a, b := mustGoPair(t)
 
-	watchers := []*nodeClient{
+	watchers := connected(
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"polling"}}),
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 2}),
 		mustNodeClient(t, map[string]any{"url": b.url, "version": 4}),
-	}
-	for _, w := range watchers {
-		w.mustConnect()
-	}
+	)
 	api, _ := mustUser(t, b.url, "bea@example.com", "Bea")
 	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made on B", "content": "for A's clients"}, pngBytes(t, 5))
 	if status != 201 {

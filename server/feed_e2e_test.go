@@ -119,13 +119,10 @@ func TestFeedEndToEnd(t *testing.T) { forEachStore(t, feedEndToEnd) }
 
 func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 	env := mustStart(t, useStore)
-	watchers := []*nodeClient{
+	watchers := connected(
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
-	}
-	for _, w := range watchers {
-		w.mustConnect()
-	}
+	)
 
 	api, userID := mustUser(t, env.url, "Ada@Example.com", "Ada")
 	status, created := api.form("POST", "/feed/post", map[string]string{"title": "First post", "content": "Hello, feed!"}, pngBytes(t, 1))
@@ -218,14 +215,11 @@ func TestFeedConcurrentCreates(t *testing.T) { forEachStore(t, feedConcurrentCre
 
 func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 	env := mustStart(t, useStore)
-	watchers := []*nodeClient{
+	watchers := connected(
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"polling"}}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
-	}
-	for _, w := range watchers {
-		w.mustConnect()
-	}
+	)
 	const users, perUser = 5, 10
 	var apis []*apiClient
 	for u := range users {

@@ -297,3 +297,12 @@ func (c *nodeClient) mustConnect() nodeMsg {
 	}
 	return m
 }
+
+// connected waits for the connect event of every client, and returns them.
+func connected(clients ...*nodeClient) []*nodeClient {
+	for _, c := range clients {
+		c.tb.Helper()
+		c.mustConnect()
+	}
+	return clients
+}
