@@ -21,6 +21,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // testRedisURL is the Redis the cluster tests share (the machine's, see
@@ -145,7 +147,7 @@ func connectNode(t *testing.T, url string, transports ...string) (*nodeClient, s
 		opts["transports"] = transports
 	}
 	c := mustNodeClient(t, opts)
-	m := c.mustConnect()
+	m := c.MustConnect()
 	id, _ := m.ID.(string)
 	return c, socket.SocketId(id)
 }
@@ -167,7 +169,7 @@ func eventsUntil(t *testing.T, c *nodeClient, marker string) []string {
 	var names []string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		m := c.next(time.Until(deadline), "event")
+		m := c.Next(time.Until(deadline), "event")
 		if m.Name == marker {
 			slices.Sort(names)
 			return names
@@ -182,7 +184,7 @@ func plainEvent(t *testing.T, c *nodeClient, name string) []json.RawMessage {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := c.next(time.Until(deadline), "event"); m.Name == name {
+		if m := c.Next(time.Until(deadline), "event"); m.Name == name {
 			return m.Args
 		}
 	}
@@ -230,6 +232,7 @@ func socketIDs(sockets []*socket.RemoteSocket) []string {
 // @socket.io/redis-adapter 8.3.0, driven over stdin/stdout.
 type nodeServer struct {
 	*nodeClient // events: connection, serverSideEmit
+	tb          testing.TB
 	url         string
 	results     chan map[string]json.RawMessage
 	ids         int
@@ -240,7 +243,7 @@ func (s *nodeServer) call(cmd map[string]any) json.RawMessage {
 	s.tb.Helper()
 	s.ids++
 	cmd["id"] = s.ids
-	s.send(cmd)
+	s.Send(cmd)
 	timeout := time.After(15 * time.Second)
 	for {
 		select {
@@ -285,11 +288,11 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 	if installErr != nil {
 		t.Fatalf("npm ci in %s: %v", nodeRedisDir, installErr)
 	}
-	c := &nodeClient{tb: t, msgs: make(chan nodeMsg, 1024)}
+	msgs := make(chan nodeMsg, 1024)
 	lines := make(chan map[string]json.RawMessage, 1024)
 	env := []string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1"}
-	c.stdin = startNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
-		defer close(c.msgs)
+	stdin := startNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
+		defer close(msgs)
 		defer close(lines)
 		for sc.Scan() {
 			var raw map[string]json.RawMessage
@@ -300,16 +303,16 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 			}
 			sent := false
 			if m.Ev == "listening" || m.Ev == "result" || m.Ev == "error" {
-				sent = sendOrStop(lines, raw, stop)
+				sent = servertest.SendOrStop(lines, raw, stop)
 			} else {
-				sent = sendOrStop(c.msgs, m, stop)
+				sent = servertest.SendOrStop(msgs, m, stop)
 			}
 			if !sent {
 				return
 			}
 		}
 	}, "server.js")
-	s := &nodeServer{nodeClient: c}
+	s := &nodeServer{nodeClient: servertest.NewNodeClient(t, stdin, msgs), tb: t}
 	s.results = lines
 	select {
 	case raw, ok := <-lines:

@@ -84,8 +84,8 @@ func TestClusterRedisOutage(t *testing.T) {
 	a, b := cluster.gos[0], cluster.gos[1]
 	onA := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
 	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
-	onA.mustConnect()
-	onB.mustConnect()
+	onA.MustConnect()
+	onB.MustConnect()
 	api, _ := mustUser(t, b.url, "otto@example.com", "Otto")
 	create := func(title string) {
 		t.Helper()
@@ -155,7 +155,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	create("After the outage")
 	// A's client missed all B sent while Redis was down (pub/sub keeps
 	// nothing): its next event of any name is what B sends now.
-	if m := onA.next(10*time.Second, "event"); m.Name != "posts" {
+	if m := onA.Next(10*time.Second, "event"); m.Name != "posts" {
 		t.Errorf("A's client after the outage got %s %s first", m.Name, m.Args)
 	} else if post, _ := decodeArg(t, m.Args[0])["post"].(map[string]any); fmt.Sprint(post["title"]) != "After the outage" {
 		t.Errorf("A's client after the outage got %s first", m.Args)

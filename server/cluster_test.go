@@ -165,7 +165,7 @@ func TestClusterFetchSockets(t *testing.T) {
 	remote.Leave("red")
 	waitFor(t, "b1 out of red", func() bool { return !inRoom(ioB, b1id, "red") })
 	remote.Disconnect(true) // true: the connection is closed too
-	if m := b1.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
+	if m := b1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
 		t.Errorf("b1 disconnect reason %q", m.Reason)
 	}
 
@@ -200,7 +200,7 @@ func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
 	waitFor(t, "team empty", func() bool { return !inRoom(ioA, a1id, "team") && !inRoom(ioB, b1id, "team") })
 
 	ioA.In("vip").DisconnectSockets(false)
-	if m := b2.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+	if m := b2.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Errorf("b2 disconnect reason %q", m.Reason)
 	}
 	ioA.Emit("still-here")
@@ -338,7 +338,7 @@ func TestClusterConfig(t *testing.T) {
 func TestClusterRecovery(t *testing.T) {
 	a, b := mustGoPair(t)
 	c := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
-	first := c.mustConnect()
+	first := c.MustConnect()
 	api, _ := mustUser(t, b.url, "rita@example.com", "Rita")
 	post := func(title string) {
 		t.Helper()
@@ -349,13 +349,13 @@ func TestClusterRecovery(t *testing.T) {
 	post("Seen post")
 	waitEvent(t, c, "posts") // recovery resumes after the last event received
 
-	c.send(map[string]any{"op": "drop", "ms": 1500})
-	c.next(5*time.Second, "disconnect")
+	c.Send(map[string]any{"op": "drop", "ms": 1500})
+	c.Next(5*time.Second, "disconnect")
 	waitFor(t, "A to see the drop", func() bool { return a.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	post("Missed post 1")
 	post("Missed post 2")
 
-	again := c.mustConnect()
+	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Errorf("reconnect: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
 	}

@@ -265,17 +265,8 @@ func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 			}
 		}
 		// Nothing extra trails behind.
-		for _, m := range w.pending {
-			if m.Ev == "event" {
-				t.Errorf("watcher %d got an extra event %v", i, m)
-			}
-		}
-		select {
-		case m := <-w.msgs:
-			if m.Ev == "event" {
-				t.Errorf("watcher %d got an extra event %v", i, m)
-			}
-		case <-time.After(200 * time.Millisecond):
+		for _, m := range w.Extra(200*time.Millisecond, "event") {
+			t.Errorf("watcher %d got an extra event %v", i, m)
 		}
 	}
 }
@@ -286,7 +277,7 @@ func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 func TestRecoveryAfterDrop(t *testing.T) {
 	env := mustStart(t, nil)
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
-	first := c.mustConnect()
+	first := c.MustConnect()
 	api, _ := mustUser(t, env.url, "carol@example.com", "Carol")
 	// Recovery resumes after the last event the client got (its offset),
 	// so, as with Node, the client must have received one before the drop.
@@ -295,8 +286,8 @@ func TestRecoveryAfterDrop(t *testing.T) {
 	}
 	waitEvent(t, c, "posts")
 
-	c.send(map[string]any{"op": "drop", "ms": 2000})
-	c.next(5*time.Second, "disconnect")
+	c.Send(map[string]any{"op": "drop", "ms": 2000})
+	c.Next(5*time.Second, "disconnect")
 	waitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	var titles []string
 	for i := range 2 {
@@ -307,7 +298,7 @@ func TestRecoveryAfterDrop(t *testing.T) {
 		titles = append(titles, title)
 	}
 
-	again := c.mustConnect()
+	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Errorf("reconnect: recovered=%v id %v (was %v), want the same session back", again.Recovered, again.ID, first.ID)
 	}

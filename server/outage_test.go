@@ -18,7 +18,7 @@ func TestMongoOutage(t *testing.T) {
 	uri := ferretdbtest.WithDatabase(db.URI(), ferretdbtest.DBName(t))
 	env := mustStart(t, func(c *Config) { c.MongoURI = uri })
 	watcher := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
-	watcher.mustConnect()
+	watcher.MustConnect()
 	api, _ := mustUser(t, env.url, "dora@example.com", "Dora")
 	create := func(title string) (int, map[string]any) {
 		return api.form("POST", "/feed/post", map[string]string{"title": title, "content": "outage test"}, pngBytes(t, 4))

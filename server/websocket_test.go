@@ -23,7 +23,7 @@ func TestSlowClientDropped(t *testing.T) {
 	slow.send("40")
 	slow.read() // connected; from now on it reads nothing
 	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
-	fast.mustConnect()
+	fast.MustConnect()
 
 	big := strings.Repeat("x", 256<<10)
 	const n = 60 // ~15 MiB: more than the kernel buffers between the sockets
@@ -87,7 +87,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 			version = 2
 		}
 		c := mustNodeClient(t, map[string]any{"url": env.url, "version": version, "reconnection": false, "listen": []string{"seq"}})
-		c.mustConnect()
+		c.MustConnect()
 		clients = append(clients, c)
 		// Its socket is in the namespace now: every event from this one
 		// on must reach it.
@@ -131,7 +131,7 @@ type seqCheck struct {
 func (s *seqCheck) readUntilUpgrade() {
 	s.t.Helper()
 	for !s.upgraded {
-		s.take(s.c.next(10*time.Second, "event", "upgrade"))
+		s.take(s.c.Next(10*time.Second, "event", "upgrade"))
 	}
 }
 
@@ -139,7 +139,7 @@ func (s *seqCheck) readUntilUpgrade() {
 func (s *seqCheck) readTo(n int) {
 	s.t.Helper()
 	for s.next < n {
-		s.take(s.c.next(10*time.Second, "event", "upgrade"))
+		s.take(s.c.Next(10*time.Second, "event", "upgrade"))
 	}
 }
 
@@ -194,7 +194,7 @@ func directSessions(env *testEnv) int {
 func TestServerDisconnectAfterBurst(t *testing.T) {
 	env := mustStart(t, nil)
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
-	c.mustConnect()
+	c.MustConnect()
 	const n = 200
 	pad := strings.Repeat("x", 16<<10)
 	for i := range n {
@@ -208,7 +208,7 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 			t.Fatalf("event %d: %.40s", i, ev.Args[0])
 		}
 	}
-	if m := c.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+	if m := c.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Fatalf("disconnect reason %q, want %q", m.Reason, "io server disconnect")
 	}
 }
