@@ -88,7 +88,7 @@ func waitServers(t testing.TB, rdb *redis.Client, prefix string, n int64) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d servers on %s, want %d (err %v)", res[ch], ch, n, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling the condition
 	}
 }
 

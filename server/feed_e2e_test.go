@@ -130,7 +130,6 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 		t.Fatalf("create: %d %v", status, created)
 	}
 	post := created["post"].(map[string]any)
-	id := post["_id"].(string)
 	wantCreator := map[string]any{"_id": userID, "name": "Ada"}
 	if fmt.Sprint(post["creator"]) != fmt.Sprint(wantCreator) || fmt.Sprint(created["creator"]) != fmt.Sprint(wantCreator) {
 		t.Errorf("creator %v / %v, want %v", post["creator"], created["creator"], wantCreator)
@@ -144,25 +143,40 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 		res.Body.Close()
 	}
 
-	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": "First post, edited", "content": "Hello again!", "image": post["imageUrl"].(string)}, nil)
+	updated := editThenDelete(t, api, post, "First post, edited", "Hello again!")
+	checkLifecycle(t, watchers, post, updated)
+}
+
+// editThenDelete updates post (keeping its image) and deletes it through
+// api, and returns the updated post.
+func editThenDelete(t *testing.T, api *apiClient, post map[string]any, title, content string) map[string]any {
+	t.Helper()
+	id := post["_id"].(string)
+	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": title, "content": content, "image": post["imageUrl"].(string)}, nil)
 	if status != 200 {
 		t.Fatalf("update: %d %v", status, updated)
 	}
 	if status, body := api.call("DELETE", "/feed/post/"+id, nil, ""); status != 200 {
 		t.Fatalf("delete: %d %v", status, body)
 	}
+	return updated["post"].(map[string]any)
+}
 
+// checkLifecycle checks that the next three `posts` events of every
+// watcher are the create of post, its update to updated, and its delete.
+func checkLifecycle(t *testing.T, watchers []*nodeClient, post, updated map[string]any) {
+	t.Helper()
 	for i, w := range watchers {
 		ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
 		if ev["action"] != "create" || fmt.Sprint(ev["post"]) != fmt.Sprint(post) {
 			t.Errorf("watcher %d create event %v, want post %v", i, ev, post)
 		}
 		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated["post"]) {
-			t.Errorf("watcher %d update event %v, want post %v", i, ev, updated["post"])
+		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated) {
+			t.Errorf("watcher %d update event %v, want post %v", i, ev, updated)
 		}
 		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": id}) {
+		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": post["_id"]}) {
 			t.Errorf("watcher %d delete event %v", i, ev)
 		}
 	}

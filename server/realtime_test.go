@@ -142,7 +142,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 	c.MustConnect()
 	// What is tested: the connection outlives the deadlines net/http set
 	// on it, so time must pass them.
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // three times the deadlines (see above)
 	c.Send(map[string]any{"op": "emit", "event": "echo", "args": []any{"late"}, "ack": true, "id": 1})
 	if m := c.Next(5*time.Second, "ack", "disconnect"); m.Ev != "ack" {
 		t.Fatalf("got %s (%s), want the ack", m.Ev, m.Reason)

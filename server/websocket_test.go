@@ -69,7 +69,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 			sent.Store(int64(i + 1))
 			// Part of what is tested: a paced stream, so that clients
 			// connect and upgrade while it flows.
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(2 * time.Millisecond) // the pace of the stream (see above)
 		}
 	}()
 	var once sync.Once
