@@ -2,31 +2,14 @@ package server
 
 import (
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/store/storetest"
 )
-
-// fakeClock is a settable clock for the recovery log.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // roomSet builds a room set.
 func roomSet(rs ...socket.Room) *types.Set[socket.Room] { return types.NewSet(rs...) }
@@ -38,12 +21,12 @@ var testLimits = recoveryLimits{maxAge: time.Minute, maxPackets: 100, maxBytes: 
 // after its offset that reached its rooms, and nothing once its session,
 // or the offset, has expired.
 func TestRecoveryLog(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	r := newRecoveryLog(testLimits, clock.now)
+	clock := storetest.NewClock(time.Unix(1_700_000_000, 0))
+	r := newRecoveryLog(testLimits, clock.Now)
 	t.Cleanup(r.reset)
 	add := func(id string, opts *socket.BroadcastOptions) { r.add(id, id, opts, 10) }
 	add("old", nil)
-	clock.advance(2 * time.Minute) // "old" expires
+	clock.Advance(2 * time.Minute) // "old" expires
 	add("a", &socket.BroadcastOptions{Rooms: roomSet(), Except: roomSet()})
 	add("b", &socket.BroadcastOptions{Rooms: roomSet("red"), Except: roomSet()})
 	add("c", &socket.BroadcastOptions{Rooms: roomSet("blue"), Except: roomSet()})
@@ -67,7 +50,7 @@ func TestRecoveryLog(t *testing.T) {
 	if got := r.restore("nobody", "a"); got != nil {
 		t.Errorf("restore of an unknown session = %+v, want nil", got)
 	}
-	clock.advance(time.Minute + time.Millisecond)
+	clock.Advance(time.Minute + time.Millisecond)
 	if got := r.restore("p1", "a"); got != nil {
 		t.Errorf("restore of an expired session = %+v, want nil", got)
 	}
@@ -80,8 +63,8 @@ func TestRecoveryLog(t *testing.T) {
 // broadcasts go (their offsets no longer restore), and past the session
 // bound the oldest sessions.
 func TestRecoveryLogBounds(t *testing.T) {
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	r := newRecoveryLog(recoveryLimits{maxAge: time.Minute, maxPackets: 3, maxBytes: 1000, maxSessions: 2}, clock.now)
+	clock := storetest.NewClock(time.Unix(1_700_000_000, 0))
+	r := newRecoveryLog(recoveryLimits{maxAge: time.Minute, maxPackets: 3, maxBytes: 1000, maxSessions: 2}, clock.Now)
 	t.Cleanup(r.reset)
 	r.persist(&socket.SessionToPersist{Sid: "s1", Pid: "p1"})
 	for _, id := range []string{"a", "b", "c", "d"} {

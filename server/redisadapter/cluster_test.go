@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
 )
 
 // These tests run Socket.IO servers without HTTP (no clients: the
@@ -330,13 +332,13 @@ func waitGoroutines(t *testing.T, before int) {
 func TestRateLog(t *testing.T) {
 	var buf bytes.Buffer
 	r := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 50*time.Millisecond)
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	r.now = func() time.Time { return now }
+	clock := storetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r.now = clock.Now
 	for range 100 {
 		r.warn("k", "down")
-		now = now.Add(49 * time.Millisecond / 100) // all 100 within one interval
+		clock.Advance(49 * time.Millisecond / 100) // all 100 within one interval
 	}
-	now = now.Add(10 * time.Millisecond) // 59 ms after the first line: the next interval
+	clock.Advance(10 * time.Millisecond) // 59 ms after the first line: the next interval
 	r.warn("k", "down")
 	r.recovered("k", "up")
 	r.recovered("k", "up")
