@@ -99,19 +99,14 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 		got <- string(mustJSON(args[:len(args)-1]))
 		ack([]any{item{3, 0.5, []any{}}}, nil)
 	})
-	answers := make(chan string, 1)
-	_ = io1.ServerSideEmitWithAck("order-ack", item{2, 1, nil})(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("serverSideEmitWithAck: %v", err)
-		}
-		answers <- string(mustJSON(args))
-	})
+	answer := newAck()
+	_ = io1.ServerSideEmitWithAck("order-ack", item{2, 1, nil})(answer.callback)
 	if s := receive(t, got); s != `[{"zeta":2,"alpha":1,"mid":null}]` {
 		t.Errorf("Go #2's listener got %s", s)
 	}
 	node.Next(10*time.Second, "serverSideEmit")
 	var replies []json.RawMessage
-	_ = json.Unmarshal([]byte(receive(t, answers)), &replies)
+	_ = json.Unmarshal(mustJSON(answer.wait(t, "serverSideEmitWithAck", 10*time.Second)), &replies)
 	texts := []string{}
 	for _, r := range replies {
 		texts = append(texts, string(r))
@@ -139,13 +134,9 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	// A Node client's acknowledgement of Go #1's emitWithAck.
 	acker := mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}, "ackWith": json.RawMessage(`{"b":1,"a":[{"d":2,"c":3}]}`)})
 	ackerID, _ := acker.MustConnect().ID.(string)
-	io1.To(socket.Room(ackerID)).Timeout(5 * time.Second).EmitWithAck("ask")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("emitWithAck: %v", err)
-		}
-		answers <- string(mustJSON(args))
-	})
-	if s := receive(t, answers); s != `[{"b":1,"a":[{"d":2,"c":3}]}]` {
+	answer = newAck()
+	io1.To(socket.Room(ackerID)).Timeout(5 * time.Second).EmitWithAck("ask")(answer.callback)
+	if s := string(mustJSON(answer.wait(t, "emitWithAck", 10*time.Second))); s != `[{"b":1,"a":[{"d":2,"c":3}]}]` {
 		t.Errorf("the Node client's acknowledgement reached Go #1 as %s", s)
 	}
 }

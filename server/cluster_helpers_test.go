@@ -40,15 +40,9 @@ func testRedisURL(t testing.TB) string {
 
 func mustPingRedis(t testing.TB, u string) {
 	t.Helper()
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
+	if err := mustRedisClient(t, u).Ping(ctx).Err(); err != nil {
 		t.Fatalf("Redis at %s (the cluster tests need one; set FEEDRT_TEST_REDIS_URL): %v", u, err)
 	}
 }
@@ -195,16 +189,18 @@ func plainEvent(t *testing.T, c *nodeClient, name string) []json.RawMessage {
 // fetchAll runs FetchSockets on op and waits for its answer.
 func fetchAll(t *testing.T, fetch func(func([]*socket.RemoteSocket, error))) []*socket.RemoteSocket {
 	t.Helper()
-	got := make(chan []*socket.RemoteSocket, 1)
-	fetch(func(s []*socket.RemoteSocket, err error) {
-		if err != nil {
-			t.Errorf("fetchSockets: %v", err)
-		}
-		got <- s
-	})
+	type answer struct {
+		sockets []*socket.RemoteSocket
+		err     error
+	}
+	got := make(chan answer, 1) // reported here: the answer may come after the test
+	fetch(func(s []*socket.RemoteSocket, err error) { got <- answer{s, err} })
 	select {
-	case s := <-got:
-		return s
+	case a := <-got:
+		if a.err != nil {
+			t.Errorf("fetchSockets: %v", a.err)
+		}
+		return a.sockets
 	case <-time.After(10 * time.Second):
 		t.Fatal("fetchSockets did not answer")
 		return nil

@@ -178,21 +178,11 @@ func TestMixedClusterManagement(t *testing.T) {
 	if m := node.Next(5*time.Second, "serverSideEmit"); m.Name != "hello" || !jsonEqual(mustJSON(m.Args), `["from go",1]`) {
 		t.Errorf("Node got %+v", m)
 	}
-	answers := make(chan []any, 1)
-	_ = io.ServerSideEmitWithAck("question", "q")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("ack: %v", err)
-		}
-		answers <- args
-	})
+	answer := newAck()
+	_ = io.ServerSideEmitWithAck("question", "q")(answer.callback)
 	node.Next(5*time.Second, "serverSideEmit")
-	select {
-	case args := <-answers:
-		if !jsonEqual(mustJSON(args), `[{"from":"node","args":["q"]}]`) {
-			t.Errorf("Node's answer %v", args)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer from Node")
+	if args := answer.wait(t, "Node's answer", 10*time.Second); !jsonEqual(mustJSON(args), `[{"from":"node","args":["q"]}]`) {
+		t.Errorf("Node's answer %v", args)
 	}
 	fromNodeEmit := make(chan []any, 2)
 	_ = io.On("ping-go", func(args ...any) {

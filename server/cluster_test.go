@@ -218,22 +218,12 @@ func TestClusterServerSideEmit(t *testing.T) {
 		t.Fatal("serverSideEmit did not reach B")
 	}
 
-	answers := make(chan []any, 1)
-	if err := ioA.ServerSideEmitWithAck("question", "q1")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("serverSideEmit ack: %v", err)
-		}
-		answers <- args
-	}); err != nil {
+	answer := newAck()
+	if err := ioA.ServerSideEmitWithAck("question", "q1")(answer.callback); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case args := <-answers:
-		if raw, _ := json.Marshal(args); string(raw) != `[{"answer":"q1"}]` {
-			t.Errorf("answers %s", raw)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no serverSideEmit acknowledgement")
+	if raw, _ := json.Marshal(answer.wait(t, "serverSideEmit ack", 10*time.Second)); string(raw) != `[{"answer":"q1"}]` {
+		t.Errorf("answers %s", raw)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -252,24 +242,15 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 	waitFor(t, "1 socket on A, 2 on B", func() bool {
 		return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 2
 	})
-	answers := make(chan []any, 1)
-	a.srv.SocketIO().Timeout(5*time.Second).EmitWithAck("ask", "?")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("emitWithAck: %v (got %v)", err, args)
+	answer := newAck()
+	a.srv.SocketIO().Timeout(5*time.Second).EmitWithAck("ask", "?")(answer.callback)
+	args := answer.wait(t, "emitWithAck", 10*time.Second)
+	got := fmt.Sprint(args)
+	for i := range 3 {
+		if !strings.Contains(got, fmt.Sprintf("client %d", i)) {
+			t.Errorf("answers %v lack client %d (sockets: %d on A, %d on B)", args, i,
+				a.srv.SocketIO().Sockets().Sockets().Len(), b.srv.SocketIO().Sockets().Sockets().Len())
 		}
-		answers <- args
-	})
-	select {
-	case args := <-answers:
-		got := fmt.Sprint(args)
-		for i := range 3 {
-			if !strings.Contains(got, fmt.Sprintf("client %d", i)) {
-				t.Errorf("answers %v lack client %d (sockets: %d on A, %d on B)", args, i,
-					a.srv.SocketIO().Sockets().Sockets().Len(), b.srv.SocketIO().Sockets().Sockets().Len())
-			}
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("emitWithAck did not complete")
 	}
 }
 
@@ -277,18 +258,6 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 func inRoom(io *socket.Server, id socket.SocketId, room socket.Room) bool {
 	s, ok := io.Sockets().Sockets().Load(id)
 	return ok && s.Rooms().Has(room)
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the condition
-	}
 }
 
 // TestClusterConfig: REDIS_URL and REDIS_KEY_PREFIX are read, a URL that

@@ -22,20 +22,10 @@ func TestGoClient(t *testing.T) {
 		t.Errorf("news = %#v", args)
 	}
 
-	acked := make(chan []any, 1)
-	c.EmitWithAck("echo", "a", float64(1))(func(a []any, err error) {
-		if err != nil {
-			t.Errorf("ack error: %v", err)
-		}
-		acked <- a
-	})
-	select {
-	case a := <-acked:
-		if len(a) != 2 || a[0] != "a" || a[1] != float64(1) {
-			t.Errorf("ack args %#v", a)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no ack")
+	acked := newAck()
+	c.EmitWithAck("echo", "a", float64(1))(acked.callback)
+	if a := acked.wait(t, "ack", 5*time.Second); len(a) != 2 || a[0] != "a" || a[1] != float64(1) {
+		t.Errorf("ack args %#v", a)
 	}
 
 	payload := []byte{0, 1, 2, 250, 255}

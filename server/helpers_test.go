@@ -141,3 +141,51 @@ var (
 	connected      = servertest.Connected
 	startNode      = servertest.StartNode
 )
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the condition
+	}
+}
+
+// ack collects one acknowledgement. Its callback only hands the answer
+// over; wait reports it on the test's goroutine, so an answer that comes
+// after the test has given up reports to no one.
+type ack struct{ answers chan ackAnswer }
+
+type ackAnswer struct {
+	args []any
+	err  error
+}
+
+func newAck() *ack { return &ack{answers: make(chan ackAnswer, 1)} }
+
+// callback is what the emit with an acknowledgement calls.
+func (a *ack) callback(args []any, err error) {
+	select {
+	case a.answers <- ackAnswer{args, err}:
+	default: // a second answer: wait has had the first
+	}
+}
+
+// wait returns the answer's arguments, and fails t if it is an error or
+// has not come within timeout.
+func (a *ack) wait(t *testing.T, what string, timeout time.Duration) []any {
+	t.Helper()
+	select {
+	case ans := <-a.answers:
+		if ans.err != nil {
+			t.Errorf("%s: %v (got %v)", what, ans.err, ans.args)
+		}
+		return ans.args
+	case <-time.After(timeout):
+		t.Fatalf("%s: no acknowledgement within %v", what, timeout)
+		return nil
+	}
+}
