@@ -186,7 +186,7 @@ func TestSocketIOBadInput(t *testing.T) {
 		t.Fatalf("healthz after garbage: %d", status)
 	}
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4})
-	c.mustConnect()
+	c.MustConnect()
 }
 
 // do sends one request and returns status and body.

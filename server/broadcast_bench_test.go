@@ -62,7 +62,7 @@ func BenchmarkBroadcast(b *testing.B) {
 					if time.Now().After(deadline) {
 						b.Fatalf("broadcast %d reached %d of %d clients", i, received.Load()-int64(n)*int64(i), n)
 					}
-					time.Sleep(50 * time.Microsecond)
+					time.Sleep(50 * time.Microsecond) // polling the condition
 				}
 			}
 			b.StopTimer()

@@ -70,11 +70,20 @@ func browserScenario(t *testing.T, env *testEnv, pageOrigin, client, mode string
 	b, bID := mustUser(t, env.url, "bob@example.com", "Bob")
 	var seeded []string
 	for _, title := range []string{"Older post one", "Older post two"} {
-		if status, body := b.form("POST", "/feed/post", map[string]string{"title": title, "content": "Seeded over REST."}, pngBytes(t, 9)); status != 201 {
+		status, body := b.form("POST", "/feed/post", map[string]string{"title": title, "content": "Seeded over REST."}, pngBytes(t, 9))
+		if status != 201 {
 			t.Fatalf("seed %q: %d %v", title, status, body)
 		}
 		seeded = append([]string{title}, seeded...) // the feed is newest first
-		time.Sleep(5 * time.Millisecond)            // distinct createdAt
+		// The feed's order is by createdAt (milliseconds in JSON and
+		// MongoDB): the next post must be created in a later millisecond.
+		created, err := time.Parse(time.RFC3339Nano, fmt.Sprint(body["post"].(map[string]any)["createdAt"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for time.Now().Before(created.Add(time.Millisecond)) {
+			time.Sleep(time.Millisecond) // polling the condition
+		}
 	}
 	dir := t.TempDir()
 	var images []string

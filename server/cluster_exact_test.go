@@ -18,11 +18,8 @@ import (
 // (serverSideEmit arguments and answers, fetchSockets data, clients'
 // acknowledgements) reaches Go code in the sender's order too.
 func TestMixedClusterExactPayloads(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g1 := mustStart(t, clustered(url, prefix))
-	g2 := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 3)
+	c := mustCluster(t, testRedisURL(t), true, 2)
+	node, g1, g2 := c.node, c.gos[0], c.gos[1]
 	io1, io2 := g1.srv.SocketIO(), g2.srv.SocketIO()
 
 	clients := []struct {
@@ -31,7 +28,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	}{{"go1", g1.url, nil}, {"go2", g2.url, nil}, {"node", node.url, nil}}
 	for i := range clients {
 		clients[i].c = mustNodeClient(t, map[string]any{"url": clients[i].url, "version": 4, "transports": []string{"websocket"}, "raw": true})
-		clients[i].c.mustConnect()
+		clients[i].c.MustConnect()
 	}
 	// sameEverywhere waits for the event on every client and checks that
 	// its first argument is the same text on all three, and want's.
@@ -60,7 +57,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	// Node's io.emit: keys out of alphabetical order at every depth, and
 	// integers, floats, nulls and booleans as written.
 	fromNode := `{"action":"update","post":{"_id":"6650f0c2a1b2c3d4e5f60718","title":"T","nested":{"z":1,"a":[1.5,null,true,-3,5000000000],"m":"x"}},"f":0.1}`
-	node.send(map[string]any{"op": "emit", "event": "news", "args": json.RawMessage("[" + fromNode + "]")})
+	node.Send(map[string]any{"op": "emit", "event": "news", "args": json.RawMessage("[" + fromNode + "]")})
 	sameEverywhere("news", regexp.MustCompile("^"+regexp.QuoteMeta(fromNode)+"$"))
 
 	// Go #2's emit of a struct, fields in declaration order.
@@ -75,7 +72,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	// Binary inside objects: the same packet text (placeholders numbered in
 	// key order) and the same attachments everywhere.
 	withBin := `{"b":1,"a":{"$bin":"AAE="},"c":{"y":{"$bin":"Ag=="},"x":2}}`
-	node.send(map[string]any{"op": "emit", "event": "bin", "args": json.RawMessage("[" + withBin + "]")})
+	node.Send(map[string]any{"op": "emit", "event": "bin", "args": json.RawMessage("[" + withBin + "]")})
 	sameEverywhere("bin", regexp.MustCompile("^"+regexp.QuoteMeta(`{"b":1,"a":{"_placeholder":true,"num":0},"c":{"y":{"_placeholder":true,"num":1},"x":2}}`)+"$"))
 	for _, cl := range clients {
 		if args := plainEvent(t, cl.c, "bin"); string(args[0]) != withBin {
@@ -88,7 +85,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	for _, io := range []*socket.Server{io1, io2} {
 		_ = io.On("order", func(args ...any) { got <- string(mustJSON(args)) })
 	}
-	node.send(map[string]any{"op": "serverSideEmit", "event": "order", "args": json.RawMessage(`[{"b":1,"a":{"d":2,"c":3}}]`)})
+	node.Send(map[string]any{"op": "serverSideEmit", "event": "order", "args": json.RawMessage(`[{"b":1,"a":{"d":2,"c":3}}]`)})
 	for range 2 {
 		if s := receive(t, got); s != `[{"b":1,"a":{"d":2,"c":3}}]` {
 			t.Errorf("a Go server's listener got %s", s)
@@ -102,19 +99,14 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 		got <- string(mustJSON(args[:len(args)-1]))
 		ack([]any{item{3, 0.5, []any{}}}, nil)
 	})
-	answers := make(chan string, 1)
-	_ = io1.ServerSideEmitWithAck("order-ack", item{2, 1, nil})(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("serverSideEmitWithAck: %v", err)
-		}
-		answers <- string(mustJSON(args))
-	})
+	answer := newAck()
+	_ = io1.ServerSideEmitWithAck("order-ack", item{2, 1, nil})(answer.callback)
 	if s := receive(t, got); s != `[{"zeta":2,"alpha":1,"mid":null}]` {
 		t.Errorf("Go #2's listener got %s", s)
 	}
-	node.next(10*time.Second, "serverSideEmit")
+	node.Next(10*time.Second, "serverSideEmit")
 	var replies []json.RawMessage
-	_ = json.Unmarshal([]byte(receive(t, answers)), &replies)
+	_ = json.Unmarshal(mustJSON(answer.wait(t, "serverSideEmitWithAck", 10*time.Second)), &replies)
 	texts := []string{}
 	for _, r := range replies {
 		texts = append(texts, string(r))
@@ -141,14 +133,10 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 
 	// A Node client's acknowledgement of Go #1's emitWithAck.
 	acker := mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}, "ackWith": json.RawMessage(`{"b":1,"a":[{"d":2,"c":3}]}`)})
-	ackerID, _ := acker.mustConnect().ID.(string)
-	io1.To(socket.Room(ackerID)).Timeout(5 * time.Second).EmitWithAck("ask")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("emitWithAck: %v", err)
-		}
-		answers <- string(mustJSON(args))
-	})
-	if s := receive(t, answers); s != `[{"b":1,"a":[{"d":2,"c":3}]}]` {
+	ackerID, _ := acker.MustConnect().ID.(string)
+	answer = newAck()
+	io1.To(socket.Room(ackerID)).Timeout(5 * time.Second).EmitWithAck("ask")(answer.callback)
+	if s := string(mustJSON(answer.wait(t, "emitWithAck", 10*time.Second))); s != `[{"b":1,"a":[{"d":2,"c":3}]}]` {
 		t.Errorf("the Node client's acknowledgement reached Go #1 as %s", s)
 	}
 }
@@ -160,7 +148,7 @@ func rawFirstArg(t *testing.T, c *nodeClient, name string) json.RawMessage {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		m := c.next(time.Until(deadline), "packet")
+		m := c.Next(time.Until(deadline), "packet")
 		var parts []json.RawMessage
 		head := eventHead.FindString(m.Data)
 		if head == "" || json.Unmarshal([]byte(m.Data[len(head)-1:]), &parts) != nil || len(parts) < 2 {

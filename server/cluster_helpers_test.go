@@ -21,6 +21,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // testRedisURL is the Redis the cluster tests share (the machine's, see
@@ -38,15 +40,9 @@ func testRedisURL(t testing.TB) string {
 
 func mustPingRedis(t testing.TB, u string) {
 	t.Helper()
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
+	if err := mustRedisClient(t, u).Ping(ctx).Err(); err != nil {
 		t.Fatalf("Redis at %s (the cluster tests need one; set FEEDRT_TEST_REDIS_URL): %v", u, err)
 	}
 }
@@ -86,13 +82,54 @@ func waitServers(t testing.TB, rdb *redis.Client, prefix string, n int64) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d servers on %s, want %d (err %v)", res[ch], ch, n, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling the condition
 	}
 }
 
 // clustered is a config edit joining a server to the cluster on url/prefix.
 func clustered(url, prefix string) func(*Config) {
 	return func(c *Config) { c.RedisURL, c.RedisKeyPrefix = url, prefix }
+}
+
+// testCluster is servers sharing the Redis at url under a key prefix of
+// their test's own.
+type testCluster struct {
+	url, prefix string
+	rdb         *redis.Client // for the test's own checks
+	node        *nodeServer   // nil unless asked for
+	gos         []*testEnv
+}
+
+// mustCluster starts a Node server when withNode, then goServers Go
+// servers, on the Redis at url, and waits until every one listens.
+func mustCluster(t *testing.T, url string, withNode bool, goServers int) *testCluster {
+	t.Helper()
+	c := &testCluster{url: url, prefix: testPrefix(t), rdb: mustRedisClient(t, url)}
+	if withNode {
+		c.node = mustNodeServer(t, url, c.prefix)
+	}
+	for range goServers {
+		c.gos = append(c.gos, mustStart(t, clustered(url, c.prefix)))
+	}
+	c.waitAll(t)
+	return c
+}
+
+// mustGoPair is two Go servers clustered on the test Redis.
+func mustGoPair(t *testing.T) (a, b *testEnv) {
+	t.Helper()
+	c := mustCluster(t, testRedisURL(t), false, 2)
+	return c.gos[0], c.gos[1]
+}
+
+// waitAll waits until all the cluster's servers listen (again).
+func (c *testCluster) waitAll(t *testing.T) {
+	t.Helper()
+	n := int64(len(c.gos))
+	if c.node != nil {
+		n++
+	}
+	waitServers(t, c.rdb, c.prefix, n)
 }
 
 // connectNode starts a socket.io-client 4.x on url and returns it with
@@ -104,7 +141,7 @@ func connectNode(t *testing.T, url string, transports ...string) (*nodeClient, s
 		opts["transports"] = transports
 	}
 	c := mustNodeClient(t, opts)
-	m := c.mustConnect()
+	m := c.MustConnect()
 	id, _ := m.ID.(string)
 	return c, socket.SocketId(id)
 }
@@ -126,7 +163,7 @@ func eventsUntil(t *testing.T, c *nodeClient, marker string) []string {
 	var names []string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		m := c.next(time.Until(deadline), "event")
+		m := c.Next(time.Until(deadline), "event")
 		if m.Name == marker {
 			slices.Sort(names)
 			return names
@@ -141,7 +178,7 @@ func plainEvent(t *testing.T, c *nodeClient, name string) []json.RawMessage {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := c.next(time.Until(deadline), "event"); m.Name == name {
+		if m := c.Next(time.Until(deadline), "event"); m.Name == name {
 			return m.Args
 		}
 	}
@@ -152,16 +189,18 @@ func plainEvent(t *testing.T, c *nodeClient, name string) []json.RawMessage {
 // fetchAll runs FetchSockets on op and waits for its answer.
 func fetchAll(t *testing.T, fetch func(func([]*socket.RemoteSocket, error))) []*socket.RemoteSocket {
 	t.Helper()
-	got := make(chan []*socket.RemoteSocket, 1)
-	fetch(func(s []*socket.RemoteSocket, err error) {
-		if err != nil {
-			t.Errorf("fetchSockets: %v", err)
-		}
-		got <- s
-	})
+	type answer struct {
+		sockets []*socket.RemoteSocket
+		err     error
+	}
+	got := make(chan answer, 1) // reported here: the answer may come after the test
+	fetch(func(s []*socket.RemoteSocket, err error) { got <- answer{s, err} })
 	select {
-	case s := <-got:
-		return s
+	case a := <-got:
+		if a.err != nil {
+			t.Errorf("fetchSockets: %v", a.err)
+		}
+		return a.sockets
 	case <-time.After(10 * time.Second):
 		t.Fatal("fetchSockets did not answer")
 		return nil
@@ -189,6 +228,7 @@ func socketIDs(sockets []*socket.RemoteSocket) []string {
 // @socket.io/redis-adapter 8.3.0, driven over stdin/stdout.
 type nodeServer struct {
 	*nodeClient // events: connection, serverSideEmit
+	tb          testing.TB
 	url         string
 	results     chan map[string]json.RawMessage
 	ids         int
@@ -199,7 +239,7 @@ func (s *nodeServer) call(cmd map[string]any) json.RawMessage {
 	s.tb.Helper()
 	s.ids++
 	cmd["id"] = s.ids
-	s.send(cmd)
+	s.Send(cmd)
 	timeout := time.After(15 * time.Second)
 	for {
 		select {
@@ -244,28 +284,12 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 	if installErr != nil {
 		t.Fatalf("npm ci in %s: %v", nodeRedisDir, installErr)
 	}
-	cmd := exec.Command("node", "server.js")
-	cmd.Dir = nodeRedisDir
-	cmd.Env = append(os.Environ(), "REDIS_URL="+redisURL, "KEY="+prefix, "PORT=0", "HOST=127.0.0.1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &nodeClient{tb: t, stdin: stdin, msgs: make(chan nodeMsg, 1024)}
+	msgs := make(chan nodeMsg, 1024)
 	lines := make(chan map[string]json.RawMessage, 1024)
-	go func() {
-		defer close(c.msgs)
+	env := []string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1"}
+	stdin := startNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
+		defer close(msgs)
 		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 4<<20)
 		for sc.Scan() {
 			var raw map[string]json.RawMessage
 			var m nodeMsg
@@ -273,19 +297,18 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 				t.Errorf("node server printed %q", sc.Text())
 				continue
 			}
+			sent := false
 			if m.Ev == "listening" || m.Ev == "result" || m.Ev == "error" {
-				lines <- raw
+				sent = servertest.SendOrStop(lines, raw, stop)
 			} else {
-				c.msgs <- m
+				sent = servertest.SendOrStop(msgs, m, stop)
+			}
+			if !sent {
+				return
 			}
 		}
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	s := &nodeServer{nodeClient: c}
+	}, "server.js")
+	s := &nodeServer{nodeClient: servertest.NewNodeClient(t, stdin, msgs), tb: t}
 	s.results = lines
 	select {
 	case raw, ok := <-lines:

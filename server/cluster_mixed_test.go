@@ -22,19 +22,14 @@ import (
 // server's clients with the very JSON the Go server's own clients get,
 // and what Node emits reaches the Go server's clients.
 func TestMixedClusterPosts(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g := c.node, c.gos[0]
 
-	onNode := []*nodeClient{
+	onNode := connected(
 		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"polling"}}),
-	}
-	onGo := mustNodeClient(t, map[string]any{"url": g.url, "version": 4})
-	for _, c := range append(onNode, onGo) {
-		c.mustConnect()
-	}
+	)
+	onGo := connected(mustNodeClient(t, map[string]any{"url": g.url, "version": 4}))[0]
 
 	api, _ := mustUser(t, g.url, "mia@example.com", "Mia")
 	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made in Go", "content": "read by Node"}, pngBytes(t, 6))
@@ -54,7 +49,7 @@ func TestMixedClusterPosts(t *testing.T) {
 	}
 
 	news := map[string]any{"text": "from Node", "n": 3, "f": 2.5, "ok": true, "nil": nil, "list": []any{"a", 1}}
-	node.send(map[string]any{"op": "emit", "event": "news", "args": []any{news, map[string]any{"$bin": "AAEC/w=="}}})
+	node.Send(map[string]any{"op": "emit", "event": "news", "args": []any{news, map[string]any{"$bin": "AAEC/w=="}}})
 	args := waitEvent(t, onGo, "news").Args
 	want, _ := json.Marshal([]any{news, map[string]any{"$bin": "AAEC/w=="}})
 	if got, _ := json.Marshal(args); !jsonEqual(got, string(want)) {
@@ -68,10 +63,8 @@ func TestMixedClusterPosts(t *testing.T) {
 // TestMixedClusterRooms: room and except broadcasts cross between Node
 // and Go and reach exactly the matching sockets.
 func TestMixedClusterRooms(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g := c.node, c.gos[0]
 	io := g.srv.SocketIO()
 
 	n1, n1id := connectNode(t, node.url, "websocket")
@@ -98,7 +91,7 @@ func TestMixedClusterRooms(t *testing.T) {
 	}
 
 	emit := func(ev string, rooms, except []string) {
-		node.send(map[string]any{"op": "emit", "event": ev, "args": []any{1}, "rooms": rooms, "except": except})
+		node.Send(map[string]any{"op": "emit", "event": ev, "args": []any{1}, "rooms": rooms, "except": except})
 	}
 	emit("red", []string{"red"}, nil)
 	emit("red-vip", []string{"red"}, []string{"vip"})
@@ -130,10 +123,8 @@ func TestMixedClusterRooms(t *testing.T) {
 // without acknowledgement), socketsJoin/Leave, disconnectSockets, and
 // broadcasts with acknowledgements work between Node and Go both ways.
 func TestMixedClusterManagement(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g := c.node, c.gos[0]
 	io := g.srv.SocketIO()
 
 	n1, n1id := connectNode(t, node.url, "websocket")
@@ -184,24 +175,14 @@ func TestMixedClusterManagement(t *testing.T) {
 	if err := io.ServerSideEmit("hello", "from go", 1.0); err != nil {
 		t.Fatal(err)
 	}
-	if m := node.next(5*time.Second, "serverSideEmit"); m.Name != "hello" || !jsonEqual(mustJSON(m.Args), `["from go",1]`) {
+	if m := node.Next(5*time.Second, "serverSideEmit"); m.Name != "hello" || !jsonEqual(mustJSON(m.Args), `["from go",1]`) {
 		t.Errorf("Node got %+v", m)
 	}
-	answers := make(chan []any, 1)
-	_ = io.ServerSideEmitWithAck("question", "q")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("ack: %v", err)
-		}
-		answers <- args
-	})
-	node.next(5*time.Second, "serverSideEmit")
-	select {
-	case args := <-answers:
-		if !jsonEqual(mustJSON(args), `[{"from":"node","args":["q"]}]`) {
-			t.Errorf("Node's answer %v", args)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer from Node")
+	answer := newAck()
+	_ = io.ServerSideEmitWithAck("question", "q")(answer.callback)
+	node.Next(5*time.Second, "serverSideEmit")
+	if args := answer.wait(t, "Node's answer", 10*time.Second); !jsonEqual(mustJSON(args), `[{"from":"node","args":["q"]}]`) {
+		t.Errorf("Node's answer %v", args)
 	}
 	fromNodeEmit := make(chan []any, 2)
 	_ = io.On("ping-go", func(args ...any) {
@@ -211,7 +192,7 @@ func TestMixedClusterManagement(t *testing.T) {
 		}
 		fromNodeEmit <- args
 	})
-	node.send(map[string]any{"op": "serverSideEmit", "event": "ping-go", "args": []any{"x"}})
+	node.Send(map[string]any{"op": "serverSideEmit", "event": "ping-go", "args": []any{"x"}})
 	if got := <-fromNodeEmit; fmt.Sprint(got) != "[x]" {
 		t.Errorf("Go got %v", got)
 	}
@@ -220,7 +201,7 @@ func TestMixedClusterManagement(t *testing.T) {
 	}
 
 	// socketsJoin from Node moves Go's sockets; from Go, Node's.
-	node.send(map[string]any{"op": "socketsJoin", "rooms": []string{"red"}, "target": []string{"from-node"}})
+	node.Send(map[string]any{"op": "socketsJoin", "rooms": []string{"red"}, "target": []string{"from-node"}})
 	waitFor(t, "g1 in from-node", func() bool { return inRoom(io, g1id, "from-node") })
 	io.Except("red").SocketsJoin("from-go")
 	waitFor(t, "n1 in from-go", func() bool {
@@ -228,7 +209,7 @@ func TestMixedClusterManagement(t *testing.T) {
 		_ = json.Unmarshal(node.call(map[string]any{"op": "fetchSockets", "rooms": []string{"from-go"}}), &s)
 		return len(s) == 1 && s[0].ID == string(n1id)
 	})
-	node.send(map[string]any{"op": "socketsLeave", "target": []string{"from-node"}})
+	node.Send(map[string]any{"op": "socketsLeave", "target": []string{"from-node"}})
 	waitFor(t, "g1 out of from-node", func() bool { return !inRoom(io, g1id, "from-node") })
 	rooms := node.call(map[string]any{"op": "allRooms"})
 	if !strings.Contains(string(rooms), `"red"`) || !strings.Contains(string(rooms), `"from-go"`) {
@@ -247,7 +228,7 @@ func TestMixedClusterManagement(t *testing.T) {
 
 	// disconnectSockets from Go closes Node's socket.
 	io.In(socket.Room(n1id)).DisconnectSockets(false)
-	if m := n1.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+	if m := n1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Errorf("n1 disconnect reason %q", m.Reason)
 	}
 }
@@ -256,11 +237,8 @@ func TestMixedClusterManagement(t *testing.T) {
 // same bytes as the Node server on the same channels (the servers' uids
 // aside), watched on Redis.
 func TestMixedClusterWire(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	node := mustNodeServer(t, url, prefix)
-	g := mustStart(t, clustered(url, prefix))
-	rdb := mustRedisClient(t, url)
-	waitServers(t, rdb, prefix, 2)
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g, rdb, prefix := c.node, c.gos[0], c.rdb, c.prefix
 	ps := rdb.PSubscribe(context.Background(), prefix+"*")
 	t.Cleanup(func() { _ = ps.Close() })
 	if _, err := ps.Receive(context.Background()); err != nil { // the subscription
@@ -281,21 +259,21 @@ func TestMixedClusterWire(t *testing.T) {
 		name      string
 		node, go_ func()
 	}{
-		{"all", func() { node.send(map[string]any{"op": "emit", "event": "posts", "args": []any{payload}}) },
+		{"all", func() { node.Send(map[string]any{"op": "emit", "event": "posts", "args": []any{payload}}) },
 			func() { _ = g.srv.SocketIO().Emit("posts", payload) }},
 		{"one room, binary", func() {
-			node.send(map[string]any{"op": "emit", "event": "b", "args": []any{map[string]any{"$bin": "AAEC"}}, "rooms": []string{"r1"}})
+			node.Send(map[string]any{"op": "emit", "event": "b", "args": []any{map[string]any{"$bin": "AAEC"}}, "rooms": []string{"r1"}})
 		}, func() { _ = g.srv.SocketIO().To("r1").Emit("b", []byte{0, 1, 2}) }},
 		{"rooms and except", func() {
-			node.send(map[string]any{"op": "emit", "event": "x", "args": []any{}, "rooms": []string{"r1", "r2"}, "except": []string{"e1"}})
+			node.Send(map[string]any{"op": "emit", "event": "x", "args": []any{}, "rooms": []string{"r1", "r2"}, "except": []string{"e1"}})
 		}, func() { _ = g.srv.SocketIO().To("r1", "r2").Except("e1").Emit("x") }},
-		{"serverSideEmit", func() { node.send(map[string]any{"op": "serverSideEmit", "event": "sse", "args": []any{1, "two"}}) },
+		{"serverSideEmit", func() { node.Send(map[string]any{"op": "serverSideEmit", "event": "sse", "args": []any{1, "two"}}) },
 			func() { _ = g.srv.SocketIO().ServerSideEmit("sse", 1, "two") }},
 		{"socketsJoin", func() {
-			node.send(map[string]any{"op": "socketsJoin", "rooms": []string{"r1"}, "target": []string{"t1"}})
+			node.Send(map[string]any{"op": "socketsJoin", "rooms": []string{"r1"}, "target": []string{"t1"}})
 		},
 			func() { g.srv.SocketIO().In("r1").SocketsJoin("t1") }},
-		{"disconnectSockets", func() { node.send(map[string]any{"op": "disconnectSockets", "rooms": []string{"r9"}, "close": true}) },
+		{"disconnectSockets", func() { node.Send(map[string]any{"op": "disconnectSockets", "rooms": []string{"r9"}, "close": true}) },
 			func() { g.srv.SocketIO().In("r9").DisconnectSockets(true) }},
 	}
 	for _, tc := range cases {

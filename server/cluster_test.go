@@ -19,47 +19,22 @@ import (
 // get the `posts` events of a post created through server B's REST API,
 // once each, with B's payload; B's own clients get it once too.
 func TestClusterPosts(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 
-	watchers := []*nodeClient{
+	watchers := connected(
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"polling"}}),
 		mustNodeClient(t, map[string]any{"url": a.url, "version": 2}),
 		mustNodeClient(t, map[string]any{"url": b.url, "version": 4}),
-	}
-	for _, w := range watchers {
-		w.mustConnect()
-	}
+	)
 	api, _ := mustUser(t, b.url, "bea@example.com", "Bea")
 	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made on B", "content": "for A's clients"}, pngBytes(t, 5))
 	if status != 201 {
 		t.Fatalf("create on B: %d %v", status, created)
 	}
-	id := created["post"].(map[string]any)["_id"].(string)
-	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": "Edited on B", "content": "still for A", "image": created["post"].(map[string]any)["imageUrl"].(string)}, nil)
-	if status != 200 {
-		t.Fatalf("update on B: %d %v", status, updated)
-	}
-	if status, body := api.call("DELETE", "/feed/post/"+id, nil, ""); status != 200 {
-		t.Fatalf("delete on B: %d %v", status, body)
-	}
-	for i, w := range watchers {
-		ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if ev["action"] != "create" || fmt.Sprint(ev["post"]) != fmt.Sprint(created["post"]) {
-			t.Errorf("watcher %d: create event %v, want %v", i, ev, created["post"])
-		}
-		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated["post"]) {
-			t.Errorf("watcher %d: update event %v, want %v", i, ev, updated["post"])
-		}
-		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": id}) {
-			t.Errorf("watcher %d: delete event %v", i, ev)
-		}
-	}
+	post := created["post"].(map[string]any)
+	updated := editThenDelete(t, api, post, "Edited on B", "still for A")
+	checkLifecycle(t, watchers, post, updated)
 	// Exactly once: a marker from B is the next event everywhere (the 2.x
 	// harness listens to a few event names only, "news" among them).
 	_ = b.srv.SocketIO().Emit("news")
@@ -73,10 +48,7 @@ func TestClusterPosts(t *testing.T) {
 // TestClusterRoomsAndExcept: broadcasts to rooms, with except, and to one
 // socket reach exactly the matching sockets of both servers.
 func TestClusterRoomsAndExcept(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	a1, a1id := connectNode(t, a.url, "websocket")
@@ -130,10 +102,7 @@ func TestClusterRoomsAndExcept(t *testing.T) {
 // of both, with their rooms and data, and a fetched remote socket can be
 // sent to, moved between rooms and disconnected.
 func TestClusterFetchSockets(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	_, a1id := connectNode(t, a.url)
@@ -177,7 +146,7 @@ func TestClusterFetchSockets(t *testing.T) {
 	remote.Leave("red")
 	waitFor(t, "b1 out of red", func() bool { return !inRoom(ioB, b1id, "red") })
 	remote.Disconnect(true) // true: the connection is closed too
-	if m := b1.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
+	if m := b1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
 		t.Errorf("b1 disconnect reason %q", m.Reason)
 	}
 
@@ -195,10 +164,7 @@ func TestClusterFetchSockets(t *testing.T) {
 // TestClusterSocketsJoinLeaveDisconnect: socketsJoin, socketsLeave and
 // disconnectSockets called on one server act on the sockets of both.
 func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	a1, a1id := connectNode(t, a.url)
@@ -215,7 +181,7 @@ func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
 	waitFor(t, "team empty", func() bool { return !inRoom(ioA, a1id, "team") && !inRoom(ioB, b1id, "team") })
 
 	ioA.In("vip").DisconnectSockets(false)
-	if m := b2.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+	if m := b2.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Errorf("b2 disconnect reason %q", m.Reason)
 	}
 	ioA.Emit("still-here")
@@ -227,10 +193,7 @@ func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
 // listeners (not the sender's), and with an acknowledgement the sender
 // gets the other server's answer.
 func TestClusterServerSideEmit(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
 
 	var mu sync.Mutex
@@ -255,22 +218,12 @@ func TestClusterServerSideEmit(t *testing.T) {
 		t.Fatal("serverSideEmit did not reach B")
 	}
 
-	answers := make(chan []any, 1)
-	if err := ioA.ServerSideEmitWithAck("question", "q1")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("serverSideEmit ack: %v", err)
-		}
-		answers <- args
-	}); err != nil {
+	answer := newAck()
+	if err := ioA.ServerSideEmitWithAck("question", "q1")(answer.callback); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case args := <-answers:
-		if raw, _ := json.Marshal(args); string(raw) != `[{"answer":"q1"}]` {
-			t.Errorf("answers %s", raw)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no serverSideEmit acknowledgement")
+	if raw, _ := json.Marshal(answer.wait(t, "serverSideEmit ack", 10*time.Second)); string(raw) != `[{"answer":"q1"}]` {
+		t.Errorf("answers %s", raw)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -282,34 +235,22 @@ func TestClusterServerSideEmit(t *testing.T) {
 // TestClusterBroadcastWithAck: an emit with acknowledgements collects the
 // answers of the clients of both servers.
 func TestClusterBroadcastWithAck(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	for i, env := range []*testEnv{a, b, b} {
 		rawAcker(t, env.url, fmt.Sprintf("client %d", i))
 	}
 	waitFor(t, "1 socket on A, 2 on B", func() bool {
 		return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 2
 	})
-	answers := make(chan []any, 1)
-	a.srv.SocketIO().Timeout(5*time.Second).EmitWithAck("ask", "?")(func(args []any, err error) {
-		if err != nil {
-			t.Errorf("emitWithAck: %v (got %v)", err, args)
+	answer := newAck()
+	a.srv.SocketIO().Timeout(5*time.Second).EmitWithAck("ask", "?")(answer.callback)
+	args := answer.wait(t, "emitWithAck", 10*time.Second)
+	got := fmt.Sprint(args)
+	for i := range 3 {
+		if !strings.Contains(got, fmt.Sprintf("client %d", i)) {
+			t.Errorf("answers %v lack client %d (sockets: %d on A, %d on B)", args, i,
+				a.srv.SocketIO().Sockets().Sockets().Len(), b.srv.SocketIO().Sockets().Sockets().Len())
 		}
-		answers <- args
-	})
-	select {
-	case args := <-answers:
-		got := fmt.Sprint(args)
-		for i := range 3 {
-			if !strings.Contains(got, fmt.Sprintf("client %d", i)) {
-				t.Errorf("answers %v lack client %d (sockets: %d on A, %d on B)", args, i,
-					a.srv.SocketIO().Sockets().Sockets().Len(), b.srv.SocketIO().Sockets().Sockets().Len())
-			}
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("emitWithAck did not complete")
 	}
 }
 
@@ -317,18 +258,6 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 func inRoom(io *socket.Server, id socket.SocketId, room socket.Room) bool {
 	s, ok := io.Sockets().Sockets().Load(id)
 	return ok && s.Rooms().Has(room)
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestClusterConfig: REDIS_URL and REDIS_KEY_PREFIX are read, a URL that
@@ -357,12 +286,9 @@ func TestClusterConfig(t *testing.T) {
 // Redis adapter: a client of A that drops and comes back to A gets its
 // session back and the events B sent while it was away.
 func TestClusterRecovery(t *testing.T) {
-	url, prefix := testRedisURL(t), testPrefix(t)
-	a := mustStart(t, clustered(url, prefix))
-	b := mustStart(t, clustered(url, prefix))
-	waitServers(t, mustRedisClient(t, url), prefix, 2)
+	a, b := mustGoPair(t)
 	c := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
-	first := c.mustConnect()
+	first := c.MustConnect()
 	api, _ := mustUser(t, b.url, "rita@example.com", "Rita")
 	post := func(title string) {
 		t.Helper()
@@ -373,13 +299,13 @@ func TestClusterRecovery(t *testing.T) {
 	post("Seen post")
 	waitEvent(t, c, "posts") // recovery resumes after the last event received
 
-	c.send(map[string]any{"op": "drop", "ms": 1500})
-	c.next(5*time.Second, "disconnect")
-	time.Sleep(300 * time.Millisecond)
+	c.Send(map[string]any{"op": "drop", "ms": 1500})
+	c.Next(5*time.Second, "disconnect")
+	waitFor(t, "A to see the drop", func() bool { return a.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	post("Missed post 1")
 	post("Missed post 2")
 
-	again := c.mustConnect()
+	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Errorf("reconnect: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
 	}

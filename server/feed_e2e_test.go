@@ -119,13 +119,10 @@ func TestFeedEndToEnd(t *testing.T) { forEachStore(t, feedEndToEnd) }
 
 func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 	env := mustStart(t, useStore)
-	watchers := []*nodeClient{
+	watchers := connected(
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
-	}
-	for _, w := range watchers {
-		w.mustConnect()
-	}
+	)
 
 	api, userID := mustUser(t, env.url, "Ada@Example.com", "Ada")
 	status, created := api.form("POST", "/feed/post", map[string]string{"title": "First post", "content": "Hello, feed!"}, pngBytes(t, 1))
@@ -133,7 +130,6 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 		t.Fatalf("create: %d %v", status, created)
 	}
 	post := created["post"].(map[string]any)
-	id := post["_id"].(string)
 	wantCreator := map[string]any{"_id": userID, "name": "Ada"}
 	if fmt.Sprint(post["creator"]) != fmt.Sprint(wantCreator) || fmt.Sprint(created["creator"]) != fmt.Sprint(wantCreator) {
 		t.Errorf("creator %v / %v, want %v", post["creator"], created["creator"], wantCreator)
@@ -147,25 +143,40 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 		res.Body.Close()
 	}
 
-	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": "First post, edited", "content": "Hello again!", "image": post["imageUrl"].(string)}, nil)
+	updated := editThenDelete(t, api, post, "First post, edited", "Hello again!")
+	checkLifecycle(t, watchers, post, updated)
+}
+
+// editThenDelete updates post (keeping its image) and deletes it through
+// api, and returns the updated post.
+func editThenDelete(t *testing.T, api *apiClient, post map[string]any, title, content string) map[string]any {
+	t.Helper()
+	id := post["_id"].(string)
+	status, updated := api.form("PUT", "/feed/post/"+id, map[string]string{"title": title, "content": content, "image": post["imageUrl"].(string)}, nil)
 	if status != 200 {
 		t.Fatalf("update: %d %v", status, updated)
 	}
 	if status, body := api.call("DELETE", "/feed/post/"+id, nil, ""); status != 200 {
 		t.Fatalf("delete: %d %v", status, body)
 	}
+	return updated["post"].(map[string]any)
+}
 
+// checkLifecycle checks that the next three `posts` events of every
+// watcher are the create of post, its update to updated, and its delete.
+func checkLifecycle(t *testing.T, watchers []*nodeClient, post, updated map[string]any) {
+	t.Helper()
 	for i, w := range watchers {
 		ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
 		if ev["action"] != "create" || fmt.Sprint(ev["post"]) != fmt.Sprint(post) {
 			t.Errorf("watcher %d create event %v, want post %v", i, ev, post)
 		}
 		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated["post"]) {
-			t.Errorf("watcher %d update event %v, want post %v", i, ev, updated["post"])
+		if ev["action"] != "update" || fmt.Sprint(ev["post"]) != fmt.Sprint(updated) {
+			t.Errorf("watcher %d update event %v, want post %v", i, ev, updated)
 		}
 		ev = decodeArg(t, waitEvent(t, w, "posts").Args[0])
-		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": id}) {
+		if fmt.Sprint(ev) != fmt.Sprint(map[string]any{"action": "delete", "post": post["_id"]}) {
 			t.Errorf("watcher %d delete event %v", i, ev)
 		}
 	}
@@ -218,14 +229,11 @@ func TestFeedConcurrentCreates(t *testing.T) { forEachStore(t, feedConcurrentCre
 
 func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 	env := mustStart(t, useStore)
-	watchers := []*nodeClient{
+	watchers := connected(
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"polling"}}),
 		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
-	}
-	for _, w := range watchers {
-		w.mustConnect()
-	}
+	)
 	const users, perUser = 5, 10
 	var apis []*apiClient
 	for u := range users {
@@ -271,17 +279,8 @@ func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 			}
 		}
 		// Nothing extra trails behind.
-		for _, m := range w.pending {
-			if m.Ev == "event" {
-				t.Errorf("watcher %d got an extra event %v", i, m)
-			}
-		}
-		select {
-		case m := <-w.msgs:
-			if m.Ev == "event" {
-				t.Errorf("watcher %d got an extra event %v", i, m)
-			}
-		case <-time.After(200 * time.Millisecond):
+		for _, m := range w.Extra(200*time.Millisecond, "event") {
+			t.Errorf("watcher %d got an extra event %v", i, m)
 		}
 	}
 }
@@ -292,7 +291,7 @@ func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 func TestRecoveryAfterDrop(t *testing.T) {
 	env := mustStart(t, nil)
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
-	first := c.mustConnect()
+	first := c.MustConnect()
 	api, _ := mustUser(t, env.url, "carol@example.com", "Carol")
 	// Recovery resumes after the last event the client got (its offset),
 	// so, as with Node, the client must have received one before the drop.
@@ -301,9 +300,9 @@ func TestRecoveryAfterDrop(t *testing.T) {
 	}
 	waitEvent(t, c, "posts")
 
-	c.send(map[string]any{"op": "drop", "ms": 2000})
-	c.next(5*time.Second, "disconnect")
-	time.Sleep(300 * time.Millisecond) // the server has seen the drop too
+	c.Send(map[string]any{"op": "drop", "ms": 2000})
+	c.Next(5*time.Second, "disconnect")
+	waitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	var titles []string
 	for i := range 2 {
 		title := fmt.Sprintf("Missed post %d", i)
@@ -313,7 +312,7 @@ func TestRecoveryAfterDrop(t *testing.T) {
 		titles = append(titles, title)
 	}
 
-	again := c.mustConnect()
+	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Errorf("reconnect: recovered=%v id %v (was %v), want the same session back", again.Recovered, again.ID, first.ID)
 	}

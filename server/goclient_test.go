@@ -6,49 +6,15 @@ import (
 	"testing"
 	"time"
 
-	client "github.com/zishang520/socket.io/clients/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
+	"feedrt/server/servertest"
 )
-
-// goClient connects the zishang520 Go client over WebSocket only and
-// records every event it receives.
-func goClient(t *testing.T, url string) (*client.Socket, chan []any) {
-	t.Helper()
-	opts := client.DefaultOptions()
-	opts.SetTransports(types.NewSet(client.WebSocket))
-	opts.SetForceNew(true)
-	// The Go client now and then misses the Engine.IO open packet of a
-	// fresh WebSocket (about 1 connect in 25 here; a raw gorilla client
-	// never does against the same server), so a stalled connect times out
-	// and is retried rather than failing the test.
-	opts.SetTimeout(time.Second)
-	opts.SetReconnectionDelay(100)
-	opts.SetReconnectionDelayMax(200)
-	opts.SetAutoConnect(false) // listeners first, or "connect" may fire before them
-	c, err := client.Connect(url, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	events := make(chan []any, 64)
-	connected := make(chan struct{}, 1)
-	_ = c.On("connect", func(...any) { connected <- struct{}{} })
-	c.OnAny(func(args ...any) { events <- args })
-	c.Connect()
-	select {
-	case <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Go client did not connect")
-	}
-	return c, events
-}
 
 // TestGoClient: the Go Socket.IO client gets broadcasts, ack round-trips
 // and binary round-trips over WebSocket.
 func TestGoClient(t *testing.T) {
 	env := mustStart(t, nil)
 	addEchoHandlers(env.srv.SocketIO())
-	c, events := goClient(t, env.url)
+	c, events := servertest.GoClient(t, env.url)
 
 	env.srv.bc.Broadcast("news", map[string]any{"text": "hi"})
 	args := nextGoEvent(t, events, "news")
@@ -56,20 +22,10 @@ func TestGoClient(t *testing.T) {
 		t.Errorf("news = %#v", args)
 	}
 
-	acked := make(chan []any, 1)
-	c.EmitWithAck("echo", "a", float64(1))(func(a []any, err error) {
-		if err != nil {
-			t.Errorf("ack error: %v", err)
-		}
-		acked <- a
-	})
-	select {
-	case a := <-acked:
-		if len(a) != 2 || a[0] != "a" || a[1] != float64(1) {
-			t.Errorf("ack args %#v", a)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no ack")
+	acked := newAck()
+	c.EmitWithAck("echo", "a", float64(1))(acked.callback)
+	if a := acked.wait(t, "ack", 5*time.Second); len(a) != 2 || a[0] != "a" || a[1] != float64(1) {
+		t.Errorf("ack args %#v", a)
 	}
 
 	payload := []byte{0, 1, 2, 250, 255}

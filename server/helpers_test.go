@@ -1,22 +1,17 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -25,14 +20,9 @@ import (
 
 var verbose = flag.Bool("serverlog", false, "print the server's log during tests")
 
-// TestMain installs the Node test clients (npm ci) when they are missing,
-// so `go test ./...` alone works on a fresh checkout.
+// TestMain stops the shared MongoDB-wire test server after the tests.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if err := ensureNodeClients(); err != nil {
-		fmt.Fprintln(os.Stderr, "setup:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
 	if mongoStop != nil {
 		mongoStop()
@@ -82,21 +72,6 @@ func forEachStore(t *testing.T, test func(t *testing.T, useStore func(*Config)))
 		uri := mustMongoURI(t)
 		test(t, func(c *Config) { c.MongoURI = uri })
 	})
-}
-
-func ensureNodeClients() error {
-	_, err4 := os.Stat(filepath.Join(harnessDir, "node_modules", "socket.io-client", "package.json"))
-	_, err2 := os.Stat(filepath.Join(harnessDir, "node_modules", "socket.io-client-v2", "package.json"))
-	if err4 == nil && err2 == nil {
-		return nil
-	}
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = harnessDir
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("npm ci in %s (Node.js and npm are needed for the client tests): %w", harnessDir, err)
-	}
-	return nil
 }
 
 // testEnv is the real server running on 127.0.0.1:0 with a fresh data dir.
@@ -155,116 +130,62 @@ func (e *testEnv) stop(tb testing.TB) {
 	})
 }
 
-// nodeMsg is one line the Node client harness printed.
-type nodeMsg struct {
-	Ev        string            `json:"ev"`
-	ID        any               `json:"id"`
-	Transport string            `json:"transport"`
-	Recovered bool              `json:"recovered"`
-	Name      string            `json:"name"`
-	Args      []json.RawMessage `json:"args"`
-	Reason    string            `json:"reason"`
-	Message   string            `json:"message"`
-	Data      string            `json:"data"` // a packet's text (client option raw)
-}
+// The Node and Go clients live in servertest, shared with cmd/server.
+type (
+	nodeClient = servertest.NodeClient
+	nodeMsg    = servertest.NodeMsg
+)
 
-// nodeClient is a real socket.io-client (4.x or 2.x) run by Node, driven
-// through testdata/clients/client.js.
-type nodeClient struct {
-	tb      testing.TB
-	stdin   io.WriteCloser
-	msgs    chan nodeMsg
-	pending []nodeMsg // read but not yet asked for
-}
+var (
+	mustNodeClient = servertest.MustNodeClient
+	connected      = servertest.Connected
+	startNode      = servertest.StartNode
+)
 
-// harnessDir is where `npm ci` installed the official clients.
-const harnessDir = "../testdata/clients"
-
-// mustNodeClient starts a Node socket.io-client with the given options
-// (see client.js) and kills it at cleanup.
-func mustNodeClient(tb testing.TB, opts map[string]any) *nodeClient {
-	tb.Helper()
-	raw, _ := json.Marshal(opts)
-	cmd := exec.Command("node", "client.js", string(raw))
-	cmd.Dir = harnessDir
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	c := &nodeClient{tb: tb, stdin: stdin, msgs: make(chan nodeMsg, 1024)}
-	go func() {
-		defer close(c.msgs)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 4<<20)
-		for sc.Scan() {
-			var m nodeMsg
-			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-				tb.Errorf("node client printed %q: %v", sc.Text(), err)
-				continue
-			}
-			c.msgs <- m
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
-	}()
-	tb.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return c
-}
-
-// send writes one command to the client.
-func (c *nodeClient) send(cmd map[string]any) {
-	c.tb.Helper()
-	raw, _ := json.Marshal(cmd)
-	if _, err := c.stdin.Write(append(raw, '\n')); err != nil {
-		c.tb.Fatalf("write to node client: %v", err)
+		time.Sleep(20 * time.Millisecond) // polling the condition
 	}
 }
 
-// next returns the first message with one of the given kinds, waiting up
-// to timeout. Messages of other kinds stay queued, in order, for later
-// calls (a reconnecting 4.x client, for one, emits the events it missed
-// just before its "connect").
-func (c *nodeClient) next(timeout time.Duration, kinds ...string) nodeMsg {
-	c.tb.Helper()
-	for i, m := range c.pending {
-		if slices.Contains(kinds, m.Ev) {
-			c.pending = slices.Delete(c.pending, i, i+1)
-			return m
+// ack collects one acknowledgement. Its callback only hands the answer
+// over; wait reports it on the test's goroutine, so an answer that comes
+// after the test has given up reports to no one.
+type ack struct{ answers chan ackAnswer }
+
+type ackAnswer struct {
+	args []any
+	err  error
+}
+
+func newAck() *ack { return &ack{answers: make(chan ackAnswer, 1)} }
+
+// callback is what the emit with an acknowledgement calls.
+func (a *ack) callback(args []any, err error) {
+	select {
+	case a.answers <- ackAnswer{args, err}:
+	default: // a second answer: wait has had the first
+	}
+}
+
+// wait returns the answer's arguments, and fails t if it is an error or
+// has not come within timeout.
+func (a *ack) wait(t *testing.T, what string, timeout time.Duration) []any {
+	t.Helper()
+	select {
+	case ans := <-a.answers:
+		if ans.err != nil {
+			t.Errorf("%s: %v (got %v)", what, ans.err, ans.args)
 		}
+		return ans.args
+	case <-time.After(timeout):
+		t.Fatalf("%s: no acknowledgement within %v", what, timeout)
+		return nil
 	}
-	deadline := time.After(timeout)
-	for {
-		select {
-		case m, ok := <-c.msgs:
-			if !ok {
-				c.tb.Fatalf("node client exited while waiting for %v", kinds)
-			}
-			if slices.Contains(kinds, m.Ev) {
-				return m
-			}
-			c.pending = append(c.pending, m)
-		case <-deadline:
-			c.tb.Fatalf("no %v from node client within %v", kinds, timeout)
-		}
-	}
-}
-
-// mustConnect waits for the client's connect event.
-func (c *nodeClient) mustConnect() nodeMsg {
-	c.tb.Helper()
-	m := c.next(10*time.Second, "connect", "connect_error")
-	if m.Ev != "connect" {
-		c.tb.Fatalf("connect failed: %s", m.Message)
-	}
-	return m
 }

@@ -96,6 +96,6 @@ func waitGone(t *testing.T, path string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s still there after 10s (stat: %v)", filepath.Base(path), err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling the condition
 	}
 }

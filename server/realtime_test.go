@@ -59,11 +59,11 @@ func TestNodeClients(t *testing.T) {
 				opts["transports"] = tc.transports
 			}
 			c := mustNodeClient(t, opts)
-			m := c.mustConnect()
+			m := c.MustConnect()
 			if m.Transport != tc.wantFirst {
 				t.Errorf("connected over %q, want %q", m.Transport, tc.wantFirst)
 			}
-			waitTransport(t, c, tc.wantFinal)
+			c.WaitTransport(tc.wantFinal)
 
 			// Broadcast: every connected socket sees it, this one included
 			// (and those of the parallel subtests: skip theirs).
@@ -80,8 +80,8 @@ func TestNodeClients(t *testing.T) {
 			}
 
 			// Ack round-trip with mixed argument types.
-			c.send(map[string]any{"op": "emit", "event": "echo", "args": []any{"a", 1, map[string]any{"k": []int{1, 2}}}, "ack": true, "id": 7})
-			ack := c.next(5*time.Second, "ack")
+			c.Send(map[string]any{"op": "emit", "event": "echo", "args": []any{"a", 1, map[string]any{"k": []int{1, 2}}}, "ack": true, "id": 7})
+			ack := c.Next(5*time.Second, "ack")
 			if got, _ := json.Marshal(ack.Args); string(got) != `["a",1,{"k":[1,2]}]` {
 				t.Errorf("ack args = %s", got)
 			}
@@ -89,28 +89,13 @@ func TestNodeClients(t *testing.T) {
 			// Binary round-trip: bytes out, same bytes back as an attachment.
 			payload := []byte{0, 1, 2, 250, 255}
 			b64 := base64.StdEncoding.EncodeToString(payload)
-			c.send(map[string]any{"op": "emit", "event": "binary", "args": []any{"bin", map[string]any{"$bin": b64}}})
+			c.Send(map[string]any{"op": "emit", "event": "binary", "args": []any{"bin", map[string]any{"$bin": b64}}})
 			ev := waitEvent(t, c, "binary")
 			if got, _ := json.Marshal(ev.Args); string(got) != fmt.Sprintf(`["bin",{"$bin":%q}]`, b64) {
 				t.Errorf("binary echo = %s", got)
 			}
 		})
 	}
-}
-
-// waitTransport waits until the client's current transport is want (an
-// upgrade may take a few round trips).
-func waitTransport(t *testing.T, c *nodeClient, want string) {
-	t.Helper()
-	var got string
-	for range 50 {
-		c.send(map[string]any{"op": "state"})
-		if got = c.next(5*time.Second, "state").Transport; got == want {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("transport is %q, want %q", got, want)
 }
 
 // waitEvent waits for the named server event, skipping other messages.
@@ -121,7 +106,7 @@ func waitEvent(t *testing.T, c *nodeClient, name string) nodeMsg {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		m := c.next(time.Until(deadline), "event")
+		m := c.Next(time.Until(deadline), "event")
 		if m.Name != name {
 			continue
 		}
@@ -154,10 +139,12 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 	env := mustStart(t, nil, WithHTTPTimeouts(500*time.Millisecond, 500*time.Millisecond))
 	addEchoHandlers(env.srv.SocketIO())
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
-	c.mustConnect()
-	time.Sleep(1500 * time.Millisecond)
-	c.send(map[string]any{"op": "emit", "event": "echo", "args": []any{"late"}, "ack": true, "id": 1})
-	if m := c.next(5*time.Second, "ack", "disconnect"); m.Ev != "ack" {
+	c.MustConnect()
+	// What is tested: the connection outlives the deadlines net/http set
+	// on it, so time must pass them.
+	time.Sleep(1500 * time.Millisecond) // three times the deadlines (see above)
+	c.Send(map[string]any{"op": "emit", "event": "echo", "args": []any{"late"}, "ack": true, "id": 1})
+	if m := c.Next(5*time.Second, "ack", "disconnect"); m.Ev != "ack" {
 		t.Fatalf("got %s (%s), want the ack", m.Ev, m.Reason)
 	}
 	env.srv.bc.Broadcast("news", "late")
@@ -172,7 +159,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 func TestBroadcastOrderAndDrain(t *testing.T) {
 	env := mustStart(t, nil)
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
-	c.mustConnect()
+	c.MustConnect()
 	const n = 300
 	for i := range n {
 		env.srv.bc.Broadcast("news", i)

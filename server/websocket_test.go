@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ func TestSlowClientDropped(t *testing.T) {
 	slow.send("40")
 	slow.read() // connected; from now on it reads nothing
 	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
-	fast.mustConnect()
+	fast.MustConnect()
 
 	big := strings.Repeat("x", 256<<10)
 	const n = 60 // ~15 MiB: more than the kernel buffers between the sockets
@@ -39,58 +41,138 @@ func TestSlowClientDropped(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d Engine.IO clients, want the slow one dropped", env.srv.SocketIO().Engine().ClientsCount())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling the condition
 	}
 }
 
 // TestBroadcastOrderAcrossUpgrade: clients that start on long-polling and
-// upgrade to WebSocket while broadcasts stream in get every event from
-// their first one on, in order: the switch from the library's path to
-// the adapter's direct path (fanoutAdapter, fastWebSocket.sendFrame)
-// neither reorders nor loses any. Afterwards every WebSocket session is
-// on the direct path.
+// upgrade to WebSocket while broadcasts stream in get every event sent
+// from their connection on, in order, across the upgrade: the switch from
+// the library's path to the adapter's direct path (fanoutAdapter,
+// fastWebSocket.sendFrame) neither reorders nor loses any. Afterwards
+// every WebSocket session is on the direct path. The stream lasts until
+// every client has upgraded and goes on for a while after, however long
+// the machine takes.
 func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 	env := mustStart(t, nil)
-	const n = 2000
-	done := make(chan struct{})
+	var sent atomic.Int64
+	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		for i := range n {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
 			env.srv.bc.Broadcast("seq", i)
-			time.Sleep(2 * time.Millisecond)
+			sent.Store(int64(i + 1))
+			// Part of what is tested: a paced stream, so that clients
+			// connect and upgrade while it flows.
+			time.Sleep(2 * time.Millisecond) // the pace of the stream (see above)
 		}
 	}()
+	var once sync.Once
+	stopStream := func() { once.Do(func() { close(stop); <-done }) }
+	t.Cleanup(stopStream) // before the server stops, if the test fails
+
 	var clients []*nodeClient
+	var seqs []*seqCheck
 	for i := range 6 {
+		// Each client joins further on in the stream than the one before.
+		at := sent.Load() + 50
+		waitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
 		version := 4
 		if i%3 == 2 {
 			version = 2
 		}
 		c := mustNodeClient(t, map[string]any{"url": env.url, "version": version, "reconnection": false, "listen": []string{"seq"}})
-		c.mustConnect()
+		c.MustConnect()
 		clients = append(clients, c)
-		time.Sleep(150 * time.Millisecond)
+		// Its socket is in the namespace now: every event from this one
+		// on must reach it.
+		seqs = append(seqs, &seqCheck{t: t, client: i, c: c, first: -1, connectedAt: int(sent.Load())})
 	}
-	<-done
-	for ci, c := range clients {
-		first := -1
-		for want := 0; want < n; want++ {
-			m := c.next(10*time.Second, "event")
-			var got int
-			if m.Name != "seq" || len(m.Args) == 0 || json.Unmarshal(m.Args[0], &got) != nil {
-				t.Fatalf("client %d: unexpected event %s %s", ci, m.Name, m.Args)
-			}
-			if first < 0 {
-				first, want = got, got
-			}
-			if got != want {
-				t.Fatalf("client %d (first event %d): got event %d, want %d", ci, first, got, want)
-			}
-		}
-		if first > n-500 {
-			t.Errorf("client %d saw its first event only at %d of %d", ci, first, n)
+	for _, s := range seqs {
+		s.readUntilUpgrade()
+	}
+	waitFor(t, "every session on the direct path", func() bool { return directSessions(env) == len(clients) })
+	at := sent.Load() + 200 // and more events after the last upgrade
+	waitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
+	stopStream()
+	n := int(sent.Load())
+	for _, s := range seqs {
+		s.readTo(n)
+		if s.first > s.connectedAt || s.afterUpgrade == 0 {
+			t.Errorf("client %d, connected when %d events were sent, got events %d to %d (%d before its upgrade, %d after)",
+				s.client, s.connectedAt, s.first, s.next-1, s.beforeUpgrade, s.afterUpgrade)
 		}
 	}
+	if direct := directSessions(env); direct != len(clients) {
+		t.Errorf("%d of %d sessions on the direct broadcast path", direct, len(clients))
+	}
+}
+
+// seqCheck follows the "seq" events of one client: consecutive numbers
+// from its first one on, counted on each side of its upgrade (events the
+// server queues during the upgrade go out on the new transport, so a
+// client may get none before it).
+type seqCheck struct {
+	t                           *testing.T
+	client                      int
+	c                           *nodeClient
+	connectedAt                 int // events sent when it had connected
+	first, next                 int
+	upgraded                    bool
+	beforeUpgrade, afterUpgrade int
+}
+
+// readUntilUpgrade checks the events that come before the upgrade.
+func (s *seqCheck) readUntilUpgrade() {
+	s.t.Helper()
+	for !s.upgraded {
+		s.take(s.c.Next(10*time.Second, "event", "upgrade"))
+	}
+}
+
+// readTo checks the events up to the last one sent, n-1.
+func (s *seqCheck) readTo(n int) {
+	s.t.Helper()
+	for s.next < n {
+		s.take(s.c.Next(10*time.Second, "event", "upgrade"))
+	}
+}
+
+func (s *seqCheck) take(m nodeMsg) {
+	s.t.Helper()
+	if m.Ev == "upgrade" {
+		if m.Transport != "websocket" || s.upgraded {
+			s.t.Fatalf("client %d: upgrade to %q (upgraded before: %v)", s.client, m.Transport, s.upgraded)
+		}
+		s.upgraded = true
+		return
+	}
+	var got int
+	if m.Name != "seq" || len(m.Args) == 0 || json.Unmarshal(m.Args[0], &got) != nil {
+		s.t.Fatalf("client %d: unexpected event %s %s", s.client, m.Name, m.Args)
+	}
+	if s.first < 0 {
+		s.first, s.next = got, got
+	}
+	if got != s.next {
+		s.t.Fatalf("client %d (first event %d): got event %d, want %d", s.client, s.first, got, s.next)
+	}
+	s.next++
+	if s.upgraded {
+		s.afterUpgrade++
+	} else {
+		s.beforeUpgrade++
+	}
+}
+
+// directSessions counts the WebSocket sessions on the direct broadcast
+// path.
+func directSessions(env *testEnv) int {
 	direct := 0
 	env.srv.SocketIO().Engine().Clients().Range(func(_ string, s engine.Socket) bool {
 		if w, ok := s.Transport().(*fastWebSocket); ok {
@@ -102,9 +184,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 		}
 		return true
 	})
-	if direct != len(clients) {
-		t.Errorf("%d of %d sessions on the direct broadcast path", direct, len(clients))
-	}
+	return direct
 }
 
 // TestServerDisconnectAfterBurst: a socket the server disconnects right
@@ -114,7 +194,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 func TestServerDisconnectAfterBurst(t *testing.T) {
 	env := mustStart(t, nil)
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
-	c.mustConnect()
+	c.MustConnect()
 	const n = 200
 	pad := strings.Repeat("x", 16<<10)
 	for i := range n {
@@ -128,7 +208,7 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 			t.Fatalf("event %d: %.40s", i, ev.Args[0])
 		}
 	}
-	if m := c.next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+	if m := c.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Fatalf("disconnect reason %q, want %q", m.Reason, "io server disconnect")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -57,31 +58,36 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestRunStartsAndStops: run serves until its context ends, then returns
-// nil; the log shows the config with the secret masked.
+// TestRunStartsAndStops: run serves until its context ends (a real
+// request included), then returns nil; the log shows the config with the
+// secret masked.
 func TestRunStartsAndStops(t *testing.T) {
 	secret := "0123456789abcdef0123456789abcdef-secret"
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var out syncBuffer
-	done := make(chan error, 1)
+	var runErr error
+	returned := make(chan struct{})
 	go func() {
-		done <- run(ctx, nil, env(map[string]string{
-			"HOST": "127.0.0.1", "PORT": "0", "DATA_DIR": t.TempDir(), "JWT_SECRET": secret,
-			"MONGODB_URI": "", "LOG_LEVEL": "debug",
+		defer close(returned)
+		runErr = run(ctx, nil, env(map[string]string{
+			"HOST": "127.0.0.1", "PORT": port, "DATA_DIR": t.TempDir(), "JWT_SECRET": secret,
+			"MONGODB_URI": "", "LOG_LEVEL": "debug", "BCRYPT_COST": "4",
 		}), &out)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "msg=listening") {
-		if time.Now().After(deadline) {
-			t.Fatalf("not listening; log:\n%s", out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	url := "http://" + addr
+	waitHealthy(t, url, returned, &out)
+
+	// Real requests: a signup and a login (crash_test.go's helpers).
+	(&serverProcess{t: t, url: url}).signupAndLogin("run@example.com")
+
 	cancel()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
+	case <-returned:
+		if runErr != nil {
+			t.Fatalf("run: %v", runErr)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after cancel")

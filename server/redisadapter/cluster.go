@@ -173,6 +173,11 @@ func (c *Cluster) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Dropped is how many cluster messages this server has given up on since
+// it started: not queued because the queue was full, or not published
+// because Redis failed. Each publish is given up on within CommandTimeout.
+func (c *Cluster) Dropped() uint64 { return c.pub.dropped.Load() }
+
 // Close sends the publishes still queued (within CommandTimeout) and
 // closes the client if Open made it. Close the Socket.IO server first:
 // its adapters unsubscribe as it closes.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
 )
 
 // These tests run Socket.IO servers without HTTP (no clients: the
@@ -79,7 +81,7 @@ func waitNspCount(t *testing.T, nsp socket.Namespace, n int64) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: ServerCount %d, want %d", nsp.Name(), nsp.Adapter().ServerCount(), n)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polling the condition
 	}
 }
 
@@ -193,14 +195,10 @@ func TestDeadRedis(t *testing.T) {
 	if err := c.Ping(context.Background()); err == nil {
 		t.Error("Ping with Redis down: no error")
 	}
+	// Broadcasts return although every PUBLISH fails; that they never
+	// wait for Redis is TestBroadcastsDoNotWaitForRedis.
+	emitAll(t, io, 5000)
 	start := time.Now()
-	for i := range 5000 {
-		_ = io.Emit("news", i)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("5000 broadcasts with Redis down took %v", d)
-	}
-	start = time.Now()
 	if s := fetch(t, io.Local().FetchSockets()); len(s) != 0 {
 		t.Errorf("local fetch %v", s)
 	}
@@ -212,7 +210,8 @@ func TestDeadRedis(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("fetchSockets with Redis down took %v", d)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The publisher has tried the queued broadcasts and given up.
+	waitUntil(t, "the publishes to fail", func() bool { return c.pub.dropped.Load() >= 5000 })
 
 	io.Close(nil)
 	if err := c.Close(); err != nil {
@@ -221,12 +220,109 @@ func TestDeadRedis(t *testing.T) {
 	if n := strings.Count(logs.String(), "level=WARN"); n == 0 || n > 5 {
 		t.Errorf("%d warnings for one outage:\n%s", n, logs.String())
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	waitGoroutines(t, before)
+}
+
+// TestBroadcastsDoNotWaitForRedis: an emit only queues its PUBLISH, so a
+// Redis that accepts connections and never answers (the worst case: each
+// PUBLISH hangs for the whole CommandTimeout) does not hold up the
+// emitting goroutine, and every queued publish is given up after
+// CommandTimeout (the README: "a publish never waits more than a second").
+// Checked by structure, not against a wall-clock bound a loaded machine
+// could miss: the emits all return while the publisher is stuck on its
+// first PUBLISH, so what did not fit the queue was dropped, not waited for.
+func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		buf := make([]byte, 1<<16)
+	var held sync.WaitGroup
+	heldConns := make(chan net.Conn, 64)
+	held.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			heldConns <- conn // accepted, never answered
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		held.Wait()
+		close(heldConns)
+		for conn := range heldConns {
+			_ = conn.Close()
+		}
+	})
+
+	const queue, n = 100, 1000
+	c, err := Open("redis://"+ln.Addr().String()+"/0", Options{QueueSize: queue}) // CommandTimeout: the default, 1 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := socket.DefaultServerOptions()
+	so.SetAdapter(c)
+	io := socket.NewServer(nil, so)
+	t.Cleanup(func() {
+		io.Close(nil)
+		_ = c.Close()
+	})
+
+	emitAll(t, io, n)
+	// Had an emit waited for room in the queue, the queue would have had
+	// room for it after each PUBLISH timed out and nothing would be
+	// dropped here; had it waited for Redis, emitAll would not return.
+	if d := c.pub.dropped.Load(); d == 0 {
+		t.Errorf("%d emits, queue %d, none dropped: the emits waited for the publisher", n, queue)
+	}
+	// Each publish gives up after CommandTimeout: all are dropped.
+	waitUntil(t, "every publish to be given up", func() bool { return c.pub.dropped.Load() == n })
+}
+
+// emitAll emits n broadcasts on io; it fails the test if they have not
+// returned after a minute, which only an emit waiting for Redis would
+// take (n of them, each with its command timeout).
+func emitAll(t *testing.T, io *socket.Server, n int) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			_ = io.Emit("news", i)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("%d broadcasts have not returned after a minute", n)
+	}
+}
+
+// waitUntil polls cond for up to 30 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the condition
+	}
+}
+
+// waitGoroutines waits until exactly the goroutines of before are left
+// (their count, polled: closing ends the adapter's goroutines a moment
+// after it returns), and dumps them all if that does not happen.
+func waitGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	n := runtime.NumGoroutine()
+	for ; n != before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(10 * time.Millisecond) // polling the condition
+	}
+	if n != before {
+		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines: %d before, %d after close\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
@@ -236,10 +332,13 @@ func TestDeadRedis(t *testing.T) {
 func TestRateLog(t *testing.T) {
 	var buf bytes.Buffer
 	r := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 50*time.Millisecond)
+	clock := storetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r.now = clock.Now
 	for range 100 {
 		r.warn("k", "down")
+		clock.Advance(49 * time.Millisecond / 100) // all 100 within one interval
 	}
-	time.Sleep(60 * time.Millisecond)
+	clock.Advance(10 * time.Millisecond) // 59 ms after the first line: the next interval
 	r.warn("k", "down")
 	r.recovered("k", "up")
 	r.recovered("k", "up")

@@ -141,6 +141,7 @@ func (p *publisher) close() {
 type rateLog struct {
 	log      *slog.Logger
 	interval time.Duration
+	now      func() time.Time // the clock; tests set their own
 
 	mu    sync.Mutex
 	state map[string]*rateState
@@ -152,14 +153,14 @@ type rateState struct {
 }
 
 func newRateLog(log *slog.Logger, interval time.Duration) *rateLog {
-	return &rateLog{log: log, interval: interval, state: map[string]*rateState{}}
+	return &rateLog{log: log, interval: interval, now: time.Now, state: map[string]*rateState{}}
 }
 
 // warn logs msg unless key was logged less than interval ago.
 func (r *rateLog) warn(key, msg string, args ...any) {
 	r.mu.Lock()
 	st := r.state[key]
-	now := time.Now()
+	now := r.now()
 	if st != nil && now.Sub(st.last) < r.interval {
 		st.suppressed++
 		r.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
@@ -33,7 +32,7 @@ func closedAddr(tb testing.TB) string {
 // own, even when MONGODB_URI is set, because it needs to stop the server.
 func TestOutage(t *testing.T) {
 	srv := ferretdbtest.StartServer(t)
-	baseline := runtime.NumGoroutine()
+	noLeaks := ferretdbtest.LeakCheck(t)
 
 	const (
 		callTimeout = 2 * time.Second
@@ -122,7 +121,7 @@ func TestOutage(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Ping still failing 15s after the restart: %v", err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polling the condition
 	}
 	got, err := s.UserByID(t.Context(), u.ID)
 	if err != nil || got.Email != u.Email || len(got.Posts) != 1 || got.Posts[0] != p.ID {
@@ -138,14 +137,6 @@ func TestOutage(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	// Loosely: the driver's monitors and pools are gone after Close.
-	deadline = time.Now().Add(5 * time.Second)
-	n := runtime.NumGoroutine()
-	for ; n > baseline+5 && time.Now().Before(deadline); n = runtime.NumGoroutine() {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n > baseline+5 {
-		t.Errorf("%d goroutines 5s after Close, %d before Open", n, baseline)
-	}
-	t.Logf("goroutines: %d before Open, %d after Close", baseline, n)
+	// The driver's monitors and pools are gone after Close.
+	noLeaks()
 }
