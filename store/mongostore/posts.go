@@ -39,7 +39,7 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 
 	t := s.cfg.clock.Now()
 	id, creatorID := store.NewIDAt(t), p.Creator.ID
-	doc := newPostDoc{
+	doc := newPostDoc{Doc: postDoc{
 		ID:        bson.ObjectID(id),
 		Title:     p.Title,
 		ImageURL:  p.ImageURL,
@@ -47,7 +47,7 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 		Creator:   bson.ObjectID(creatorID),
 		CreatedAt: t,
 		UpdatedAt: t,
-	}
+	}}
 	if _, err := s.posts.InsertOne(cctx, doc); err != nil {
 		if !refusedByServer(err) {
 			// Lost connection or timed out after sending: the insert may
@@ -64,9 +64,9 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 
 	*p = store.Post{
 		ID:        id,
-		Title:     doc.Title,
-		Content:   doc.Content,
-		ImageURL:  doc.ImageURL,
+		Title:     doc.Doc.Title,
+		Content:   doc.Doc.Content,
+		ImageURL:  doc.Doc.ImageURL,
 		Creator:   store.Creator{ID: creatorID, Name: creator.Name},
 		CreatedAt: t,
 		UpdatedAt: t,

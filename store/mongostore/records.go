@@ -49,20 +49,6 @@ const (
 	fVersion   = "__v" // mongoose's version key
 )
 
-// newUserDoc is a users document as mongoose's save writes it for a new
-// user: every field present, posts an empty array (never null), __v 0.
-type newUserDoc struct {
-	ID        bson.ObjectID   `bson:"_id"`
-	Email     string          `bson:"email"`
-	Password  string          `bson:"password"`
-	Name      string          `bson:"name"`
-	Status    string          `bson:"status"`
-	Posts     []bson.ObjectID `bson:"posts"`
-	CreatedAt time.Time       `bson:"createdAt"`
-	UpdatedAt time.Time       `bson:"updatedAt"`
-	Version   int32           `bson:"__v"`
-}
-
 // userDoc is a users document as read. It leaves out __v, whose numeric
 // type this store does not care about, and has Status as a pointer to tell
 // a missing status (mongoose fills in the schema default) from an empty one.
@@ -76,6 +62,15 @@ type userDoc struct {
 	Posts     []bson.ObjectID `bson:"posts"`
 	CreatedAt time.Time       `bson:"createdAt"`
 	UpdatedAt time.Time       `bson:"updatedAt"`
+}
+
+// newUserDoc is a users document as mongoose's save writes it for a new
+// user: every field present, posts an empty array (never null), __v 0. The
+// inlined userDoc writes its fields first and in its order, then __v, which
+// is mongoose's order; Status must not be nil, or status would be null.
+type newUserDoc struct {
+	Doc     userDoc `bson:",inline"` // exported: the driver skips an unexported embedded field
+	Version int32   `bson:"__v"`
 }
 
 func (d userDoc) user() store.User {
@@ -95,18 +90,6 @@ func (d userDoc) user() store.User {
 	return u
 }
 
-// newPostDoc is a posts document as mongoose's save writes it.
-type newPostDoc struct {
-	ID        bson.ObjectID `bson:"_id"`
-	Title     string        `bson:"title"`
-	ImageURL  string        `bson:"imageUrl"`
-	Content   string        `bson:"content"`
-	Creator   bson.ObjectID `bson:"creator"`
-	CreatedAt time.Time     `bson:"createdAt"`
-	UpdatedAt time.Time     `bson:"updatedAt"`
-	Version   int32         `bson:"__v"`
-}
-
 // postDoc is a posts document as read; see userDoc.
 type postDoc struct {
 	ID        bson.ObjectID `bson:"_id"`
@@ -116,6 +99,13 @@ type postDoc struct {
 	Creator   bson.ObjectID `bson:"creator"`
 	CreatedAt time.Time     `bson:"createdAt"`
 	UpdatedAt time.Time     `bson:"updatedAt"`
+}
+
+// newPostDoc is a posts document as mongoose's save writes it: postDoc's
+// fields in its order, then __v 0.
+type newPostDoc struct {
+	Doc     postDoc `bson:",inline"`
+	Version int32   `bson:"__v"`
 }
 
 // post converts d; the creator's name is filled in by the caller.

@@ -21,26 +21,24 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	defer cancel()
 
 	t := s.cfg.clock.Now()
-	doc := newUserDoc{
+	status := u.Status
+	if status == "" {
+		status = store.DefaultStatus
+	}
+	doc := newUserDoc{Doc: userDoc{
 		ID:        bson.ObjectID(store.NewIDAt(t)),
 		Email:     u.Email,
 		Password:  u.Password,
 		Name:      u.Name,
-		Status:    u.Status,
+		Status:    &status,
 		Posts:     []bson.ObjectID{},
 		CreatedAt: t,
 		UpdatedAt: t,
-	}
-	if doc.Status == "" {
-		doc.Status = store.DefaultStatus
-	}
+	}}
 	if _, err := s.users.InsertOne(cctx, doc); err != nil {
 		return s.fail(ctx, op, err)
 	}
-	*u = userDoc{
-		ID: doc.ID, Email: doc.Email, Password: doc.Password, Name: doc.Name,
-		Status: &doc.Status, CreatedAt: t, UpdatedAt: t,
-	}.user()
+	*u = doc.Doc.user()
 	return nil
 }
 
