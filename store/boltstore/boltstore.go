@@ -137,6 +137,22 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return translate(s.db.View(fn))
 }
 
+// viewValue runs fn in a read transaction, as view does, and returns what
+// fn read, or the zero T with the error, never a value half filled in.
+func viewValue[T any](ctx context.Context, s *Store, fn func(*bolt.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 // update runs fn in a write transaction. ctx is checked again once the writer
 // lock is held, because waiting for it behind other writers can take a while
 // and a caller that has given up should not have its write applied.

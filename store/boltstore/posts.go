@@ -49,20 +49,14 @@ func (s *Store) CreatePost(ctx context.Context, p *store.Post) error {
 
 // PostByID returns the post with its creator's current name.
 func (s *Store) PostByID(ctx context.Context, id store.ID) (store.Post, error) {
-	var p store.Post
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		p, err = getPost(tx, id)
+	return viewValue(ctx, s, func(tx *bolt.Tx) (store.Post, error) {
+		p, err := getPost(tx, id)
 		if err != nil {
-			return err
+			return store.Post{}, err
 		}
 		p.Creator.Name, err = userName(tx, p.Creator.ID)
-		return err
+		return p, err
 	})
-	if err != nil {
-		return store.Post{}, err
-	}
-	return p, nil
 }
 
 // ListPosts walks the time index backwards from the newest key, so it reads

@@ -48,40 +48,24 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 // UserByEmail looks the address up in the e-mail index, so it costs two
 // key lookups rather than a scan.
 func (s *Store) UserByEmail(ctx context.Context, email string) (store.User, error) {
-	var u store.User
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+	return viewValue(ctx, s, func(tx *bolt.Tx) (store.User, error) {
 		v := tx.Bucket(bucketUserByEmail).Get([]byte(email))
 		if v == nil {
-			return fmt.Errorf("boltstore: user with e-mail %q: %w", email, store.ErrNotFound)
+			return store.User{}, fmt.Errorf("boltstore: user with e-mail %q: %w", email, store.ErrNotFound)
 		}
 		var id store.ID
 		if len(v) != len(id) {
-			return fmt.Errorf("boltstore: e-mail index entry of length %d for %q", len(v), email)
+			return store.User{}, fmt.Errorf("boltstore: e-mail index entry of length %d for %q", len(v), email)
 		}
 		copy(id[:], v)
-		var err error
-		u, err = getUser(tx, id)
-		return err
+		return getUser(tx, id)
 	})
-	if err != nil {
-		return store.User{}, err
-	}
-	return u, nil
 }
 
 // UserByID returns the user with the given id, or an error wrapping
 // store.ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id store.ID) (store.User, error) {
-	var u store.User
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		var err error
-		u, err = getUser(tx, id)
-		return err
-	})
-	if err != nil {
-		return store.User{}, err
-	}
-	return u, nil
+	return viewValue(ctx, s, func(tx *bolt.Tx) (store.User, error) { return getUser(tx, id) })
 }
 
 // UpdateUserStatus rewrites the whole record in one write transaction; the
