@@ -2,7 +2,7 @@ package storetest
 
 import (
 	"fmt"
-	"slices"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,64 +54,44 @@ func checkTime(tb testing.TB, c *Clock, name string, got, notBefore time.Time) {
 	}
 }
 
-// diffUser returns "" if the users are equal, else what differs. Times are
-// compared with Equal because representations of one instant may differ.
-func diffUser(got, want store.User) string {
+// diffUser returns "" if the users are equal, else what differs.
+func diffUser(got, want store.User) string { return diffFields(got, want) }
+
+// diffPost returns "" if the posts are equal, else what differs.
+func diffPost(got, want store.Post) string { return diffFields(got, want) }
+
+// diffFields compares two structs field by field, in declaration order, and
+// returns "" if they are equal, else what differs. Times are compared with
+// Equal because representations of one instant may differ; slices element
+// by element, so that nil and empty are equal.
+func diffFields[T any](got, want T) string {
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
 	var d []string
-	add := func(field string, g, w any) { d = append(d, fmt.Sprintf("%s = %v, want %v", field, g, w)) }
-	if got.ID != want.ID {
-		add("ID", got.ID.Hex(), want.ID.Hex())
-	}
-	if got.Email != want.Email {
-		add("Email", got.Email, want.Email)
-	}
-	if got.Password != want.Password {
-		add("Password", got.Password, want.Password)
-	}
-	if got.Name != want.Name {
-		add("Name", got.Name, want.Name)
-	}
-	if got.Status != want.Status {
-		add("Status", got.Status, want.Status)
-	}
-	if !slices.Equal(got.Posts, want.Posts) {
-		add("Posts", got.Posts, want.Posts)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		add("CreatedAt", got.CreatedAt, want.CreatedAt)
-	}
-	if !got.UpdatedAt.Equal(want.UpdatedAt) {
-		add("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	for i := range g.NumField() {
+		gf, wf := g.Field(i), w.Field(i)
+		if !sameValue(gf, wf) {
+			d = append(d, fmt.Sprintf("%s = %v, want %v", g.Type().Field(i).Name, gf.Interface(), wf.Interface()))
+		}
 	}
 	return strings.Join(d, "; ")
 }
 
-// diffPost returns "" if the posts are equal, else what differs.
-func diffPost(got, want store.Post) string {
-	var d []string
-	add := func(field string, g, w any) { d = append(d, fmt.Sprintf("%s = %v, want %v", field, g, w)) }
-	if got.ID != want.ID {
-		add("ID", got.ID.Hex(), want.ID.Hex())
+func sameValue(g, w reflect.Value) bool {
+	if t, ok := g.Interface().(time.Time); ok {
+		return t.Equal(w.Interface().(time.Time))
 	}
-	if got.Title != want.Title {
-		add("Title", got.Title, want.Title)
+	if g.Kind() != reflect.Slice {
+		return reflect.DeepEqual(g.Interface(), w.Interface())
 	}
-	if got.Content != want.Content {
-		add("Content", got.Content, want.Content)
+	if g.Len() != w.Len() {
+		return false
 	}
-	if got.ImageURL != want.ImageURL {
-		add("ImageURL", got.ImageURL, want.ImageURL)
+	for i := range g.Len() {
+		if !sameValue(g.Index(i), w.Index(i)) {
+			return false
+		}
 	}
-	if got.Creator != want.Creator {
-		add("Creator", got.Creator, want.Creator)
-	}
-	if !got.CreatedAt.Equal(want.CreatedAt) {
-		add("CreatedAt", got.CreatedAt, want.CreatedAt)
-	}
-	if !got.UpdatedAt.Equal(want.UpdatedAt) {
-		add("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
-	}
-	return strings.Join(d, "; ")
+	return true
 }
 
 // titles lists the titles of posts, for readable failure messages.
