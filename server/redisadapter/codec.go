@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -48,26 +50,10 @@ func encodeValue(e *msgpack.Encoder, v any) error {
 		return e.EncodeString(x)
 	case []byte:
 		return e.EncodeBytes(x)
-	case int:
-		return e.EncodeInt(int64(x))
-	case int8:
-		return e.EncodeInt(int64(x))
-	case int16:
-		return e.EncodeInt(int64(x))
-	case int32:
-		return e.EncodeInt(int64(x))
-	case int64:
-		return e.EncodeInt(x)
-	case uint:
-		return e.EncodeUint(uint64(x))
-	case uint8:
-		return e.EncodeUint(uint64(x))
-	case uint16:
-		return e.EncodeUint(uint64(x))
-	case uint32:
-		return e.EncodeUint(uint64(x))
-	case uint64:
-		return e.EncodeUint(x)
+	case int, int8, int16, int32, int64:
+		return e.EncodeInt(reflect.ValueOf(x).Int())
+	case uint, uint8, uint16, uint32, uint64:
+		return e.EncodeUint(reflect.ValueOf(x).Uint())
 	case float32:
 		return encodeNumber(e, float64(x))
 	case float64:
@@ -85,48 +71,18 @@ func encodeValue(e *msgpack.Encoder, v any) error {
 		}
 		return nil
 	case []string:
-		if err := e.EncodeArrayLen(len(x)); err != nil {
-			return err
-		}
-		for _, s := range x {
-			if err := e.EncodeString(s); err != nil {
-				return err
-			}
-		}
-		return nil
+		return encodeStrings(e, x)
 	case *Object:
-		if err := e.EncodeMapLen(len(x.keys)); err != nil {
-			return err
-		}
-		for i, k := range x.keys {
-			if err := e.EncodeString(k); err != nil {
-				return err
-			}
-			if err := encodeValue(e, x.values[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return encodeEntries(e, x.keys, x.values)
 	case map[string]any:
 		// Sorted, as encoding/json writes a map, so equal maps encode to
 		// equal bytes.
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
+		keys := slices.Sorted(maps.Keys(x))
+		values := make([]any, len(keys))
+		for i, k := range keys {
+			values[i] = x[k]
 		}
-		slices.Sort(keys)
-		if err := e.EncodeMapLen(len(keys)); err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := e.EncodeString(k); err != nil {
-				return err
-			}
-			if err := encodeValue(e, x[k]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return encodeEntries(e, keys, values)
 	case byteser:
 		return e.EncodeBytes(x.Bytes())
 	case io.Reader:
@@ -140,6 +96,35 @@ func encodeValue(e *msgpack.Encoder, v any) error {
 		}
 		return transcodeJSON(e, raw)
 	}
+}
+
+// encodeStrings writes an array of strings.
+func encodeStrings(e *msgpack.Encoder, items []string) error {
+	if err := e.EncodeArrayLen(len(items)); err != nil {
+		return err
+	}
+	for _, s := range items {
+		if err := e.EncodeString(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeEntries writes a map of keys[i] to values[i], in that order.
+func encodeEntries(e *msgpack.Encoder, keys []string, values []any) error {
+	if err := e.EncodeMapLen(len(keys)); err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := e.EncodeString(k); err != nil {
+			return err
+		}
+		if err := encodeValue(e, values[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // encodeNumber writes a JavaScript number as notepack.io does.
@@ -194,20 +179,12 @@ func decodeValue(d *msgpack.Decoder) (any, error) {
 // order.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case int8:
-		return float64(x)
-	case int16:
-		return float64(x)
-	case int32:
-		return float64(x)
+	case int8, int16, int32:
+		return float64(reflect.ValueOf(x).Int())
 	case int64:
 		return intNumber(x)
-	case uint8:
-		return float64(x)
-	case uint16:
-		return float64(x)
-	case uint32:
-		return float64(x)
+	case uint8, uint16, uint32:
+		return float64(reflect.ValueOf(x).Uint())
 	case uint64:
 		return uintNumber(x)
 	case float32:

@@ -2,6 +2,7 @@ package redisadapter
 
 import (
 	"io"
+	"slices"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -45,19 +46,21 @@ func (e objectEncoder) Encode(p *parser.Packet) []types.BufferInterface {
 func objectBinary(v any) bool {
 	switch x := v.(type) {
 	case []any:
-		for _, item := range x {
-			if objectBinary(item) {
-				return true
-			}
-		}
+		return slices.ContainsFunc(x, objectBinary)
 	case map[string]any:
-		for _, item := range x {
-			if objectBinary(item) {
-				return true
-			}
-		}
+		return anyValue(x, objectBinary)
 	case *Object:
 		return hasBinary(x)
+	}
+	return false
+}
+
+// anyValue reports whether f holds for a value of m.
+func anyValue(m map[string]any, f func(any) bool) bool {
+	for _, v := range m {
+		if f(v) {
+			return true
+		}
 	}
 	return false
 }
@@ -66,26 +69,11 @@ func objectBinary(v any) bool {
 func hasBinary(v any) bool {
 	switch x := v.(type) {
 	case []any:
-		for _, item := range x {
-			if hasBinary(item) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(x, hasBinary)
 	case map[string]any:
-		for _, item := range x {
-			if hasBinary(item) {
-				return true
-			}
-		}
-		return false
+		return anyValue(x, hasBinary)
 	case *Object:
-		for _, item := range x.values {
-			if hasBinary(item) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(x.values, hasBinary)
 	default:
 		return parser.IsBinary(v)
 	}

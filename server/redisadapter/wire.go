@@ -99,27 +99,11 @@ func encodeOpts(e *msgpack.Encoder, opts *socket.BroadcastOptions) error {
 			keys, vals = append(keys, "expectSingleResponse"), append(vals, true)
 		}
 	}
-	_ = e.EncodeMapLen(len(keys))
-	for i, k := range keys {
-		_ = e.EncodeString(k)
-		if err := encodeValue(e, vals[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return encodeEntries(e, keys, vals)
 }
 
 func encodeRooms(e *msgpack.Encoder, rooms *types.Set[socket.Room]) error {
-	keys := fromRooms(rooms)
-	if err := e.EncodeArrayLen(len(keys)); err != nil {
-		return err
-	}
-	for _, r := range keys {
-		if err := e.EncodeString(r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return encodeStrings(e, fromRooms(rooms))
 }
 
 // decodeBroadcast reads a message of the broadcast channels: msgpack, or
