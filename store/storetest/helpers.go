@@ -54,17 +54,23 @@ func checkTime(tb testing.TB, c *Clock, name string, got, notBefore time.Time) {
 	}
 }
 
-// diffUser returns "" if the users are equal, else what differs.
-func diffUser(got, want store.User) string { return diffFields(got, want) }
+// wantRead stops the test if the read op failed, and reports under label
+// how what it read differs from want.
+func wantRead[T any](tb testing.TB, op string, got T, err error, want T, label string) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatalf("%s: %v", op, err)
+	}
+	if d := diff(got, want); d != "" {
+		tb.Errorf("%s: %s", label, d)
+	}
+}
 
-// diffPost returns "" if the posts are equal, else what differs.
-func diffPost(got, want store.Post) string { return diffFields(got, want) }
-
-// diffFields compares two structs field by field, in declaration order, and
+// diff compares two structs field by field, in declaration order, and
 // returns "" if they are equal, else what differs. Times are compared with
 // Equal because representations of one instant may differ; slices element
 // by element, so that nil and empty are equal.
-func diffFields[T any](got, want T) string {
+func diff[T any](got, want T) string {
 	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
 	var d []string
 	for i := range g.NumField() {
@@ -76,6 +82,7 @@ func diffFields[T any](got, want T) string {
 	return strings.Join(d, "; ")
 }
 
+// sameValue reports whether two field values are equal, as diff counts it.
 func sameValue(g, w reflect.Value) bool {
 	if t, ok := g.Interface().(time.Time); ok {
 		return t.Equal(w.Interface().(time.Time))

@@ -54,7 +54,7 @@ func testListPostsPagination(t *testing.T, s store.Store, c *Clock) {
 			continue
 		}
 		for i := range want {
-			if d := diffPost(posts[i], want[i]); d != "" {
+			if d := diff(posts[i], want[i]); d != "" {
 				t.Errorf("ListPosts(%d, %d)[%d]: %s", tc.skip, tc.limit, i, d)
 			}
 		}
@@ -103,7 +103,7 @@ func testConcurrentCreatePost(t *testing.T, s store.Store, c *Clock) {
 		byID[p.ID] = p
 	}
 	for i, p := range posts {
-		if d := diffPost(p, byID[p.ID]); d != "" {
+		if d := diff(p, byID[p.ID]); d != "" {
 			t.Errorf("listed post %s: %s", p.ID.Hex(), d)
 		}
 		delete(byID, p.ID) // a second listing of one id then shows as a diff

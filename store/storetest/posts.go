@@ -32,12 +32,7 @@ func testCreatePost(t *testing.T, s store.Store, c *Clock) {
 	checkTime(t, c, "UpdatedAt", p.UpdatedAt, before)
 
 	got, err := s.PostByID(ctx, p.ID)
-	if err != nil {
-		t.Fatalf("PostByID: %v", err)
-	}
-	if d := diffPost(got, p); d != "" {
-		t.Errorf("PostByID differs from what CreatePost returned: %s", d)
-	}
+	wantRead(t, "PostByID", got, err, p, "PostByID differs from what CreatePost returned")
 }
 
 func testCreatePostUnknownCreator(t *testing.T, s store.Store, _ *Clock) {
@@ -75,7 +70,7 @@ func testUpdatePost(t *testing.T, s store.Store, c *Clock) {
 	want := p
 	want.Title, want.Content, want.ImageURL = "After", "New content", "images/new.png"
 	want.UpdatedAt = upd.UpdatedAt
-	if d := diffPost(upd, want); d != "" {
+	if d := diff(upd, want); d != "" {
 		t.Errorf("UpdatePost filled p wrongly: %s", d)
 	}
 	if !upd.UpdatedAt.After(p.UpdatedAt) {
@@ -84,17 +79,12 @@ func testUpdatePost(t *testing.T, s store.Store, c *Clock) {
 	checkTime(t, c, "UpdatedAt", upd.UpdatedAt, p.CreatedAt)
 
 	got, err := s.PostByID(ctx, p.ID)
-	if err != nil {
-		t.Fatalf("PostByID: %v", err)
-	}
-	if d := diffPost(got, upd); d != "" {
-		t.Errorf("PostByID after UpdatePost: %s", d)
-	}
+	wantRead(t, "PostByID", got, err, upd, "PostByID after UpdatePost")
 	posts, total, err := s.ListPosts(ctx, 0, 10)
 	if err != nil || total != 1 || len(posts) != 1 {
 		t.Fatalf("ListPosts = %d posts, total %d, error %v; want 1, 1, nil", len(posts), total, err)
 	}
-	if d := diffPost(posts[0], upd); d != "" {
+	if d := diff(posts[0], upd); d != "" {
 		t.Errorf("ListPosts after UpdatePost: %s", d)
 	}
 

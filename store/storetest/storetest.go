@@ -81,19 +81,9 @@ func testCreateUser(t *testing.T, s store.Store, c *Clock) {
 	}
 
 	byEmail, err := s.UserByEmail(ctx, "alice@example.com")
-	if err != nil {
-		t.Fatalf("UserByEmail: %v", err)
-	}
-	if d := diffUser(byEmail, u); d != "" {
-		t.Errorf("UserByEmail: %s", d)
-	}
+	wantRead(t, "UserByEmail", byEmail, err, u, "UserByEmail")
 	byID, err := s.UserByID(ctx, u.ID)
-	if err != nil {
-		t.Fatalf("UserByID: %v", err)
-	}
-	if d := diffUser(byID, u); d != "" {
-		t.Errorf("UserByID: %s", d)
-	}
+	wantRead(t, "UserByID", byID, err, u, "UserByID")
 }
 
 func testCreateUserKeepsStatus(t *testing.T, s store.Store, _ *Clock) {
@@ -155,12 +145,7 @@ func testDuplicateEmail(t *testing.T, s store.Store, _ *Clock) {
 		t.Fatalf("second CreateUser with the same e-mail: error = %v, want ErrConflict", err)
 	}
 	got, err := s.UserByEmail(t.Context(), "erin@example.com")
-	if err != nil {
-		t.Fatalf("UserByEmail: %v", err)
-	}
-	if d := diffUser(got, first); d != "" {
-		t.Errorf("the duplicate changed the first user: %s", d)
-	}
+	wantRead(t, "UserByEmail", got, err, first, "the duplicate changed the first user")
 }
 
 func testConcurrentDuplicateEmail(t *testing.T, s store.Store, _ *Clock) {
