@@ -9,34 +9,19 @@ import (
 	"time"
 
 	"feedrt/store"
+	"feedrt/store/storetest"
 )
 
 func TestParseID(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want string // "" if rejected
-	}{
-		{"65b3f7edd9bfca00daa6e3b3", "65b3f7edd9bfca00daa6e3b3"},
-		{"000000000000000000000000", "000000000000000000000000"},
-		{"65B3F7EDD9BFCA00DAA6E3B3", "65b3f7edd9bfca00daa6e3b3"}, // upper case reads, Hex writes lower
-		{"", ""},
-		{"65b3f7edd9bfca00daa6e3b", ""},   // 23 digits
-		{"65b3f7edd9bfca00daa6e3b31", ""}, // 25 digits
-		{"65b3f7edd9bfca00daa6e3bg", ""},  // not hex
-		{" 65b3f7edd9bfca00daa6e3b", ""},
-		{"65b3f7edd9bfca00daa6e3b\n", ""},
-		{"0x65b3f7edd9bfca00daa6e3", ""},
-		{"abcdefabcdef", ""}, // 12 characters are not 12 bytes of id
-		{"ZZZZZZZZZZZZZZZZZZZZZZZZ", ""},
-	} {
-		id, err := store.ParseID(tc.in)
+	for _, tc := range storetest.IDTexts() {
+		id, err := store.ParseID(tc.In)
 		switch {
-		case tc.want == "" && !errors.Is(err, store.ErrNotFound):
-			t.Errorf("ParseID(%q) = %v, %v; want ErrNotFound", tc.in, id, err)
-		case tc.want == "" && !id.IsZero():
-			t.Errorf("ParseID(%q) returned %v with its error, want the zero ID", tc.in, id)
-		case tc.want != "" && (err != nil || id.Hex() != tc.want):
-			t.Errorf("ParseID(%q) = %v, %v; want %s", tc.in, id, err, tc.want)
+		case tc.Want == "" && !errors.Is(err, store.ErrNotFound):
+			t.Errorf("ParseID(%q) = %v, %v; want ErrNotFound", tc.In, id, err)
+		case tc.Want == "" && !id.IsZero():
+			t.Errorf("ParseID(%q) returned %v with its error, want the zero ID", tc.In, id)
+		case tc.Want != "" && (err != nil || id.Hex() != tc.Want):
+			t.Errorf("ParseID(%q) = %v, %v; want %s", tc.In, id, err, tc.Want)
 		}
 	}
 }

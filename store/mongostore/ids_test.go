@@ -10,17 +10,15 @@ import (
 
 	"feedrt/store"
 	"feedrt/store/mongostore"
+	"feedrt/store/storetest"
 )
 
 // TestIDsAreObjectIDs holds store.ID to the ObjectID it replaced: the same
 // ids parse, to the same bytes, with the same text and JSON, so converting
 // at the store's edge loses nothing and old data and links keep working.
 func TestIDsAreObjectIDs(t *testing.T) {
-	for _, s := range []string{
-		"65b3f7edd9bfca00daa6e3b3", "000000000000000000000000", "65B3F7EDD9BFCA00DAA6E3B3",
-		"", "65b3f7edd9bfca00daa6e3b", "65b3f7edd9bfca00daa6e3b31", "65b3f7edd9bfca00daa6e3bg",
-		" 65b3f7edd9bfca00daa6e3b", "0x65b3f7edd9bfca00daa6e3", "abcdefabcdef",
-	} {
+	for _, tc := range storetest.IDTexts() {
+		s := tc.In
 		id, err := store.ParseID(s)
 		oid, oerr := bson.ObjectIDFromHex(s)
 		if (err == nil) != (oerr == nil) {
