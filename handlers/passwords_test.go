@@ -9,18 +9,14 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"feedrt/store/storetest"
 )
 
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	storetest.WaitFor(t, what, 10*time.Second, cond)
 }
 
 // gatedCompare replaces the bcrypt comparison of p by one that counts the

@@ -13,6 +13,7 @@ import (
 
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
+	"feedrt/store/storetest"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -145,13 +146,7 @@ var (
 // waitFor polls cond for up to 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the condition
-	}
+	storetest.WaitFor(t, what, 10*time.Second, cond)
 }
 
 // ack collects one acknowledgement. Its callback only hands the answer

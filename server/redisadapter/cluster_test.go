@@ -302,13 +302,7 @@ func emitAll(t *testing.T, io *socket.Server, n int) {
 // waitUntil polls cond for up to 30 s.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the condition
-	}
+	storetest.WaitFor(t, what, 30*time.Second, cond)
 }
 
 // waitGoroutines waits until exactly the goroutines of before are left
