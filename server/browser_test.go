@@ -70,10 +70,7 @@ func browserScenario(t *testing.T, env *testEnv, pageOrigin, client, mode string
 	b, bID := mustUser(t, env.url, "bob@example.com", "Bob")
 	var seeded []string
 	for _, title := range []string{"Older post one", "Older post two"} {
-		status, body := b.form("POST", "/feed/post", map[string]string{"title": title, "content": "Seeded over REST."}, pngBytes(t, 9))
-		if status != 201 {
-			t.Fatalf("seed %q: %d %v", title, status, body)
-		}
+		body := b.mustCreatePost(title, "Seeded over REST.", 9)
 		seeded = append([]string{title}, seeded...) // the feed is newest first
 		// The feed's order is by createdAt (milliseconds in JSON and
 		// MongoDB): the next post must be created in a later millisecond.

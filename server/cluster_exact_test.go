@@ -48,9 +48,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 
 	// A post created on Go #1: the stored order, as in the REST answer.
 	api, _ := mustUser(t, g1.url, "ada@example.com", "Ada")
-	if status, created := api.form("POST", "/feed/post", map[string]string{"title": "Exact bytes", "content": "everywhere alike"}, pngBytes(t, 7)); status != 201 {
-		t.Fatalf("create: %d %v", status, created)
-	}
+	api.mustCreatePost("Exact bytes", "everywhere alike", 7)
 	sameEverywhere("posts", regexp.MustCompile(`^\{"action":"create","post":\{"_id":"[0-9a-f]{24}","title":"Exact bytes","content":"everywhere alike",`+
 		`"imageUrl":"images/[^"]+","creator":\{"_id":"[0-9a-f]{24}","name":"Ada"\},"createdAt":"[^"]+","updatedAt":"[^"]+"\}\}$`))
 

@@ -32,10 +32,7 @@ func TestMixedClusterPosts(t *testing.T) {
 	onGo := connected(mustNodeClient(t, map[string]any{"url": g.url, "version": 4}))[0]
 
 	api, _ := mustUser(t, g.url, "mia@example.com", "Mia")
-	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made in Go", "content": "read by Node"}, pngBytes(t, 6))
-	if status != 201 {
-		t.Fatalf("create: %d %v", status, created)
-	}
+	created := api.mustCreatePost("Made in Go", "read by Node", 6)
 	goArgs := waitEvent(t, onGo, "posts").Args
 	for i, c := range onNode {
 		args := plainEvent(t, c, "posts")

@@ -90,10 +90,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	create := func(title string) {
 		t.Helper()
 		start := time.Now()
-		status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "redis outage"}, pngBytes(t, 7))
-		if status != 201 {
-			t.Fatalf("create %q: %d %v", title, status, body)
-		}
+		api.mustCreatePost(title, "redis outage", 7)
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("create %q took %v", title, d)
 		}

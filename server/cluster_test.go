@@ -28,11 +28,7 @@ func TestClusterPosts(t *testing.T) {
 		mustNodeClient(t, map[string]any{"url": b.url, "version": 4}),
 	)
 	api, _ := mustUser(t, b.url, "bea@example.com", "Bea")
-	status, created := api.form("POST", "/feed/post", map[string]string{"title": "Made on B", "content": "for A's clients"}, pngBytes(t, 5))
-	if status != 201 {
-		t.Fatalf("create on B: %d %v", status, created)
-	}
-	post := created["post"].(map[string]any)
+	post := api.mustCreatePost("Made on B", "for A's clients", 5)["post"].(map[string]any)
 	updated := editThenDelete(t, api, post, "Edited on B", "still for A")
 	checkLifecycle(t, watchers, post, updated)
 	// Exactly once: a marker from B is the next event everywhere (the 2.x
@@ -290,12 +286,7 @@ func TestClusterRecovery(t *testing.T) {
 	c := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
 	first := c.MustConnect()
 	api, _ := mustUser(t, b.url, "rita@example.com", "Rita")
-	post := func(title string) {
-		t.Helper()
-		if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "recovery"}, pngBytes(t, 8)); status != 201 {
-			t.Fatalf("create: %d %v", status, body)
-		}
-	}
+	post := func(title string) { t.Helper(); api.mustCreatePost(title, "recovery", 8) }
 	post("Seen post")
 	waitEvent(t, c, "posts") // recovery resumes after the last event received
 

@@ -72,6 +72,17 @@ func (a *apiClient) form(method, path string, fields map[string]string, img []by
 	return a.call(method, path, &buf, w.FormDataContentType())
 }
 
+// mustCreatePost creates a post with a PNG of the given shade and returns
+// the answer, stopping the test unless the post was created.
+func (a *apiClient) mustCreatePost(title, content string, shade uint8) map[string]any {
+	a.t.Helper()
+	status, body := a.form("POST", "/feed/post", map[string]string{"title": title, "content": content}, pngBytes(a.t, shade))
+	if status != 201 {
+		a.t.Fatalf("create %q: %d %v", title, status, body)
+	}
+	return body
+}
+
 // mustUser signs a user up and logs in; the returned client carries the token.
 func mustUser(t testing.TB, base, email, name string) (*apiClient, string) {
 	t.Helper()
@@ -125,10 +136,7 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 	)
 
 	api, userID := mustUser(t, env.url, "Ada@Example.com", "Ada")
-	status, created := api.form("POST", "/feed/post", map[string]string{"title": "First post", "content": "Hello, feed!"}, pngBytes(t, 1))
-	if status != 201 {
-		t.Fatalf("create: %d %v", status, created)
-	}
+	created := api.mustCreatePost("First post", "Hello, feed!", 1)
 	post := created["post"].(map[string]any)
 	wantCreator := map[string]any{"_id": userID, "name": "Ada"}
 	if fmt.Sprint(post["creator"]) != fmt.Sprint(wantCreator) || fmt.Sprint(created["creator"]) != fmt.Sprint(wantCreator) {
@@ -194,10 +202,7 @@ func feedRestart(t *testing.T, useStore func(*Config)) {
 	api, _ := mustUser(t, env.url, "bob@example.com", "Bob")
 	var ids []string
 	for i := range 5 {
-		status, body := api.form("POST", "/feed/post", map[string]string{"title": fmt.Sprintf("Post %d", i), "content": "content"}, pngBytes(t, uint8(i)))
-		if status != 201 {
-			t.Fatalf("create: %d %v", status, body)
-		}
+		body := api.mustCreatePost(fmt.Sprintf("Post %d", i), "content", uint8(i))
 		ids = append(ids, body["post"].(map[string]any)["_id"].(string))
 	}
 	_, before := api.call("GET", "/feed/posts?page=1", nil, "")
@@ -295,9 +300,7 @@ func TestRecoveryAfterDrop(t *testing.T) {
 	api, _ := mustUser(t, env.url, "carol@example.com", "Carol")
 	// Recovery resumes after the last event the client got (its offset),
 	// so, as with Node, the client must have received one before the drop.
-	if status, body := api.form("POST", "/feed/post", map[string]string{"title": "Seen post", "content": "before the drop"}, pngBytes(t, 2)); status != 201 {
-		t.Fatalf("create: %d %v", status, body)
-	}
+	api.mustCreatePost("Seen post", "before the drop", 2)
 	waitEvent(t, c, "posts")
 
 	c.Send(map[string]any{"op": "drop", "ms": 2000})
@@ -306,9 +309,7 @@ func TestRecoveryAfterDrop(t *testing.T) {
 	var titles []string
 	for i := range 2 {
 		title := fmt.Sprintf("Missed post %d", i)
-		if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "while away"}, pngBytes(t, 3)); status != 201 {
-			t.Fatalf("create: %d %v", status, body)
-		}
+		api.mustCreatePost(title, "while away", 3)
 		titles = append(titles, title)
 	}
 
