@@ -122,6 +122,14 @@ func mustGoPair(t *testing.T) (a, b *testEnv) {
 	return c.gos[0], c.gos[1]
 }
 
+// mustNodeAndGo is a Node server and a Go server clustered on the test
+// Redis, as during a migration.
+func mustNodeAndGo(t *testing.T) (*nodeServer, *testEnv) {
+	t.Helper()
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	return c.node, c.gos[0]
+}
+
 // waitAll waits until all the cluster's servers listen (again).
 func (c *testCluster) waitAll(t *testing.T) {
 	t.Helper()

@@ -22,8 +22,7 @@ import (
 // server's clients with the very JSON the Go server's own clients get,
 // and what Node emits reaches the Go server's clients.
 func TestMixedClusterPosts(t *testing.T) {
-	c := mustCluster(t, testRedisURL(t), true, 1)
-	node, g := c.node, c.gos[0]
+	node, g := mustNodeAndGo(t)
 
 	onNode := connected(
 		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
@@ -60,8 +59,7 @@ func TestMixedClusterPosts(t *testing.T) {
 // TestMixedClusterRooms: room and except broadcasts cross between Node
 // and Go and reach exactly the matching sockets.
 func TestMixedClusterRooms(t *testing.T) {
-	c := mustCluster(t, testRedisURL(t), true, 1)
-	node, g := c.node, c.gos[0]
+	node, g := mustNodeAndGo(t)
 	io := g.srv.SocketIO()
 
 	n1, n1id := connectNode(t, node.url, "websocket")
@@ -120,8 +118,7 @@ func TestMixedClusterRooms(t *testing.T) {
 // without acknowledgement), socketsJoin/Leave, disconnectSockets, and
 // broadcasts with acknowledgements work between Node and Go both ways.
 func TestMixedClusterManagement(t *testing.T) {
-	c := mustCluster(t, testRedisURL(t), true, 1)
-	node, g := c.node, c.gos[0]
+	node, g := mustNodeAndGo(t)
 	io := g.srv.SocketIO()
 
 	n1, n1id := connectNode(t, node.url, "websocket")

@@ -21,12 +21,7 @@ import (
 func TestClusterPosts(t *testing.T) {
 	a, b := mustGoPair(t)
 
-	watchers := connected(
-		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}}),
-		mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"polling"}}),
-		mustNodeClient(t, map[string]any{"url": a.url, "version": 2}),
-		mustNodeClient(t, map[string]any{"url": b.url, "version": 4}),
-	)
+	watchers := append(mustWatchers(t, a.url), connected(mustNodeClient(t, map[string]any{"url": b.url, "version": 4}))...)
 	api, _ := mustUser(t, b.url, "bea@example.com", "Bea")
 	post := api.mustCreatePost("Made on B", "for A's clients", 5)["post"].(map[string]any)
 	updated := editThenDelete(t, api, post, "Edited on B", "still for A")

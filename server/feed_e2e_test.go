@@ -155,6 +155,17 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 	checkLifecycle(t, watchers, post, updated)
 }
 
+// mustWatchers connects a client of each kind the server must serve:
+// socket.io-client 4.x over WebSocket, 4.x over long-polling, and 2.x.
+func mustWatchers(t *testing.T, url string) []*nodeClient {
+	t.Helper()
+	return connected(
+		mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}}),
+		mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"polling"}}),
+		mustNodeClient(t, map[string]any{"url": url, "version": 2}),
+	)
+}
+
 // editThenDelete updates post (keeping its image) and deletes it through
 // api, and returns the updated post.
 func editThenDelete(t *testing.T, api *apiClient, post map[string]any, title, content string) map[string]any {
@@ -234,11 +245,7 @@ func TestFeedConcurrentCreates(t *testing.T) { forEachStore(t, feedConcurrentCre
 
 func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 	env := mustStart(t, useStore)
-	watchers := connected(
-		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}}),
-		mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"polling"}}),
-		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
-	)
+	watchers := mustWatchers(t, env.url)
 	const users, perUser = 5, 10
 	var apis []*apiClient
 	for u := range users {
