@@ -5,9 +5,10 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"feedrt/server/servertest"
 )
 
 // env builds a getenv from pairs.
@@ -40,24 +41,6 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's log goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunStartsAndStops: run serves until its context ends (a real
 // request included), then returns nil; the log shows the config with the
 // secret masked.
@@ -67,7 +50,7 @@ func TestRunStartsAndStops(t *testing.T) {
 	_, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out servertest.SyncBuffer
 	var runErr error
 	returned := make(chan struct{})
 	go func() {

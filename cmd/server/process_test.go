@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"feedrt/server/servertest"
 )
 
 // mustBuild builds this command into the test's temporary directory.
@@ -30,7 +32,7 @@ type serverProcess struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string
-	log    *syncBuffer
+	log    *servertest.SyncBuffer
 	exited chan struct{} // closed when the process has ended
 	err    error         // how it ended, once exited is closed
 }
@@ -58,7 +60,7 @@ func startServer(t *testing.T, bin, dataDir string, env ...string) *serverProces
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{t: t, cmd: cmd, url: "http://" + addr, log: &syncBuffer{}, exited: make(chan struct{})}
+	p := &serverProcess{t: t, cmd: cmd, url: "http://" + addr, log: &servertest.SyncBuffer{}, exited: make(chan struct{})}
 	go func() {
 		defer close(p.exited)
 		_, _ = io.Copy(p.log, stdout)
@@ -85,7 +87,7 @@ func freeAddr(t *testing.T) string {
 
 // waitHealthy polls GET url/healthz until it answers 200, for up to 30 s,
 // failing at once if the server has ended (exited is closed).
-func waitHealthy(t *testing.T, url string, exited <-chan struct{}, log *syncBuffer) {
+func waitHealthy(t *testing.T, url string, exited <-chan struct{}, log *servertest.SyncBuffer) {
 	t.Helper()
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/servertest"
 	"feedrt/store/storetest"
 )
 
@@ -182,7 +183,7 @@ func TestDeadRedis(t *testing.T) {
 	_ = ln.Close()
 	before := runtime.NumGoroutine()
 
-	var logs syncBuffer
+	var logs servertest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	c, err := Open("redis://"+addr+"/0", Options{Logger: log, CommandTimeout: 300 * time.Millisecond, RequestsTimeout: 500 * time.Millisecond})
 	if err != nil {
@@ -340,22 +341,4 @@ func TestRateLog(t *testing.T) {
 	if strings.Count(out, "msg=down") != 2 || !strings.Contains(out, "repeated=99") || strings.Count(out, "msg=up") != 1 {
 		t.Errorf("log:\n%s", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent log writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
