@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -254,21 +253,18 @@ func inRoom(io *socket.Server, id socket.SocketId, room socket.Room) bool {
 // TestClusterConfig: REDIS_URL and REDIS_KEY_PREFIX are read, a URL that
 // is no Redis URL stops the start, and the password never reaches the log.
 func TestClusterConfig(t *testing.T) {
-	c, err := LoadConfig(func(k string) string {
-		return map[string]string{"REDIS_URL": "redis://:s3cretpass@redis:6379/2", "REDIS_KEY_PREFIX": "feed"}[k]
-	})
+	c, err := loadEnv(map[string]string{"REDIS_URL": "redis://:s3cretpass@redis:6379/2", "REDIS_KEY_PREFIX": "feed"})
 	if err != nil || c.RedisURL != "redis://:s3cretpass@redis:6379/2" || c.RedisKeyPrefix != "feed" {
 		t.Errorf("config %+v, %v", c, err)
 	}
-	var buf strings.Builder
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
-	if strings.Contains(buf.String(), "s3cretpass") || !strings.Contains(buf.String(), "redis_key_prefix=feed") {
-		t.Errorf("log: %s", buf.String())
+	logged := configLog(c)
+	if strings.Contains(logged, "s3cretpass") || !strings.Contains(logged, "redis_key_prefix=feed") {
+		t.Errorf("log: %s", logged)
 	}
-	if c, _ := LoadConfig(func(string) string { return "" }); c.RedisURL != "" || c.RedisKeyPrefix != "socket.io" {
+	if c, _ := loadEnv(nil); c.RedisURL != "" || c.RedisKeyPrefix != "socket.io" {
 		t.Errorf("defaults: %q %q", c.RedisURL, c.RedisKeyPrefix)
 	}
-	if _, err := LoadConfig(func(k string) string { return map[string]string{"REDIS_URL": "http://redis:6379"}[k] }); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+	if _, err := loadEnv(map[string]string{"REDIS_URL": "http://redis:6379"}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Errorf("bad REDIS_URL: %v", err)
 	}
 }

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bytes"
-	"log/slog"
 	"strings"
 	"testing"
 )
@@ -10,20 +8,19 @@ import (
 // TestLoadConfigPprof: PPROF_ADDR is off by default, read as host:port,
 // refused otherwise, and shown in the start-up log.
 func TestLoadConfigPprof(t *testing.T) {
-	c, err := LoadConfig(func(string) string { return "" })
+	c, err := loadEnv(nil)
 	if err != nil || c.PprofAddr != "" {
 		t.Errorf("default PprofAddr = %q, %v; want off", c.PprofAddr, err)
 	}
-	c, err = LoadConfig(func(k string) string { return map[string]string{"PPROF_ADDR": "127.0.0.1:6060"}[k] })
+	c, err = loadEnv(map[string]string{"PPROF_ADDR": "127.0.0.1:6060"})
 	if err != nil || c.PprofAddr != "127.0.0.1:6060" {
 		t.Errorf("PPROF_ADDR=127.0.0.1:6060: PprofAddr = %q, %v", c.PprofAddr, err)
 	}
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
-	if !strings.Contains(buf.String(), "config.pprof_addr=127.0.0.1:6060") {
-		t.Errorf("pprof address not in the log: %s", buf.String())
+	logged := configLog(c)
+	if !strings.Contains(logged, "config.pprof_addr=127.0.0.1:6060") {
+		t.Errorf("pprof address not in the log: %s", logged)
 	}
-	if _, err := LoadConfig(func(k string) string { return map[string]string{"PPROF_ADDR": "6060"}[k] }); err == nil ||
+	if _, err := loadEnv(map[string]string{"PPROF_ADDR": "6060"}); err == nil ||
 		!strings.Contains(err.Error(), "PPROF_ADDR") {
 		t.Errorf("PPROF_ADDR=6060: error %v, want one naming PPROF_ADDR", err)
 	}

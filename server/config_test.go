@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -9,8 +8,20 @@ import (
 	"time"
 )
 
+// loadEnv loads the config from an environment holding only vars.
+func loadEnv(vars map[string]string) (Config, error) {
+	return LoadConfig(func(k string) string { return vars[k] })
+}
+
+// configLog is the config as the start-up log shows it.
+func configLog(c Config) string {
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	return buf.String()
+}
+
 func TestLoadConfigDefaultsAndEnv(t *testing.T) {
-	c, err := LoadConfig(func(string) string { return "" })
+	c, err := loadEnv(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +33,7 @@ func TestLoadConfigDefaultsAndEnv(t *testing.T) {
 		"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017/feed", "JWT_SECRET": strings.Repeat("k", 32),
 		"POSTS_PER_PAGE": "10", "LOG_LEVEL": "debug",
 	}
-	c, err = LoadConfig(func(k string) string { return vars[k] })
+	c, err = loadEnv(vars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,10 +42,9 @@ func TestLoadConfigDefaultsAndEnv(t *testing.T) {
 		strings.Join(c.AllowedMethods, " ") != "GET POST" {
 		t.Errorf("from env: %+v", c)
 	}
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
-	if strings.Contains(buf.String(), "hunter2") || strings.Contains(buf.String(), strings.Repeat("k", 32)) {
-		t.Errorf("secret in log: %s", buf.String())
+	logged := configLog(c)
+	if strings.Contains(logged, "hunter2") || strings.Contains(logged, strings.Repeat("k", 32)) {
+		t.Errorf("secret in log: %s", logged)
 	}
 }
 
@@ -42,21 +52,20 @@ func TestLoadConfigDefaultsAndEnv(t *testing.T) {
 // MAX_IMAGE_PIXELS, refuses a value that is not a positive integer, and
 // shows in the start-up log.
 func TestLoadConfigImagePixels(t *testing.T) {
-	c, err := LoadConfig(func(string) string { return "" })
+	c, err := loadEnv(nil)
 	if err != nil || c.MaxImagePixels != 40_000_000 {
 		t.Errorf("default MaxImagePixels = %d, %v; want 40000000", c.MaxImagePixels, err)
 	}
-	c, err = LoadConfig(func(k string) string { return map[string]string{"MAX_IMAGE_PIXELS": "1000000"}[k] })
+	c, err = loadEnv(map[string]string{"MAX_IMAGE_PIXELS": "1000000"})
 	if err != nil || c.MaxImagePixels != 1_000_000 {
 		t.Errorf("MAX_IMAGE_PIXELS=1000000: MaxImagePixels = %d, %v", c.MaxImagePixels, err)
 	}
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
-	if !strings.Contains(buf.String(), "config.max_image_pixels=1000000") {
-		t.Errorf("pixel cap not in the log: %s", buf.String())
+	logged := configLog(c)
+	if !strings.Contains(logged, "config.max_image_pixels=1000000") {
+		t.Errorf("pixel cap not in the log: %s", logged)
 	}
 	for _, v := range []string{"0", "-5", "4e7", "lots"} {
-		if _, err := LoadConfig(func(k string) string { return map[string]string{"MAX_IMAGE_PIXELS": v}[k] }); err == nil ||
+		if _, err := loadEnv(map[string]string{"MAX_IMAGE_PIXELS": v}); err == nil ||
 			!strings.Contains(err.Error(), "MAX_IMAGE_PIXELS") {
 			t.Errorf("MAX_IMAGE_PIXELS=%s: error %v, want one naming the variable", v, err)
 		}
@@ -67,23 +76,22 @@ func TestLoadConfigImagePixels(t *testing.T) {
 // defaults, read their variables, refuse what is not a positive duration,
 // and show in the start-up log.
 func TestLoadConfigImageSweep(t *testing.T) {
-	c, err := LoadConfig(func(string) string { return "" })
+	c, err := loadEnv(nil)
 	if err != nil || c.ImageSweepAge != time.Hour || c.ImageSweepInterval != time.Hour {
 		t.Errorf("defaults: age %v, interval %v, %v; want 1h, 1h", c.ImageSweepAge, c.ImageSweepInterval, err)
 	}
 	vars := map[string]string{"IMAGE_SWEEP_AGE": "30m", "IMAGE_SWEEP_INTERVAL": "5m"}
-	c, err = LoadConfig(func(k string) string { return vars[k] })
+	c, err = loadEnv(vars)
 	if err != nil || c.ImageSweepAge != 30*time.Minute || c.ImageSweepInterval != 5*time.Minute {
 		t.Errorf("from env: age %v, interval %v, %v", c.ImageSweepAge, c.ImageSweepInterval, err)
 	}
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
-	if !strings.Contains(buf.String(), "config.image_sweep_age=30m0s") || !strings.Contains(buf.String(), "config.image_sweep_interval=5m0s") {
-		t.Errorf("sweep settings not in the log: %s", buf.String())
+	logged := configLog(c)
+	if !strings.Contains(logged, "config.image_sweep_age=30m0s") || !strings.Contains(logged, "config.image_sweep_interval=5m0s") {
+		t.Errorf("sweep settings not in the log: %s", logged)
 	}
 	for _, name := range []string{"IMAGE_SWEEP_AGE", "IMAGE_SWEEP_INTERVAL"} {
 		for _, v := range []string{"0s", "-1h", "3600"} {
-			if _, err := LoadConfig(func(k string) string { return map[string]string{name: v}[k] }); err == nil || !strings.Contains(err.Error(), name) {
+			if _, err := loadEnv(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {
 				t.Errorf("%s=%s: error %v, want one naming the variable", name, v, err)
 			}
 		}
@@ -94,7 +102,7 @@ func TestLoadConfigImageSweep(t *testing.T) {
 // have their defaults, are read from the environment, and bad values
 // stop the start naming the variable.
 func TestConfigLoginProtection(t *testing.T) {
-	c, err := LoadConfig(func(string) string { return "" })
+	c, err := loadEnv(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +114,7 @@ func TestConfigLoginProtection(t *testing.T) {
 		"BCRYPT_CONCURRENCY": "3", "LOGIN_EMAIL_BURST": "5", "LOGIN_EMAIL_INTERVAL": "1m",
 		"LOGIN_ADDRESS_BURST": "20", "LOGIN_ADDRESS_INTERVAL": "500ms", "LOGIN_LIMIT_KEYS": "1000",
 	}
-	c, err = LoadConfig(func(k string) string { return vars[k] })
+	c, err = loadEnv(vars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,22 +126,16 @@ func TestConfigLoginProtection(t *testing.T) {
 		"BCRYPT_CONCURRENCY": "0", "LOGIN_EMAIL_BURST": "0", "LOGIN_EMAIL_INTERVAL": "10",
 		"LOGIN_ADDRESS_BURST": "many", "LOGIN_ADDRESS_INTERVAL": "-1s", "LOGIN_LIMIT_KEYS": "0",
 	} {
-		_, err := LoadConfig(func(k string) string {
-			if k == name {
-				return bad
-			}
-			return ""
-		})
+		_, err := loadEnv(map[string]string{name: bad})
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: error %v, want one naming it", name, bad, err)
 		}
 	}
-	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "config", c)
+	logged := configLog(c)
 	for _, key := range []string{"bcrypt_concurrency=3", "login_email_burst=5", "login_email_interval=1m0s",
 		"login_address_burst=20", "login_address_interval=500ms", "login_limit_keys=1000"} {
-		if !strings.Contains(buf.String(), key) {
-			t.Errorf("start-up log lacks %s: %s", key, buf.String())
+		if !strings.Contains(logged, key) {
+			t.Errorf("start-up log lacks %s: %s", key, logged)
 		}
 	}
 }
@@ -141,18 +143,16 @@ func TestConfigLoginProtection(t *testing.T) {
 // TestConfigTrustedProxies: TRUSTED_PROXIES is a list of IPs and CIDRs,
 // none by default; anything else stops the start.
 func TestConfigTrustedProxies(t *testing.T) {
-	c, err := LoadConfig(func(string) string { return "" })
+	c, err := loadEnv(nil)
 	if err != nil || c.TrustedProxies != nil {
 		t.Errorf("default: %q, %v; want none", c.TrustedProxies, err)
 	}
-	c, err = LoadConfig(func(k string) string {
-		return map[string]string{"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1 "}[k]
-	})
+	c, err = loadEnv(map[string]string{"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1 "})
 	if err != nil || strings.Join(c.TrustedProxies, " ") != "127.0.0.1 10.0.0.0/8 ::1" {
 		t.Errorf("from env: %q, %v", c.TrustedProxies, err)
 	}
 	for _, bad := range []string{"localhost", "10.0.0.300", "10.0.0.0/33", "127.0.0.1:80"} {
-		_, err := LoadConfig(func(k string) string { return map[string]string{"TRUSTED_PROXIES": bad}[k] })
+		_, err := loadEnv(map[string]string{"TRUSTED_PROXIES": bad})
 		if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
 			t.Errorf("TRUSTED_PROXIES=%q: error %v, want one naming it", bad, err)
 		}

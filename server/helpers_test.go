@@ -87,7 +87,7 @@ type testEnv struct {
 // with opts, and shuts it down at cleanup (or earlier through stop).
 func mustStart(tb testing.TB, edit func(*Config), opts ...Option) *testEnv {
 	tb.Helper()
-	cfg, err := LoadConfig(func(string) string { return "" })
+	cfg, err := loadEnv(nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

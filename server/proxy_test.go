@@ -47,9 +47,7 @@ func TestProxyTrust(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := LoadConfig(func(k string) string {
-				return map[string]string{"TRUSTED_PROXIES": tc.trusted}[k]
-			})
+			cfg, err := loadEnv(map[string]string{"TRUSTED_PROXIES": tc.trusted})
 			if err != nil {
 				t.Fatal(err)
 			}
