@@ -356,25 +356,19 @@ func (r *runner) findPID() int {
 	return pid
 }
 
-func (r *runner) rss() int64 {
-	if r.pid <= 0 {
-		return -1
-	}
-	v, err := rssKiB(r.pid)
-	if err != nil {
-		r.logf("read RSS of %d: %v", r.pid, err)
-		return -1
-	}
-	return v
-}
+func (r *runner) rss() int64 { return measure(r, "RSS", rssKiB) }
 
-func (r *runner) cpu() time.Duration {
+func (r *runner) cpu() time.Duration { return measure(r, "CPU time", cpuTime) }
+
+// measure reads a figure of the server process, or gives -1 (not
+// measured) if there is no process or the read fails.
+func measure[T int64 | time.Duration](r *runner, what string, read func(pid int) (T, error)) T {
 	if r.pid <= 0 {
 		return -1
 	}
-	v, err := cpuTime(r.pid)
+	v, err := read(r.pid)
 	if err != nil {
-		r.logf("read CPU time of %d: %v", r.pid, err)
+		r.logf("read %s of %d: %v", what, r.pid, err)
 		return -1
 	}
 	return v
