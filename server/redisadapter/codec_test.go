@@ -65,12 +65,10 @@ func TestCodecKeepsOrder(t *testing.T) {
 	}
 }
 
-// TestCodecExactValues: integers, floats, nil, booleans, strings and
-// binary come back as the sender had them, and what the clients receive
-// is the sender's JSON.
-func TestCodecExactValues(t *testing.T) {
-	big := int64(1)<<60 + 1
-	data := []any{"v", obj("i", 7, "neg", -70000, "big", big, "huge", uint64(1)<<63+3, "f", 0.1, "whole", 2.0, "nil", nil, "t", true, "s", "é<&>", "list", []any{1, 1.5, "x"})}
+// roundTrip publishes data as an event to all and returns the data
+// another server decodes from it.
+func roundTrip(t *testing.T, data []any) any {
+	t.Helper()
 	raw, err := encodeBroadcast("u1", &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: data}, opts(nil, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -79,22 +77,28 @@ func TestCodecExactValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p.Data
+}
+
+// TestCodecExactValues: integers, floats, nil, booleans, strings and
+// binary come back as the sender had them, and what the clients receive
+// is the sender's JSON.
+func TestCodecExactValues(t *testing.T) {
+	big := int64(1)<<60 + 1
+	data := []any{"v", obj("i", 7, "neg", -70000, "big", big, "huge", uint64(1)<<63+3, "f", 0.1, "whole", 2.0, "nil", nil, "t", true, "s", "é<&>", "list", []any{1, 1.5, "x"})}
+	decoded := roundTrip(t, data)
 	want := []any{"v", obj("i", 7.0, "neg", -70000.0, "big", big, "huge", uint64(1)<<63+3, "f", 0.1, "whole", 2.0, "nil", nil, "t", true, "s", "é<&>", "list", []any{1.0, 1.5, "x"})}
-	if !reflect.DeepEqual(p.Data, want) {
-		t.Errorf("decoded %#v", p.Data)
+	if !reflect.DeepEqual(decoded, want) {
+		t.Errorf("decoded %#v", decoded)
 	}
-	if got, sent := clientText(t, p.Data), clientText(t, data); got != sent {
+	if got, sent := clientText(t, decoded), clientText(t, data); got != sent {
 		t.Errorf("the receiver's clients get\n%s\nthe sender's\n%s", got, sent)
 	}
 
 	bin := []any{"b", obj("z", 1, "blob", []byte{0, 1}, "deep", obj("y", []byte{2}))}
-	raw, _ = encodeBroadcast("u1", &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: bin}, opts(nil, nil))
-	_, p, _, err = decodeBroadcast(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []any{"b", obj("z", 1.0, "blob", []byte{0, 1}, "deep", obj("y", []byte{2}))}; !reflect.DeepEqual(p.Data, want) {
-		t.Errorf("binary decoded %#v", p.Data)
+	decoded = roundTrip(t, bin)
+	if want := []any{"b", obj("z", 1.0, "blob", []byte{0, 1}, "deep", obj("y", []byte{2}))}; !reflect.DeepEqual(decoded, want) {
+		t.Errorf("binary decoded %#v", decoded)
 	}
 }
 
@@ -176,15 +180,7 @@ func TestCodecTranscodesStructs(t *testing.T) {
 		Content string `json:"content"`
 	}
 	sent := []any{"posts", map[string]any{"action": "create", "post": post{"p1", "T", "C"}}}
-	raw, err := encodeBroadcast("u1", &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: sent}, opts(nil, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, p, _, err := decodeBroadcast(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := clientText(t, p.Data), clientText(t, sent); got != want || want != `2["posts",{"action":"create","post":{"_id":"p1","title":"T","content":"C"}}]` {
+	if got, want := clientText(t, roundTrip(t, sent)), clientText(t, sent); got != want || want != `2["posts",{"action":"create","post":{"_id":"p1","title":"T","content":"C"}}]` {
 		t.Errorf("the receiver's clients get\n%s\nthe sender's\n%s", got, want)
 	}
 }
