@@ -16,6 +16,3 @@ func UndoCreatePost(ctx context.Context, s *Store, post, creator store.ID) {
 
 // Translate exposes the error translation of an open store.
 func Translate(outer context.Context, err error) error { return (&Store{}).fail(outer, "test", err) }
-
-// Registry exposes the registry Open gives the driver.
-var Registry = registry
