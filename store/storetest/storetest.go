@@ -1,7 +1,9 @@
 // Package storetest is the contract every store.Store implementation must
 // meet. Implementations call Run from their own tests, so the embedded store
 // and the MongoDB store are held to exactly the same behaviour; nothing here
-// may depend on one back end.
+// may depend on one back end. It also holds what tests at every layer share
+// (IDTexts, WaitFor), since storetest is the one test package all of them
+// may import.
 package storetest
 
 import (
