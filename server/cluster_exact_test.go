@@ -48,13 +48,14 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 
 	// A post created on Go #1: the stored order, as in the REST answer.
 	api, _ := mustUser(t, g1.url, "ada@example.com", "Ada")
-	api.mustCreatePost("Exact bytes", "everywhere alike", 7)
-	sameEverywhere("posts", regexp.MustCompile(`^\{"action":"create","post":\{"_id":"[0-9a-f]{24}","title":"Exact bytes","content":"everywhere alike",`+
+	api.mustCreatePost("Exact bytes: Q&A <b>", "everywhere alike", 7)
+	sameEverywhere("posts", regexp.MustCompile(`^\{"action":"create","post":\{"_id":"[0-9a-f]{24}","title":"Exact bytes: Q&A <b>","content":"everywhere alike",`+
 		`"imageUrl":"images/[^"]+","creator":\{"_id":"[0-9a-f]{24}","name":"Ada"\},"createdAt":"[^"]+","updatedAt":"[^"]+"\}\}$`))
 
-	// Node's io.emit: keys out of alphabetical order at every depth, and
-	// integers, floats, nulls and booleans as written.
-	fromNode := `{"action":"update","post":{"_id":"6650f0c2a1b2c3d4e5f60718","title":"T","nested":{"z":1,"a":[1.5,null,true,-3,5000000000],"m":"x"}},"f":0.1}`
+	// Node's io.emit: keys out of alphabetical order at every depth,
+	// integers, floats, nulls and booleans as written, and '<', '>', '&'
+	// as JSON.stringify writes them (encoding/json would escape them).
+	fromNode := `{"action":"update","post":{"_id":"6650f0c2a1b2c3d4e5f60718","title":"T & <i>","nested":{"z":1,"a":[1.5,null,true,-3,5000000000],"m":"x"}},"f":0.1}`
 	node.Send(map[string]any{"op": "emit", "event": "news", "args": json.RawMessage("[" + fromNode + "]")})
 	sameEverywhere("news", regexp.MustCompile("^"+regexp.QuoteMeta(fromNode)+"$"))
 

@@ -91,7 +91,8 @@ func NewSocketIO(o RealtimeOptions) *socket.Server {
 	// Data from other servers of a cluster holds *redisadapter.Object
 	// (objects in the sender's key order); this parser also sends binary
 	// inside them as attachments. It changes nothing for other data.
-	opts.SetParser(redisadapter.Parser(parser.NewParser()))
+	// Inside it, nodeJSONParser writes JSON as Node does (no HTML escapes).
+	opts.SetParser(redisadapter.Parser(nodeJSONParser(parser.NewParser())))
 	if o.ConnectTimeout > 0 {
 		opts.SetConnectTimeout(o.ConnectTimeout)
 	}
