@@ -15,9 +15,8 @@ import (
 // json.Marshal, which writes '<', '>' and '&' in strings as \u003c,
 // \u003e and \u0026; Node writes them as they are. The values are the
 // same once parsed, but the bytes are not, so a client could tell a Go
-// from a Node server of one cluster by a post titled "Q&A". Decoding and
-// the packets this encoder does not know (data holding a *strings.Reader,
-// which the library turns into text first) are inner's.
+// from a Node server of one cluster by a post titled "Q&A". Decoding is
+// inner's, and so is a packet whose data cannot be written as JSON.
 //
 // Still different from Node: encoding/json always escapes U+2028 and
 // U+2029, and writes invalid UTF-8 as U+FFFD where JSON.stringify keeps
@@ -35,9 +34,6 @@ type nodeJSONEncoder struct{ parser.Encoder }
 // namespace, id, JSON data; binary taken out as attachments), with the
 // JSON written without HTML escaping.
 func (e nodeJSONEncoder) Encode(p *parser.Packet) []types.BufferInterface {
-	if hasReader(p.Data) {
-		return e.Encoder.Encode(p)
-	}
 	if (p.Type == parser.EVENT || p.Type == parser.ACK) && parser.HasBinary(p.Data) {
 		bp := *p // DeconstructPacket replaces the copy's data, not p's
 		bp.Type = parser.BINARY_EVENT
@@ -78,7 +74,7 @@ func encodeText(p *parser.Packet) (types.BufferInterface, bool) {
 		start := b.Len()
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(p.Data); err != nil || b.Len()-start > types.MaxPayloadSize {
+		if err := enc.Encode(jsonReady(p.Data)); err != nil || b.Len()-start > types.MaxPayloadSize {
 			return nil, false
 		}
 		b.Truncate(b.Len() - 1) // Encode's newline
@@ -86,24 +82,29 @@ func encodeText(p *parser.Packet) (types.BufferInterface, bool) {
 	return types.NewStringBuffer(b.Bytes()), true
 }
 
-// hasReader reports whether v holds a *strings.Reader, which the
-// library's encoder reads as text before encoding.
-func hasReader(v any) bool {
+// jsonReady is v as the library's encoder hands it to encoding/json, so
+// both write the same values: a nil []any or map[string]any is an empty
+// array or object (JavaScript has no nil containers), a *strings.Reader is
+// its text. Containers are copied, never changed: connection state
+// recovery may send the same data again.
+func jsonReady(v any) any {
 	switch x := v.(type) {
 	case *strings.Reader:
-		return true
+		text, _ := types.NewStringBufferReader(x)
+		return text
 	case []any:
-		for _, item := range x {
-			if hasReader(item) {
-				return true
-			}
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = jsonReady(item)
 		}
+		return out
 	case map[string]any:
-		for _, item := range x {
-			if hasReader(item) {
-				return true
-			}
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			out[k] = jsonReady(item)
 		}
+		return out
+	default:
+		return v
 	}
-	return false
 }

@@ -22,6 +22,8 @@ func TestNodeJSONEncoder(t *testing.T) {
 		{"namespace and ack id", &parser.Packet{Type: parser.EVENT, Nsp: "/admin", Id: &id, Data: []any{"x", "a<b"}},
 			[]string{`2/admin,7["x","a<b"]`}},
 		{"ack", &parser.Packet{Type: parser.ACK, Nsp: "/", Id: &id, Data: []any{"&"}}, []string{`37["&"]`}},
+		{"nil containers", &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: []any{"auth", map[string]any(nil), []any(nil)}},
+			[]string{`2["auth",{},[]]`}},
 		{"connect", &parser.Packet{Type: parser.CONNECT, Nsp: "/", Data: map[string]any{"sid": "abc"}}, []string{`0{"sid":"abc"}`}},
 		{"no data", &parser.Packet{Type: parser.DISCONNECT, Nsp: "/x"}, []string{`1/x,`}},
 		{"binary", &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: []any{"bin", "<&>", []byte{1, 2}}},
