@@ -88,11 +88,11 @@ func NewSocketIO(o RealtimeOptions) *socket.Server {
 	opts := socket.DefaultServerOptions()
 	applyEngineOptions(&opts.Options, o)
 	opts.SetServeClient(false)
-	// Data from other servers of a cluster holds *redisadapter.Object
-	// (objects in the sender's key order); this parser also sends binary
-	// inside them as attachments. It changes nothing for other data.
-	// Inside it, nodeJSONParser writes JSON as Node does (no HTML escapes).
-	opts.SetParser(redisadapter.Parser(nodeJSONParser(parser.NewParser())))
+	// Packets go out as a Node server writes them: data from other
+	// servers of a cluster (*redisadapter.Object, keys in the sender's
+	// order) with its binary as attachments, and JSON without the HTML
+	// escapes of encoding/json.
+	opts.SetParser(redisadapter.Parser(parser.NewParser()))
 	if o.ConnectTimeout > 0 {
 		opts.SetConnectTimeout(o.ConnectTimeout)
 	}

@@ -1,19 +1,33 @@
 package redisadapter
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
 // Parser wraps a Socket.IO parser (the server's option SetParser) so that
-// binary inside an *Object reaches the clients as binary attachments,
-// with the object's keys in order. The library's encoder looks for
-// binary only inside []any and map[string]any, so a server whose parser
-// is not wrapped gets such objects as maps, keys sorted, from its
-// cluster adapter. Decoding and everything else are inner's.
+// packets reach the clients as a Node server would send them:
+//   - binary inside an *Object goes out as attachments, with the object's
+//     keys in order (the library's encoder looks for binary only inside
+//     []any and map[string]any, so a server whose parser is not wrapped
+//     gets such objects from its cluster adapter as maps, keys sorted);
+//   - the JSON is written as JSON.stringify writes it: '<', '>' and '&'
+//     as they are, where the library's json.Marshal writes \u003c,
+//     \u003e and \u0026. The values are the same once parsed, but a
+//     client could otherwise tell a Go from a Node server of one cluster
+//     by the bytes of a post titled "Q&A". Still different from Node,
+//     invisible after parsing: encoding/json always escapes U+2028 and
+//     U+2029, and writes invalid UTF-8 as U+FFFD.
+//
+// Decoding is inner's, and so is a packet whose data cannot be written as
+// JSON.
 func Parser(inner parser.Parser) parser.Parser { return objectParser{inner} }
 
 type objectParser struct{ parser.Parser }
@@ -23,11 +37,15 @@ func (p objectParser) NewEncoder() parser.Encoder { return objectEncoder{p.Parse
 
 type objectEncoder struct{ parser.Encoder }
 
-// Encode takes the binary out of a packet that has some inside an
-// *Object, as the library's encoder does for maps (placeholders numbered
-// in order, as Node numbers them), and leaves other packets to inner.
+// Encode writes the packet as the library does (type, attachments,
+// namespace, id, JSON data), with binary anywhere in the data taken out
+// as attachments (placeholders numbered in order, as Node numbers them)
+// and the JSON written without HTML escapes.
 func (e objectEncoder) Encode(p *parser.Packet) []types.BufferInterface {
-	if (p.Type != parser.EVENT && p.Type != parser.ACK) || !objectBinary(p.Data) {
+	if (p.Type != parser.EVENT && p.Type != parser.ACK) || !hasBinary(p.Data) {
+		if text, ok := encodeText(p); ok {
+			return []types.BufferInterface{text}
+		}
 		return e.Encoder.Encode(p)
 	}
 	var buffers []types.BufferInterface
@@ -38,21 +56,66 @@ func (e objectEncoder) Encode(p *parser.Packet) []types.BufferInterface {
 	}
 	bp.Data = deconstruct(p.Data, &buffers)
 	n = uint64(len(buffers))
+	if header, ok := encodeText(bp); ok {
+		return append([]types.BufferInterface{header}, buffers...)
+	}
 	// A binary packet type is encoded as is, header only.
 	return append(e.Encoder.Encode(bp), buffers...)
 }
 
-// objectBinary reports whether v holds binary inside an *Object.
-func objectBinary(v any) bool {
-	switch x := v.(type) {
-	case []any:
-		return slices.ContainsFunc(x, objectBinary)
-	case map[string]any:
-		return anyValue(x, objectBinary)
-	case *Object:
-		return hasBinary(x)
+// encodeText is the packet's text form, or false if its data cannot be
+// written as JSON.
+func encodeText(p *parser.Packet) (types.BufferInterface, bool) {
+	var b bytes.Buffer
+	b.WriteByte('0' + byte(p.Type))
+	if (p.Type == parser.BINARY_EVENT || p.Type == parser.BINARY_ACK) && p.Attachments != nil {
+		b.WriteString(strconv.FormatUint(*p.Attachments, 10))
+		b.WriteByte('-')
 	}
-	return false
+	if p.Nsp != "" && p.Nsp != "/" {
+		b.WriteString(p.Nsp)
+		b.WriteByte(',')
+	}
+	if p.Id != nil {
+		b.WriteString(strconv.FormatUint(*p.Id, 10))
+	}
+	if p.Data != nil {
+		start := b.Len()
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(jsonReady(p.Data)); err != nil || b.Len()-start > types.MaxPayloadSize {
+			return nil, false
+		}
+		b.Truncate(b.Len() - 1) // Encode's newline
+	}
+	return types.NewStringBuffer(b.Bytes()), true
+}
+
+// jsonReady is v as the library's encoder hands it to encoding/json, so
+// both write the same values: a nil []any or map[string]any is an empty
+// array or object (JavaScript has no nil containers), a *strings.Reader is
+// its text. Containers are copied, never changed: connection state
+// recovery may send the same data again.
+func jsonReady(v any) any {
+	switch x := v.(type) {
+	case *strings.Reader:
+		text, _ := types.NewStringBufferReader(x)
+		return text
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			out[i] = jsonReady(item)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			out[k] = jsonReady(item)
+		}
+		return out
+	default:
+		return v
+	}
 }
 
 // anyValue reports whether f holds for a value of m.

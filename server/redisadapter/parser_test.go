@@ -1,4 +1,4 @@
-package server
+package redisadapter
 
 import (
 	"testing"
@@ -7,11 +7,11 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
-// TestNodeJSONEncoder: packets come out as the library writes them, but
+// TestParserWritesJSONAsNode: packets come out as the library writes them, but
 // with '<', '>' and '&' unescaped, as Node's JSON.stringify writes them.
-func TestNodeJSONEncoder(t *testing.T) {
+func TestParserWritesJSONAsNode(t *testing.T) {
 	id := uint64(7)
-	enc := nodeJSONParser(parser.NewParser()).NewEncoder()
+	enc := Parser(parser.NewParser()).NewEncoder()
 	cases := []struct {
 		name string
 		p    *parser.Packet
