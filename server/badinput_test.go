@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
 // TestSocketIOBadInput throws garbage at /socket.io/ and checks that each
@@ -96,16 +97,17 @@ func TestSocketIOBadInput(t *testing.T) {
 		sid := handshake(t, base)
 		url := base + "?EIO=4&transport=polling&sid=" + sid
 		do(t, "POST", url, "40")
-		if _, body := do(t, "GET", url, ""); !strings.HasPrefix(body, "40{") {
+		_, body := do(t, "GET", url, "")
+		var connected struct{ Sid socket.SocketId }
+		if !strings.HasPrefix(body, "40{") || json.Unmarshal([]byte(body[2:]), &connected) != nil {
 			t.Fatalf("connect answer %q", body)
 		}
-		eio := env.srv.SocketIO().Engine()
 		big := strings.Repeat("x", 100_000)
-		for range pollingMaxBuffered/len(big) + 2 {
+		for range PollingMaxBuffered/len(big) + 2 {
 			env.srv.bc.Broadcast("news", big)
 		}
 		deadline := time.Now().Add(10 * time.Second)
-		for open := true; open; _, open = eio.Clients().Load(sid) {
+		for _, open := env.srv.SocketIO().Sockets().Sockets().Load(connected.Sid); open; _, open = env.srv.SocketIO().Sockets().Sockets().Load(connected.Sid) {
 			if time.Now().After(deadline) {
 				t.Fatal("the session is still open")
 			}

@@ -122,6 +122,21 @@ const (
 	PingInterval      = 25 * time.Second
 	PingTimeout       = 20 * time.Second
 	MaxHTTPBufferSize = 1_000_000
+	UpgradeTimeout    = 10 * time.Second
+)
+
+// Limits on a client that does not take what is sent to it (Node has
+// none: its buffers grow without bound). A WebSocket client that leaves
+// bytes unwritten for WebSocketWriteTimeout or more than
+// WebSocketMaxBacklog bytes (what the kernel did not take yet), or a
+// polling session holding more than PollingMaxBuffered bytes between two
+// GETs, is dropped. A live client stays far below them even during a
+// burst; polling buffers share each broadcast's bytes, so the bound is on
+// what one abandoned session keeps alive, not a copy per session.
+const (
+	WebSocketWriteTimeout = 10 * time.Second
+	WebSocketMaxBacklog   = 16 << 20
+	PollingMaxBuffered    = 1 << 20
 )
 
 // LoadConfig builds a Config from defaults and getenv. Bad values are

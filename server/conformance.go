@@ -3,12 +3,12 @@ package server
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
-	engine "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/engineio"
 )
 
 // SuiteOptions are the settings the Socket.IO and Engine.IO projects'
@@ -18,6 +18,7 @@ import (
 // {"sid"}) and so is Engine.IO v3 (they expect a request without EIO=4 to
 // fail).
 var SuiteOptions = RealtimeOptions{
+	WriteTimeout:      WebSocketWriteTimeout,
 	PingInterval:      300 * time.Millisecond,
 	PingTimeout:       200 * time.Millisecond,
 	ConnectTimeout:    1000 * time.Millisecond,
@@ -37,7 +38,11 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 	mux := http.NewServeMux()
 	switch mode {
 	case "socketio":
-		sio := NewSocketIO(o)
+		rt, err := NewRealtime(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		sio := rt.IO
 		onConnection := func(args ...any) {
 			s := args[0].(*socket.Socket)
 			s.Emit("auth", s.Handshake().Auth)
@@ -53,19 +58,23 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 		}
 		sio.On("connection", onConnection)
 		sio.Of("/custom", nil).On("connection", onConnection)
-		mux.Handle("/socket.io/", socketIOHandler(sio, o.MaxHTTPBufferSize, slog.Default()))
+		mux.Handle("/socket.io/", rt.Handler)
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
-		eio := NewEngineIO(o)
-		eio.On("connection", func(args ...any) {
-			s := args[0].(engine.Socket)
-			s.On("message", func(a ...any) {
+		policy := newCORSPolicy(o.Origins, o.Methods)
+		eio, err := engineio.New(engineOptions(o, policy))
+		if err != nil {
+			return nil, nil, err
+		}
+		_ = eio.On("connection", func(args ...any) {
+			s := args[0].(*engineio.Socket)
+			_ = s.On("data", func(a ...any) {
 				if r, ok := a[0].(io.Reader); ok {
-					s.Send(r, nil, nil)
+					s.Write(r, nil, nil)
 				}
 			})
 		})
-		mux.Handle("/engine.io/", limitPollingBody(eio, o.MaxHTTPBufferSize))
+		mux.Handle("/engine.io/", policy.engineIO(eio))
 		return mux, func() { eio.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
 // allowedHeaders are the request headers a browser may send cross-origin:
@@ -66,17 +65,40 @@ func sameHost(r *http.Request, origin string) bool {
 	return origin == "http://"+r.Host || origin == "https://"+r.Host
 }
 
-// socketIO returns the same policy in the Socket.IO library's form. The
-// library applies it to the polling handshake and to the WebSocket
-// upgrade's origin check.
-func (p corsPolicy) socketIO() *types.Cors {
-	return &types.Cors{
-		Origin:         p.allows,
-		Methods:        p.methods,
-		AllowedHeaders: allowedHeaders,
-		// socket.io-client 2.x sends its polling requests with credentials
-		// (withCredentials), which a browser only lets through with this
-		// header. Safe: the allowed origin is echoed back, never "*".
-		Credentials: true,
-	}
+// allowsRequest is the WebSocket upgrade's origin check: a request with
+// no Origin (not from a browser) or from an allowed or same-host page.
+func (p corsPolicy) allowsRequest(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	return origin == "" || p.allows(origin) || sameHost(r, origin)
+}
+
+// engineIO puts the Engine.IO server behind the same policy, answered as
+// Node's engine.io answers with its cors option: an allowed origin is
+// echoed with credentials (socket.io-client 2.x polls with
+// withCredentials, which a browser only lets through with them; safe,
+// since the origin is echoed, never "*"); a disallowed one gets no CORS
+// headers, so the browser keeps the answer from the page; preflights
+// end here with 204.
+func (p corsPolicy) engineIO(h http.Handler) http.Handler {
+	methods := strings.Join(p.methods, ",")
+	headers := strings.Join(allowedHeaders, ",")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && p.allows(origin) {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", origin)
+			hd.Set("Access-Control-Allow-Credentials", "true")
+			hd.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				hd.Set("Access-Control-Allow-Methods", methods)
+				hd.Set("Access-Control-Allow-Headers", headers)
+			}
+		}
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

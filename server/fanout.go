@@ -3,11 +3,12 @@ package server
 import (
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 	"github.com/zishang520/socket.io/v3/pkg/utils"
+
+	"feedrt/server/engineio"
 )
 
 // The broadcast fan-out.
@@ -89,14 +90,13 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	}
 	wopts := &socket.WriteOptions{PreEncoded: true, Volatile: flags.Volatile}
 	wopts.Compress = flags.Compress
-	// One frame for every WebSocket: Engine.IO message type "4" + the
-	// packet. Packets with binary attachments (several parts) have none.
-	var pm *websocket.PreparedMessage
-	if text, ok := singleText(encoded); ok {
-		frame := types.NewStringBufferString("4")
-		_, _ = frame.Write(text.Bytes())
-		wopts.WsPreEncodedFrame = frame
-		pm, _ = websocket.NewPreparedMessage(websocket.TextMessage, frame.Bytes()) // cannot fail for text
+	// One message for every session: encoded and framed once, shared by
+	// every WebSocket and every polling buffer. Packets with binary
+	// attachments (several parts) and volatile ones (dropped where the
+	// transport is busy) take the library's path.
+	var msg *engineio.Message
+	if text, ok := singleText(encoded); ok && !flags.Volatile {
+		msg = engineio.NewMessage(text.Bytes())
 	}
 	a.Adapter.FetchSockets(opts)(func(sockets []socket.SocketDetails, _ error) {
 		for _, sd := range sockets {
@@ -107,12 +107,9 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 			if notify := s.NotifyOutgoingListeners(); notify != nil {
 				notify(p)
 			}
-			if pm != nil {
-				if conn := s.Conn(); conn.ReadyState() == "open" {
-					if w, ok := conn.Transport().(*fastWebSocket); ok && w.sendFrame(pm) {
-						continue
-					}
-				}
+			if c, ok := s.Conn().(*engineio.Socket); ok && msg != nil {
+				c.WriteMessage(msg)
+				continue
 			}
 			s.Client().WriteToEngine(encoded, wopts)
 		}

@@ -11,13 +11,13 @@ type Option func(*tuning)
 // tuning is what Option changes, defaults in newTuning.
 type tuning struct {
 	readTimeout, writeTimeout time.Duration // http.Server's
-	wsWriteTimeout            time.Duration // 0: the transport's (10 s)
+	wsWriteTimeout            time.Duration
 	now                       func() time.Time
 }
 
 // newTuning applies opts to the defaults.
 func newTuning(opts []Option) tuning {
-	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout, now: time.Now}
+	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout, wsWriteTimeout: WebSocketWriteTimeout, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -33,10 +33,8 @@ func WithHTTPTimeouts(read, write time.Duration) Option {
 	return func(o *tuning) { o.readTimeout, o.writeTimeout = read, write }
 }
 
-// WithWebSocketWriteTimeout replaces how long one write to a WebSocket
-// client may take before the client is dropped (10 s), which with the
-// transport's queue cap keeps a client that stops reading from holding
-// a writer.
+// WithWebSocketWriteTimeout replaces how long a WebSocket client may
+// leave bytes unwritten before it is dropped (WebSocketWriteTimeout).
 func WithWebSocketWriteTimeout(d time.Duration) Option {
 	return func(o *tuning) { o.wsWriteTimeout = d }
 }

@@ -2,16 +2,14 @@ package server
 
 import (
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
-	engine "github.com/zishang520/socket.io/servers/engine/v3"
-	"github.com/zishang520/socket.io/servers/engine/v3/config"
-	"github.com/zishang520/socket.io/servers/engine/v3/transports"
 	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
+	"feedrt/server/engineio"
 	"feedrt/server/redisadapter"
 )
 
@@ -38,9 +36,10 @@ type RealtimeOptions struct {
 	// with the Redis cluster's, whose local part should be localAdapters'
 	// (redisadapter.Options.Local).
 	Adapter socket.AdapterConstructor
-	// WriteTimeout bounds a write to one WebSocket client; one that stops
-	// reading is dropped after it (0: 10 s).
+	// WriteTimeout drops a WebSocket client that leaves bytes unwritten
+	// this long.
 	WriteTimeout time.Duration
+	Log          *slog.Logger // nil: discard
 }
 
 // RecoveryWindow is how long connection state recovery keeps a
@@ -79,14 +78,27 @@ func FeedRealtime(cfg Config) RealtimeOptions {
 		AllowEIO3:           true,
 		Origins:             cfg.AllowedOrigins,
 		Methods:             cfg.AllowedMethods,
+		WriteTimeout:        WebSocketWriteTimeout,
 	}
 }
 
-// NewSocketIO builds a Socket.IO server over polling and WebSocket (with
-// upgrade). Mount its ServeHandler(nil) at /socket.io/.
-func NewSocketIO(o RealtimeOptions) *socket.Server {
+// Realtime is a Socket.IO server bound to the project's Engine.IO server.
+// Mount Handler at the Socket.IO path (/socket.io/).
+type Realtime struct {
+	IO      *socket.Server
+	Engine  *engineio.Server
+	Handler http.Handler // the engine behind the CORS policy
+}
+
+// NewRealtime builds a Socket.IO server over polling and WebSocket (with
+// upgrade) on the project's Engine.IO server.
+func NewRealtime(o RealtimeOptions) (*Realtime, error) {
+	policy := newCORSPolicy(o.Origins, o.Methods)
+	eio, err := engineio.New(engineOptions(o, policy))
+	if err != nil {
+		return nil, err
+	}
 	opts := socket.DefaultServerOptions()
-	applyEngineOptions(&opts.Options, o)
 	opts.SetServeClient(false)
 	// Packets go out as a Node server writes them: data from other
 	// servers of a cluster (*redisadapter.Object, keys in the sender's
@@ -107,28 +119,25 @@ func NewSocketIO(o RealtimeOptions) *socket.Server {
 	} else {
 		opts.SetAdapter(localAdapters(o))
 	}
-	return socket.NewServer(nil, opts)
+	io := socket.NewServer(nil, opts)
+	io.Bind(eio)
+	return &Realtime{IO: io, Engine: eio, Handler: policy.engineIO(eio)}, nil
 }
 
-// NewEngineIO builds a bare Engine.IO server with the same settings, for
-// Engine.IO-level conformance runs. Mount it at /engine.io/.
-func NewEngineIO(o RealtimeOptions) engine.Server {
-	opts := config.DefaultOptions()
-	applyEngineOptions(opts, o)
-	opts.SetPath("/engine.io")
-	return engine.NewServer(opts)
-}
-
-// applyEngineOptions sets the Engine.IO part shared by both servers.
-func applyEngineOptions(opts *config.Options, o RealtimeOptions) {
-	opts.SetPingInterval(o.PingInterval)
-	opts.SetPingTimeout(o.PingTimeout)
-	opts.SetMaxHttpBufferSize(o.MaxHTTPBufferSize)
-	// WebTransport needs HTTP/3, which this server does not listen on.
-	opts.SetTransports(types.NewSet[transports.TransportCtor](&strictPollingBuilder{}, &fastWebSocketBuilder{writeTimeout: o.WriteTimeout}))
-	opts.SetAllowUpgrades(true)
-	opts.SetAllowEIO3(o.AllowEIO3)
-	opts.SetCors(newCORSPolicy(o.Origins, o.Methods).socketIO())
+// engineOptions is the Engine.IO part of o.
+func engineOptions(o RealtimeOptions, policy corsPolicy) engineio.Options {
+	return engineio.Options{
+		PingInterval:   o.PingInterval,
+		PingTimeout:    o.PingTimeout,
+		MaxPayload:     o.MaxHTTPBufferSize,
+		UpgradeTimeout: UpgradeTimeout,
+		WriteTimeout:   o.WriteTimeout,
+		MaxBuffered:    PollingMaxBuffered,
+		MaxBacklog:     WebSocketMaxBacklog,
+		AllowEIO3:      o.AllowEIO3,
+		CheckOrigin:    policy.allowsRequest,
+		Log:            o.Log,
+	}
 }
 
 // event is one queued broadcast.

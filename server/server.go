@@ -45,6 +45,7 @@ type Server struct {
 	log   *slog.Logger
 	store store.Store
 	io    *socket.Server
+	eio   http.Handler // the Engine.IO server, behind the CORS policy
 	bc    *broadcaster
 	http  *http.Server
 
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	}
 	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
 	rt := FeedRealtime(cfg)
-	rt.WriteTimeout = o.wsWriteTimeout
+	rt.WriteTimeout, rt.Log = o.wsWriteTimeout, log
 	cluster, err := openCluster(cfg, localAdapters(rt), log)
 	if err != nil {
 		_ = st.Close()
@@ -73,13 +74,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	if cluster != nil {
 		rt.Adapter = cluster
 	}
-	io := NewSocketIO(rt)
+	realtime, err := NewRealtime(rt)
+	if err != nil {
+		_ = st.Close()
+		if cluster != nil {
+			_ = cluster.Close()
+		}
+		return nil, err
+	}
+	io := realtime.IO
 	s := &Server{
 		cfg:      cfg,
 		tune:     o,
 		log:      log,
 		store:    st,
 		io:       io,
+		eio:      realtime.Handler,
 		bc:       newBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
@@ -184,8 +194,9 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	}
 	r.Use(s.recovery, s.requestLog)
 
-	// CORS for Socket.IO is the library's own (same policy), so the Gin
-	// middleware skips that path instead of adding a second set of headers.
+	// CORS for Socket.IO is answered as Node's engine.io answers it (same
+	// policy, see corsPolicy.engineIO), so the Gin middleware skips that
+	// path instead of adding a second set of headers.
 	ginCORS := policy.gin()
 	r.Use(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
@@ -193,7 +204,7 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 		}
 		ginCORS(c)
 	})
-	r.Any("/socket.io/*any", gin.WrapH(socketIOHandler(s.io, MaxHTTPBufferSize, s.log)))
+	r.Any("/socket.io/*any", gin.WrapH(s.eio))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
 	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Limiter: limiter, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	engine "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
 // TestSlowClientDropped: a WebSocket client that stops reading is dropped
@@ -48,9 +48,8 @@ func TestSlowClientDropped(t *testing.T) {
 // TestBroadcastOrderAcrossUpgrade: clients that start on long-polling and
 // upgrade to WebSocket while broadcasts stream in get every event sent
 // from their connection on, in order, across the upgrade: the switch from
-// the library's path to the adapter's direct path (fanoutAdapter,
-// fastWebSocket.sendFrame) neither reorders nor loses any. Afterwards
-// every WebSocket session is on the direct path. The stream lasts until
+// the polling buffer to the WebSocket neither reorders nor loses any.
+// Afterwards every session is on WebSocket. The stream lasts until
 // every client has upgraded and goes on for a while after, however long
 // the machine takes.
 func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
@@ -96,7 +95,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 	for _, s := range seqs {
 		s.readUntilUpgrade()
 	}
-	waitFor(t, "every session on the direct path", func() bool { return directSessions(env) == len(clients) })
+	waitFor(t, "every session on WebSocket", func() bool { return webSocketSessions(env) == len(clients) })
 	at := sent.Load() + 200 // and more events after the last upgrade
 	waitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
 	stopStream()
@@ -108,8 +107,8 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 				s.client, s.connectedAt, s.first, s.next-1, s.beforeUpgrade, s.afterUpgrade)
 		}
 	}
-	if direct := directSessions(env); direct != len(clients) {
-		t.Errorf("%d of %d sessions on the direct broadcast path", direct, len(clients))
+	if ws := webSocketSessions(env); ws != len(clients) {
+		t.Errorf("%d of %d sessions on WebSocket", ws, len(clients))
 	}
 }
 
@@ -170,21 +169,17 @@ func (s *seqCheck) take(m nodeMsg) {
 	}
 }
 
-// directSessions counts the WebSocket sessions on the direct broadcast
-// path.
-func directSessions(env *testEnv) int {
-	direct := 0
-	env.srv.SocketIO().Engine().Clients().Range(func(_ string, s engine.Socket) bool {
-		if w, ok := s.Transport().(*fastWebSocket); ok {
-			w.mu.Lock()
-			if w.direct {
-				direct++
-			}
-			w.mu.Unlock()
+// webSocketSessions counts the sockets of "/" whose session is on
+// WebSocket, where every broadcast is the one shared frame.
+func webSocketSessions(env *testEnv) int {
+	n := 0
+	env.srv.SocketIO().Sockets().Sockets().Range(func(_ socket.SocketId, s *socket.Socket) bool {
+		if s.Conn().Transport().Name() == "websocket" {
+			n++
 		}
 		return true
 	})
-	return direct
+	return n
 }
 
 // TestServerDisconnectAfterBurst: a socket the server disconnects right

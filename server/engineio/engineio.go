@@ -1,0 +1,327 @@
+// Package engineio is the project's Engine.IO server (protocols 4 and 3,
+// WebSocket and HTTP long-polling with upgrade) under the Socket.IO layer
+// of github.com/zishang520/socket.io (servers/socket/v3), which binds to it
+// with socket.Server.Bind.
+//
+// It is built for many idle connections and fast fan-out:
+//   - WebSockets are read by the poller of github.com/lesismal/nbio: the
+//     connection hijacked from net/http moves onto it, so an idle
+//     WebSocket has no goroutine; writes are non-blocking, and a client
+//     that stops reading is dropped after WriteTimeout or once MaxBacklog
+//     bytes wait for it;
+//   - heartbeats and every other deadline run on one schedule (a heap and
+//     one goroutine per server), the pong deadline armed before the ping
+//     is written;
+//   - a broadcast is encoded once (Message) and shared: one WebSocket
+//     frame for every WebSocket, one packet shared by every polling
+//     session's buffer;
+//   - a session keeps what the Socket.IO layer reads of its handshake
+//     (headers, query, URL, address, secure flag), not the request.
+//
+// It implements the part of the library's engine.BaseServer and
+// engine.Socket interfaces that the Socket.IO layer uses; the interfaces'
+// other methods are not implemented (calling one panics). Behaviour
+// follows Node's engine.io 6: its error codes and messages, close reasons,
+// answers to concurrent polling requests, and the upgrade handshake.
+package engineio
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lesismal/nbio/nbhttp"
+	nbws "github.com/lesismal/nbio/nbhttp/websocket"
+	engine "github.com/zishang520/socket.io/servers/engine/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+)
+
+// Options are the engine's settings; every field is required (New
+// refuses a zero value) except CheckOrigin and Log.
+type Options struct {
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// MaxPayload is the largest message or POST body a client may send
+	// (Node's maxHttpBufferSize).
+	MaxPayload int64
+	// UpgradeTimeout is how long a probed WebSocket has to complete the
+	// upgrade from long-polling.
+	UpgradeTimeout time.Duration
+	// WriteTimeout drops a WebSocket client that leaves bytes unwritten
+	// for this long.
+	WriteTimeout time.Duration
+	// MaxBuffered bounds a polling session's buffer between two GETs,
+	// MaxBacklog the bytes a WebSocket client has not taken yet. Past
+	// them the session is closed.
+	MaxBuffered int
+	MaxBacklog  int
+	// AllowEIO3 accepts protocol 3 (socket.io-client 2.x).
+	AllowEIO3 bool
+	// CheckOrigin, when set, refuses WebSocket upgrades it returns false
+	// for (403).
+	CheckOrigin func(r *http.Request) bool
+	Log         *slog.Logger
+}
+
+func (o Options) check() error {
+	if o.PingInterval <= 0 || o.PingTimeout <= 0 || o.MaxPayload <= 0 || o.UpgradeTimeout <= 0 ||
+		o.WriteTimeout <= 0 || o.MaxBuffered <= 0 || o.MaxBacklog <= 0 {
+		return errors.New("engineio: PingInterval, PingTimeout, MaxPayload, UpgradeTimeout, WriteTimeout, MaxBuffered and MaxBacklog are required")
+	}
+	return nil
+}
+
+// Server is an Engine.IO server; mount it (ServeHTTP) at the path its
+// clients use, e.g. /socket.io/.
+type Server struct {
+	engine.BaseServer // not implemented: see the package comment
+
+	opts   Options
+	log    *slog.Logger
+	sched  *schedule
+	nb     *nbhttp.Engine
+	up     *nbws.Upgrader
+	frames frames // the fixed frames every socket sends
+
+	mu          sync.RWMutex
+	clients     map[string]*Socket
+	onConnect   []types.EventListener
+	closed      bool
+	clientCount atomic.Int64
+
+	wsOpen atomic.Int64  // WebSocket connections not yet closed
+	wsGone chan struct{} // signalled when one closes (for Close)
+}
+
+var _ engine.BaseServer = (*Server)(nil)
+
+// New starts a server: its schedule goroutine and its poller.
+func New(o Options) (*Server, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: o, log: log, sched: newSchedule(), clients: map[string]*Socket{}, frames: newFrames(),
+		wsGone: make(chan struct{}, 1)}
+	if err := s.startPoller(); err != nil {
+		return nil, err
+	}
+	go s.sched.run()
+	return s, nil
+}
+
+// On registers listeners for "connection" (an *Socket, open), the only
+// event the server emits.
+func (s *Server) On(ev types.EventName, fns ...types.EventListener) error {
+	if ev != "connection" {
+		return fmt.Errorf("engineio: the server emits no %q event", ev)
+	}
+	s.mu.Lock()
+	s.onConnect = append(s.onConnect, fns...)
+	s.mu.Unlock()
+	return nil
+}
+
+// ClientsCount is the number of open sessions.
+func (s *Server) ClientsCount() uint64 { return uint64(s.clientCount.Load()) }
+
+// Close closes every session ("forced close") and stops the poller and
+// the schedule. Sessions' queued bytes are written first where the
+// client takes them (see Socket.Close).
+func (s *Server) Close() engine.BaseServer {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s
+	}
+	s.closed = true
+	all := make([]*Socket, 0, len(s.clients))
+	for _, c := range s.clients {
+		all = append(all, c)
+	}
+	s.mu.Unlock()
+	for _, c := range all {
+		c.close("forced close", true, typeClose)
+	}
+	s.waitWebSocketsFlushed()
+	s.sched.close()
+	s.nb.Stop()
+	return s
+}
+
+// Protocol error codes and messages, as Node's engine.io answers them.
+const (
+	errUnknownTransport = iota
+	errUnknownSid
+	errBadHandshakeMethod
+	errBadRequest
+	errForbidden
+	errUnsupportedProtocol
+)
+
+var errorMessages = [...]string{
+	"Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request", "Forbidden",
+	"Unsupported protocol version",
+}
+
+// refuse answers a request the protocol does not allow, in Node's form.
+func refuse(w http.ResponseWriter, code int) {
+	status := http.StatusBadRequest
+	if code == errForbidden {
+		status = http.StatusForbidden
+	}
+	body, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, errorMessages[code]})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// ServeHTTP handles every Engine.IO request: handshakes, polling GETs and
+// POSTs, and WebSocket upgrades (new or from polling).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	transport := q.Get("transport")
+	if transport != "polling" && transport != "websocket" {
+		refuse(w, errUnknownTransport)
+		return
+	}
+	protocol := 4
+	if q.Get("EIO") != "4" { // as Node: anything else is protocol 3
+		if !s.opts.AllowEIO3 {
+			refuse(w, errUnsupportedProtocol)
+			return
+		}
+		protocol = 3
+	}
+	upgrade := isWebSocketUpgrade(r)
+	if transport == "websocket" && !upgrade {
+		refuse(w, errBadRequest)
+		return
+	}
+	sid := q.Get("sid")
+	if sid == "" {
+		if r.Method != http.MethodGet {
+			refuse(w, errBadHandshakeMethod)
+			return
+		}
+		s.handshake(w, r, transport, protocol, q.Has("b64"))
+		return
+	}
+	s.mu.RLock()
+	c, ok := s.clients[sid]
+	s.mu.RUnlock()
+	if !ok {
+		refuse(w, errUnknownSid)
+		return
+	}
+	if transport == "websocket" {
+		c.upgradeTo(w, r)
+		return
+	}
+	c.servePolling(w, r)
+}
+
+// handshake opens a session on transport.
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, protocol int, b64 bool) {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		refuse(w, errBadRequest)
+		return
+	}
+	c := newSocket(s, newSid(), protocol, snapshot(r))
+	if transport == "websocket" {
+		if s.acceptWebSocket(w, r, c, true) == nil {
+			return
+		}
+	} else {
+		c.startPolling(!b64)
+	}
+	s.register(c)
+	c.open()
+	if transport == "polling" {
+		c.servePolling(w, r) // answers the handshake GET with the open packet
+	}
+}
+
+// register makes c known to later requests.
+func (s *Server) register(c *Socket) {
+	s.mu.Lock()
+	s.clients[c.id] = c
+	s.mu.Unlock()
+	s.clientCount.Add(1)
+}
+
+// forget removes c once it has closed.
+func (s *Server) forget(c *Socket) {
+	s.mu.Lock()
+	_, ok := s.clients[c.id]
+	delete(s.clients, c.id)
+	s.mu.Unlock()
+	if ok {
+		s.clientCount.Add(-1)
+	}
+}
+
+// emitConnection hands an open socket to the "connection" listeners.
+func (s *Server) emitConnection(c *Socket) {
+	s.mu.RLock()
+	fns := s.onConnect
+	s.mu.RUnlock()
+	for _, fn := range fns {
+		fn(c)
+	}
+}
+
+// openPacket is the data of the open packet, keys in Node's order.
+func (s *Server) openPacket(sid string, upgrades []string) []byte {
+	b, _ := json.Marshal(struct {
+		Sid          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int64    `json:"maxPayload"`
+	}{sid, upgrades, s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), s.opts.MaxPayload})
+	return b
+}
+
+// newSid makes a session id as Node's base64id does: 15 random bytes,
+// URL-safe base64 (20 characters).
+func newSid() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet && headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// headerHasToken reports whether a comma-separated header holds token
+// (case-insensitively).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

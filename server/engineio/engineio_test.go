@@ -1,0 +1,340 @@
+package engineio
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// testOptions are short timings for tests.
+func testOptions() Options {
+	return Options{
+		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxPayload: 1_000_000,
+		UpgradeTimeout: time.Second, WriteTimeout: time.Second, MaxBuffered: 1 << 20, MaxBacklog: 16 << 20,
+		AllowEIO3: true,
+	}
+}
+
+// testEngine is an echo server: every message comes back.
+type testEngine struct {
+	srv    *Server
+	url    string // http://host/engine.io/
+	closes chan string
+}
+
+func mustEngine(t testing.TB, mod func(*Options)) *testEngine {
+	t.Helper()
+	o := testOptions()
+	if mod != nil {
+		mod(&o)
+	}
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEngine{srv: srv, closes: make(chan string, 10000)}
+	_ = srv.On("connection", func(args ...any) {
+		c := args[0].(*Socket)
+		_ = c.On("data", func(a ...any) { c.Write(a[0].(io.Reader), nil, nil) })
+		_ = c.Once("close", func(a ...any) { e.closes <- a[0].(string) })
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	e.url = hs.URL + "/engine.io/"
+	return e
+}
+
+// socket is the session sid.
+func (e *testEngine) socket(sid string) *Socket {
+	e.srv.mu.RLock()
+	defer e.srv.mu.RUnlock()
+	return e.srv.clients[sid]
+}
+
+func (e *testEngine) wsURL(query string) string {
+	return "ws" + strings.TrimPrefix(e.url, "http") + "?" + query
+}
+
+// request does one HTTP request and returns its status and body.
+func request(t testing.TB, client *http.Client, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// openPolling handshakes on polling and returns the session id.
+func openPolling(t testing.TB, e *testEngine) string {
+	t.Helper()
+	status, body := request(t, http.DefaultClient, "GET", e.url+"?EIO=4&transport=polling", "")
+	var open struct{ Sid string }
+	if status != 200 || !strings.HasPrefix(body, "0{") || json.Unmarshal([]byte(body[1:]), &open) != nil {
+		t.Fatalf("handshake: %d %q", status, body)
+	}
+	return open.Sid
+}
+
+// waitClose waits for a session's close reason.
+func (e *testEngine) waitClose(t testing.TB) string {
+	t.Helper()
+	select {
+	case r := <-e.closes:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no session closed")
+		return ""
+	}
+}
+
+// TestPollingRoundTrip: a message POSTed comes back on the next GET.
+func TestPollingRoundTrip(t *testing.T) {
+	e := mustEngine(t, nil)
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	if status, body := request(t, http.DefaultClient, "POST", url, "4hello\x1e4wörld"); status != 200 || body != "ok" {
+		t.Fatalf("POST: %d %q", status, body)
+	}
+	if status, body := request(t, http.DefaultClient, "GET", url, ""); status != 200 || body != "4hello\x1e4wörld" {
+		t.Fatalf("GET: %d %q", status, body)
+	}
+}
+
+// TestPollingGetCloseRace: a GET and a POST of the close packet sent at
+// once, many times: every GET is answered (noop when it waited, 400
+// Session ID unknown when the close came first), every POST with "ok".
+func TestPollingGetCloseRace(t *testing.T) {
+	e := mustEngine(t, nil)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
+	for i := range 1000 {
+		sid := openPolling(t, e)
+		url := e.url + "?EIO=4&transport=polling&sid=" + sid
+		var wg sync.WaitGroup
+		var getStatus int
+		var getBody string
+		wg.Go(func() { getStatus, getBody = request(t, client, "GET", url, "") })
+		postStatus, postBody := request(t, client, "POST", url, "1")
+		wg.Wait()
+		if postStatus != 200 || postBody != "ok" {
+			t.Fatalf("try %d: POST %d %q", i, postStatus, postBody)
+		}
+		if !(getStatus == 200 && getBody == "6") && !(getStatus == 400 && strings.Contains(getBody, "Session ID unknown")) {
+			t.Fatalf("try %d: GET %d %q, want 200 \"6\" or 400 Session ID unknown", i, getStatus, getBody)
+		}
+		if r := e.waitClose(t); r != "transport close" {
+			t.Fatalf("try %d: close reason %q", i, r)
+		}
+	}
+}
+
+// TestPollingOverlap: a second GET while one waits is refused and ends
+// the session; the first GET gets the close packet.
+func TestPollingOverlap(t *testing.T) {
+	e := mustEngine(t, nil)
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	first := make(chan string, 1)
+	go func() { _, b := request(t, http.DefaultClient, "GET", url, ""); first <- b }()
+	waitUntil(t, "the first GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	if status, _ := request(t, http.DefaultClient, "GET", url, ""); status != 400 {
+		t.Errorf("second GET: %d, want 400", status)
+	}
+	if b := <-first; b != "1" {
+		t.Errorf("first GET got %q, want the close packet", b)
+	}
+	if r := e.waitClose(t); r != "transport error" {
+		t.Errorf("close reason %q", r)
+	}
+}
+
+// TestPollingOversizedChunkedPost: a body past MaxPayload, its size not
+// announced, is refused with 413 and nothing of it is processed (the
+// close packet before the cut included); the session goes on.
+func TestPollingOversizedChunkedPost(t *testing.T) {
+	e := mustEngine(t, nil)
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	body := io.MultiReader(strings.NewReader("1\x1e4"), strings.NewReader(strings.Repeat("a", 1_000_010)))
+	req, _ := http.NewRequest("POST", url, body)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", res.StatusCode)
+	}
+	request(t, http.DefaultClient, "POST", url, "4still here")
+	if status, b := request(t, http.DefaultClient, "GET", url, ""); status != 200 || b != "4still here" {
+		t.Errorf("after the refused body: %d %q", status, b)
+	}
+}
+
+// TestPollingBufferBound: a session whose client stops polling is closed
+// once its buffer passes MaxBuffered.
+func TestPollingBufferBound(t *testing.T) {
+	e := mustEngine(t, nil)
+	sid := openPolling(t, e)
+	c := e.socket(sid)
+	m := NewMessage([]byte(strings.Repeat("x", 100_000)))
+	for range 12 {
+		c.WriteMessage(m)
+	}
+	if r := e.waitClose(t); r != "transport error" {
+		t.Errorf("close reason %q", r)
+	}
+	if status, _ := request(t, http.DefaultClient, "GET", e.url+"?EIO=4&transport=polling&sid="+sid, ""); status != 400 {
+		t.Errorf("GET after the drop: %d, want 400", status)
+	}
+}
+
+// upgrade probes and upgrades a polling session to WebSocket.
+func upgrade(t testing.TB, e *testEngine, sid string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "3probe" {
+		t.Fatalf("probe answer %q, %v", m, err)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	return ws
+}
+
+// TestUpgrade: a session moves from polling to WebSocket; what was
+// buffered follows it in order; the waiting GET is let go with a noop;
+// polling requests for the session are refused afterwards.
+func TestUpgrade(t *testing.T) {
+	e := mustEngine(t, func(o *Options) { o.PingInterval = time.Hour })
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	waiting := make(chan string, 1)
+	go func() { _, b := request(t, http.DefaultClient, "GET", url, ""); waiting <- b }()
+	waitUntil(t, "the GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	ws := upgrade(t, e, sid)
+	if b := <-waiting; b != "6" {
+		t.Errorf("waiting GET got %q, want a noop", b)
+	}
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("4over ws"))
+	if _, m, _ := ws.ReadMessage(); string(m) != "4over ws" {
+		t.Errorf("echo %q", m)
+	}
+	for _, method := range []string{"GET", "POST"} {
+		if status, b := request(t, http.DefaultClient, method, url, "4x"); status != 400 || !strings.Contains(b, `"code":3`) {
+			t.Errorf("%s after upgrade: %d %q, want 400 Bad request", method, status, b)
+		}
+	}
+}
+
+// TestHeartbeat: pings every PingInterval, answered; a client that stops
+// answering is closed with "ping timeout".
+func TestHeartbeat(t *testing.T) {
+	e := mustEngine(t, nil)
+	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, m, _ := ws.ReadMessage(); !strings.HasPrefix(string(m), "0{") {
+		t.Fatalf("open packet %q", m)
+	}
+	for range 3 {
+		if _, m, err := ws.ReadMessage(); err != nil || string(m) != "2" {
+			t.Fatalf("got %q, %v, want a ping", m, err)
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("3"))
+	}
+	if _, m, _ := ws.ReadMessage(); string(m) != "2" { // not answered
+		t.Fatalf("got %q, want a ping", m)
+	}
+	if r := e.waitClose(t); r != "ping timeout" {
+		t.Errorf("close reason %q", r)
+	}
+}
+
+// TestHeartbeatV3: protocol 3 clients ping; the server answers and
+// closes a client that stops pinging.
+func TestHeartbeatV3(t *testing.T) {
+	e := mustEngine(t, nil)
+	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=3&transport=websocket"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_, _, _ = ws.ReadMessage() // open
+	for range 3 {
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("2"))
+		if _, m, err := ws.ReadMessage(); err != nil || string(m) != "3" {
+			t.Fatalf("got %q, %v, want a pong", m, err)
+		}
+		time.Sleep(200 * time.Millisecond) // the client's pace: within pingInterval + pingTimeout
+	}
+	if r := e.waitClose(t); r != "ping timeout" {
+		t.Errorf("close reason %q", r)
+	}
+}
+
+// TestBadRequests: Node's error answers.
+func TestBadRequests(t *testing.T) {
+	e := mustEngine(t, func(o *Options) { o.AllowEIO3 = false })
+	for _, tc := range []struct{ method, query, want string }{
+		{"GET", "EIO=4&transport=carrier-pigeon", `{"code":0,"message":"Transport unknown"}`},
+		{"GET", "EIO=4&transport=polling&sid=nope", `{"code":1,"message":"Session ID unknown"}`},
+		{"POST", "EIO=4&transport=polling", `{"code":2,"message":"Bad handshake method"}`},
+		{"GET", "EIO=4&transport=websocket", `{"code":3,"message":"Bad request"}`},
+		{"GET", "EIO=3&transport=polling", `{"code":5,"message":"Unsupported protocol version"}`},
+	} {
+		if status, b := request(t, http.DefaultClient, tc.method, e.url+"?"+tc.query, ""); status != 400 || b != tc.want {
+			t.Errorf("%s %s: %d %s, want 400 %s", tc.method, tc.query, status, b, tc.want)
+		}
+	}
+}
+
+// waitUntil polls cond until it holds or 5 s pass.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the condition
+	}
+}
+
+// dialRaw opens a WebSocket session without a reading goroutine: the
+// handshake by hand, then the connection is left alone.
+func dialRaw(tb testing.TB, addr string) net.Conn {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		tb.Fatalf("upgrade: %v %v", res, err)
+	}
+	return conn
+}

@@ -1,0 +1,193 @@
+package engineio
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// polling is a session's HTTP long-polling transport. Its fields are
+// guarded by the Socket's mu. A GET is answered by the request's own
+// goroutine, which either finds packets (or the end of the session)
+// waiting or parks until woken: whatever the order of concurrent GET,
+// POST and close, each GET is answered exactly once.
+type polling struct {
+	supportsBinary bool
+	max            int // bytes the buffer may hold
+	buf            []outPacket
+	bufBytes       int
+	waiting        bool          // a GET is parked
+	wake           chan struct{} // wakes the parked GET; capacity 1
+	posting        bool          // a POST is being read
+	// last is set once the session has closed: the packet a GET gets at
+	// the end (close, or noop when the client closed), after the buffer
+	// when the close flushes.
+	last  byte
+	flush bool
+}
+
+// startPolling makes polling the session's transport.
+func (c *Socket) startPolling(supportsBinary bool) {
+	c.poll = &polling{supportsBinary: supportsBinary, max: c.srv.opts.MaxBuffered, wake: make(chan struct{}, 1)}
+}
+
+// push buffers p for the next GET; false once the buffer is past the
+// session's bound (the caller closes the session).
+func (p *polling) push(pk outPacket) bool {
+	p.buf = append(p.buf, pk)
+	p.bufBytes += pk.size()
+	p.signal()
+	return p.bufBytes <= p.max
+}
+
+func (p *polling) signal() {
+	if p.waiting {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// close marks the end; it reports whether the session must linger for
+// a GET that will collect the end (no GET waits now and flush is set).
+func (p *polling) close(flush bool, last byte) bool {
+	p.last, p.flush = last, flush
+	if !flush {
+		p.buf, p.bufBytes = nil, 0
+	}
+	if p.waiting {
+		p.signal()
+		return false
+	}
+	return flush
+}
+
+// take empties the buffer into an answer.
+func (p *polling) take() []outPacket {
+	out := p.buf
+	p.buf, p.bufBytes = nil, 0
+	return out
+}
+
+// servePolling answers a polling request of the session.
+func (c *Socket) servePolling(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		c.pollGET(w, r)
+	case http.MethodPost:
+		c.pollPOST(w, r)
+	default:
+		w.WriteHeader(http.StatusInternalServerError) // as Node's polling transport
+	}
+}
+
+// pollGET answers with what is buffered, waiting for something if
+// nothing is.
+func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	p := c.poll
+	if p == nil || c.ws != nil {
+		c.mu.Unlock()
+		refuse(w, errBadRequest)
+		return
+	}
+	if p.waiting { // a second GET while one waits: Node drops the session
+		c.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		c.close("transport error", false, typeClose)
+		return
+	}
+	for len(p.buf) == 0 && p.last == 0 && !c.upgrading && c.ws == nil {
+		p.waiting = true
+		c.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-r.Context().Done():
+		}
+		c.mu.Lock()
+		p.waiting = false
+		if r.Context().Err() != nil { // the client went away: keep the buffer
+			c.mu.Unlock()
+			return
+		}
+	}
+	out := p.take()
+	ended := p.last != 0
+	switch {
+	case ended:
+		out = append(out, outPacket{typ: p.last})
+	case c.ws != nil || (len(out) == 0 && c.upgrading):
+		// upgraded meanwhile, or probing: let the client's poll end
+		out = append(out, outPacket{typ: typeNoop})
+	}
+	c.mu.Unlock()
+	if ended {
+		c.srv.sched.disarm(&c.hb)
+		c.srv.forget(c)
+	}
+	body, text := encodePayload(out, c.protocol, p.supportsBinary)
+	h := w.Header()
+	if text {
+		h.Set("Content-Type", "text/plain; charset=UTF-8")
+	} else {
+		h.Set("Content-Type", "application/octet-stream")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// pollPOST reads a body of packets from the client: past MaxPayload it
+// is refused (413) and none of it is processed; a body that does not
+// parse closes the session after the packets before the fault.
+func (c *Socket) pollPOST(w http.ResponseWriter, r *http.Request) {
+	isBinary := r.Header.Get("Content-Type") == "application/octet-stream"
+	c.mu.Lock()
+	p := c.poll
+	if p == nil || c.ws != nil || c.state != stateOpen {
+		c.mu.Unlock()
+		refuse(w, errBadRequest)
+		return
+	}
+	if p.posting || (isBinary && c.protocol == 4) { // overlap, or binary body in v4: Node drops the session
+		c.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		c.close("transport error", false, typeClose)
+		return
+	}
+	p.posting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		p.posting = false
+		c.mu.Unlock()
+	}()
+
+	max := c.srv.opts.MaxPayload
+	if r.ContentLength > max {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > max {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	packets, ok := decodePayload(body, isBinary, c.protocol)
+	for _, pk := range packets {
+		c.onPacket(pk)
+	}
+	if !ok {
+		c.close("parse error", false, typeClose)
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "ok")
+}
