@@ -87,20 +87,22 @@ func tamper(tok string) string {
 	return parts[0] + "." + string(p) + "." + parts[2]
 }
 
+// TestBearer: the token of an Authorization header; want "" is a header
+// bearer must refuse (ok false).
 func TestBearer(t *testing.T) {
-	for header, want := range map[string]string{
-		"Bearer abc":    "abc",
-		"bearer abc":    "abc",
-		"  Bearer  abc": "abc",
-		"Bearer":        "",
-		"Bearer ":       "",
-		"Basic abc":     "",
-		"abc":           "",
-		"":              "",
+	for _, c := range []struct{ name, header, want string }{
+		{"the token", "Bearer abc", "abc"},
+		{"scheme in any case", "bearer abc", "abc"},
+		{"extra spaces", "  Bearer  abc", "abc"},
+		{"no token", "Bearer", ""},
+		{"empty token", "Bearer ", ""},
+		{"other scheme", "Basic abc", ""},
+		{"no scheme", "abc", ""},
+		{"no header", "", ""},
 	} {
-		got, ok := bearer(header)
-		if got != want || ok != (want != "") {
-			t.Errorf("bearer(%q) = %q, %v; want %q", header, got, ok, want)
+		got, ok := bearer(c.header)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("%s: bearer(%q) = %q, %v; want %q", c.name, c.header, got, ok, c.want)
 		}
 	}
 }

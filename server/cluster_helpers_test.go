@@ -164,6 +164,27 @@ func joinLocal(t *testing.T, io *socket.Server, id socket.SocketId, rooms ...soc
 	s.Join(rooms...)
 }
 
+// pairSockets is what the cluster tests on sockets of both servers start
+// from: two clustered Go servers, one Node client on A and two on B, with
+// their socket ids. Each test then puts them in the rooms it needs.
+type pairSockets struct {
+	ioA, ioB         *socket.Server
+	a1, b1, b2       *nodeClient
+	a1id, b1id, b2id socket.SocketId
+}
+
+// mustPairSockets starts a pairSockets: mustGoPair, then a1 on A, b1 and
+// b2 on B, connected in that order.
+func mustPairSockets(t *testing.T) *pairSockets {
+	t.Helper()
+	a, b := mustGoPair(t)
+	p := &pairSockets{ioA: a.srv.SocketIO(), ioB: b.srv.SocketIO()}
+	p.a1, p.a1id = connectNode(t, a.url)
+	p.b1, p.b1id = connectNode(t, b.url)
+	p.b2, p.b2id = connectNode(t, b.url)
+	return p
+}
+
 // eventsUntil collects the names of the events c receives until the
 // event named marker, which it does not include.
 func eventsUntil(t *testing.T, c *nodeClient, marker string) []string {

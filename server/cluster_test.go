@@ -92,26 +92,21 @@ func TestClusterRoomsAndExcept(t *testing.T) {
 // of both, with their rooms and data, and a fetched remote socket can be
 // sent to, moved between rooms and disconnected.
 func TestClusterFetchSockets(t *testing.T) {
-	a, b := mustGoPair(t)
-	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
-
-	_, a1id := connectNode(t, a.url)
-	b1, b1id := connectNode(t, b.url)
-	_, b2id := connectNode(t, b.url)
-	joinLocal(t, ioA, a1id, "red")
-	joinLocal(t, ioB, b1id, "red")
-	if s, ok := ioB.Sockets().Sockets().Load(b1id); ok {
+	p := mustPairSockets(t)
+	joinLocal(t, p.ioA, p.a1id, "red")
+	joinLocal(t, p.ioB, p.b1id, "red")
+	if s, ok := p.ioB.Sockets().Sockets().Load(p.b1id); ok {
 		s.SetData(map[string]any{"user": "bea", "n": 1})
 	}
 
-	all := socketIDs(fetchAll(t, ioA.FetchSockets()))
-	want := []string{fmt.Sprintf("%s[red]", a1id), fmt.Sprintf("%s[red]", b1id), fmt.Sprintf("%s[]", b2id)}
+	all := socketIDs(fetchAll(t, p.ioA.FetchSockets()))
+	want := []string{fmt.Sprintf("%s[red]", p.a1id), fmt.Sprintf("%s[red]", p.b1id), fmt.Sprintf("%s[]", p.b2id)}
 	slices.Sort(want)
 	if fmt.Sprint(all) != fmt.Sprint(want) {
 		t.Errorf("fetchSockets from A: %v, want %v", all, want)
 	}
-	red := fetchAll(t, ioA.In("red").Except(socket.Room(a1id)).FetchSockets())
-	if len(red) != 1 || red[0].Id() != b1id {
+	red := fetchAll(t, p.ioA.In("red").Except(socket.Room(p.a1id)).FetchSockets())
+	if len(red) != 1 || red[0].Id() != p.b1id {
 		t.Fatalf("fetchSockets in red except a1: %v", socketIDs(red))
 	}
 	remote := red[0]
@@ -121,32 +116,32 @@ func TestClusterFetchSockets(t *testing.T) {
 	if hs := remote.Handshake(); hs == nil || hs.Url == "" || hs.Headers == nil {
 		t.Errorf("remote handshake %+v", hs)
 	}
-	if got := len(fetchAll(t, ioA.Local().FetchSockets())); got != 1 {
+	if got := len(fetchAll(t, p.ioA.Local().FetchSockets())); got != 1 {
 		t.Errorf("local fetchSockets: %d sockets", got)
 	}
 
 	if err := remote.Emit("direct", "hi"); err != nil {
 		t.Fatal(err)
 	}
-	if got := waitEvent(t, b1, "direct").Args; len(got) != 1 || string(got[0]) != `"hi"` {
+	if got := waitEvent(t, p.b1, "direct").Args; len(got) != 1 || string(got[0]) != `"hi"` {
 		t.Errorf("direct emit: %s", got)
 	}
 	remote.Join("green")
-	waitFor(t, "b1 in green", func() bool { return inRoom(ioB, b1id, "green") })
+	waitFor(t, "b1 in green", func() bool { return inRoom(p.ioB, p.b1id, "green") })
 	remote.Leave("red")
-	waitFor(t, "b1 out of red", func() bool { return !inRoom(ioB, b1id, "red") })
+	waitFor(t, "b1 out of red", func() bool { return !inRoom(p.ioB, p.b1id, "red") })
 	remote.Disconnect(true) // true: the connection is closed too
-	if m := b1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
+	if m := p.b1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
 		t.Errorf("b1 disconnect reason %q", m.Reason)
 	}
 
-	ad := ioA.Sockets().Adapter().(*redisadapter.Adapter)
+	ad := p.ioA.Sockets().Adapter().(*redisadapter.Adapter)
 	ids, err := ad.AllSockets()
-	if err != nil || ids.Len() != 2 || !ids.Has(a1id) || !ids.Has(b2id) {
+	if err != nil || ids.Len() != 2 || !ids.Has(p.a1id) || !ids.Has(p.b2id) {
 		t.Errorf("AllSockets: %v %v", ids.Keys(), err)
 	}
 	rooms, err := ad.AllRooms()
-	if err != nil || !rooms.Has("red") || !rooms.Has(socket.Room(b2id)) {
+	if err != nil || !rooms.Has("red") || !rooms.Has(socket.Room(p.b2id)) {
 		t.Errorf("AllRooms: %v %v", rooms.Keys(), err)
 	}
 }
@@ -154,29 +149,24 @@ func TestClusterFetchSockets(t *testing.T) {
 // TestClusterSocketsJoinLeaveDisconnect: socketsJoin, socketsLeave and
 // disconnectSockets called on one server act on the sockets of both.
 func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
-	a, b := mustGoPair(t)
-	ioA, ioB := a.srv.SocketIO(), b.srv.SocketIO()
+	p := mustPairSockets(t)
+	joinLocal(t, p.ioB, p.b2id, "vip")
 
-	a1, a1id := connectNode(t, a.url)
-	b1, b1id := connectNode(t, b.url)
-	b2, b2id := connectNode(t, b.url)
-	joinLocal(t, ioB, b2id, "vip")
-
-	ioA.Except("vip").SocketsJoin("team")
-	waitFor(t, "a1 and b1 in team", func() bool { return inRoom(ioA, a1id, "team") && inRoom(ioB, b1id, "team") })
-	if inRoom(ioB, b2id, "team") {
+	p.ioA.Except("vip").SocketsJoin("team")
+	waitFor(t, "a1 and b1 in team", func() bool { return inRoom(p.ioA, p.a1id, "team") && inRoom(p.ioB, p.b1id, "team") })
+	if inRoom(p.ioB, p.b2id, "team") {
 		t.Error("b2 (vip) joined team")
 	}
-	ioB.In("team").SocketsLeave("team")
-	waitFor(t, "team empty", func() bool { return !inRoom(ioA, a1id, "team") && !inRoom(ioB, b1id, "team") })
+	p.ioB.In("team").SocketsLeave("team")
+	waitFor(t, "team empty", func() bool { return !inRoom(p.ioA, p.a1id, "team") && !inRoom(p.ioB, p.b1id, "team") })
 
-	ioA.In("vip").DisconnectSockets(false)
-	if m := b2.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+	p.ioA.In("vip").DisconnectSockets(false)
+	if m := p.b2.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Errorf("b2 disconnect reason %q", m.Reason)
 	}
-	ioA.Emit("still-here")
-	waitEvent(t, a1, "still-here")
-	waitEvent(t, b1, "still-here")
+	p.ioA.Emit("still-here")
+	waitEvent(t, p.a1, "still-here")
+	waitEvent(t, p.b1, "still-here")
 }
 
 // TestClusterServerSideEmit: serverSideEmit reaches the other server's
