@@ -109,9 +109,11 @@ type fakeStore struct {
 	err         error
 }
 
-func (f fakeStore) PostByID(context.Context, store.ID) (store.Post, error) { return store.Post{}, f.err }
-func (f fakeStore) Ping(context.Context) error                             { return f.err }
-func (f fakeStore) Close() error                                           { return nil }
+func (f fakeStore) PostByID(context.Context, store.ID) (store.Post, error) {
+	return store.Post{}, f.err
+}
+func (f fakeStore) Ping(context.Context) error { return f.err }
+func (f fakeStore) Close() error               { return nil }
 
 // TestStoreOutcomes: each sentinel (wrapped, as stores return them) is
 // its outcome, anything else "error"; results pass through.
