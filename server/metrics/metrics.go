@@ -5,11 +5,14 @@
 // sockets). It keeps Prometheus out of store/ and handlers/: those
 // packages declare small observer interfaces or are wrapped here.
 //
-// Every metric is created and registered by New, and every labelled
-// series that code updates per event is resolved once there, so the
-// per-event cost is an atomic add: no label lookup, no lock, no
-// allocation. A nil *Metrics is valid and does nothing, so code can
-// report unconditionally whether metrics are on or off.
+// Every metric is created and registered by New. The series updated on
+// hot paths (store operations, Redis messages, the Socket.IO engine's
+// connections and broadcasts) are resolved there once, so reporting is
+// an atomic add: no label lookup, no lock, no allocation. HTTP requests
+// look their series up by label (route templates are only known once the
+// routes are registered), a hash per request. A nil *Metrics is valid
+// and does nothing, so code can report unconditionally whether metrics
+// are on or off.
 package metrics
 
 import (

@@ -49,6 +49,26 @@ func (r CloseReason) String() string {
 	return closeReasonNames[r]
 }
 
+// CloseReasonOf maps the reason strings Engine.IO socket implementations
+// close with (those of Node's engine.io and of
+// github.com/zishang520/socket.io/servers/engine) to a CloseReason.
+// "forced close" is the server closing the socket for any reason, so it
+// is CloseOther: an engine that knows why (shutdown, a slow consumer)
+// should pass that reason instead.
+func CloseReasonOf(engineIOReason string) CloseReason {
+	switch engineIOReason {
+	case "transport close":
+		return CloseClient
+	case "ping timeout":
+		return ClosePingTimeout
+	case "transport error":
+		return CloseTransportError
+	case "server shutting down":
+		return CloseServerShutdown
+	}
+	return CloseOther
+}
+
 // FailureCause is why a handshake or an upgrade failed: the fixed set of
 // the cause label. The first five are Engine.IO's error codes.
 type FailureCause uint8

@@ -140,6 +140,14 @@ func TestCloseReasonAndCauseNames(t *testing.T) {
 	if got := strings.Join(reasons, ","); got != "client,ping_timeout,transport_error,server_shutdown,slow_consumer,other" {
 		t.Errorf("close reasons %s", got)
 	}
+	for reason, want := range map[string]CloseReason{
+		"transport close": CloseClient, "ping timeout": ClosePingTimeout, "transport error": CloseTransportError,
+		"server shutting down": CloseServerShutdown, "forced close": CloseOther, "parse error": CloseOther,
+	} {
+		if got := CloseReasonOf(reason); got != want {
+			t.Errorf("CloseReasonOf(%q) = %s, want %s", reason, got, want)
+		}
+	}
 	if CloseReason(99).String() != "other" || FailureCause(99).String() != "other" {
 		t.Error("out-of-range values are not \"other\"")
 	}
