@@ -90,9 +90,11 @@ type env struct {
 	tokens *Tokens
 	bc     *recorder
 	images Images
-	users  map[string]store.User // by name: alice, bob
-	posts  map[string]store.Post // by name: alice1, bob1, alice2
-	labels map[string]string     // hex id -> placeholder in normalised JSON
+	// imageCount is images's Observer.
+	imageCount *imageCounter
+	users      map[string]store.User // by name: alice, bob
+	posts      map[string]store.Post // by name: alice1, bob1, alice2
+	labels     map[string]string     // hex id -> placeholder in normalised JSON
 
 	// passwords is the bcrypt cap of the auth routes, two at a time.
 	passwords *Passwords
@@ -142,10 +144,12 @@ func newEnvLimits(t *testing.T, wrap func(*boltstore.Store) interface {
 	if err != nil {
 		t.Fatal(err)
 	}
+	count := &imageCounter{}
 	e := &env{
 		t: t, store: st, tokens: tokens, passwords: passwords, limiter: limiter, clock: clock, bc: &recorder{},
-		images: Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, MaxPixels: testMaxPixels, Log: testLog()},
-		users:  map[string]store.User{}, posts: map[string]store.Post{}, labels: map[string]string{},
+		images:     Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, MaxPixels: testMaxPixels, Log: testLog(), Observer: count},
+		imageCount: count,
+		users:      map[string]store.User{}, posts: map[string]store.Post{}, labels: map[string]string{},
 	}
 	var s interface {
 		UserStore

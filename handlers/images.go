@@ -71,6 +71,20 @@ type Images struct {
 	MaxPixels int64
 	// Log receives failures to remove files no longer used.
 	Log *slog.Logger
+	// Observer, if not nil, is told of every file written and removed
+	// (the server's metrics).
+	Observer ImageObserver
+}
+
+// ImageObserver is told of the image files Images writes and removes,
+// with their sizes. It is called on the request's goroutine and must not
+// block.
+type ImageObserver interface {
+	// ImageStored: an upload of size bytes was written.
+	ImageStored(size int64)
+	// ImageRemoved: a file of size bytes was removed (replaced, deleted
+	// with its post, or swept).
+	ImageRemoved(size int64)
 }
 
 // validate reports a missing setting, a wiring bug: a zero cap would
@@ -166,8 +180,11 @@ func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
 		err = cerr
 	}
 	if err != nil {
-		_ = root.Remove(name)
+		_ = root.Remove(name) // never reported as stored, so not as removed
 		return "", err
+	}
+	if im.Observer != nil {
+		im.Observer.ImageStored(n)
 	}
 	return imageURLPrefix + name, nil
 }
@@ -185,7 +202,25 @@ func (im Images) Remove(imageURL string) error {
 		return err
 	}
 	defer root.Close()
-	return root.Remove(name)
+	return im.removeFile(root, name)
+}
+
+// removeFile removes name from root and tells the Observer, if any, of
+// the size it had.
+func (im Images) removeFile(root *os.Root, name string) error {
+	var size int64
+	if im.Observer != nil {
+		if st, err := root.Lstat(name); err == nil {
+			size = st.Size()
+		}
+	}
+	if err := root.Remove(name); err != nil {
+		return err
+	}
+	if im.Observer != nil {
+		im.Observer.ImageRemoved(size)
+	}
+	return nil
 }
 
 // removeLogged is Remove for clean-ups: the request has succeeded, so a

@@ -103,7 +103,7 @@ func (s ImageSweep) Sweep(ctx context.Context) (SweepResult, error) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		switch err := root.Remove(name); {
+		switch err := s.Images.removeFile(root, name); {
 		case err == nil:
 			res.Removed++
 		case !errors.Is(err, fs.ErrNotExist): // gone already: a delete got there first

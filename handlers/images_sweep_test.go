@@ -69,12 +69,17 @@ func TestImageSweep(t *testing.T) {
 		mustAge(t, filepath.Join(dir, name), now, 2*sweepAge)
 	}
 
+	_, removedBefore, _, removedBytesBefore := e.imageCount.totals()
 	res, err := sweep.Sweep(t.Context())
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
 	}
 	if res.Removed != 2 || res.Skipped {
 		t.Errorf("first sweep %+v, want 2 removed", res)
+	}
+	if _, removed, _, removedBytes := e.imageCount.totals(); removed-removedBefore != 2 ||
+		removedBytes-removedBytesBefore != 2*int64(len(pngBytes(1, 1))) {
+		t.Errorf("observer told of %d removals, %d bytes; want the sweep's 2", removed-removedBefore, removedBytes-removedBytesBefore)
 	}
 	want := append([]string{nodeKept, winKept, youngOrphan, ".hidden.png", "link.png", "sub.png"}, seeded...)
 	slices.Sort(want)

@@ -263,6 +263,41 @@ func TestConcurrentImageEdits(t *testing.T) {
 	if got := e.imageFiles(); len(got) != others || slices.Contains(got, fileOf(current)) {
 		t.Errorf("after delete, image files %v; want %d others", got, others)
 	}
+	// The observer saw every file written and removed: what it counts
+	// still stored is what is on disk.
+	stored, removed, storedBytes, removedBytes := e.imageCount.totals()
+	if onDisk := int64(len(e.imageFiles())); stored-removed != onDisk {
+		t.Errorf("observer: %d stored - %d removed, %d files on disk", stored, removed, onDisk)
+	}
+	if size := int64(len(pngBytes(2, 2))); storedBytes-removedBytes != int64(others)*size {
+		t.Errorf("observer: %d bytes stored - %d removed, want %d left", storedBytes, removedBytes, int64(others)*size)
+	}
+}
+
+// imageCounter is an ImageObserver that adds up what it is told.
+type imageCounter struct {
+	mu                                         sync.Mutex
+	stored, removed, storedBytes, removedBytes int64
+}
+
+func (c *imageCounter) ImageStored(size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stored++
+	c.storedBytes += size
+}
+
+func (c *imageCounter) ImageRemoved(size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removed++
+	c.removedBytes += size
+}
+
+func (c *imageCounter) totals() (stored, removed, storedBytes, removedBytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stored, c.removed, c.storedBytes, c.removedBytes
 }
 
 // TestPostsRegisterNeedsPixelCap: a zero pixel cap is a wiring bug (it

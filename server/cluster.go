@@ -7,24 +7,30 @@ import (
 	"time"
 
 	"feedrt/handlers"
+	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
 )
 
 // openCluster joins the Redis cluster REDIS_URL names; nil without one.
 // An unreachable Redis is not fatal: the server serves its own sockets,
 // /readyz answers 503 until Redis answers, and the client reconnects.
-func openCluster(cfg Config, local fanoutAdapters, log *slog.Logger) (*redisadapter.Cluster, error) {
+func openCluster(cfg Config, local fanoutAdapters, m *metrics.Metrics, log *slog.Logger) (*redisadapter.Cluster, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
-	c, err := redisadapter.Open(cfg.RedisURL, redisadapter.Options{
+	opts := redisadapter.Options{
 		Key:    cfg.RedisKeyPrefix,
 		Logger: log.With("component", "redis-adapter"),
 		Local:  local.Make,
-	})
+	}
+	if m != nil {
+		opts.Observer = m.Redis()
+	}
+	c, err := redisadapter.Open(cfg.RedisURL, opts)
 	if err != nil {
 		return nil, err
 	}
+	m.Redis().WatchUp(c.Ping)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {

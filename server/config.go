@@ -112,6 +112,11 @@ type Config struct {
 	// e.g. 127.0.0.1:6060 (never the public port); empty = off.
 	PprofAddr string
 
+	// MetricsAddr (METRICS_ADDR) serves Prometheus metrics at /metrics
+	// on its own listener, e.g. 127.0.0.1:9464 (never the public port);
+	// empty = off: no listener, and nothing is measured.
+	MetricsAddr string
+
 	// GeneratedSecret is true when JWTSecret was made up at start.
 	GeneratedSecret bool
 }
@@ -247,6 +252,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	set("PPROF_ADDR", "host:port such as 127.0.0.1:6060", into(&c.PprofAddr, hostPort))
+	set("METRICS_ADDR", "host:port such as 127.0.0.1:9464", into(&c.MetricsAddr, hostPort))
+	if _, port, err := net.SplitHostPort(c.MetricsAddr); err == nil && c.Port != 0 && port == strconv.Itoa(c.Port) {
+		errs = append(errs, fmt.Errorf("METRICS_ADDR: %q is the public port (PORT=%d); metrics need a listener of their own", c.MetricsAddr, c.Port))
+	}
 	dur("IMAGE_SWEEP_AGE", &c.ImageSweepAge)
 	dur("IMAGE_SWEEP_INTERVAL", &c.ImageSweepInterval)
 
@@ -352,6 +361,10 @@ func (c Config) LogValue() slog.Value {
 	if c.PprofAddr != "" {
 		pprof = c.PprofAddr
 	}
+	metricsAddr := "(off)"
+	if c.MetricsAddr != "" {
+		metricsAddr = c.MetricsAddr
+	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr()),
 		slog.Any("cors_origins", c.AllowedOrigins),
@@ -385,6 +398,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("pprof_addr", pprof),
+		slog.String("metrics_addr", metricsAddr),
 	)
 }
 

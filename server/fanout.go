@@ -9,6 +9,7 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/utils"
 
 	"feedrt/server/engineio"
+	"feedrt/server/metrics"
 )
 
 // The broadcast fan-out.
@@ -31,7 +32,8 @@ import (
 // fanoutAdapters builds fanoutAdapters; it is the socket.AdapterConstructor
 // of a single server, and the Redis cluster adapter's local base.
 type fanoutAdapters struct {
-	recovery recoveryLimits // maxAge 0: connection state recovery off
+	recovery recoveryLimits   // maxAge 0: connection state recovery off
+	metrics  *metrics.Metrics // nil: not measured
 }
 
 // New builds and constructs the adapter of nsp.
@@ -43,7 +45,7 @@ func (b fanoutAdapters) New(nsp socket.Namespace) socket.Adapter {
 
 // Make builds an adapter that is not constructed yet (for embedding).
 func (b fanoutAdapters) Make() socket.Adapter {
-	a := &fanoutAdapter{Adapter: socket.MakeAdapter()}
+	a := &fanoutAdapter{Adapter: socket.MakeAdapter(), metrics: b.metrics}
 	if b.recovery.maxAge > 0 {
 		a.recovery = newRecoveryLog(b.recovery, time.Now)
 	}
@@ -57,6 +59,7 @@ type fanoutAdapter struct {
 	nsp      socket.Namespace
 	encoder  parser.Encoder
 	recovery *recoveryLog // nil: recovery off
+	metrics  *metrics.Metrics
 }
 
 var _ socket.Adapter = (*fanoutAdapter)(nil)
@@ -71,6 +74,15 @@ func (a *fanoutAdapter) Construct(nsp socket.Namespace) {
 // recovery first when it is recoverable (an event without ack that is
 // not volatile), as the library's session-aware adapter does.
 func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
+	start := time.Now()
+	if a.metrics != nil && p.Type == parser.EVENT {
+		name := ""
+		if d := utils.TryCast[[]any](p.Data); len(d) > 0 {
+			name, _ = d[0].(string)
+		}
+		a.metrics.Broadcast(name)
+		defer func() { a.metrics.FanoutDone(time.Since(start)) }()
+	}
 	var flags socket.BroadcastFlags
 	if opts != nil && opts.Flags != nil {
 		flags = *opts.Flags
@@ -156,5 +168,11 @@ func (a *fanoutAdapter) RestoreSession(pid socket.PrivateSessionId, offset strin
 	if a.recovery == nil {
 		return nil, nil
 	}
-	return a.recovery.restore(pid, offset), nil
+	s := a.recovery.restore(pid, offset)
+	if s != nil {
+		a.metrics.SessionRecovered()
+	} else {
+		a.metrics.SessionExpired()
+	}
+	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/engineio"
+	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
 )
 
@@ -39,7 +40,8 @@ type RealtimeOptions struct {
 	// WriteTimeout drops a WebSocket client that leaves bytes unwritten
 	// this long.
 	WriteTimeout time.Duration
-	Log          *slog.Logger // nil: discard
+	Log          *slog.Logger     // nil: discard
+	Metrics      *metrics.Metrics // nil: not measured
 }
 
 // RecoveryWindow is how long connection state recovery keeps a
@@ -51,12 +53,12 @@ const RecoveryWindow = 2 * time.Minute
 // cluster adapter (redisadapter.Options.Local is its Make method).
 func localAdapters(o RealtimeOptions) fanoutAdapters {
 	if !o.Recovery {
-		return fanoutAdapters{}
+		return fanoutAdapters{metrics: o.Metrics}
 	}
 	if o.RecoveryMaxPackets <= 0 || o.RecoveryMaxBytes <= 0 || o.RecoveryMaxSessions <= 0 {
 		panic("server: recovery needs RecoveryMaxPackets, RecoveryMaxBytes and RecoveryMaxSessions")
 	}
-	return fanoutAdapters{recovery: recoveryLimits{
+	return fanoutAdapters{metrics: o.Metrics, recovery: recoveryLimits{
 		maxAge:      RecoveryWindow,
 		maxPackets:  o.RecoveryMaxPackets,
 		maxBytes:    o.RecoveryMaxBytes,
@@ -137,7 +139,35 @@ func engineOptions(o RealtimeOptions, policy corsPolicy) engineio.Options {
 		AllowEIO3:      o.AllowEIO3,
 		CheckOrigin:    policy.allowsRequest,
 		Log:            o.Log,
+		Observer:       engineMetrics{o.Metrics},
 	}
+}
+
+// engineMetrics reports the engine's sessions to the metrics.
+type engineMetrics struct{ m *metrics.Metrics }
+
+func (e engineMetrics) Opened(transport string, protocol int) { e.m.SocketOpened(transport, protocol) }
+func (e engineMetrics) Upgraded(protocol int)                 { e.m.SocketUpgraded(protocol) }
+
+func (e engineMetrics) Closed(transport string, protocol int, reason string, slow bool) {
+	r := metrics.CloseReasonOf(reason)
+	if slow {
+		e.m.SlowConsumerDropped()
+		r = metrics.CloseSlowConsumer
+	}
+	e.m.SocketClosed(transport, protocol, r)
+}
+
+func (e engineMetrics) Refused(code int, upgrade bool) {
+	cause := metrics.FailureCause(code)
+	if code < 0 {
+		cause = metrics.FailTimeout
+	}
+	if upgrade {
+		e.m.UpgradeFailed(cause)
+		return
+	}
+	e.m.HandshakeFailed(cause)
 }
 
 // event is one queued broadcast.

@@ -19,6 +19,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/handlers"
+	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
 	"feedrt/store"
 	"feedrt/store/boltstore"
@@ -52,21 +53,38 @@ type Server struct {
 	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
 	sweeper *imageSweeper         // removes image files no post references
 
+	metrics   *metrics.Metrics // nil: metrics off (no METRICS_ADDR)
+	metricsLn *metricsListener // serves them; nil when off
+
 	ioClosed chan struct{} // closed once Socket.IO has shut down
 }
 
 // New opens the store the config selects and builds the whole server.
 // It does not listen yet; call Serve.
-func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Server, error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *Server, err error) {
 	o := newTuning(opts)
+	var m *metrics.Metrics // nil (every report a no-op) without METRICS_ADDR
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+	}
+	mln, err := listenMetrics(cfg.MetricsAddr, m, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = mln.close(context.Background())
+		}
+	}()
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	st = m.Store(st)
 	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
 	rt := FeedRealtime(cfg)
-	rt.WriteTimeout, rt.Log = o.wsWriteTimeout, log
-	cluster, err := openCluster(cfg, localAdapters(rt), log)
+	rt.WriteTimeout, rt.Log, rt.Metrics = o.wsWriteTimeout, log, m
+	cluster, err := openCluster(cfg, localAdapters(rt), m, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -94,6 +112,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 	}
+	s.metrics, s.metricsLn = m, mln
 	s.io.On("connection", func(args ...any) {
 		if c, ok := args[0].(*socket.Socket); ok {
 			log.Debug("socket connected", "id", c.Id(), "recovered", c.Recovered())
@@ -127,14 +146,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*Se
 	s.sweeper = startImageSweeper(handlers.ImageSweep{
 		Images: s.images(), Store: st, Age: cfg.ImageSweepAge, Now: o.now,
 	}, cfg.ImageSweepInterval, log)
+	mln.serve(log)
 	return s, nil
 }
 
 // images is where uploads are stored and served from: under the data dir,
 // whichever store holds the posts.
 func (s *Server) images() handlers.Images {
-	return handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes,
+	im := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes,
 		MaxPixels: s.cfg.MaxImagePixels, Log: s.log}
+	if s.metrics != nil {
+		im.Observer = s.metrics.Images()
+	}
+	return im
 }
 
 // openStore picks the store implementation from the config: MongoDB when
@@ -191,6 +215,9 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	// X-Forwarded-For. nil trusts none.
 	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if s.metrics != nil {
+		r.Use(s.metrics.HTTPMiddleware()) // first: it reads the final status
 	}
 	r.Use(s.recovery, s.requestLog)
 
@@ -266,8 +293,8 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // Shutdown stops accepting connections, closes every Socket.IO session
 // (clients see a transport close and reconnect elsewhere), waits for
-// in-flight requests until ctx ends, stops the image sweep, then closes
-// the store.
+// in-flight requests until ctx ends, stops the image sweep, closes the
+// store, and last stops the metrics listener.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.sweeper.stop()
@@ -282,5 +309,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
 	}
+	if cerr := s.metricsLn.close(ctx); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close metrics listener: %w", cerr))
+	}
 	return err
 }
+
+// MetricsAddr is the address the metrics listener is bound to (with
+// METRICS_ADDR's port 0, the one the system chose); "" when metrics are
+// off.
+func (s *Server) MetricsAddr() string { return s.metricsLn.addr() }

@@ -69,7 +69,31 @@ type Options struct {
 	// for (403).
 	CheckOrigin func(r *http.Request) bool
 	Log         *slog.Logger
+	// Observer, when set, hears of every session's life (for metrics).
+	Observer Observer
 }
+
+// Observer hears of sessions opening, upgrading and closing, and of
+// refused requests. Calls come outside the session's lock, once per
+// event (never per packet).
+type Observer interface {
+	Opened(transport string, protocol int)
+	Upgraded(protocol int)
+	// Closed: reason is the close reason the session emitted; slow is
+	// true when the server dropped a client that did not take its data.
+	Closed(transport string, protocol int, reason string, slow bool)
+	// Refused: code is the Engine.IO error code (0–5) of a refused
+	// handshake or upgrade, or -1 for a probe that never upgraded.
+	Refused(code int, upgrade bool)
+}
+
+// noObserver is the Observer of a server given none.
+type noObserver struct{}
+
+func (noObserver) Opened(string, int)               {}
+func (noObserver) Upgraded(int)                     {}
+func (noObserver) Closed(string, int, string, bool) {}
+func (noObserver) Refused(int, bool)                {}
 
 func (o Options) check() error {
 	if o.PingInterval <= 0 || o.PingTimeout <= 0 || o.MaxPayload <= 0 || o.UpgradeTimeout <= 0 ||
@@ -107,6 +131,9 @@ var _ engine.BaseServer = (*Server)(nil)
 func New(o Options) (*Server, error) {
 	if err := o.check(); err != nil {
 		return nil, err
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
 	}
 	log := o.Log
 	if log == nil {
@@ -152,7 +179,7 @@ func (s *Server) Close() engine.BaseServer {
 	}
 	s.mu.Unlock()
 	for _, c := range all {
-		c.close("forced close", true, typeClose)
+		c.close("server shutting down", true, typeClose)
 	}
 	s.waitWebSocketsFlushed()
 	s.sched.close()
@@ -173,6 +200,13 @@ const (
 var errorMessages = [...]string{
 	"Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request", "Forbidden",
 	"Unsupported protocol version",
+}
+
+// refuse answers a request the protocol does not allow, in Node's form,
+// and reports it.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int) {
+	s.opts.Observer.Refused(code, r.URL.Query().Get("transport") == "websocket" && r.URL.Query().Has("sid"))
+	refuse(w, code)
 }
 
 // refuse answers a request the protocol does not allow, in Node's form.
@@ -196,26 +230,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	transport := q.Get("transport")
 	if transport != "polling" && transport != "websocket" {
-		refuse(w, errUnknownTransport)
+		s.refuse(w, r, errUnknownTransport)
 		return
 	}
 	protocol := 4
 	if q.Get("EIO") != "4" { // as Node: anything else is protocol 3
 		if !s.opts.AllowEIO3 {
-			refuse(w, errUnsupportedProtocol)
+			s.refuse(w, r, errUnsupportedProtocol)
 			return
 		}
 		protocol = 3
 	}
 	upgrade := isWebSocketUpgrade(r)
 	if transport == "websocket" && !upgrade {
-		refuse(w, errBadRequest)
+		s.refuse(w, r, errBadRequest)
 		return
 	}
 	sid := q.Get("sid")
 	if sid == "" {
 		if r.Method != http.MethodGet {
-			refuse(w, errBadHandshakeMethod)
+			s.refuse(w, r, errBadHandshakeMethod)
 			return
 		}
 		s.handshake(w, r, transport, protocol, q.Has("b64"))
@@ -225,7 +259,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.clients[sid]
 	s.mu.RUnlock()
 	if !ok {
-		refuse(w, errUnknownSid)
+		s.refuse(w, r, errUnknownSid)
 		return
 	}
 	if transport == "websocket" {
@@ -241,7 +275,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
-		refuse(w, errBadRequest)
+		s.refuse(w, r, errBadRequest)
 		return
 	}
 	c := newSocket(s, newSid(), protocol, snapshot(r))

@@ -89,7 +89,7 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 	p := c.poll
 	if p == nil || c.ws != nil {
 		c.mu.Unlock()
-		refuse(w, errBadRequest)
+		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
 	if p.waiting { // a second GET while one waits: Node drops the session
@@ -148,7 +148,7 @@ func (c *Socket) pollPOST(w http.ResponseWriter, r *http.Request) {
 	p := c.poll
 	if p == nil || c.ws != nil || c.state != stateOpen {
 		c.mu.Unlock()
-		refuse(w, errBadRequest)
+		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
 	if p.posting || (isBinary && c.protocol == 4) { // overlap, or binary body in v4: Node drops the session

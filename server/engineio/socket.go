@@ -43,6 +43,7 @@ type Socket struct {
 	poll      *polling // nil on a session opened on WebSocket
 	upgrading bool     // the probe answered; polling GETs are answered at once
 	hb        timer    // ping, pong deadline, or a closing session's last wait
+	slow      bool     // dropped for not taking its data
 
 	lmu       sync.Mutex
 	listeners []listener
@@ -83,7 +84,9 @@ func (c *Socket) open() {
 	} else {
 		c.srv.sched.arm(&c.hb, pingDue, now.Add(c.srv.opts.PingInterval))
 	}
+	transport := c.transportLocked()
 	c.mu.Unlock()
+	c.srv.opts.Observer.Opened(transport, c.protocol)
 	c.srv.emitConnection(c)
 	c.announced.Done()
 }
@@ -185,6 +188,9 @@ func (c *Socket) sendLocked(p outPacket) bool {
 // dropSlow closes a session whose client does not take what is sent to it.
 func (c *Socket) dropSlow() {
 	c.srv.log.Warn("Engine.IO client dropped: it does not take what is sent", "sid", c.id)
+	c.mu.Lock()
+	c.slow = c.state != stateClosed
+	c.mu.Unlock()
 	c.close("transport error", false, typeClose)
 }
 
@@ -204,6 +210,7 @@ func (c *Socket) close(reason string, flush bool, last byte) {
 	}
 	c.state = stateClosed
 	c.upgrading = false
+	transport, slow := c.transportLocked(), c.slow
 	lingers := false
 	if c.ws != nil {
 		c.ws.close(flush)
@@ -223,6 +230,7 @@ func (c *Socket) close(reason string, flush bool, last byte) {
 	if !lingers {
 		c.srv.forget(c)
 	}
+	c.srv.opts.Observer.Closed(transport, c.protocol, reason, slow)
 	c.emit("close", reason)
 }
 
@@ -361,7 +369,12 @@ type transportView struct {
 func (v *transportView) Name() string {
 	v.c.mu.Lock()
 	defer v.c.mu.Unlock()
-	if v.c.ws != nil {
+	return v.c.transportLocked()
+}
+
+// transportLocked names the transport in use (under mu).
+func (c *Socket) transportLocked() string {
+	if c.ws != nil {
 		return transports.WEBSOCKET
 	}
 	return transports.POLLING

@@ -99,7 +99,7 @@ type wsConn struct {
 // (fresh) or a probe for the upgrade from polling.
 func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Socket, fresh bool) *wsConn {
 	if s.opts.CheckOrigin != nil && !s.opts.CheckOrigin(r) {
-		refuse(w, errForbidden)
+		s.refuse(w, r, errForbidden)
 		return nil
 	}
 	t := &wsConn{c: c}
@@ -159,6 +159,7 @@ func (t *wsConn) onTimer(kind timerKind, now time.Time) {
 		}
 		c.mu.Unlock()
 		if probing {
+			c.srv.opts.Observer.Refused(-1, true)
 			t.shut()
 		}
 		return
@@ -243,6 +244,7 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 		}
 		c.poll.signal() // a GET still waiting gets a noop
 		c.mu.Unlock()
+		c.srv.opts.Observer.Upgraded(c.protocol)
 		c.emit("upgrade", c.Transport())
 	default:
 		c.probe, c.upgrading = nil, false
@@ -286,7 +288,7 @@ func (c *Socket) upgradeTo(w http.ResponseWriter, r *http.Request) {
 	ok := c.state == stateOpen && c.poll != nil && c.ws == nil && c.probe == nil
 	c.mu.Unlock()
 	if !ok {
-		refuse(w, errBadRequest)
+		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
 	t := c.srv.acceptWebSocket(w, r, c, false)

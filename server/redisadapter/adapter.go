@@ -111,6 +111,7 @@ func (a *Adapter) Init() {
 func (a *Adapter) route(msgs <-chan *redis.Message) {
 	defer close(a.work)
 	for m := range msgs {
+		a.c.opts.Observer.Received()
 		if strings.HasPrefix(m.Channel, a.responseChannel) {
 			a.onResponse([]byte(m.Payload))
 			continue

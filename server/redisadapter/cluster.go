@@ -66,6 +66,9 @@ type Options struct {
 	// it and constructs it). Default: the library's session-aware adapter
 	// when the server has connection state recovery on, else its plain one.
 	Local func() socket.Adapter
+	// Observer, if not nil, is told of the messages published, dropped
+	// and received and of the requests' answers (the server's metrics).
+	Observer Observer
 }
 
 // logEvery is the longest a recurring Redis problem stays unlogged.
@@ -86,6 +89,9 @@ func (o *Options) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
 	}
 }
 
@@ -151,7 +157,7 @@ func (l clientLog) Printf(_ context.Context, format string, v ...any) {
 func New(rdb redis.UniversalClient, opts Options) *Cluster {
 	opts.defaults()
 	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: newRateLog(opts.Logger, logEvery)}
-	c.pub = newPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog)
+	c.pub = newPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog, opts.Observer)
 	return c
 }
 

@@ -185,7 +185,8 @@ func TestDeadRedis(t *testing.T) {
 
 	var logs servertest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	c, err := Open("redis://"+addr+"/0", Options{Logger: log, CommandTimeout: 300 * time.Millisecond, RequestsTimeout: 500 * time.Millisecond})
+	obs := &recordingObserver{}
+	c, err := Open("redis://"+addr+"/0", Options{Logger: log, CommandTimeout: 300 * time.Millisecond, RequestsTimeout: 500 * time.Millisecond, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +214,13 @@ func TestDeadRedis(t *testing.T) {
 	}
 	// The publisher has tried the queued broadcasts and given up.
 	waitUntil(t, "the publishes to fail", func() bool { return c.pub.dropped.Load() >= 5000 })
+	// The observer hears of each drop just after the count moves.
+	waitUntil(t, "the observer to hear of every drop", func() bool {
+		return uint64(obs.failed.Load()+obs.queueFull.Load()) == c.pub.dropped.Load()
+	})
+	if n := obs.published.Load(); n != 0 {
+		t.Errorf("observer: %d published with Redis down", n)
+	}
 
 	io.Close(nil)
 	if err := c.Close(); err != nil {

@@ -28,6 +28,7 @@ type publisher struct {
 	rdb     redis.UniversalClient
 	timeout time.Duration
 	log     *rateLog
+	obs     Observer
 
 	queue   chan outMsg
 	stop    chan struct{} // closed by close: drain and exit
@@ -40,9 +41,9 @@ type publisher struct {
 // each fit the timeout.
 const maxBatch = 256
 
-func newPublisher(rdb redis.UniversalClient, size int, timeout time.Duration, log *rateLog) *publisher {
+func newPublisher(rdb redis.UniversalClient, size int, timeout time.Duration, log *rateLog, obs Observer) *publisher {
 	p := &publisher{
-		rdb: rdb, timeout: timeout, log: log,
+		rdb: rdb, timeout: timeout, log: log, obs: obs,
 		queue: make(chan outMsg, size),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -63,6 +64,7 @@ func (p *publisher) publish(channel string, payload []byte) bool {
 		return true
 	default:
 		n := p.dropped.Add(1)
+		p.obs.PublishQueueFull()
 		p.log.warn("publish-queue-full", "Redis publish queue full, cluster messages dropped", "dropped_total", n)
 		return false
 	}
@@ -122,9 +124,11 @@ func (p *publisher) send(batch []outMsg) {
 	}
 	if err != nil {
 		n := p.dropped.Add(uint64(len(batch)))
+		p.obs.PublishFailed(len(batch))
 		p.log.warn("publish-failed", "Redis publish failed, cluster messages dropped", "err", err, "dropped_total", n)
 		return
 	}
+	p.obs.Published(len(batch))
 	p.log.recovered("publish-failed", "Redis publish works again", "dropped_total", p.dropped.Load())
 }
 

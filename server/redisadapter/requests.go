@@ -85,6 +85,7 @@ func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
 		return p, err
 	}
 	p.done = make(chan struct{})
+	own := p.got // this server's part, counted before any answer
 	a.mu.Lock()
 	a.requests[req.RequestID] = p
 	a.mu.Unlock()
@@ -96,15 +97,25 @@ func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
 	defer t.Stop()
 	select {
 	case <-p.done:
+		a.requestDone(p, own, false)
 		return p, nil
 	case <-t.C:
 		a.forget(req.RequestID)
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return p, fmt.Errorf("timeout reached while waiting for %s response (%d of %d)", what, p.got, p.want)
+		got, want := a.requestDone(p, own, true)
+		return p, fmt.Errorf("timeout reached while waiting for %s response (%d of %d)", what, got, want)
 	case <-a.closed:
 		return p, errClosed
 	}
+}
+
+// requestDone tells the Observer how many other servers answered p, and
+// returns its answer count and the count it waited for.
+func (a *Adapter) requestDone(p *pending, own int64, timedOut bool) (got, want int64) {
+	a.mu.Lock()
+	got, want = p.got, p.want
+	a.mu.Unlock()
+	a.c.opts.Observer.RequestDone(int(got-own), int(want-own), timedOut)
+	return got, want
 }
 
 func (a *Adapter) forget(id string) {

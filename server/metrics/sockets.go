@@ -1,0 +1,315 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The Socket.IO engine reports through the methods below. They run on
+// its hot paths (per connection, per broadcast), so each one switches
+// over fixed label values to a series resolved in New: no label lookup,
+// no lock, no allocation. Each is a no-op on a nil *Metrics.
+
+// Transport names, as Engine.IO names them (the transport query
+// parameter); any other is counted as "other".
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// CloseReason is why a connection closed: the fixed set of the
+// feedrt_socket_connections_closed_total reason label.
+type CloseReason uint8
+
+const (
+	// CloseClient: the client closed the connection or its transport.
+	CloseClient CloseReason = iota
+	// ClosePingTimeout: the client did not answer a ping in time.
+	ClosePingTimeout
+	// CloseTransportError: the transport failed (read or write error).
+	CloseTransportError
+	// CloseServerShutdown: the server is shutting down.
+	CloseServerShutdown
+	// CloseSlowConsumer: the server dropped a client that did not read
+	// its messages (write deadline or queue cap).
+	CloseSlowConsumer
+	// CloseOther: anything else (a server-side disconnect, a parse error).
+	CloseOther
+	numCloseReasons
+)
+
+var closeReasonNames = [numCloseReasons]string{"client", "ping_timeout", "transport_error", "server_shutdown", "slow_consumer", "other"}
+
+// String is the reason's label value.
+func (r CloseReason) String() string {
+	if r >= numCloseReasons {
+		r = CloseOther
+	}
+	return closeReasonNames[r]
+}
+
+// CloseReasonOf maps the reason strings Engine.IO socket implementations
+// close with (those of Node's engine.io and of
+// github.com/zishang520/socket.io/servers/engine) to a CloseReason.
+// "forced close" is the server closing the socket for any reason, so it
+// is CloseOther: an engine that knows why (shutdown, a slow consumer)
+// should pass that reason instead.
+func CloseReasonOf(engineIOReason string) CloseReason {
+	switch engineIOReason {
+	case "transport close":
+		return CloseClient
+	case "ping timeout":
+		return ClosePingTimeout
+	case "transport error":
+		return CloseTransportError
+	case "server shutting down":
+		return CloseServerShutdown
+	}
+	return CloseOther
+}
+
+// FailureCause is why a handshake or an upgrade failed: the fixed set of
+// the cause label. The first five are Engine.IO's error codes.
+type FailureCause uint8
+
+const (
+	// FailUnknownTransport: Engine.IO error 0, a transport not offered.
+	FailUnknownTransport FailureCause = iota
+	// FailUnknownSession: error 1, a sid the server does not know.
+	FailUnknownSession
+	// FailBadHandshakeMethod: error 2, a handshake that is not a GET.
+	FailBadHandshakeMethod
+	// FailBadRequest: error 3, a malformed request.
+	FailBadRequest
+	// FailForbidden: error 4, refused (origin not allowed, a middleware).
+	FailForbidden
+	// FailUnsupportedProtocol: error 5, an EIO version not served.
+	FailUnsupportedProtocol
+	// FailTimeout: the client did not finish the upgrade in time.
+	FailTimeout
+	// FailOther: anything else.
+	FailOther
+	numFailureCauses
+)
+
+var failureCauseNames = [numFailureCauses]string{
+	"unknown_transport", "unknown_session", "bad_handshake_method", "bad_request",
+	"forbidden", "unsupported_protocol", "timeout", "other",
+}
+
+// String is the cause's label value.
+func (c FailureCause) String() string {
+	if c >= numFailureCauses {
+		c = FailOther
+	}
+	return failureCauseNames[c]
+}
+
+// Label indexes of transports and protocols; the last is "other".
+const (
+	numTransports = 3 // polling, websocket, other
+	numProtocols  = 3 // 3, 4, other
+)
+
+var (
+	transportNames = [numTransports]string{TransportPolling, TransportWebSocket, "other"}
+	protocolNames  = [numProtocols]string{"3", "4", "other"}
+)
+
+func transportIndex(t string) int {
+	switch t {
+	case TransportPolling:
+		return 0
+	case TransportWebSocket:
+		return 1
+	}
+	return 2
+}
+
+func protocolIndex(p int) int {
+	switch p {
+	case 3:
+		return 0
+	case 4:
+		return 1
+	}
+	return 2
+}
+
+// socketMetrics holds every series of the Socket.IO engine, resolved once.
+type socketMetrics struct {
+	connected [numTransports][numProtocols]prometheus.Gauge
+	opened    [numTransports][numProtocols]prometheus.Counter
+	closed    [numCloseReasons]prometheus.Counter
+
+	handshakeFailed [numFailureCauses]prometheus.Counter
+	upgradeFailed   [numFailureCauses]prometheus.Counter
+
+	broadcastPosts, broadcastOther prometheus.Counter
+	fanout                         prometheus.Observer
+	slowDropped                    prometheus.Counter
+	recovered, expired             prometheus.Counter
+}
+
+func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
+	connected := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "sockets_connected",
+		Help: "Engine.IO connections open now, by current transport (polling, websocket) and Engine.IO protocol (3, 4).",
+	}, []string{"transport", "protocol"})
+	reg.MustRegister(connected)
+	opened := newCounterVec(reg, "socket_connections_opened_total",
+		"Engine.IO connections opened, by the transport they opened with and Engine.IO protocol.", "transport", "protocol")
+	closed := newCounterVec(reg, "socket_connections_closed_total",
+		"Engine.IO connections closed, by reason (client, ping_timeout, transport_error, server_shutdown, slow_consumer, other).", "reason")
+	handshake := newCounterVec(reg, "socket_handshake_failures_total",
+		"Engine.IO handshakes refused, by cause.", "cause")
+	upgrade := newCounterVec(reg, "socket_upgrade_failures_total",
+		"Engine.IO transport upgrades (polling to WebSocket) that failed, by cause.", "cause")
+	broadcasts := newCounterVec(reg, "socket_broadcasts_total",
+		"Broadcasts emitted by this server, by event (posts, or other for any other name).", "event")
+	fanout := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "socket_fanout_duration_seconds",
+		Help: "Time to hand one broadcast to every local socket's transport.",
+		// 0.5 ms to about 4 s, doubling: one socket to tens of thousands.
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	reg.MustRegister(fanout)
+	recovery := newCounterVec(reg, "socket_recovery_sessions_total",
+		"Reconnections that asked for connection state recovery, by result (recovered, expired: the session or the packets it missed were gone).", "result")
+
+	s := &socketMetrics{
+		broadcastPosts: broadcasts.WithLabelValues("posts"),
+		broadcastOther: broadcasts.WithLabelValues("other"),
+		fanout:         fanout,
+		slowDropped: newCounter(reg, "socket_slow_consumers_dropped_total",
+			"Connections dropped because the client did not read its messages (write deadline or queue cap)."),
+		recovered: recovery.WithLabelValues("recovered"),
+		expired:   recovery.WithLabelValues("expired"),
+	}
+	for t, tn := range transportNames {
+		for p, pn := range protocolNames {
+			s.connected[t][p] = connected.WithLabelValues(tn, pn)
+			s.opened[t][p] = opened.WithLabelValues(tn, pn)
+		}
+	}
+	for r, name := range closeReasonNames {
+		s.closed[r] = closed.WithLabelValues(name)
+	}
+	for c, name := range failureCauseNames {
+		s.handshakeFailed[c] = handshake.WithLabelValues(name)
+		s.upgradeFailed[c] = upgrade.WithLabelValues(name)
+	}
+	return s
+}
+
+// SocketOpened counts a connection opened on transport ("polling" or
+// "websocket") with Engine.IO protocol 3 or 4, and adds it to the
+// connected gauge.
+func (m *Metrics) SocketOpened(transport string, protocol int) {
+	if m == nil {
+		return
+	}
+	t, p := transportIndex(transport), protocolIndex(protocol)
+	m.sockets.opened[t][p].Inc()
+	m.sockets.connected[t][p].Inc()
+}
+
+// SocketUpgraded moves a connection of protocol from polling to
+// WebSocket in the connected gauge (Engine.IO's only upgrade).
+func (m *Metrics) SocketUpgraded(protocol int) {
+	if m == nil {
+		return
+	}
+	p := protocolIndex(protocol)
+	m.sockets.connected[0][p].Dec()
+	m.sockets.connected[1][p].Inc()
+}
+
+// SocketClosed counts a connection closed for reason and takes it out
+// of the connected gauge; transport is its transport at the close (after
+// an upgrade, "websocket").
+func (m *Metrics) SocketClosed(transport string, protocol int, reason CloseReason) {
+	if m == nil {
+		return
+	}
+	if reason >= numCloseReasons {
+		reason = CloseOther
+	}
+	m.sockets.connected[transportIndex(transport)][protocolIndex(protocol)].Dec()
+	m.sockets.closed[reason].Inc()
+}
+
+// HandshakeFailed counts a refused handshake.
+func (m *Metrics) HandshakeFailed(cause FailureCause) {
+	if m == nil {
+		return
+	}
+	if cause >= numFailureCauses {
+		cause = FailOther
+	}
+	m.sockets.handshakeFailed[cause].Inc()
+}
+
+// UpgradeFailed counts a failed transport upgrade (the connection goes
+// on polling, or closes: report that with SocketClosed).
+func (m *Metrics) UpgradeFailed(cause FailureCause) {
+	if m == nil {
+		return
+	}
+	if cause >= numFailureCauses {
+		cause = FailOther
+	}
+	m.sockets.upgradeFailed[cause].Inc()
+}
+
+// Broadcast counts one broadcast of event: "posts" has its own series,
+// every other name is "other" (names come from application code and, in
+// a cluster, from other servers, so they are not labels).
+func (m *Metrics) Broadcast(event string) {
+	if m == nil {
+		return
+	}
+	if event == "posts" {
+		m.sockets.broadcastPosts.Inc()
+		return
+	}
+	m.sockets.broadcastOther.Inc()
+}
+
+// FanoutDone records how long one broadcast took to reach every local
+// socket's transport.
+func (m *Metrics) FanoutDone(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.sockets.fanout.Observe(d.Seconds())
+}
+
+// SlowConsumerDropped counts a connection dropped because its client did
+// not keep up; report its close too, with CloseSlowConsumer.
+func (m *Metrics) SlowConsumerDropped() {
+	if m == nil {
+		return
+	}
+	m.sockets.slowDropped.Inc()
+}
+
+// SessionRecovered counts a reconnection whose session was restored
+// with the packets it missed.
+func (m *Metrics) SessionRecovered() {
+	if m == nil {
+		return
+	}
+	m.sockets.recovered.Inc()
+}
+
+// SessionExpired counts a reconnection that asked for recovery and
+// started a new session instead (session unknown, expired, or missed
+// packets no longer kept).
+func (m *Metrics) SessionExpired() {
+	if m == nil {
+		return
+	}
+	m.sockets.expired.Inc()
+}
