@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/handlers"
 )
@@ -108,6 +111,22 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
+	// The Socket.IO Admin UI (@socket.io/admin-ui, see README): with
+	// AdminUsername (ADMIN_USERNAME) and AdminPasswordBcrypt
+	// (ADMIN_PASSWORD_BCRYPT, a bcrypt hash as the Node plugin's
+	// auth.password) both set, the /admin namespace serves the UI; both
+	// unset, it does not exist. AdminReadonly (ADMIN_READONLY) refuses the
+	// UI's actions. AdminDevelopment (ADMIN_MODE development, the
+	// default, or production) sends the UI every socket, room and event,
+	// not only the stats. AdminServerID (ADMIN_SERVER_ID) names this
+	// process in the UI's server list; the default, hostname#pid, is
+	// distinct for every process of a cluster.
+	AdminUsername       string
+	AdminPasswordBcrypt string
+	AdminReadonly       bool
+	AdminDevelopment    bool
+	AdminServerID       string
+
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof on its own listener,
 	// e.g. 127.0.0.1:6060 (never the public port); empty = off.
 	PprofAddr string
@@ -170,7 +189,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RecoveryMaxBytes:    64 << 20,
 		RecoveryMaxSessions: 100_000,
 		BroadcastQueue:      1024,
+		AdminDevelopment:    true,
 	}
+	hostname, _ := os.Hostname()
+	c.AdminServerID = fmt.Sprintf("%s#%d", hostname, os.Getpid())
 	// Defaults of the login protection.
 	c.BcryptConcurrency = runtime.GOMAXPROCS(0)
 	c.LoginEmailBurst, c.LoginEmailInterval = 10, 10*time.Second
@@ -260,6 +282,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	dur("IMAGE_SWEEP_INTERVAL", &c.ImageSweepInterval)
 
 	set("LOG_LEVEL", "debug, info, warn or error", into(&c.LogLevel, logLevel))
+
+	str("ADMIN_USERNAME", &c.AdminUsername)
+	str("ADMIN_PASSWORD_BCRYPT", &c.AdminPasswordBcrypt)
+	set("ADMIN_READONLY", "true or false", into(&c.AdminReadonly, boolean))
+	set("ADMIN_MODE", "development or production", into(&c.AdminDevelopment, adminMode))
+	str("ADMIN_SERVER_ID", &c.AdminServerID)
+	switch {
+	case (c.AdminUsername == "") != (c.AdminPasswordBcrypt == ""):
+		errs = append(errs, errors.New("ADMIN_USERNAME and ADMIN_PASSWORD_BCRYPT: set both to serve the admin UI, or neither"))
+	case c.AdminPasswordBcrypt != "":
+		if _, err := bcrypt.Cost([]byte(c.AdminPasswordBcrypt)); err != nil {
+			errs = append(errs, fmt.Errorf("ADMIN_PASSWORD_BCRYPT: want a bcrypt hash such as $2b$10$..., got one that is not (%v)", err))
+		}
+	}
 	for _, o := range c.AllowedOrigins {
 		if err := checkOrigin(o); err != nil {
 			errs = append(errs, fmt.Errorf("CORS_ORIGINS: %w", err))
@@ -300,6 +336,23 @@ func intIn[T int | int64](lo, hi T) func(string) (T, bool) {
 		n, err := strconv.ParseInt(v, 10, 64)
 		return T(n), err == nil && n >= int64(lo) && n <= int64(hi)
 	}
+}
+
+// boolean parses true or false (also 1, 0, t, f, TRUE, FALSE...).
+func boolean(v string) (bool, bool) {
+	b, err := strconv.ParseBool(v)
+	return b, err == nil
+}
+
+// adminMode parses the admin UI's mode: true for development.
+func adminMode(v string) (bool, bool) {
+	switch v {
+	case "development":
+		return true, true
+	case "production":
+		return false, true
+	}
+	return false, false
 }
 
 // positiveDuration parses a duration such as 30s that is above zero.
@@ -365,6 +418,20 @@ func (c Config) LogValue() slog.Value {
 	if c.MetricsAddr != "" {
 		metricsAddr = c.MetricsAddr
 	}
+	admin := slog.StringValue("(off)")
+	if c.AdminUsername != "" {
+		mode := "production"
+		if c.AdminDevelopment {
+			mode = "development"
+		}
+		admin = slog.GroupValue(
+			slog.String("username", c.AdminUsername),
+			slog.String("password_bcrypt", "set"),
+			slog.Bool("readonly", c.AdminReadonly),
+			slog.String("mode", mode),
+			slog.String("server_id", c.AdminServerID),
+		)
+	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr()),
 		slog.Any("cors_origins", c.AllowedOrigins),
@@ -399,6 +466,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("pprof_addr", pprof),
 		slog.String("metrics_addr", metricsAddr),
+		slog.Any("admin_ui", admin),
 	)
 }
 

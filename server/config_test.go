@@ -158,3 +158,36 @@ func TestConfigTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigAdminUI: the Admin UI is off without credentials, needs
+// both of them and a real bcrypt hash, reads its mode and read-only flag,
+// and the start-up log never shows the hash.
+func TestLoadConfigAdminUI(t *testing.T) {
+	const hash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS" // the plugin README's "changeit"
+	c, err := loadEnv(nil)
+	if err != nil || c.AdminUsername != "" || !c.AdminDevelopment || c.AdminReadonly || !strings.Contains(c.AdminServerID, "#") {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+	if !strings.Contains(configLog(c), "admin_ui=(off)") {
+		t.Errorf("log without the admin UI: %s", configLog(c))
+	}
+	c, err = loadEnv(map[string]string{"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD_BCRYPT": hash,
+		"ADMIN_READONLY": "true", "ADMIN_MODE": "production", "ADMIN_SERVER_ID": "eu-1"})
+	if err != nil || c.AdminUsername != "admin" || c.AdminPasswordBcrypt != hash || !c.AdminReadonly || c.AdminDevelopment || c.AdminServerID != "eu-1" {
+		t.Errorf("from env: %+v, %v", c, err)
+	}
+	if logged := configLog(c); strings.Contains(logged, "heqvAkYM") || !strings.Contains(logged, "admin_ui.username=admin") {
+		t.Errorf("log: %s", logged)
+	}
+	for _, vars := range []map[string]string{
+		{"ADMIN_USERNAME": "admin"},
+		{"ADMIN_PASSWORD_BCRYPT": hash},
+		{"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD_BCRYPT": "changeit"},
+		{"ADMIN_READONLY": "maybe"},
+		{"ADMIN_MODE": "staging"},
+	} {
+		if _, err := loadEnv(vars); err == nil || !strings.Contains(err.Error(), "ADMIN_") {
+			t.Errorf("%v: err %v, want one naming the variable", vars, err)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/handlers"
+	"feedrt/server/adminui"
 	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
 	"feedrt/store"
@@ -51,6 +52,7 @@ type Server struct {
 	http  *http.Server
 
 	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
+	admin   *adminui.Admin        // nil: no Admin UI (no ADMIN_USERNAME)
 	sweeper *imageSweeper         // removes image files no post references
 
 	metrics   *metrics.Metrics // nil: metrics off (no METRICS_ADDR)
@@ -119,6 +121,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		}
 	})
 	h, err := s.routes(policy)
+	if err == nil {
+		// After routes: the stats read the Engine.IO server it binds.
+		s.admin, err = startAdminUI(cfg, io, log, o.now)
+	}
 	if err != nil {
 		s.bc.close()
 		s.io.Close(nil)
@@ -140,6 +146,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// which Shutdown does not track.
 	s.http.RegisterOnShutdown(func() {
 		s.bc.close()
+		s.closeAdminUI()
 		s.io.Close(nil)
 		close(s.ioClosed)
 	})
