@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -337,4 +339,42 @@ func dialRaw(tb testing.TB, addr string) net.Conn {
 		tb.Fatalf("upgrade: %v %v", res, err)
 	}
 	return conn
+}
+
+// TestChildProcessInheritsNoConnection: a process started while
+// WebSockets are open (the server's own os/exec, or a test's clients)
+// must not inherit their connections. If it did, a connection would stay
+// open after the server closed it, and the poller would take its events
+// for the next connection given the same descriptor number (which then
+// died at once: clients saw "websocket error").
+func TestChildProcessInheritsNoConnection(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc")
+	}
+	e := mustEngine(t, nil)
+	for range 3 {
+		ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		if _, m, _ := ws.ReadMessage(); !strings.HasPrefix(string(m), "0{") {
+			t.Fatalf("open packet %q", m)
+		}
+	}
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	dir := fmt.Sprintf("/proc/%d/fd", child.Process.Pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		if target, _ := os.Readlink(dir + "/" + fd.Name()); strings.HasPrefix(target, "socket:") {
+			t.Errorf("the child holds descriptor %s, %s", fd.Name(), target)
+		}
+	}
 }

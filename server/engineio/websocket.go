@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lesismal/nbio"
@@ -107,7 +108,7 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 	if fresh {
 		c.ws = t // before anything can be sent
 	}
-	wsc, err := s.up.UpgradeAndTransferConnToPoller(w, r, nil)
+	wsc, err := upgradeToPoller(s.up, w, r)
 	if err != nil { // the upgrader has answered
 		if fresh {
 			c.ws = nil
@@ -118,6 +119,27 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 	s.wsOpen.Add(1)
 	wsc.SetSession(t)
 	return t
+}
+
+// upgradeToPoller answers 101 and moves the connection to the poller. nbio
+// duplicates the connection's file descriptor without close-on-exec, so
+// a process started meanwhile (os/exec) would inherit it: the TCP
+// connection would outlive the server's close, and the poller, which
+// keys connections by descriptor number, would take that connection's
+// later events for whichever connection next gets the number. The
+// upgrade holds syscall.ForkLock (as creating any descriptor must) until
+// the new descriptor is marked close-on-exec.
+func upgradeToPoller(up *nbws.Upgrader, w http.ResponseWriter, r *http.Request) (*nbws.Conn, error) {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	wsc, err := up.UpgradeAndTransferConnToPoller(w, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	if nc, ok := wsc.Conn.(*nbio.Conn); ok {
+		syscall.CloseOnExec(nc.Hash()) // Hash is the descriptor
+	}
+	return wsc, nil
 }
 
 // write queues a frame (under c.mu).
