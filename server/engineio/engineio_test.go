@@ -27,6 +27,10 @@ func testOptions() Options {
 	}
 }
 
+// noPings sets a ping interval no test reaches, for tests that compare
+// whole polling bodies.
+func noPings(o *Options) { o.PingInterval = time.Hour }
+
 // testEngine is an echo server: every message comes back.
 type testEngine struct {
 	srv    *Server
@@ -108,7 +112,7 @@ func (e *testEngine) waitClose(t testing.TB) string {
 
 // TestPollingRoundTrip: a message POSTed comes back on the next GET.
 func TestPollingRoundTrip(t *testing.T) {
-	e := mustEngine(t, nil)
+	e := mustEngine(t, noPings) // the bodies checked hold no ping
 	sid := openPolling(t, e)
 	url := e.url + "?EIO=4&transport=polling&sid=" + sid
 	if status, body := request(t, http.DefaultClient, "POST", url, "4hello\x1e4wörld"); status != 200 || body != "ok" {
@@ -170,7 +174,7 @@ func TestPollingOverlap(t *testing.T) {
 // announced, is refused with 413 and nothing of it is processed (the
 // close packet before the cut included); the session goes on.
 func TestPollingOversizedChunkedPost(t *testing.T) {
-	e := mustEngine(t, nil)
+	e := mustEngine(t, noPings) // the bodies checked hold no ping
 	sid := openPolling(t, e)
 	url := e.url + "?EIO=4&transport=polling&sid=" + sid
 	body := io.MultiReader(strings.NewReader("1\x1e4"), strings.NewReader(strings.Repeat("a", 1_000_010)))
@@ -227,7 +231,7 @@ func upgrade(t testing.TB, e *testEngine, sid string) *websocket.Conn {
 // buffered follows it in order; the waiting GET is let go with a noop;
 // polling requests for the session are refused afterwards.
 func TestUpgrade(t *testing.T) {
-	e := mustEngine(t, func(o *Options) { o.PingInterval = time.Hour })
+	e := mustEngine(t, noPings)
 	sid := openPolling(t, e)
 	url := e.url + "?EIO=4&transport=polling&sid=" + sid
 	waiting := make(chan string, 1)

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -13,7 +14,11 @@ import (
 // Origin, secure flag, URL; the remote address), not the request, its
 // body, context or response.
 type handshakeRequest struct {
-	header     http.Header
+	// headers holds every header value as a "Key: value\n" line: one
+	// string instead of a map, rebuilt into an http.Header on demand
+	// (values are substrings of it, so the Socket.IO layer's copies
+	// share its bytes).
+	headers    string
 	path       string
 	rawQuery   string
 	requestURI string
@@ -23,8 +28,18 @@ type handshakeRequest struct {
 }
 
 func snapshot(r *http.Request) *handshakeRequest {
+	var b strings.Builder
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			b.Grow(len(k) + len(v) + 3)
+			b.WriteString(k)
+			b.WriteString(": ")
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
 	return &handshakeRequest{
-		header:     r.Header,
+		headers:    b.String(),
 		path:       r.URL.Path,
 		rawQuery:   r.URL.RawQuery,
 		requestURI: r.RequestURI,
@@ -44,7 +59,7 @@ func (h *handshakeRequest) httpContext() *types.HttpContext {
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     h.header,
+		Header:     h.header(),
 		Host:       h.host,
 		RemoteAddr: h.remoteAddr,
 		RequestURI: h.requestURI,
@@ -53,6 +68,17 @@ func (h *handshakeRequest) httpContext() *types.HttpContext {
 		r.TLS = &tls.ConnectionState{}
 	}
 	return types.NewHttpContext(noResponse{}, r)
+}
+
+// header rebuilds the request's header (values of a key in their order).
+func (h *handshakeRequest) header() http.Header {
+	hdr := make(http.Header, strings.Count(h.headers, "\n"))
+	for line := range strings.SplitSeq(h.headers, "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			hdr[k] = append(hdr[k], v)
+		}
+	}
+	return hdr
 }
 
 // noResponse is the response side of a rebuilt request context: the

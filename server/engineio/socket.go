@@ -4,6 +4,7 @@ import (
 	"io"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
@@ -51,6 +52,13 @@ type Socket struct {
 	// client may answer the open packet before they have, and its
 	// packets must wait for the listeners that take them.
 	announced sync.WaitGroup
+
+	// While the listeners of the connection or of a packet run, Request
+	// rebuilds the handshake request once and hands out that copy (the
+	// Socket.IO layer asks five times per namespace it connects); the
+	// copy is dropped when they return.
+	reqScope atomic.Bool
+	reqCopy  atomic.Pointer[types.HttpContext]
 }
 
 // listener is one registered event listener.
@@ -87,7 +95,7 @@ func (c *Socket) open() {
 	transport := c.transportLocked()
 	c.mu.Unlock()
 	c.srv.opts.Observer.Opened(transport, c.protocol)
-	c.srv.emitConnection(c)
+	c.withRequestCopy(func() { c.srv.emitConnection(c) })
 	c.announced.Done()
 }
 
@@ -108,7 +116,29 @@ func (c *Socket) ReadyState() string {
 func (c *Socket) RemoteAddress() string { return c.req.remoteAddr }
 
 // Request rebuilds the handshake request (see handshakeRequest).
-func (c *Socket) Request() *types.HttpContext { return c.req.httpContext() }
+func (c *Socket) Request() *types.HttpContext {
+	if !c.reqScope.Load() {
+		return c.req.httpContext()
+	}
+	if h := c.reqCopy.Load(); h != nil {
+		return h
+	}
+	h := c.req.httpContext()
+	if !c.reqCopy.CompareAndSwap(nil, h) {
+		return c.reqCopy.Load()
+	}
+	return h
+}
+
+// withRequestCopy runs fn (the listeners of the connection or of a
+// packet) with one copy of the handshake request for all its Request
+// calls.
+func (c *Socket) withRequestCopy(fn func()) {
+	c.reqScope.Store(true)
+	fn()
+	c.reqScope.Store(false)
+	c.reqCopy.Store(nil)
+}
 
 // Transport describes the transport in use: its Name and whether it can
 // take a packet now (Writable), which volatile emits check.
@@ -285,11 +315,11 @@ func (c *Socket) onPacket(p inPacket) {
 		}
 		c.srv.sched.rearmIf(&c.hb, pongDue, pingDue, time.Now().Add(o.PingInterval))
 	case typeMessage:
+		var data types.BufferInterface = types.NewStringBuffer(p.data)
 		if p.binary {
-			c.emit("data", types.NewBytesBuffer(p.data))
-		} else {
-			c.emit("data", types.NewStringBuffer(p.data))
+			data = types.NewBytesBuffer(p.data)
 		}
+		c.withRequestCopy(func() { c.emit("data", data) })
 	case typeClose:
 		c.close("transport close", false, typeNoop)
 	}

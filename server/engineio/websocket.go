@@ -37,6 +37,7 @@ func (s *Server) startPoller() error {
 		Name:                   "engineio",
 		MaxWriteBufferSize:     s.opts.MaxBacklog,
 		MessageHandlerPoolSize: messagePool,
+		SupportServerOnly:      true, // no nbio client: no pool for one
 	})
 	s.nb.Engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
 		if wsc, ok := c.Session().(*nbws.Conn); ok {
