@@ -191,24 +191,6 @@ func TestSocketIOBadInput(t *testing.T) {
 	c.MustConnect()
 }
 
-// do sends one request and returns status and body.
-func do(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	client := &http.Client{Timeout: 30 * time.Second}
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
-}
-
 // handshake opens an Engine.IO v4 polling session and returns its sid.
 func handshake(t *testing.T, base string) string {
 	t.Helper()
