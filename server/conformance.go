@@ -8,6 +8,7 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/cors"
 	"feedrt/server/engineio"
 )
 
@@ -61,7 +62,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 		mux.Handle("/socket.io/", rt.Handler)
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
-		policy := newCORSPolicy(o.Origins, o.Methods)
+		policy := cors.New(o.Origins, o.Methods)
 		eio, err := engineio.New(engineOptions(o, policy))
 		if err != nil {
 			return nil, nil, err
@@ -74,7 +75,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 				}
 			})
 		})
-		mux.Handle("/engine.io/", policy.engineIO(eio))
+		mux.Handle("/engine.io/", policy.EngineIO(eio))
 		return mux, func() { eio.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)

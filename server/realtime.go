@@ -9,6 +9,7 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/cors"
 	"feedrt/server/engineio"
 	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
@@ -95,7 +96,7 @@ type Realtime struct {
 // NewRealtime builds a Socket.IO server over polling and WebSocket (with
 // upgrade) on the project's Engine.IO server.
 func NewRealtime(o RealtimeOptions) (*Realtime, error) {
-	policy := newCORSPolicy(o.Origins, o.Methods)
+	policy := cors.New(o.Origins, o.Methods)
 	eio, err := engineio.New(engineOptions(o, policy))
 	if err != nil {
 		return nil, err
@@ -123,11 +124,11 @@ func NewRealtime(o RealtimeOptions) (*Realtime, error) {
 	}
 	io := socket.NewServer(nil, opts)
 	io.Bind(eio)
-	return &Realtime{IO: io, Engine: eio, Handler: policy.engineIO(eio)}, nil
+	return &Realtime{IO: io, Engine: eio, Handler: policy.EngineIO(eio)}, nil
 }
 
 // engineOptions is the Engine.IO part of o.
-func engineOptions(o RealtimeOptions, policy corsPolicy) engineio.Options {
+func engineOptions(o RealtimeOptions, policy cors.Policy) engineio.Options {
 	return engineio.Options{
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
@@ -137,7 +138,7 @@ func engineOptions(o RealtimeOptions, policy corsPolicy) engineio.Options {
 		MaxBuffered:    PollingMaxBuffered,
 		MaxBacklog:     WebSocketMaxBacklog,
 		AllowEIO3:      o.AllowEIO3,
-		CheckOrigin:    policy.allowsRequest,
+		CheckOrigin:    policy.AllowsRequest,
 		Log:            o.Log,
 		Observer:       engineMetrics{o.Metrics},
 	}

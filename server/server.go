@@ -20,6 +20,7 @@ import (
 
 	"feedrt/handlers"
 	"feedrt/server/adminui"
+	"feedrt/server/cors"
 	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
 	"feedrt/store"
@@ -83,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		return nil, err
 	}
 	st = m.Store(st)
-	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
+	policy := cors.New(cfg.AllowedOrigins, cfg.AllowedMethods)
 	rt := FeedRealtime(cfg)
 	rt.WriteTimeout, rt.Log, rt.Metrics = o.wsWriteTimeout, log, m
 	cluster, err := openCluster(cfg, localAdapters(rt), m, log)
@@ -195,7 +196,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 
 // routes builds the Gin engine: recovery, request log, CORS, the REST
 // handlers, the images and Socket.IO at /socket.io/.
-func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
+func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	tokens, err := handlers.NewTokens(s.cfg.JWTSecret, s.cfg.JWTTTL)
 	if err != nil {
 		return nil, err
@@ -229,9 +230,9 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	r.Use(s.recovery, s.requestLog)
 
 	// CORS for Socket.IO is answered as Node's engine.io answers it (same
-	// policy, see corsPolicy.engineIO), so the Gin middleware skips that
+	// policy, see cors.Policy.EngineIO), so the Gin middleware skips that
 	// path instead of adding a second set of headers.
-	ginCORS := policy.gin()
+	ginCORS := policy.Gin()
 	r.Use(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
 			return
