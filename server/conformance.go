@@ -10,6 +10,7 @@ import (
 
 	"feedrt/server/cors"
 	"feedrt/server/engineio"
+	"feedrt/server/realtime"
 )
 
 // SuiteOptions are the settings the Socket.IO and Engine.IO projects'
@@ -18,14 +19,13 @@ import (
 // "*". Recovery is off (the suites expect a CONNECT reply of exactly
 // {"sid"}) and so is Engine.IO v3 (they expect a request without EIO=4 to
 // fail).
-var SuiteOptions = RealtimeOptions{
-	WriteTimeout:      WebSocketWriteTimeout,
+var SuiteOptions = realtime.Options{
+	WriteTimeout:      realtime.WebSocketWriteTimeout,
 	PingInterval:      300 * time.Millisecond,
 	PingTimeout:       200 * time.Millisecond,
 	ConnectTimeout:    1000 * time.Millisecond,
 	MaxHTTPBufferSize: 1_000_000,
-	Origins:           []string{"*"},
-	Methods:           []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"},
+	CORS:              cors.New([]string{"*"}, []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}),
 }
 
 // ConformanceHandler serves what a protocol test suite expects of the
@@ -35,11 +35,11 @@ var SuiteOptions = RealtimeOptions{
 // "message-with-ack" with its arguments. Mode "engineio": bare Engine.IO
 // at /engine.io/ echoing every message. The returned close ends every
 // session.
-func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), error) {
+func ConformanceHandler(mode string, o realtime.Options) (http.Handler, func(), error) {
 	mux := http.NewServeMux()
 	switch mode {
 	case "socketio":
-		rt, err := NewRealtime(o)
+		rt, err := realtime.New(o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -62,8 +62,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 		mux.Handle("/socket.io/", rt.Handler)
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
-		policy := cors.New(o.Origins, o.Methods)
-		eio, err := engineio.New(engineOptions(o, policy))
+		eio, handler, err := realtime.NewEngine(o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -75,7 +74,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 				}
 			})
 		})
-		mux.Handle("/engine.io/", policy.EngineIO(eio))
+		mux.Handle("/engine.io/", handler)
 		return mux, func() { eio.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)

@@ -1,6 +1,8 @@
 // Package server wires the feed back end together: configuration, the
-// store chosen by it, the Gin engine with the REST handlers, the Socket.IO
-// server, CORS, and one http.Server that serves all of them.
+// store chosen by it, the Gin engine with the REST handlers, the
+// real-time engine (server/realtime: Socket.IO, the fan-out, the
+// broadcaster), CORS (server/cors), and one http.Server that serves all
+// of them.
 package server
 
 import (
@@ -22,6 +24,7 @@ import (
 	"feedrt/server/adminui"
 	"feedrt/server/cors"
 	"feedrt/server/metrics"
+	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
 	"feedrt/store"
 	"feedrt/store/boltstore"
@@ -49,7 +52,7 @@ type Server struct {
 	store store.Store
 	io    *socket.Server
 	eio   http.Handler // the Engine.IO server, behind the CORS policy
-	bc    *broadcaster
+	bc    *realtime.Broadcaster
 	http  *http.Server
 
 	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
@@ -85,9 +88,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	}
 	st = m.Store(st)
 	policy := cors.New(cfg.AllowedOrigins, cfg.AllowedMethods)
-	rt := FeedRealtime(cfg)
-	rt.WriteTimeout, rt.Log, rt.Metrics = o.wsWriteTimeout, log, m
-	cluster, err := openCluster(cfg, localAdapters(rt), m, log)
+	rt := feedRealtime(cfg, policy, o, log, m)
+	cluster, err := openCluster(cfg, rt.LocalAdapter(), m, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -95,7 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	if cluster != nil {
 		rt.Adapter = cluster
 	}
-	realtime, err := NewRealtime(rt)
+	sio, err := realtime.New(rt)
 	if err != nil {
 		_ = st.Close()
 		if cluster != nil {
@@ -103,15 +105,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		}
 		return nil, err
 	}
-	io := realtime.IO
+	io := sio.IO
 	s := &Server{
 		cfg:      cfg,
 		tune:     o,
 		log:      log,
 		store:    st,
 		io:       io,
-		eio:      realtime.Handler,
-		bc:       newBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
+		eio:      sio.Handler,
+		bc:       realtime.NewBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 	}
@@ -127,7 +129,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		s.admin, err = startAdminUI(cfg, io, log, o.now)
 	}
 	if err != nil {
-		s.bc.close()
+		s.bc.Close()
 		s.io.Close(nil)
 		_ = st.Close()
 		_ = s.closeCluster()
@@ -146,7 +148,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// long-polling requests finish, and it closes the hijacked WebSockets,
 	// which Shutdown does not track.
 	s.http.RegisterOnShutdown(func() {
-		s.bc.close()
+		s.bc.Close()
 		s.closeAdminUI()
 		s.io.Close(nil)
 		close(s.ioClosed)

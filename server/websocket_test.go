@@ -195,7 +195,7 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 	for i := range n {
 		env.srv.bc.Broadcast("news", map[string]any{"i": i, "pad": pad})
 	}
-	env.srv.bc.close() // every event is on the transport's queue
+	env.srv.bc.Close() // every event is on the transport's queue
 	env.srv.SocketIO().DisconnectSockets(true)
 	for i := range n {
 		ev := waitEvent(t, c, "news")
