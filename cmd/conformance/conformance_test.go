@@ -1,4 +1,4 @@
-package server
+package main
 
 import (
 	"bytes"
@@ -15,12 +15,12 @@ import (
 
 // Protocol conformance, written from the Engine.IO v4 and Socket.IO v5
 // specifications, against the server the conformance command runs
-// (SuiteOptions: pingInterval 300 ms, pingTimeout 200 ms).
+// (suiteOptions: pingInterval 300 ms, pingTimeout 200 ms).
 
-// mustConformance serves ConformanceHandler(mode) on 127.0.0.1:0.
+// mustConformance serves handler(mode) on 127.0.0.1:0.
 func mustConformance(t *testing.T, mode string) (httpURL, wsURL string) {
 	t.Helper()
-	h, closeRT, err := ConformanceHandler(mode, SuiteOptions)
+	h, closeRT, err := handler(mode, suiteOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
