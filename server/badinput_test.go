@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/realtime"
 )
 
 // TestSocketIOBadInput throws garbage at /socket.io/ and checks that each
@@ -103,7 +105,7 @@ func TestSocketIOBadInput(t *testing.T) {
 			t.Fatalf("connect answer %q", body)
 		}
 		big := strings.Repeat("x", 100_000)
-		for range PollingMaxBuffered/len(big) + 2 {
+		for range realtime.PollingMaxBuffered/len(big) + 2 {
 			env.srv.bc.Broadcast("news", big)
 		}
 		deadline := time.Now().Add(10 * time.Second)
@@ -189,24 +191,6 @@ func TestSocketIOBadInput(t *testing.T) {
 	}
 	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4})
 	c.MustConnect()
-}
-
-// do sends one request and returns status and body.
-func do(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	client := &http.Client{Timeout: 30 * time.Second}
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
 }
 
 // handshake opens an Engine.IO v4 polling session and returns its sid.

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
 	"feedrt/handlers"
 	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
@@ -14,14 +16,16 @@ import (
 // openCluster joins the Redis cluster REDIS_URL names; nil without one.
 // An unreachable Redis is not fatal: the server serves its own sockets,
 // /readyz answers 503 until Redis answers, and the client reconnects.
-func openCluster(cfg Config, local fanoutAdapters, m *metrics.Metrics, log *slog.Logger) (*redisadapter.Cluster, error) {
+// local makes the adapter of this process's own sockets
+// (realtime.Options.LocalAdapter), the cluster adapter's local part.
+func openCluster(cfg Config, local func() socket.Adapter, m *metrics.Metrics, log *slog.Logger) (*redisadapter.Cluster, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
 	opts := redisadapter.Options{
 		Key:    cfg.RedisKeyPrefix,
 		Logger: log.With("component", "redis-adapter"),
-		Local:  local.Make,
+		Local:  local,
 	}
 	if m != nil {
 		opts.Observer = m.Redis()

@@ -358,11 +358,11 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 func rawAcker(t *testing.T, httpURL, answer string) {
 	t.Helper()
 	c := mustDial(t, "ws"+strings.TrimPrefix(httpURL, "http")+"/socket.io/?EIO=4&transport=websocket")
-	if _, msg := c.read(); !strings.HasPrefix(msg, "0{") {
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
 		t.Fatalf("open packet %q", msg)
 	}
-	c.send("40")
-	if _, msg := c.read(); !strings.HasPrefix(msg, "40{") {
+	c.Send("40")
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "40{") {
 		t.Fatalf("connect packet %q", msg)
 	}
 	reply, _ := json.Marshal([]string{answer})

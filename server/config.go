@@ -96,7 +96,7 @@ type Config struct {
 	MaxStatusLength  int // MAX_STATUS_LENGTH
 
 	// Connection state recovery keeps the broadcasts of the last
-	// RecoveryWindow, at most RecoveryMaxPackets of them and
+	// realtime.RecoveryWindow, at most RecoveryMaxPackets of them and
 	// RecoveryMaxBytes of encoded packets (RECOVERY_MAX_PACKETS,
 	// RECOVERY_MAX_BYTES), and at most RecoveryMaxSessions sessions of
 	// disconnected sockets (RECOVERY_MAX_SESSIONS); past a bound, the
@@ -148,26 +148,13 @@ type Config struct {
 }
 
 // Engine.IO timings and limits, Node's defaults, so clients tuned for a
-// Node server behave the same here.
+// Node server behave the same here. The feed server passes them to the
+// real-time engine (feedRealtime); the HTTP WriteTimeout is derived from
+// the first two.
 const (
 	PingInterval      = 25 * time.Second
 	PingTimeout       = 20 * time.Second
 	MaxHTTPBufferSize = 1_000_000
-	UpgradeTimeout    = 10 * time.Second
-)
-
-// Limits on a client that does not take what is sent to it (Node has
-// none: its buffers grow without bound). A WebSocket client that leaves
-// bytes unwritten for WebSocketWriteTimeout or more than
-// WebSocketMaxBacklog bytes (what the kernel did not take yet), or a
-// polling session holding more than PollingMaxBuffered bytes between two
-// GETs, is dropped. A live client stays far below them even during a
-// burst; polling buffers share each broadcast's bytes, so the bound is on
-// what one abandoned session keeps alive, not a copy per session.
-const (
-	WebSocketWriteTimeout = 10 * time.Second
-	WebSocketMaxBacklog   = 16 << 20
-	PollingMaxBuffered    = 1 << 20
 )
 
 // LoadConfig builds a Config from defaults and getenv. Bad values are

@@ -131,7 +131,8 @@ func (e *testEnv) stop(tb testing.TB) {
 	})
 }
 
-// The Node and Go clients live in servertest, shared with cmd/server.
+// The Node and Go clients and the raw HTTP and WebSocket helpers live in
+// servertest, shared with cmd/server and cmd/conformance.
 type (
 	nodeClient = servertest.NodeClient
 	nodeMsg    = servertest.NodeMsg
@@ -141,6 +142,8 @@ var (
 	mustNodeClient = servertest.MustNodeClient
 	connected      = servertest.Connected
 	startNode      = servertest.StartNode
+	mustDial       = servertest.MustDial
+	do             = servertest.Do
 )
 
 // waitFor polls cond for up to 10 s.

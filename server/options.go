@@ -1,6 +1,10 @@
 package server
 
-import "time"
+import (
+	"time"
+
+	"feedrt/server/realtime"
+)
 
 // Option changes a setting of New that is no operator's business, so it
 // is not in Config: a timeout fixed by the protocol's timings, or a
@@ -17,7 +21,7 @@ type tuning struct {
 
 // newTuning applies opts to the defaults.
 func newTuning(opts []Option) tuning {
-	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout, wsWriteTimeout: WebSocketWriteTimeout, now: time.Now}
+	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout, wsWriteTimeout: realtime.WebSocketWriteTimeout, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -34,7 +38,8 @@ func WithHTTPTimeouts(read, write time.Duration) Option {
 }
 
 // WithWebSocketWriteTimeout replaces how long a WebSocket client may
-// leave bytes unwritten before it is dropped (WebSocketWriteTimeout).
+// leave bytes unwritten before it is dropped
+// (realtime.WebSocketWriteTimeout).
 func WithWebSocketWriteTimeout(d time.Duration) Option {
 	return func(o *tuning) { o.wsWriteTimeout = d }
 }

@@ -164,7 +164,7 @@ func TestBroadcastOrderAndDrain(t *testing.T) {
 	for i := range n {
 		env.srv.bc.Broadcast("news", i)
 	}
-	env.srv.bc.close() // what Shutdown does first: drain, then stop
+	env.srv.bc.Close() // what Shutdown does first: drain, then stop
 	for i := range n {
 		ev := waitEvent(t, c, "news")
 		if !jsonEqual(ev.Args[0], fmt.Sprint(i)) {

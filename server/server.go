@@ -1,6 +1,8 @@
 // Package server wires the feed back end together: configuration, the
-// store chosen by it, the Gin engine with the REST handlers, the Socket.IO
-// server, CORS, and one http.Server that serves all of them.
+// store chosen by it, the Gin engine with the REST handlers, the
+// real-time engine (server/realtime: Socket.IO, the fan-out, the
+// broadcaster), CORS (server/cors), and one http.Server that serves all
+// of them.
 package server
 
 import (
@@ -20,7 +22,9 @@ import (
 
 	"feedrt/handlers"
 	"feedrt/server/adminui"
+	"feedrt/server/cors"
 	"feedrt/server/metrics"
+	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
 	"feedrt/store"
 	"feedrt/store/boltstore"
@@ -48,7 +52,7 @@ type Server struct {
 	store store.Store
 	io    *socket.Server
 	eio   http.Handler // the Engine.IO server, behind the CORS policy
-	bc    *broadcaster
+	bc    *realtime.Broadcaster
 	http  *http.Server
 
 	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
@@ -83,10 +87,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		return nil, err
 	}
 	st = m.Store(st)
-	policy := newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedMethods)
-	rt := FeedRealtime(cfg)
-	rt.WriteTimeout, rt.Log, rt.Metrics = o.wsWriteTimeout, log, m
-	cluster, err := openCluster(cfg, localAdapters(rt), m, log)
+	policy := cors.New(cfg.AllowedOrigins, cfg.AllowedMethods)
+	rt := feedRealtime(cfg, policy, o, log, m)
+	cluster, err := openCluster(cfg, rt.LocalAdapter(), m, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -94,7 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	if cluster != nil {
 		rt.Adapter = cluster
 	}
-	realtime, err := NewRealtime(rt)
+	sio, err := realtime.New(rt)
 	if err != nil {
 		_ = st.Close()
 		if cluster != nil {
@@ -102,15 +105,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		}
 		return nil, err
 	}
-	io := realtime.IO
+	io := sio.IO
 	s := &Server{
 		cfg:      cfg,
 		tune:     o,
 		log:      log,
 		store:    st,
 		io:       io,
-		eio:      realtime.Handler,
-		bc:       newBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
+		eio:      sio.Handler,
+		bc:       realtime.NewBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 	}
@@ -126,7 +129,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		s.admin, err = startAdminUI(cfg, io, log, o.now)
 	}
 	if err != nil {
-		s.bc.close()
+		s.bc.Close()
 		s.io.Close(nil)
 		_ = st.Close()
 		_ = s.closeCluster()
@@ -145,7 +148,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// long-polling requests finish, and it closes the hijacked WebSockets,
 	// which Shutdown does not track.
 	s.http.RegisterOnShutdown(func() {
-		s.bc.close()
+		s.bc.Close()
 		s.closeAdminUI()
 		s.io.Close(nil)
 		close(s.ioClosed)
@@ -195,7 +198,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 
 // routes builds the Gin engine: recovery, request log, CORS, the REST
 // handlers, the images and Socket.IO at /socket.io/.
-func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
+func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	tokens, err := handlers.NewTokens(s.cfg.JWTSecret, s.cfg.JWTTTL)
 	if err != nil {
 		return nil, err
@@ -229,9 +232,9 @@ func (s *Server) routes(policy corsPolicy) (http.Handler, error) {
 	r.Use(s.recovery, s.requestLog)
 
 	// CORS for Socket.IO is answered as Node's engine.io answers it (same
-	// policy, see corsPolicy.engineIO), so the Gin middleware skips that
+	// policy, see cors.Policy.EngineIO), so the Gin middleware skips that
 	// path instead of adding a second set of headers.
-	ginCORS := policy.gin()
+	ginCORS := policy.Gin()
 	r.Use(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
 			return

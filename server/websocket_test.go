@@ -19,9 +19,9 @@ func TestSlowClientDropped(t *testing.T) {
 	env := mustStart(t, nil, WithWebSocketWriteTimeout(500*time.Millisecond))
 	ws := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	slow := mustDial(t, ws)
-	slow.read()
-	slow.send("40")
-	slow.read() // connected; from now on it reads nothing
+	slow.Read()
+	slow.Send("40")
+	slow.Read() // connected; from now on it reads nothing
 	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	fast.MustConnect()
 
@@ -195,7 +195,7 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 	for i := range n {
 		env.srv.bc.Broadcast("news", map[string]any{"i": i, "pad": pad})
 	}
-	env.srv.bc.close() // every event is on the transport's queue
+	env.srv.bc.Close() // every event is on the transport's queue
 	env.srv.SocketIO().DisconnectSockets(true)
 	for i := range n {
 		ev := waitEvent(t, c, "news")

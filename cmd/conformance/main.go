@@ -1,7 +1,8 @@
 // Command conformance serves what the Socket.IO and Engine.IO projects'
 // own protocol test suites expect of a server under test, built from the
-// same server/ code as the feed server, so anyone can run those suites
-// against this implementation:
+// same real-time engine (server/realtime) and CORS policy (server/cors)
+// as the feed server, so anyone can run those suites against this
+// implementation:
 //
 //	go run ./cmd/conformance                 # Socket.IO v5 suite, /socket.io/
 //	go run ./cmd/conformance -mode engineio  # Engine.IO v4 suite, /engine.io/
@@ -25,8 +26,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
-	"feedrt/server"
 )
 
 func main() {
@@ -47,7 +46,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 
-	handler, closeRealtime, err := server.ConformanceHandler(*mode, server.SuiteOptions)
+	h, closeRealtime, err := handler(*mode, suiteOptions)
 	if err != nil {
 		return err
 	}
@@ -56,7 +55,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(closeRealtime)
 	log.Info("conformance server listening", "mode", *mode, "addr", ln.Addr().String())
 	errc := make(chan error, 1)

@@ -1,8 +1,9 @@
-// Package servertest runs the Socket.IO clients that the tests of server/
-// and cmd/server drive against a real server: the official
-// socket.io-client (4.x and 2.x) under Node, through
+// Package servertest runs the Socket.IO clients that the tests of server/,
+// cmd/server and cmd/conformance drive against a real server: the
+// official socket.io-client (4.x and 2.x) under Node, through
 // testdata/clients/client.js, and the Go client, and holds the small
-// helpers those tests share (SyncBuffer). Only _test.go files import it.
+// helpers those tests share (SyncBuffer; Do and WSConn for raw HTTP and
+// WebSocket exchanges). Only _test.go files import it.
 package servertest
 
 import (

@@ -1,11 +1,16 @@
-package server
+// Package cors is the server's one cross-origin policy: the origin and
+// method lists that the REST routes (Gin) and the Engine.IO handler both
+// obey, answered the same way by both. It is a package of its own, not
+// part of server/, because the conformance command serves Engine.IO
+// behind a policy too ("*") without the rest of the server.
+package cors
 
 import (
 	"net/http"
 	"slices"
 	"strings"
 
-	"github.com/gin-contrib/cors"
+	gincors "github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 )
 
@@ -13,16 +18,18 @@ import (
 // JSON bodies and the bearer token.
 var allowedHeaders = []string{"Content-Type", "Authorization"}
 
-// corsPolicy is the one origin/method list that both the REST routes and
+// Policy is the one origin/method list that both the REST routes and
 // the Socket.IO handshake obey.
-type corsPolicy struct {
+type Policy struct {
 	anyOrigin bool
 	origins   []string
 	methods   []string
 }
 
-func newCORSPolicy(origins, methods []string) corsPolicy {
-	return corsPolicy{
+// New is the policy allowing pages from origins ("*": any) to use
+// methods.
+func New(origins, methods []string) Policy {
+	return Policy{
 		anyOrigin: slices.Contains(origins, "*"),
 		origins:   origins,
 		methods:   methods,
@@ -31,19 +38,19 @@ func newCORSPolicy(origins, methods []string) corsPolicy {
 
 // allows reports whether a browser page from origin may call the server.
 // Origins compare case-insensitively, as browsers send them lower-case.
-func (p corsPolicy) allows(origin string) bool {
+func (p Policy) allows(origin string) bool {
 	if p.anyOrigin {
 		return true
 	}
 	return slices.ContainsFunc(p.origins, func(o string) bool { return strings.EqualFold(strings.TrimSuffix(o, "/"), origin) })
 }
 
-// gin returns the CORS middleware for the REST routes and static files.
+// Gin returns the CORS middleware for the REST routes and static files.
 // A disallowed origin is refused with the contract's JSON error and no
 // Access-Control-Allow-Origin; gin-contrib/cors would answer 403 with no
 // body, so the refusal is written here first.
-func (p corsPolicy) gin() gin.HandlerFunc {
-	mw := cors.New(cors.Config{
+func (p Policy) Gin() gin.HandlerFunc {
+	mw := gincors.New(gincors.Config{
 		// Reflect the allowed origin (never "*"), exactly as the Socket.IO
 		// side does, so both answer a given page the same way.
 		AllowOriginFunc: p.allows,
@@ -65,21 +72,21 @@ func sameHost(r *http.Request, origin string) bool {
 	return origin == "http://"+r.Host || origin == "https://"+r.Host
 }
 
-// allowsRequest is the WebSocket upgrade's origin check: a request with
+// AllowsRequest is the WebSocket upgrade's origin check: a request with
 // no Origin (not from a browser) or from an allowed or same-host page.
-func (p corsPolicy) allowsRequest(r *http.Request) bool {
+func (p Policy) AllowsRequest(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	return origin == "" || p.allows(origin) || sameHost(r, origin)
 }
 
-// engineIO puts the Engine.IO server behind the same policy, answered as
+// EngineIO puts the Engine.IO server behind the same policy, answered as
 // Node's engine.io answers with its cors option: an allowed origin is
 // echoed with credentials (socket.io-client 2.x polls with
 // withCredentials, which a browser only lets through with them; safe,
 // since the origin is echoed, never "*"); a disallowed one gets no CORS
 // headers, so the browser keeps the answer from the page; preflights
 // end here with 204.
-func (p corsPolicy) engineIO(h http.Handler) http.Handler {
+func (p Policy) EngineIO(h http.Handler) http.Handler {
 	methods := strings.Join(p.methods, ",")
 	headers := strings.Join(allowedHeaders, ",")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,4 +1,4 @@
-package server
+package realtime
 
 import (
 	"io"
@@ -15,7 +15,7 @@ func TestBroadcasterBounded(t *testing.T) {
 	inEmit := make(chan struct{}, 10)
 	release := make(chan struct{})
 	var got []any
-	b := newBroadcaster(func(_ string, payload any) {
+	b := NewBroadcaster(func(_ string, payload any) {
 		inEmit <- struct{}{}
 		<-release
 		got = append(got, payload)
@@ -42,7 +42,7 @@ func TestBroadcasterBounded(t *testing.T) {
 	}
 	close(release)
 	<-returned
-	b.close()
+	b.Close()
 	if want := []any{0, 1, 2, 3}; !reflect.DeepEqual(got, want) {
 		t.Errorf("emitted %v, want %v", got, want)
 	}

@@ -1,4 +1,4 @@
-package server
+package main
 
 import (
 	"fmt"
@@ -8,37 +8,37 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/cors"
 	"feedrt/server/engineio"
+	"feedrt/server/realtime"
 )
 
-// SuiteOptions are the settings the Socket.IO and Engine.IO projects'
+// suiteOptions are the settings the Socket.IO and Engine.IO projects'
 // protocol test suites are written against: pingInterval 300 ms,
 // pingTimeout 200 ms, connectTimeout 1000 ms, maxPayload 1 000 000, CORS
 // "*". Recovery is off (the suites expect a CONNECT reply of exactly
 // {"sid"}) and so is Engine.IO v3 (they expect a request without EIO=4 to
 // fail).
-var SuiteOptions = RealtimeOptions{
-	WriteTimeout:      WebSocketWriteTimeout,
+var suiteOptions = realtime.Options{
+	WriteTimeout:      realtime.WebSocketWriteTimeout,
 	PingInterval:      300 * time.Millisecond,
 	PingTimeout:       200 * time.Millisecond,
 	ConnectTimeout:    1000 * time.Millisecond,
 	MaxHTTPBufferSize: 1_000_000,
-	Origins:           []string{"*"},
-	Methods:           []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"},
+	CORS:              cors.New([]string{"*"}, []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}),
 }
 
-// ConformanceHandler serves what a protocol test suite expects of the
-// server under test. Mode "socketio": Socket.IO at /socket.io/ on "/" and
-// "/custom", each socket emitting "auth" with its handshake auth payload,
-// answering "message" with "message-back" and acknowledging
-// "message-with-ack" with its arguments. Mode "engineio": bare Engine.IO
-// at /engine.io/ echoing every message. The returned close ends every
-// session.
-func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), error) {
+// handler serves what a protocol test suite expects of the server under
+// test. Mode "socketio": Socket.IO at /socket.io/ on "/" and "/custom",
+// each socket emitting "auth" with its handshake auth payload, answering
+// "message" with "message-back" and acknowledging "message-with-ack" with
+// its arguments. Mode "engineio": bare Engine.IO at /engine.io/ echoing
+// every message. The returned close ends every session.
+func handler(mode string, o realtime.Options) (http.Handler, func(), error) {
 	mux := http.NewServeMux()
 	switch mode {
 	case "socketio":
-		rt, err := NewRealtime(o)
+		rt, err := realtime.New(o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -61,8 +61,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 		mux.Handle("/socket.io/", rt.Handler)
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
-		policy := newCORSPolicy(o.Origins, o.Methods)
-		eio, err := engineio.New(engineOptions(o, policy))
+		eio, h, err := realtime.NewEngine(o)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -74,7 +73,7 @@ func ConformanceHandler(mode string, o RealtimeOptions) (http.Handler, func(), e
 				}
 			})
 		})
-		mux.Handle("/engine.io/", policy.engineIO(eio))
+		mux.Handle("/engine.io/", h)
 		return mux, func() { eio.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)

@@ -1,0 +1,93 @@
+package realtime
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"feedrt/server/engineio"
+	"feedrt/server/metrics"
+)
+
+// upgradeTimeout is how long a transport upgrade may take, Node's
+// default.
+const upgradeTimeout = 10 * time.Second
+
+// Limits on a client that does not take what is sent to it (Node has
+// none: its buffers grow without bound). A WebSocket client that leaves
+// bytes unwritten for WebSocketWriteTimeout or more than
+// webSocketMaxBacklog bytes (what the kernel did not take yet), or a
+// polling session holding more than PollingMaxBuffered bytes between two
+// GETs, is dropped. A live client stays far below them even during a
+// burst; polling buffers share each broadcast's bytes, so the bound is on
+// what one abandoned session keeps alive, not a copy per session.
+// WebSocketWriteTimeout is the Options.WriteTimeout the feed server (by
+// default) and the conformance command pass in.
+const (
+	WebSocketWriteTimeout = 10 * time.Second
+	webSocketMaxBacklog   = 16 << 20
+	PollingMaxBuffered    = 1 << 20
+)
+
+// errNoCORS is New's and NewEngine's answer to Options without a policy:
+// no policy would mean no origin check on WebSocket upgrades.
+var errNoCORS = errors.New("realtime: Options.CORS is required")
+
+// NewEngine builds the Engine.IO server New binds Socket.IO to, and the
+// handler that serves it behind o.CORS. Alone, it serves bare Engine.IO
+// (what the Engine.IO protocol suite tests); of o it reads the Engine.IO
+// settings, CORS, Log and Metrics.
+func NewEngine(o Options) (*engineio.Server, http.Handler, error) {
+	if o.CORS == nil {
+		return nil, nil, errNoCORS
+	}
+	eio, err := engineio.New(engineOptions(o))
+	if err != nil {
+		return nil, nil, err
+	}
+	return eio, o.CORS.EngineIO(eio), nil
+}
+
+// engineOptions is the Engine.IO part of o.
+func engineOptions(o Options) engineio.Options {
+	return engineio.Options{
+		PingInterval:   o.PingInterval,
+		PingTimeout:    o.PingTimeout,
+		MaxPayload:     o.MaxHTTPBufferSize,
+		UpgradeTimeout: upgradeTimeout,
+		WriteTimeout:   o.WriteTimeout,
+		MaxBuffered:    PollingMaxBuffered,
+		MaxBacklog:     webSocketMaxBacklog,
+		AllowEIO3:      o.AllowEIO3,
+		CheckOrigin:    o.CORS.AllowsRequest,
+		Log:            o.Log,
+		Observer:       engineMetrics{o.Metrics},
+	}
+}
+
+// engineMetrics reports the engine's sessions to the metrics.
+type engineMetrics struct{ m *metrics.Metrics }
+
+func (e engineMetrics) Opened(transport string, protocol int) { e.m.SocketOpened(transport, protocol) }
+func (e engineMetrics) Upgraded(protocol int)                 { e.m.SocketUpgraded(protocol) }
+
+func (e engineMetrics) Closed(transport string, protocol int, reason string, slow bool) {
+	r := metrics.CloseReasonOf(reason)
+	if slow {
+		e.m.SlowConsumerDropped()
+		r = metrics.CloseSlowConsumer
+	}
+	e.m.SocketClosed(transport, protocol, r)
+}
+
+func (e engineMetrics) Refused(code int, upgrade bool) {
+	cause := metrics.FailureCause(code)
+	if code < 0 {
+		cause = metrics.FailTimeout
+	}
+	if upgrade {
+		e.m.UpgradeFailed(cause)
+		return
+	}
+	e.m.HandshakeFailed(cause)
+}

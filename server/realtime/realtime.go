@@ -1,0 +1,130 @@
+// Package realtime is the real-time engine: the library's Socket.IO
+// server bound to the project's Engine.IO server (server/engineio), with
+// the fan-out adapter that writes each broadcast once to every session
+// (fanout.go), connection state recovery's log (recovery.go), and the
+// Broadcaster that emits queued events in order (broadcaster.go).
+//
+// It knows no configuration: whoever wires it (server/, or the
+// conformance command) passes every setting in Options, and the CORS
+// policy through the small CORS interface.
+package realtime
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/metrics"
+	"feedrt/server/redisadapter"
+)
+
+// Options are the Engine.IO and Socket.IO settings. The feed server runs
+// with Node's defaults; the conformance command with those the
+// protocols' test suites expect.
+type Options struct {
+	PingInterval      time.Duration
+	PingTimeout       time.Duration
+	ConnectTimeout    time.Duration // 0: the library's default (45 s, as Node)
+	MaxHTTPBufferSize int64
+	// Recovery turns on connection state recovery (RecoveryWindow), which
+	// keeps at most RecoveryMaxPackets broadcasts of RecoveryMaxBytes in
+	// all and RecoveryMaxSessions disconnected sessions (all required
+	// with Recovery).
+	Recovery                                                  bool
+	RecoveryMaxPackets, RecoveryMaxBytes, RecoveryMaxSessions int
+	// AllowEIO3 accepts Engine.IO v3 clients (socket.io-client 2.x).
+	AllowEIO3 bool
+	// CORS is the cross-origin policy the handler obeys (required).
+	CORS CORS
+	// Adapter, when set, replaces the in-memory one (LocalAdapter), e.g.
+	// with the Redis cluster's, whose local part should be LocalAdapter's
+	// (redisadapter.Options.Local).
+	Adapter socket.AdapterConstructor
+	// WriteTimeout drops a WebSocket client that leaves bytes unwritten
+	// this long (the feed server's default: WebSocketWriteTimeout).
+	WriteTimeout time.Duration
+	Log          *slog.Logger     // nil: discard
+	Metrics      *metrics.Metrics // nil: not measured
+}
+
+// CORS is the cross-origin policy of the Engine.IO handler; server/cors's
+// Policy, the one the REST routes obey too, is the implementation.
+type CORS interface {
+	// AllowsRequest reports whether a WebSocket upgrade request may
+	// proceed, from its Origin.
+	AllowsRequest(r *http.Request) bool
+	// EngineIO puts h behind the policy: it answers preflights and sets
+	// the CORS headers of the origins it allows.
+	EngineIO(h http.Handler) http.Handler
+}
+
+// RecoveryWindow is how long connection state recovery keeps a
+// disconnected socket's session and the broadcasts it may miss.
+const RecoveryWindow = 2 * time.Minute
+
+// LocalAdapter makes the adapter that delivers to this process's own
+// sockets, not constructed yet: the local part of a cluster adapter
+// (redisadapter.Options.Local). It panics when Recovery is on without
+// its limits.
+func (o Options) LocalAdapter() func() socket.Adapter { return localAdapters(o).Make }
+
+// localAdapters builds the adapters that deliver to this process's own
+// sockets (fanoutAdapter): the server's adapter, or the local part of a
+// cluster adapter (redisadapter.Options.Local is its Make method).
+func localAdapters(o Options) fanoutAdapters {
+	if !o.Recovery {
+		return fanoutAdapters{metrics: o.Metrics}
+	}
+	if o.RecoveryMaxPackets <= 0 || o.RecoveryMaxBytes <= 0 || o.RecoveryMaxSessions <= 0 {
+		panic("realtime: recovery needs RecoveryMaxPackets, RecoveryMaxBytes and RecoveryMaxSessions")
+	}
+	return fanoutAdapters{metrics: o.Metrics, recovery: recoveryLimits{
+		maxAge:      RecoveryWindow,
+		maxPackets:  o.RecoveryMaxPackets,
+		maxBytes:    o.RecoveryMaxBytes,
+		maxSessions: o.RecoveryMaxSessions,
+	}}
+}
+
+// Server is a Socket.IO server bound to the project's Engine.IO server.
+// Mount Handler at the Socket.IO path (/socket.io/).
+type Server struct {
+	IO      *socket.Server
+	Handler http.Handler // the engine behind the CORS policy
+}
+
+// New builds a Socket.IO server over polling and WebSocket (with
+// upgrade) on the project's Engine.IO server.
+func New(o Options) (*Server, error) {
+	eio, handler, err := NewEngine(o)
+	if err != nil {
+		return nil, err
+	}
+	opts := socket.DefaultServerOptions()
+	opts.SetServeClient(false)
+	// Packets go out as a Node server writes them: data from other
+	// servers of a cluster (*redisadapter.Object, keys in the sender's
+	// order) with its binary as attachments, and JSON without the HTML
+	// escapes of encoding/json.
+	opts.SetParser(redisadapter.Parser(parser.NewParser()))
+	if o.ConnectTimeout > 0 {
+		opts.SetConnectTimeout(o.ConnectTimeout)
+	}
+	if o.Recovery {
+		csr := &socket.ConnectionStateRecovery{}
+		csr.SetMaxDisconnectionDuration(RecoveryWindow.Milliseconds())
+		csr.SetSkipMiddlewares(true)
+		opts.SetConnectionStateRecovery(csr)
+	}
+	if o.Adapter != nil {
+		opts.SetAdapter(o.Adapter)
+	} else {
+		opts.SetAdapter(localAdapters(o))
+	}
+	io := socket.NewServer(nil, opts)
+	io.Bind(eio)
+	return &Server{IO: io, Handler: handler}, nil
+}
