@@ -137,6 +137,16 @@ func TestConformanceEngineIO(t *testing.T) {
 		if status, _ := servertest.Do(t, "GET", eio+"&sid="+sid, ""); status != 400 {
 			t.Errorf("poll after upgrade: %d, want 400", status)
 		}
+		// Another WebSocket for the upgraded session opens and is closed
+		// (Node's answer; the suite fails on a refused handshake).
+		again := servertest.MustDial(t, ws+"/engine.io/?EIO=4&transport=websocket&sid="+sid)
+		if !again.Closed(3*time.Second, false) {
+			t.Error("second WebSocket for an upgraded session not closed")
+		}
+		c.Send("4still")
+		if _, msg := c.Read(); msg != "4still" {
+			t.Errorf("the upgraded transport after the second WebSocket: %q", msg)
+		}
 	})
 }
 

@@ -305,12 +305,14 @@ func isCloseError(err error) bool {
 }
 
 // upgradeTo takes a WebSocket request for an existing session: the probe
-// of its upgrade from polling.
+// of its upgrade from polling. As in Node, a session that cannot take a
+// probe (already upgraded, or probing) gets the WebSocket opened and
+// closed at once; a closing session's sid is refused.
 func (c *Socket) upgradeTo(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	ok := c.state == stateOpen && c.poll != nil && c.ws == nil && c.probe == nil
+	open := c.state == stateOpen
 	c.mu.Unlock()
-	if !ok {
+	if !open {
 		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
@@ -319,9 +321,10 @@ func (c *Socket) upgradeTo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
-	if c.state != stateOpen || c.ws != nil || c.probe != nil {
+	if c.state != stateOpen || c.poll == nil || c.ws != nil || c.probe != nil {
+		t.close(true)
 		c.mu.Unlock()
-		t.shut()
+		c.srv.opts.Observer.Refused(errBadRequest, true)
 		return
 	}
 	c.probe = t
