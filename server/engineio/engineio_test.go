@@ -252,6 +252,32 @@ func TestUpgrade(t *testing.T) {
 	}
 }
 
+// TestPollDuringUpgrade: a GET sent once the probe is answered (racing
+// the client's "5") waits for the upgrade and is then refused, as any
+// polling request after it (the protocol suite's "should ignore HTTP
+// requests with same sid after upgrade").
+func TestPollDuringUpgrade(t *testing.T) {
+	e := mustEngine(t, noPings)
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
+	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "3probe" {
+		t.Fatalf("probe answer %q, %v", m, err)
+	}
+	answer := make(chan int, 1)
+	go func() { status, _ := request(t, http.DefaultClient, "GET", url, ""); answer <- status }()
+	waitUntil(t, "the GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	if status := <-answer; status != http.StatusBadRequest {
+		t.Errorf("GET during the upgrade: %d, want 400 once upgraded", status)
+	}
+}
+
 // TestHeartbeat: pings every PingInterval, answered; a client that stops
 // answering is closed with "ping timeout".
 func TestHeartbeat(t *testing.T) {

@@ -4,7 +4,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
+
+// upgradeCheck is how long a GET that comes during an upgrade waits for
+// it to end (Node checks every 100 ms).
+const upgradeCheck = 100 * time.Millisecond
 
 // polling is a session's HTTP long-polling transport. Its fields are
 // guarded by the Socket's mu. A GET is answered by the request's own
@@ -98,11 +103,27 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 		c.close("transport error", false, typeClose)
 		return
 	}
-	for len(p.buf) == 0 && p.last == 0 && !c.upgrading && c.ws == nil {
+	// A GET that comes once the probe was answered waits a moment (as
+	// Node's upgrade checks every 100 ms) for the upgrade to end: if the
+	// session moved, it is refused like any polling request after the
+	// upgrade (it may well have been sent after the client's "5"), else
+	// it gets a noop. The GET that was waiting when the probe came is
+	// let go with a noop at once, so that the client can pause.
+	late := c.upgrading
+	var check <-chan time.Time
+	if late {
+		t := time.NewTimer(upgradeCheck)
+		defer t.Stop()
+		check = t.C
+	}
+	for len(p.buf) == 0 && p.last == 0 && c.ws == nil && (late || !c.upgrading) {
 		p.waiting = true
 		c.mu.Unlock()
+		checked := false
 		select {
 		case <-p.wake:
+		case <-check:
+			checked = true
 		case <-r.Context().Done():
 		}
 		c.mu.Lock()
@@ -111,13 +132,21 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 			c.mu.Unlock()
 			return
 		}
+		if checked {
+			break
+		}
+	}
+	if late && c.ws != nil {
+		c.mu.Unlock()
+		c.srv.refuse(w, r, errBadRequest)
+		return
 	}
 	out := p.take()
 	ended := p.last != 0
 	switch {
 	case ended:
 		out = append(out, outPacket{typ: p.last})
-	case c.ws != nil || (len(out) == 0 && c.upgrading):
+	case c.ws != nil || len(out) == 0:
 		// upgraded meanwhile, or probing: let the client's poll end
 		out = append(out, outPacket{typ: typeNoop})
 	}
