@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -147,6 +148,54 @@ func TestPollingGetCloseRace(t *testing.T) {
 		if r := e.waitClose(t); r != "transport close" {
 			t.Fatalf("try %d: close reason %q", i, r)
 		}
+	}
+}
+
+// TestPollingAbortedGet: a client that gives up its waiting GET ends
+// the session, as in Node (the suite's "closes the session upon
+// cancelled polling request").
+func TestPollingAbortedGet(t *testing.T) {
+	e := mustEngine(t, noPings)
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}()
+	waitUntil(t, "the GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	cancel()
+	<-done
+	if r := e.waitClose(t); r != "transport error" {
+		t.Errorf("close reason %q, want transport error", r)
+	}
+	if status, _ := request(t, http.DefaultClient, "GET", url, ""); status != 400 {
+		t.Errorf("GET after the aborted one: %d, want 400", status)
+	}
+}
+
+// TestPollingCloseBeforeGet: the client's close POST overtook the GET
+// sent with it; that GET still gets its noop, the next one 400 (the
+// suite's "forcefully closes the session").
+func TestPollingCloseBeforeGet(t *testing.T) {
+	e := mustEngine(t, noPings)
+	sid := openPolling(t, e)
+	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	if status, b := request(t, http.DefaultClient, "POST", url, "1"); status != 200 || b != "ok" {
+		t.Fatalf("close POST: %d %q", status, b)
+	}
+	if r := e.waitClose(t); r != "transport close" {
+		t.Errorf("close reason %q", r)
+	}
+	if status, b := request(t, http.DefaultClient, "GET", url, ""); status != 200 || b != "6" {
+		t.Errorf("GET after the close: %d %q, want the noop", status, b)
+	}
+	if status, _ := request(t, http.DefaultClient, "GET", url, ""); status != 400 {
+		t.Errorf("next GET: %d, want 400", status)
 	}
 }
 

@@ -11,6 +11,10 @@ import (
 // it to end (Node checks every 100 ms).
 const upgradeCheck = 100 * time.Millisecond
 
+// clientCloseLinger is how long a session the client closed waits for
+// a GET that raced the close.
+const clientCloseLinger = time.Second
+
 // polling is a session's HTTP long-polling transport. Its fields are
 // guarded by the Socket's mu. A GET is answered by the request's own
 // goroutine, which either finds packets (or the end of the session)
@@ -55,7 +59,9 @@ func (p *polling) signal() {
 }
 
 // close marks the end; it reports whether the session must linger for
-// a GET that will collect the end (no GET waits now and flush is set).
+// a GET that will collect the end: no GET waits now, and either flush
+// is set or the client closed (its close POST may have overtaken the GET
+// it sent with it, which then gets the noop).
 func (p *polling) close(flush bool, last byte) bool {
 	p.last, p.flush = last, flush
 	if !flush {
@@ -65,7 +71,7 @@ func (p *polling) close(flush bool, last byte) bool {
 		p.signal()
 		return false
 	}
-	return flush
+	return flush || last == typeNoop
 }
 
 // take empties the buffer into an answer.
@@ -128,8 +134,14 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 		}
 		c.mu.Lock()
 		p.waiting = false
-		if r.Context().Err() != nil { // the client went away: keep the buffer
+		if r.Context().Err() != nil {
+			// The client gave up its poll: as Node, the session ends
+			// (unless it is moving to its WebSocket).
+			moving := c.upgrading || c.ws != nil
 			c.mu.Unlock()
+			if !moving {
+				c.close("transport error", false, typeClose)
+			}
 			return
 		}
 		if checked {

@@ -252,7 +252,11 @@ func (c *Socket) close(reason string, flush bool, last byte) {
 		c.probe = nil
 	}
 	if lingers { // wait for the GET that collects the rest
-		c.srv.sched.arm(&c.hb, closeDue, time.Now().Add(c.srv.opts.PingInterval+c.srv.opts.PingTimeout))
+		wait := c.srv.opts.PingInterval + c.srv.opts.PingTimeout
+		if !flush {
+			wait = clientCloseLinger
+		}
+		c.srv.sched.arm(&c.hb, closeDue, time.Now().Add(wait))
 	} else {
 		c.srv.sched.disarm(&c.hb)
 	}
