@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // TestSlowClientDropped: a WebSocket client that stops reading is dropped
@@ -205,5 +207,43 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 	}
 	if m := c.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
 		t.Fatalf("disconnect reason %q, want %q", m.Reason, "io server disconnect")
+	}
+}
+
+// TestBroadcastToManySockets: with enough sockets that a broadcast's
+// writes are split over several goroutines, every socket still gets
+// every event, once, in order.
+func TestBroadcastToManySockets(t *testing.T) {
+	env := mustStart(t, nil)
+	ws := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	const clients, events = 600, 30
+	conns := make([]*servertest.WSConn, clients)
+	for i := range conns {
+		conns[i] = mustDial(t, ws)
+		conns[i].Read() // open
+		conns[i].Send("40")
+		conns[i].Read() // connected
+	}
+	for i := range events {
+		env.srv.bc.Broadcast("news", map[string]any{"i": i})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, clients)
+	for n, c := range conns {
+		wg.Go(func() {
+			for i := range events {
+				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+				_, msg, err := c.ReadMessage()
+				if want := fmt.Sprintf(`42["news",{"i":%d},`, i); err != nil || !strings.HasPrefix(string(msg), want) {
+					errs <- fmt.Sprintf("client %d, event %d: %.40q, %v", n, i, msg, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

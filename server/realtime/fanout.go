@@ -1,6 +1,8 @@
 package realtime
 
 import (
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -110,7 +112,7 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	if text, ok := singleText(encoded); ok && !flags.Volatile {
 		msg = engineio.NewMessage(text.Bytes())
 	}
-	a.Adapter.FetchSockets(opts)(func(sockets []socket.SocketDetails, _ error) {
+	deliver := func(sockets []socket.SocketDetails) {
 		for _, sd := range sockets {
 			s, ok := sd.(*socket.Socket)
 			if !ok {
@@ -125,8 +127,31 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 			}
 			s.Client().WriteToEngine(encoded, wopts)
 		}
+	}
+	a.Adapter.FetchSockets(opts)(func(sockets []socket.SocketDetails, _ error) {
+		// A write is a system call per socket: with many sockets they are
+		// split over the cores, and all are done before Broadcast returns
+		// (so the next broadcast's frames queue behind this one's). The
+		// library's path (msg nil) reads the shared encoding: not split.
+		shards := min(runtime.GOMAXPROCS(0), len(sockets)/shardMin)
+		if msg == nil || shards < 2 {
+			deliver(sockets)
+			return
+		}
+		var wg sync.WaitGroup
+		size := (len(sockets) + shards - 1) / shards
+		for len(sockets) > size {
+			part := sockets[:size]
+			sockets = sockets[size:]
+			wg.Go(func() { deliver(part) })
+		}
+		deliver(sockets)
+		wg.Wait()
 	})
 }
+
+// shardMin is the fewest sockets a broadcast gives each goroutine.
+const shardMin = 256
 
 // encodedLen is the size of an encoded packet, all parts.
 func encodedLen(encoded []types.BufferInterface) int {
