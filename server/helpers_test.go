@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +146,28 @@ var (
 	mustDial       = servertest.MustDial
 	do             = servertest.Do
 )
+
+// webSocketURL is the Socket.IO WebSocket URL (protocol 4) of the server
+// at httpURL.
+func webSocketURL(httpURL string) string {
+	return "ws" + strings.TrimPrefix(httpURL, "http") + "/socket.io/?EIO=4&transport=websocket"
+}
+
+// mustRawSocket opens a raw WebSocket to url and connects it to "/", for
+// tests that read and write the packets themselves. The read deadline
+// Read set last stays until the test sets another.
+func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
+	tb.Helper()
+	c := mustDial(tb, url)
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
+		tb.Fatalf("open packet %q", msg)
+	}
+	c.Send("40")
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "40{") {
+		tb.Fatalf("connect packet %q", msg)
+	}
+	return c
+}
 
 // waitFor polls cond for up to 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
