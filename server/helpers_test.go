@@ -1,8 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
 	"net"
@@ -146,6 +151,28 @@ var (
 	mustDial       = servertest.MustDial
 	do             = servertest.Do
 )
+
+// pngBytes is a small valid PNG.
+func pngBytes(t testing.TB, shade uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{shade, 0, 0, 255})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// decodeArg decodes one event argument.
+func decodeArg(t testing.TB, raw json.RawMessage) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("event argument %s: %v", raw, err)
+	}
+	return m
+}
 
 // webSocketURL is the Socket.IO WebSocket URL (protocol 4) of the server
 // at httpURL.
