@@ -1,13 +1,9 @@
 package server
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -25,12 +21,7 @@ const adminUIDir = "../testdata/adminui"
 // the UI makes one join a room and disconnects another, whose client
 // sees the server disconnect it.
 func TestAdminUIBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; CI must install it (apt-get install -y chromium)", chromiumPath)
-		}
-		t.Skipf("skipping: %s not found; install Debian's chromium (apt-get install -y chromium) to run the browser tests", chromiumPath)
-	}
+	needChromium(t)
 	mustInstallAdminUI(t)
 	uiOrigin := mustServeAdminUI(t)
 	edit := withAdminUI(t, false)
@@ -40,10 +31,6 @@ func TestAdminUIBrowser(t *testing.T) {
 	ws := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"websocket"}, "reconnection": false})
 	pollingID, wsID := polling.MustConnect().ID.(string), ws.MustConnect().ID.(string)
 
-	artifacts := os.Getenv("BROWSER_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = filepath.Join(os.TempDir(), fmt.Sprintf("feedrt-adminui-%d", time.Now().UnixNano()))
-	}
 	cfg := map[string]any{
 		"ui":         uiOrigin + "/",
 		"server":     env.url,
@@ -53,26 +40,12 @@ func TestAdminUIBrowser(t *testing.T) {
 		"join":       map[string]string{"id": pollingID, "room": "ui-room"},
 		"disconnect": wsID,
 		"serverId":   env.srv.cfg.AdminServerID,
-		"artifacts":  artifacts,
+		"artifacts":  artifactsDir("feedrt-adminui"),
 		"shots":      os.Getenv("BROWSER_ARTIFACTS") != "",
 		"chromium":   chromiumPath,
 		"timeoutMs":  90_000,
 	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 110*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "e2e.mjs", string(raw))
-	cmd.Dir = adminUIDir
-	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("admin UI script (%v, after %v):\n%s", err, time.Since(start).Round(time.Millisecond), out)
-	}
-	t.Logf("admin UI script passed in %v:\n%s", time.Since(start).Round(time.Millisecond), out)
+	runNodeScript(t, adminUIDir, "e2e.mjs", cfg, 110*time.Second)
 
 	// What the UI did reached the clients and the server.
 	if m := ws.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
@@ -94,16 +67,8 @@ func TestAdminUIBrowser(t *testing.T) {
 func mustInstallAdminUI(t *testing.T) {
 	t.Helper()
 	lock := filepath.Join(adminUIDir, "package-lock.json")
-	if !olderThan(t, filepath.Join(adminUIDir, "node_modules", ".package-lock.json"), []string{lock}) {
-		return
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = adminUIDir
-	cmd.WaitDelay = 5 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", adminUIDir, err, out)
+	if olderThan(t, filepath.Join(adminUIDir, "node_modules", ".package-lock.json"), []string{lock}) {
+		npm(t, adminUIDir, 5*time.Minute, "ci", "--no-audit", "--no-fund")
 	}
 }
 

@@ -36,12 +36,7 @@ var webappClients = []string{"v4", "v2"}
 // never reloads. With the origin not allowed, the browser must block the
 // data and the socket must not connect.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; CI must install it (apt-get install -y chromium)", chromiumPath)
-		}
-		t.Skipf("skipping: %s not found; install Debian's chromium (apt-get install -y chromium) to run the browser tests", chromiumPath)
-	}
+	needChromium(t)
 	mustBuildWebapp(t)
 	pageOrigin := mustServeWebapp(t)
 
@@ -57,7 +52,8 @@ func TestBrowser(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := mustStart(t, func(c *Config) { c.AllowedOrigins = tc.origins })
-			runBrowserScript(t, browserScenario(t, env, pageOrigin, tc.client, tc.mode))
+			// The script stops itself after its timeoutMs; 80 s is the backstop.
+			runNodeScript(t, webappDir, "e2e/browser.mjs", browserScenario(t, env, pageOrigin, tc.client, tc.mode), 80*time.Second)
 		})
 	}
 }
@@ -91,10 +87,6 @@ func browserScenario(t *testing.T, env *testEnv, pageOrigin, client, mode string
 		}
 		images = append(images, p)
 	}
-	artifacts := os.Getenv("BROWSER_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = filepath.Join(os.TempDir(), fmt.Sprintf("feedrt-browser-%d", time.Now().UnixNano()))
-	}
 	user := func(c *apiClient, id, email, name string) map[string]string {
 		// mustUser signs every user up with the password "secret1".
 		return map[string]string{"email": email, "password": "secret1", "name": name, "id": id, "token": c.token}
@@ -107,32 +99,54 @@ func browserScenario(t *testing.T, env *testEnv, pageOrigin, client, mode string
 		"users":     []any{user(a, aID, "ada@example.com", "Ada"), user(b, bID, "bob@example.com", "Bob")},
 		"seeded":    seeded,
 		"images":    images,
-		"artifacts": artifacts,
+		"artifacts": artifactsDir("feedrt-browser"),
 		"chromium":  chromiumPath,
 		"timeoutMs": 60_000,
 	}
 }
 
-// runBrowserScript runs e2e/browser.mjs with cfg and fails the test with
-// its output (which names any screenshots) if a check failed.
-func runBrowserScript(t *testing.T, cfg map[string]any) {
+// needChromium skips the test when Debian's Chromium is missing, or
+// fails it on CI, which must install it.
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; CI must install it (apt-get install -y chromium)", chromiumPath)
+		}
+		t.Skipf("skipping: %s not found; install Debian's chromium (apt-get install -y chromium) to run the browser tests", chromiumPath)
+	}
+}
+
+// artifactsDir is where a browser script writes its screenshots:
+// $BROWSER_ARTIFACTS, or a fresh folder named after prefix in the temp
+// directory.
+func artifactsDir(prefix string) string {
+	if dir := os.Getenv("BROWSER_ARTIFACTS"); dir != "" {
+		return dir
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()))
+}
+
+// runNodeScript runs `node script '<cfg as JSON>'` in dir, killed after
+// timeout, and fails the test with its output (which names any
+// screenshots) if a check failed.
+func runNodeScript(t *testing.T, dir, script string, cfg map[string]any, timeout time.Duration) {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The script stops itself after cfg.timeoutMs; this is the backstop.
-	ctx, cancel := context.WithTimeout(t.Context(), 80*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "e2e/browser.mjs", string(raw))
-	cmd.Dir = webappDir
+	cmd := exec.CommandContext(ctx, "node", script, string(raw))
+	cmd.Dir = dir
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("browser script (%v, after %v):\n%s", err, time.Since(start).Round(time.Millisecond), out)
+		t.Fatalf("%s (%v, after %v):\n%s", script, err, time.Since(start).Round(time.Millisecond), out)
 	}
-	t.Logf("browser script passed in %v:\n%s", time.Since(start).Round(time.Millisecond), out)
+	t.Logf("%s passed in %v:\n%s", script, time.Since(start).Round(time.Millisecond), out)
 }
 
 // mustServeWebapp serves dist-v4 under /v4/ and dist-v2 under /v2/ on a
@@ -162,7 +176,7 @@ func mustBuildWebapp(t *testing.T) {
 	lock := filepath.Join(webappDir, "package-lock.json")
 	installed := filepath.Join(webappDir, "node_modules", ".package-lock.json")
 	if olderThan(t, installed, []string{lock}) {
-		npm(t, 5*time.Minute, "ci", "--no-audit", "--no-fund")
+		npm(t, webappDir, 5*time.Minute, "ci", "--no-audit", "--no-fund")
 	}
 	sources := []string{lock, filepath.Join(webappDir, "index.html"), filepath.Join(webappDir, "vite.config.js")}
 	err := filepath.WalkDir(filepath.Join(webappDir, "src"), func(p string, d fs.DirEntry, err error) error {
@@ -176,7 +190,7 @@ func mustBuildWebapp(t *testing.T) {
 	}
 	for _, c := range webappClients {
 		if olderThan(t, filepath.Join(webappDir, "dist-"+c, "index.html"), sources) {
-			npm(t, 2*time.Minute, "exec", "--", "vite", "build", "--mode", c)
+			npm(t, webappDir, 2*time.Minute, "exec", "--", "vite", "build", "--mode", c)
 		}
 	}
 }
@@ -202,17 +216,17 @@ func olderThan(t *testing.T, target string, sources []string) bool {
 	return false
 }
 
-// npm runs an npm command in the webapp folder within timeout.
-func npm(t *testing.T, timeout time.Duration, args ...string) {
+// npm runs an npm command in dir within timeout.
+func npm(t *testing.T, dir string, timeout time.Duration, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "npm", args...)
-	cmd.Dir = webappDir
+	cmd.Dir = dir
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm %s in %s: %v\n%s", strings.Join(args, " "), webappDir, err, out)
+		t.Fatalf("npm %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
 	}
 	t.Logf("npm %s: %v", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 }

@@ -357,14 +357,7 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 // library now and then loses an acknowledgement, single server or not.)
 func rawAcker(t *testing.T, httpURL, answer string) {
 	t.Helper()
-	c := mustDial(t, "ws"+strings.TrimPrefix(httpURL, "http")+"/socket.io/?EIO=4&transport=websocket")
-	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
-		t.Fatalf("open packet %q", msg)
-	}
-	c.Send("40")
-	if _, msg := c.Read(); !strings.HasPrefix(msg, "40{") {
-		t.Fatalf("connect packet %q", msg)
-	}
+	c := mustRawSocket(t, webSocketURL(httpURL))
 	reply, _ := json.Marshal([]string{answer})
 	go func() {
 		for {

@@ -191,3 +191,62 @@ func TestLoadConfigAdminUI(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigListenerAddrs: METRICS_ADDR and PPROF_ADDR, the addresses
+// of the two listeners kept off the public port, are off by default, read
+// as host:port, refused when malformed (METRICS_ADDR also on the public
+// port), and shown in the start-up log.
+func TestLoadConfigListenerAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		env, logKey, addr string // addr: a valid value
+		got               func(Config) string
+		refused           []map[string]string
+	}{
+		{"METRICS_ADDR", "metrics_addr", "127.0.0.1:9464", func(c Config) string { return c.MetricsAddr }, []map[string]string{
+			{"METRICS_ADDR": "9464"},
+			{"METRICS_ADDR": ":8080"},                          // the default PORT
+			{"METRICS_ADDR": "127.0.0.1:9000", "PORT": "9000"}, // the public port on one interface
+		}},
+		{"PPROF_ADDR", "pprof_addr", "127.0.0.1:6060", func(c Config) string { return c.PprofAddr }, []map[string]string{
+			{"PPROF_ADDR": "6060"},
+		}},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			c, err := loadEnv(nil)
+			if err != nil || tc.got(c) != "" {
+				t.Errorf("default %s = %q, %v; want off", tc.env, tc.got(c), err)
+			}
+			if logged := configLog(c); !strings.Contains(logged, "config."+tc.logKey+"=(off)") {
+				t.Errorf("%s off not in the log: %s", tc.env, logged)
+			}
+			c, err = loadEnv(map[string]string{tc.env: tc.addr})
+			if err != nil || tc.got(c) != tc.addr {
+				t.Errorf("%s=%s: got %q, %v", tc.env, tc.addr, tc.got(c), err)
+			}
+			if logged := configLog(c); !strings.Contains(logged, "config."+tc.logKey+"="+tc.addr) {
+				t.Errorf("%s not in the log: %s", tc.env, logged)
+			}
+			for _, env := range tc.refused {
+				if _, err := loadEnv(env); err == nil || !strings.Contains(err.Error(), tc.env) {
+					t.Errorf("%v: error %v, want one naming %s", env, err, tc.env)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadConfigGCPercent: the collector's target is 50 unless GOGC is
+// set, which the Go runtime reads itself (GCPercent 0: leave it).
+func TestLoadConfigGCPercent(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil || c.GCPercent != 50 {
+		t.Errorf("default GCPercent = %d, %v; want 50", c.GCPercent, err)
+	}
+	if logged := configLog(c); !strings.Contains(logged, "config.gc_percent=50") {
+		t.Errorf("GC percent not in the log: %s", logged)
+	}
+	c, err = loadEnv(map[string]string{"GOGC": "200"})
+	if err != nil || c.GCPercent != 0 {
+		t.Errorf("GOGC=200: GCPercent = %d, %v; want 0 (the runtime's)", c.GCPercent, err)
+	}
+}

@@ -79,7 +79,7 @@ func TestCORS(t *testing.T) {
 		})
 	}
 
-	wsURL := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	wsURL := webSocketURL(env.url)
 	t.Run("websocket allowed", func(t *testing.T) {
 		conn, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {goodOrigin}})
 		if err != nil {
@@ -116,7 +116,7 @@ func TestCORSWildcard(t *testing.T) {
 	if got := res.Header.Get("Access-Control-Allow-Origin"); got != badOrigin && got != "*" {
 		t.Errorf("Access-Control-Allow-Origin = %q", got)
 	}
-	wsURL := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+	wsURL := webSocketURL(env.url)
 	conn, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {badOrigin}})
 	if err != nil {
 		t.Fatalf("upgrade with * allowed: %v", err)

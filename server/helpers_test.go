@@ -1,12 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +151,50 @@ var (
 	mustDial       = servertest.MustDial
 	do             = servertest.Do
 )
+
+// pngBytes is a small valid PNG.
+func pngBytes(t testing.TB, shade uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{shade, 0, 0, 255})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// decodeArg decodes one event argument.
+func decodeArg(t testing.TB, raw json.RawMessage) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("event argument %s: %v", raw, err)
+	}
+	return m
+}
+
+// webSocketURL is the Socket.IO WebSocket URL (protocol 4) of the server
+// at httpURL.
+func webSocketURL(httpURL string) string {
+	return "ws" + strings.TrimPrefix(httpURL, "http") + "/socket.io/?EIO=4&transport=websocket"
+}
+
+// mustRawSocket opens a raw WebSocket to url and connects it to "/", for
+// tests that read and write the packets themselves. The read deadline
+// Read set last stays until the test sets another.
+func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
+	tb.Helper()
+	c := mustDial(tb, url)
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
+		tb.Fatalf("open packet %q", msg)
+	}
+	c.Send("40")
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "40{") {
+		tb.Fatalf("connect packet %q", msg)
+	}
+	return c
+}
 
 // waitFor polls cond for up to 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {

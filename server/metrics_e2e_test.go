@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"feedrt/server/metrics/metricstest"
 	"feedrt/store/mongostore/ferretdbtest"
 )
 
@@ -43,41 +44,9 @@ func scrape(t *testing.T, env *testEnv) metricFamilies {
 type metricFamilies map[string]*dto.MetricFamily
 
 // value adds up the series of name whose labels include the pairs
-// (name, value, ...): counter and gauge values, histogram sample counts.
+// (name, value, ...): see metricstest.Sum. 0 when the scrape lacks name.
 func (f metricFamilies) value(name string, pairs ...string) float64 {
-	var sum float64
-	fam := f[name]
-	if fam == nil {
-		return 0
-	}
-series:
-	for _, s := range fam.GetMetric() {
-		for i := 0; i+1 < len(pairs); i += 2 {
-			if labelOf(s, pairs[i]) != pairs[i+1] {
-				continue series
-			}
-		}
-		switch {
-		case s.Counter != nil:
-			sum += s.GetCounter().GetValue()
-		case s.Gauge != nil:
-			sum += s.GetGauge().GetValue()
-		case s.Histogram != nil:
-			sum += float64(s.GetHistogram().GetSampleCount())
-		case s.Untyped != nil:
-			sum += s.GetUntyped().GetValue()
-		}
-	}
-	return sum
-}
-
-func labelOf(s *dto.Metric, name string) string {
-	for _, l := range s.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
+	return metricstest.Sum(f[name], pairs...)
 }
 
 // waitMetric polls env's metrics until name with pairs reaches want.

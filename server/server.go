@@ -59,8 +59,11 @@ type Server struct {
 	admin   *adminui.Admin        // nil: no Admin UI (no ADMIN_USERNAME)
 	sweeper *imageSweeper         // removes image files no post references
 
-	metrics   *metrics.Metrics // nil: metrics off (no METRICS_ADDR)
-	metricsLn *metricsListener // serves them; nil when off
+	metrics *metrics.Metrics // nil: metrics off (no METRICS_ADDR)
+	// metricsLn serves them; nil when off. It lives and dies with the
+	// Server: bound in New, served once New has succeeded, closed last
+	// in Shutdown (scrapes during the graceful stop still get an answer).
+	metricsLn *metrics.Listener
 
 	ioClosed chan struct{} // closed once Socket.IO has shut down
 }
@@ -73,13 +76,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	if cfg.MetricsAddr != "" {
 		m = metrics.New()
 	}
-	mln, err := listenMetrics(cfg.MetricsAddr, m, log)
+	mln, err := m.Listen(cfg.MetricsAddr, metrics.ListenOptions{ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Log: log})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			_ = mln.close(context.Background())
+			_ = mln.Close(context.Background())
 		}
 	}()
 	st, err := openStore(ctx, cfg, log)
@@ -156,7 +159,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	s.sweeper = startImageSweeper(handlers.ImageSweep{
 		Images: s.images(), Store: st, Age: cfg.ImageSweepAge, Now: o.now,
 	}, cfg.ImageSweepInterval, log)
-	mln.serve(log)
+	mln.Serve()
 	return s, nil
 }
 
@@ -319,7 +322,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
 	}
-	if cerr := s.metricsLn.close(ctx); cerr != nil {
+	if cerr := s.metricsLn.Close(ctx); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close metrics listener: %w", cerr))
 	}
 	return err
@@ -328,4 +331,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // MetricsAddr is the address the metrics listener is bound to (with
 // METRICS_ADDR's port 0, the one the system chose); "" when metrics are
 // off.
-func (s *Server) MetricsAddr() string { return s.metricsLn.addr() }
+func (s *Server) MetricsAddr() string { return s.metricsLn.Addr() }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
@@ -19,11 +20,7 @@ import (
 // event.
 func TestSlowClientDropped(t *testing.T) {
 	env := mustStart(t, nil, WithWebSocketWriteTimeout(500*time.Millisecond))
-	ws := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
-	slow := mustDial(t, ws)
-	slow.Read()
-	slow.Send("40")
-	slow.Read() // connected; from now on it reads nothing
+	mustRawSocket(t, webSocketURL(env.url)) // the slow client: connected, it reads nothing from now on
 	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	fast.MustConnect()
 
@@ -215,14 +212,10 @@ func TestServerDisconnectAfterBurst(t *testing.T) {
 // every event, once, in order.
 func TestBroadcastToManySockets(t *testing.T) {
 	env := mustStart(t, nil)
-	ws := "ws" + strings.TrimPrefix(env.url, "http") + "/socket.io/?EIO=4&transport=websocket"
 	const clients, events = 600, 30
 	conns := make([]*servertest.WSConn, clients)
 	for i := range conns {
-		conns[i] = mustDial(t, ws)
-		conns[i].Read() // open
-		conns[i].Send("40")
-		conns[i].Read() // connected
+		conns[i] = mustRawSocket(t, webSocketURL(env.url))
 	}
 	for i := range events {
 		env.srv.bc.Broadcast("news", map[string]any{"i": i})
@@ -245,5 +238,63 @@ func TestBroadcastToManySockets(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// BenchmarkBroadcast measures one `posts`-sized broadcast reaching every
+// one of N raw WebSocket clients of the in-process server (clients and
+// server share the process, so allocations include the clients' reads).
+//
+//	go test ./server -run '^$' -bench Broadcast -benchmem
+func BenchmarkBroadcast(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			env := mustStart(b, nil)
+			ws := webSocketURL(env.url)
+			var received atomic.Int64
+			var wg sync.WaitGroup
+			conns := make([]*servertest.WSConn, 0, n)
+			for range n {
+				c := mustRawSocket(b, ws)
+				conns = append(conns, c)
+				_ = c.SetReadDeadline(time.Time{}) // the reader below waits as long as the benchmark runs
+				wg.Go(func() {
+					for {
+						_, msg, err := c.ReadMessage()
+						if err != nil {
+							return
+						}
+						if len(msg) == 1 && msg[0] == '2' {
+							_ = c.WriteMessage(websocket.TextMessage, []byte("3"))
+							continue
+						}
+						received.Add(1)
+					}
+				})
+			}
+			payload := map[string]any{"action": "create", "post": map[string]any{
+				"_id": "6b0691681e9a705b920c7fac", "title": "Hello world", "content": strings.Repeat("Some content. ", 10),
+				"imageUrl":  "images/aa51b65dd470b5471d1c229ffbafcb86.png",
+				"creator":   map[string]any{"_id": "6b0691671e9a705b920c7fab", "name": "Foo"},
+				"createdAt": "2026-11-25T07:42:32.230Z", "updatedAt": "2026-11-25T07:42:32.230Z",
+			}}
+			b.ResetTimer()
+			for i := range b.N {
+				env.srv.bc.Broadcast("posts", payload)
+				want := int64(n) * int64(i+1)
+				deadline := time.Now().Add(30 * time.Second)
+				for received.Load() < want {
+					if time.Now().After(deadline) {
+						b.Fatalf("broadcast %d reached %d of %d clients", i, received.Load()-int64(n)*int64(i), n)
+					}
+					time.Sleep(50 * time.Microsecond) // polling the condition
+				}
+			}
+			b.StopTimer()
+			for _, c := range conns {
+				c.Close()
+			}
+			wg.Wait()
+		})
 	}
 }

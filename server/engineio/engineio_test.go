@@ -75,7 +75,14 @@ func (e *testEngine) wsURL(query string) string {
 // request does one HTTP request and returns its status and body.
 func request(t testing.TB, client *http.Client, method, url, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	return requestBody(t, client, method, url, strings.NewReader(body))
+}
+
+// requestBody is request with the body as a reader: one that is not a
+// *strings.Reader (or the like) is sent chunked, its size unannounced.
+func requestBody(t testing.TB, client *http.Client, method, url string, body io.Reader) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +106,58 @@ func openPolling(t testing.TB, e *testEngine) string {
 	return open.Sid
 }
 
+// pollingSession handshakes on polling and returns the session id and
+// the URL of the session's requests.
+func pollingSession(t testing.TB, e *testEngine) (sid, url string) {
+	t.Helper()
+	sid = openPolling(t, e)
+	return sid, e.url + "?EIO=4&transport=polling&sid=" + sid
+}
+
+// httpAnswer is an HTTP answer: its status and body.
+type httpAnswer struct {
+	status int
+	body   string
+}
+
+// heldGet sends a polling GET for session sid on a goroutine of its own
+// and returns once the server holds it; its answer comes on the channel.
+func (e *testEngine) heldGet(t testing.TB, sid, url string) <-chan httpAnswer {
+	t.Helper()
+	ch := make(chan httpAnswer, 1)
+	go func() { status, body := request(t, http.DefaultClient, "GET", url, ""); ch <- httpAnswer{status, body} }()
+	e.waitHeld(t, sid)
+	return ch
+}
+
+// waitHeld waits until the server holds a polling GET of session sid.
+func (e *testEngine) waitHeld(t testing.TB, sid string) {
+	t.Helper()
+	waitUntil(t, "a GET of "+sid+" to be held", func() bool { return e.socket(sid).view.Writable() })
+}
+
+// dialWS opens a WebSocket to the engine with query, closed at cleanup.
+func (e *testEngine) dialWS(t testing.TB, query string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL(query), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// openWS opens a session on WebSocket (protocol 4) and reads its open
+// packet.
+func (e *testEngine) openWS(t testing.TB) *websocket.Conn {
+	t.Helper()
+	ws := e.dialWS(t, "EIO=4&transport=websocket")
+	if _, m, _ := ws.ReadMessage(); !strings.HasPrefix(string(m), "0{") {
+		t.Fatalf("open packet %q", m)
+	}
+	return ws
+}
+
 // waitClose waits for a session's close reason.
 func (e *testEngine) waitClose(t testing.TB) string {
 	t.Helper()
@@ -114,8 +173,7 @@ func (e *testEngine) waitClose(t testing.TB) string {
 // TestPollingRoundTrip: a message POSTed comes back on the next GET.
 func TestPollingRoundTrip(t *testing.T) {
 	e := mustEngine(t, noPings) // the bodies checked hold no ping
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	_, url := pollingSession(t, e)
 	if status, body := request(t, http.DefaultClient, "POST", url, "4hello\x1e4wörld"); status != 200 || body != "ok" {
 		t.Fatalf("POST: %d %q", status, body)
 	}
@@ -131,8 +189,7 @@ func TestPollingGetCloseRace(t *testing.T) {
 	e := mustEngine(t, nil)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 5 * time.Second}
 	for i := range 1000 {
-		sid := openPolling(t, e)
-		url := e.url + "?EIO=4&transport=polling&sid=" + sid
+		_, url := pollingSession(t, e)
 		var wg sync.WaitGroup
 		var getStatus int
 		var getBody string
@@ -156,8 +213,7 @@ func TestPollingGetCloseRace(t *testing.T) {
 // cancelled polling request").
 func TestPollingAbortedGet(t *testing.T) {
 	e := mustEngine(t, noPings)
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	sid, url := pollingSession(t, e)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 	done := make(chan struct{})
@@ -167,7 +223,7 @@ func TestPollingAbortedGet(t *testing.T) {
 			res.Body.Close()
 		}
 	}()
-	waitUntil(t, "the GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	e.waitHeld(t, sid)
 	cancel()
 	<-done
 	if r := e.waitClose(t); r != "transport error" {
@@ -183,8 +239,7 @@ func TestPollingAbortedGet(t *testing.T) {
 // suite's "forcefully closes the session").
 func TestPollingCloseBeforeGet(t *testing.T) {
 	e := mustEngine(t, noPings)
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	_, url := pollingSession(t, e)
 	if status, b := request(t, http.DefaultClient, "POST", url, "1"); status != 200 || b != "ok" {
 		t.Fatalf("close POST: %d %q", status, b)
 	}
@@ -203,16 +258,13 @@ func TestPollingCloseBeforeGet(t *testing.T) {
 // the session; the first GET gets the close packet.
 func TestPollingOverlap(t *testing.T) {
 	e := mustEngine(t, nil)
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
-	first := make(chan string, 1)
-	go func() { _, b := request(t, http.DefaultClient, "GET", url, ""); first <- b }()
-	waitUntil(t, "the first GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	sid, url := pollingSession(t, e)
+	first := e.heldGet(t, sid, url)
 	if status, _ := request(t, http.DefaultClient, "GET", url, ""); status != 400 {
 		t.Errorf("second GET: %d, want 400", status)
 	}
-	if b := <-first; b != "1" {
-		t.Errorf("first GET got %q, want the close packet", b)
+	if a := <-first; a.body != "1" {
+		t.Errorf("first GET got %q, want the close packet", a.body)
 	}
 	if r := e.waitClose(t); r != "transport error" {
 		t.Errorf("close reason %q", r)
@@ -224,17 +276,10 @@ func TestPollingOverlap(t *testing.T) {
 // close packet before the cut included); the session goes on.
 func TestPollingOversizedChunkedPost(t *testing.T) {
 	e := mustEngine(t, noPings) // the bodies checked hold no ping
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
+	_, url := pollingSession(t, e)
 	body := io.MultiReader(strings.NewReader("1\x1e4"), strings.NewReader(strings.Repeat("a", 1_000_010)))
-	req, _ := http.NewRequest("POST", url, body)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("status %d, want 413", res.StatusCode)
+	if status, _ := requestBody(t, http.DefaultClient, "POST", url, body); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", status)
 	}
 	request(t, http.DefaultClient, "POST", url, "4still here")
 	if status, b := request(t, http.DefaultClient, "GET", url, ""); status != 200 || b != "4still here" {
@@ -246,7 +291,7 @@ func TestPollingOversizedChunkedPost(t *testing.T) {
 // once its buffer passes MaxBuffered.
 func TestPollingBufferBound(t *testing.T) {
 	e := mustEngine(t, nil)
-	sid := openPolling(t, e)
+	sid, url := pollingSession(t, e)
 	c := e.socket(sid)
 	m := NewMessage([]byte(strings.Repeat("x", 100_000)))
 	for range 12 {
@@ -255,7 +300,7 @@ func TestPollingBufferBound(t *testing.T) {
 	if r := e.waitClose(t); r != "transport error" {
 		t.Errorf("close reason %q", r)
 	}
-	if status, _ := request(t, http.DefaultClient, "GET", e.url+"?EIO=4&transport=polling&sid="+sid, ""); status != 400 {
+	if status, _ := request(t, http.DefaultClient, "GET", url, ""); status != 400 {
 		t.Errorf("GET after the drop: %d, want 400", status)
 	}
 }
@@ -263,16 +308,20 @@ func TestPollingBufferBound(t *testing.T) {
 // upgrade probes and upgrades a polling session to WebSocket.
 func upgrade(t testing.TB, e *testEngine, sid string) *websocket.Conn {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ws.Close() })
+	ws := probe(t, e, sid)
+	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
+	return ws
+}
+
+// probe opens the WebSocket of an upgrade of session sid and probes it;
+// the upgrade waits for the client's "5".
+func probe(t testing.TB, e *testEngine, sid string) *websocket.Conn {
+	t.Helper()
+	ws := e.dialWS(t, "EIO=4&transport=websocket&sid="+sid)
 	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
 	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "3probe" {
 		t.Fatalf("probe answer %q, %v", m, err)
 	}
-	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
 	return ws
 }
 
@@ -281,14 +330,11 @@ func upgrade(t testing.TB, e *testEngine, sid string) *websocket.Conn {
 // polling requests for the session are refused afterwards.
 func TestUpgrade(t *testing.T) {
 	e := mustEngine(t, noPings)
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
-	waiting := make(chan string, 1)
-	go func() { _, b := request(t, http.DefaultClient, "GET", url, ""); waiting <- b }()
-	waitUntil(t, "the GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	sid, url := pollingSession(t, e)
+	waiting := e.heldGet(t, sid, url)
 	ws := upgrade(t, e, sid)
-	if b := <-waiting; b != "6" {
-		t.Errorf("waiting GET got %q, want a noop", b)
+	if a := <-waiting; a.body != "6" {
+		t.Errorf("waiting GET got %q, want a noop", a.body)
 	}
 	_ = ws.WriteMessage(websocket.TextMessage, []byte("4over ws"))
 	if _, m, _ := ws.ReadMessage(); string(m) != "4over ws" {
@@ -307,23 +353,12 @@ func TestUpgrade(t *testing.T) {
 // requests with same sid after upgrade").
 func TestPollDuringUpgrade(t *testing.T) {
 	e := mustEngine(t, noPings)
-	sid := openPolling(t, e)
-	url := e.url + "?EIO=4&transport=polling&sid=" + sid
-	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	_ = ws.WriteMessage(websocket.TextMessage, []byte("2probe"))
-	if _, m, err := ws.ReadMessage(); err != nil || string(m) != "3probe" {
-		t.Fatalf("probe answer %q, %v", m, err)
-	}
-	answer := make(chan int, 1)
-	go func() { status, _ := request(t, http.DefaultClient, "GET", url, ""); answer <- status }()
-	waitUntil(t, "the GET to wait", func() bool { return e.socket(sid).view.Writable() })
+	sid, url := pollingSession(t, e)
+	ws := probe(t, e, sid)
+	during := e.heldGet(t, sid, url)
 	_ = ws.WriteMessage(websocket.TextMessage, []byte("5"))
-	if status := <-answer; status != http.StatusBadRequest {
-		t.Errorf("GET during the upgrade: %d, want 400 once upgraded", status)
+	if a := <-during; a.status != http.StatusBadRequest {
+		t.Errorf("GET during the upgrade: %d, want 400 once upgraded", a.status)
 	}
 }
 
@@ -331,14 +366,7 @@ func TestPollDuringUpgrade(t *testing.T) {
 // answering is closed with "ping timeout".
 func TestHeartbeat(t *testing.T) {
 	e := mustEngine(t, nil)
-	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	if _, m, _ := ws.ReadMessage(); !strings.HasPrefix(string(m), "0{") {
-		t.Fatalf("open packet %q", m)
-	}
+	ws := e.openWS(t)
 	for range 3 {
 		if _, m, err := ws.ReadMessage(); err != nil || string(m) != "2" {
 			t.Fatalf("got %q, %v, want a ping", m, err)
@@ -357,11 +385,7 @@ func TestHeartbeat(t *testing.T) {
 // closes a client that stops pinging.
 func TestHeartbeatV3(t *testing.T) {
 	e := mustEngine(t, nil)
-	ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=3&transport=websocket"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	ws := e.dialWS(t, "EIO=3&transport=websocket")
 	_, _, _ = ws.ReadMessage() // open
 	for range 3 {
 		_ = ws.WriteMessage(websocket.TextMessage, []byte("2"))
@@ -432,14 +456,7 @@ func TestChildProcessInheritsNoConnection(t *testing.T) {
 	}
 	e := mustEngine(t, nil)
 	for range 3 {
-		ws, _, err := websocket.DefaultDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ws.Close()
-		if _, m, _ := ws.ReadMessage(); !strings.HasPrefix(string(m), "0{") {
-			t.Fatalf("open packet %q", m)
-		}
+		e.openWS(t)
 	}
 	child := exec.Command("sleep", "30")
 	if err := child.Start(); err != nil {

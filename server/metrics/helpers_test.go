@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"feedrt/server/metrics/metricstest"
 )
 
 // family gathers m's registry and returns the family called name.
@@ -32,39 +34,10 @@ func histogram(t *testing.T, m *Metrics, name string) *dto.Histogram {
 	return f.GetMetric()[0].GetHistogram()
 }
 
-// sample is the value of the counter or gauge series of family name whose
-// labels include every pair of labels (name, value, name, value...), or
-// the sample count of a histogram series; 0 if there is none.
+// sample is the sum of the series of family name (which must exist)
+// whose labels include every pair of labels (name, value, name,
+// value...): see metricstest.Sum.
 func sample(t *testing.T, m *Metrics, name string, labels ...string) float64 {
 	t.Helper()
-	var sum float64
-	for _, s := range family(t, m, name).GetMetric() {
-		if !hasLabels(s, labels) {
-			continue
-		}
-		switch {
-		case s.Counter != nil:
-			sum += s.GetCounter().GetValue()
-		case s.Gauge != nil:
-			sum += s.GetGauge().GetValue()
-		case s.Histogram != nil:
-			sum += float64(s.GetHistogram().GetSampleCount())
-		}
-	}
-	return sum
-}
-
-func hasLabels(s *dto.Metric, pairs []string) bool {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		found := false
-		for _, l := range s.GetLabel() {
-			if l.GetName() == pairs[i] && l.GetValue() == pairs[i+1] {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
+	return metricstest.Sum(family(t, m, name), labels...)
 }

@@ -2,8 +2,9 @@
 // registry per server instance, the Go runtime and process collectors,
 // and the feed's own metrics (HTTP requests, store operations, images,
 // the Redis cluster, build information, and the Socket.IO engine's
-// sockets). It keeps Prometheus out of store/ and handlers/: those
-// packages declare small observer interfaces or are wrapped here.
+// sockets), and the Listener that serves them on an address of their
+// own. It keeps Prometheus out of store/ and handlers/: those packages
+// declare small observer interfaces or are wrapped here.
 //
 // Every metric is created and registered by New. The series updated on
 // hot paths (store operations, Redis messages, the Socket.IO engine's

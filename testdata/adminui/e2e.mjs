@@ -21,44 +21,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { Failure, launch, poll, stopwatchLog } from '../chromium.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const STEP_MS = 15_000; // bound of every single wait
 
-const started = Date.now();
-const log = (...args) => console.log(`admin-ui ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s:`, ...args);
+const log = stopwatchLog('admin-ui');
 
-// The flags this machine's Chromium needs: no sandbox (root), no GPU, and
-// no background traffic to hosts the closed network refuses.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-class Failure extends Error {}
-
-// until polls fn (async) until it returns a truthy value, which it
-// returns, or STEP_MS passes, then fails with what fn last returned or threw.
-async function until(what, fn, timeout = STEP_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) {
-      last = err.message;
-    }
-    if (Date.now() > deadline) throw new Failure(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+// until is poll with STEP_MS unless told.
+const until = (what, fn, timeout = STEP_MS) => poll(what, fn, timeout);
 
 // shot saves a screenshot of page under name in the artifacts folder.
 async function shot(page, name) {
@@ -156,7 +127,7 @@ async function run(browser) {
   }
 }
 
-const browser = await chromium.launch({ executablePath: cfg.chromium, args: CHROMIUM_ARGS });
+const browser = await launch(chromium, cfg.chromium);
 const timer = setTimeout(() => {
   console.log(`admin-ui: gave up after ${cfg.timeoutMs} ms`);
   process.exit(1);

@@ -20,49 +20,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { Failure, launch, poll, stopwatchLog } from '../../chromium.mjs';
 
 const cfg = JSON.parse(process.argv[2] || '{}');
 const STEP_MS = 10_000; // bound of every single wait
 
-const started = Date.now();
-const log = (...args) => console.log(`browser ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s:`, ...args);
-
-// The flags this machine's Chromium needs: no sandbox (root), no GPU, and
-// no background traffic to hosts the closed network refuses.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-class Failure extends Error {}
+const log = stopwatchLog('browser');
 
 function check(ok, message) {
   if (!ok) throw new Failure(message);
 }
 
-// until polls fn (async) until it returns a truthy value, which it
-// returns, or STEP_MS passes, then fails with what fn last returned or
-// threw. fn may return {wait: detail} to go on waiting with that detail.
-async function until(what, fn, timeout = STEP_MS) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      last = await fn();
-      if (last && !(typeof last === 'object' && 'wait' in last)) return last;
-    } catch (err) {
-      last = err.message;
-    }
-    if (Date.now() > deadline) throw new Failure(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+// until is poll with STEP_MS unless told.
+const until = (what, fn, timeout = STEP_MS) => poll(what, fn, timeout);
 
 // watch records everything about a page the checks need afterwards.
 function watch(page, name) {
@@ -321,12 +291,7 @@ async function saveArtifacts(pages) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 30_000,
-  });
+  const browser = await launch(chromium, cfg.chromium);
   const pages = [];
   let failed = false;
   const watchdog = setTimeout(async () => {
