@@ -138,7 +138,7 @@ func upgradeToPoller(up *nbws.Upgrader, w http.ResponseWriter, r *http.Request) 
 		return nil, err
 	}
 	if nc, ok := wsc.Conn.(*nbio.Conn); ok {
-		syscall.CloseOnExec(nc.Hash()) // Hash is the descriptor
+		closeOnExec(nc)
 	}
 	return wsc, nil
 }
