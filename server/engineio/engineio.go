@@ -121,6 +121,9 @@ type Server struct {
 	closed      bool
 	clientCount atomic.Int64
 
+	takeOver atomic.Pointer[TakeOver] // set: polling connections move to the poller
+	held     sync.Map                 // *nbio.Conn → *Socket: the GETs held there
+
 	wsOpen atomic.Int64  // WebSocket connections not yet closed
 	wsGone chan struct{} // signalled when one closes (for Close)
 }
