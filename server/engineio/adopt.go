@@ -71,6 +71,21 @@ func (s *Server) connClosed(conn net.Conn) {
 	}
 }
 
+// onPoller reports whether w (or the writer it wraps, as Gin's does) is
+// nbhttp's: the request came on a connection on the poller.
+func onPoller(w http.ResponseWriter) bool {
+	for {
+		switch v := w.(type) {
+		case *nbhttp.Response:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return false
+		}
+	}
+}
+
 func nbConnOf(c net.Conn) *nbio.Conn {
 	if hc, ok := c.(*nbhttp.Conn); ok {
 		c = hc.Conn
@@ -91,8 +106,12 @@ type heldGET struct {
 // closed), else the caller waits on its goroutine.
 func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *heldGET, answered bool) {
 	var nc *nbio.Conn
-	if res, ok := w.(*nbhttp.Response); ok {
-		conn, _, err := res.Hijack()
+	if onPoller(w) {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			return nil, false
+		}
+		conn, _, err := hj.Hijack()
 		if nc = nbConnOf(conn); err != nil || nc == nil {
 			return nil, false
 		}
@@ -137,7 +156,7 @@ func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType 
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if _, onPoller := w.(*nbhttp.Response); !onPoller {
+	if !onPoller(w) {
 		if conn, moved := s.adopt(w, r); conn != nil {
 			if !moved {
 				h.Set("Connection", "close")

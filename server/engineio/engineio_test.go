@@ -69,7 +69,7 @@ func mustEngineOn(t testing.TB, mod func(*Options), takeOver bool) *testEngine {
 		_ = c.Once("close", func(a ...any) { e.closes <- a[0].(string) })
 	})
 	if takeOver {
-		srv.ServeConnections(TakeOver{Handler: srv, Idle: time.Minute, MaxBody: 2 << 20})
+		srv.ServeConnections(TakeOver{Handler: wrapped(srv), Idle: time.Minute, MaxBody: 2 << 20})
 	}
 	hs := httptest.NewUnstartedServer(srv)
 	hs.Config.ConnState = func(c net.Conn, s http.ConnState) { e.states.Store(c, s) }
@@ -589,4 +589,18 @@ func (e *testEngine) heldCount() int {
 	n := 0
 	e.srv.held.Range(func(any, any) bool { n++; return true })
 	return n
+}
+
+// wrapped serves h with the response writer wrapped, as Gin (or any
+// middleware) wraps it.
+func wrapped(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(wrapWriter{w}, r) })
+}
+
+type wrapWriter struct{ http.ResponseWriter }
+
+func (w wrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w wrapWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.ResponseWriter.(http.Hijacker).Hijack()
 }
