@@ -142,7 +142,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// Polling connections move to the engine's poller; their later
 	// requests are served there by the same handler.
 	sio.Engine.ServeConnections(engineio.TakeOver{Handler: h, Idle: idleTimeout,
-		MaxBody: int(max(s.images().MaxRequestBytes(), handlers.MaxJSONBytes, MaxHTTPBufferSize))})
+		MaxBody:  int(max(s.images().MaxRequestBytes(), handlers.MaxJSONBytes, MaxHTTPBufferSize)),
+		TooLarge: handlers.TooLargeBody()})
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -27,11 +28,14 @@ import (
 // handler for their later requests (the whole application, as net/http
 // serves it), how long a connection may wait for its next request, and
 // the largest request body it reads (nbhttp reads a body whole before
-// the handler runs; a larger one closes the connection).
+// the handler runs).
+// TooLarge is the JSON body of the 413 a request past MaxBody (or with
+// headers past the parser's limit) gets before its connection closes.
 type TakeOver struct {
-	Handler http.Handler
-	Idle    time.Duration
-	MaxBody int
+	Handler  http.Handler
+	Idle     time.Duration
+	MaxBody  int
+	TooLarge []byte
 }
 
 // ServeConnections moves polling connections to the poller from now on
@@ -39,6 +43,7 @@ type TakeOver struct {
 func (s *Server) ServeConnections(t TakeOver) {
 	s.nb.KeepaliveTime = t.Idle
 	s.nb.MaxHTTPBodySize = t.MaxBody
+	s.nb.ReadLimit = t.MaxBody + http.DefaultMaxHeaderBytes // what the parser may hold unparsed
 	s.takeOver.Store(&t)
 }
 
@@ -54,8 +59,34 @@ func (s *Server) serveTaken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if t := s.takeOver.Load(); t != nil {
-		t.Handler.ServeHTTP(w, r)
+	s.mu.RLock()
+	closed := s.closed
+	if !closed {
+		s.serving.Add(1)
+	}
+	s.mu.RUnlock()
+	t := s.takeOver.Load()
+	if closed || t == nil { // shutting down: the client retries elsewhere
+		if res, ok := w.(*nbhttp.Response); ok && res.Parser != nil {
+			_ = res.Parser.Conn.Close()
+		}
+		return
+	}
+	defer s.serving.Done()
+	t.Handler.ServeHTTP(w, r)
+}
+
+// waitServed waits (up to WriteTimeout) for the requests being served on
+// the poller, once no new one can start.
+func (s *Server) waitServed() {
+	done := make(chan struct{})
+	go func() { s.serving.Wait(); close(done) }()
+	t := time.NewTimer(s.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("Engine.IO: requests on polling connections still running at close", "waited", s.opts.WriteTimeout)
 	}
 }
 
@@ -92,6 +123,29 @@ func nbConnOf(c net.Conn) *nbio.Conn {
 	}
 	nc, _ := c.(*nbio.Conn)
 	return nc
+}
+
+// onTakenData parses what came on a connection on the poller, as nbhttp's
+// own data handler does, but answers a request too large for the parser
+// with a 413 before closing the connection.
+func (s *Server) onTakenData(c *nbio.Conn, data []byte) {
+	p, ok := c.Session().(*nbhttp.Parser)
+	if !ok {
+		s.nb.DataHandler(c, data)
+		return
+	}
+	err := p.Parse(data)
+	if err == nil {
+		return
+	}
+	if errors.Is(err, nbhttp.ErrTooLong) {
+		if t := s.takeOver.Load(); t != nil {
+			h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Connection": {"close"},
+				"Content-Length": {strconv.Itoa(len(t.TooLarge))}}
+			_, _ = c.Write(rawResponse(h, http.StatusRequestEntityTooLarge, t.TooLarge))
+		}
+	}
+	_ = c.CloseWithError(err)
 }
 
 // heldGET is a GET held on a connection on the poller.
@@ -210,7 +264,7 @@ func (s *Server) adopt(w http.ResponseWriter, r *http.Request) (net.Conn, bool) 
 	parser := nbhttp.NewParser(hc, s.nb, nbhttp.NewServerProcessor(), false, nc.Execute)
 	hc.Parser = parser
 	nc.SetSession(parser)
-	nc.OnData(s.nb.DataHandler)
+	nc.OnData(s.onTakenData)
 	if err := s.nb.AddTransferredConn(nc); err != nil { // closed
 		return nil, false
 	}

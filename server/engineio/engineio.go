@@ -123,6 +123,7 @@ type Server struct {
 
 	takeOver atomic.Pointer[TakeOver] // set: polling connections move to the poller
 	held     sync.Map                 // *nbio.Conn → *Socket: the GETs held there
+	serving  sync.WaitGroup           // requests being served there (Add under mu, while not closed)
 
 	wsOpen atomic.Int64  // WebSocket connections not yet closed
 	wsGone chan struct{} // signalled when one closes (for Close)
@@ -185,6 +186,7 @@ func (s *Server) Close() engine.BaseServer {
 		c.close("server shutting down", true, typeClose)
 	}
 	s.waitWebSocketsFlushed()
+	s.waitServed()
 	s.sched.close()
 	s.nb.Stop()
 	return s
