@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -48,6 +49,15 @@ func NewError(status int, message string) *Error {
 type errorBody struct {
 	Message string       `json:"message"`
 	Data    []FieldError `json:"data"`
+}
+
+const tooLargeMessage = "Request body too large."
+
+// TooLargeBody is the JSON of the 413 for a request body past its limit,
+// for what answers outside the handlers (the engine's poller).
+func TooLargeBody() []byte {
+	b, _ := json.Marshal(errorBody{Message: tooLargeMessage, Data: []FieldError{}})
+	return b
 }
 
 // notFoundKey is the gin context key of the resource-specific 404 message.
@@ -105,7 +115,7 @@ func Respond(c *gin.Context, log *slog.Logger, err error) {
 	switch {
 	case errors.As(err, &e):
 	case errors.As(err, &tooBig):
-		e = &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large.", Err: err}
+		e = &Error{Status: http.StatusRequestEntityTooLarge, Message: tooLargeMessage, Err: err}
 	case errors.Is(err, store.ErrNotFound):
 		e = &Error{Status: http.StatusNotFound, Message: notFoundMessage(c), Err: err}
 	case errors.Is(err, store.ErrConflict):

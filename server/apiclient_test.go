@@ -11,9 +11,10 @@ import (
 
 // apiClient talks to the REST API the way the feed front end does.
 type apiClient struct {
-	t     testing.TB
-	base  string
-	token string
+	t      testing.TB
+	base   string
+	token  string
+	client *http.Client // nil: http.DefaultClient
 }
 
 // call sends a request and decodes the JSON answer into a map.
@@ -29,7 +30,11 @@ func (a *apiClient) call(method, path string, body io.Reader, contentType string
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
-	res, err := http.DefaultClient.Do(req)
+	client := a.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -79,7 +84,13 @@ func (a *apiClient) mustCreatePost(title, content string, shade uint8) map[strin
 // mustUser signs a user up and logs in; the returned client carries the token.
 func mustUser(t testing.TB, base, email, name string) (*apiClient, string) {
 	t.Helper()
-	a := &apiClient{t: t, base: base}
+	return mustUserWith(t, base, nil, email, name)
+}
+
+// mustUserWith is mustUser through client (nil: http.DefaultClient).
+func mustUserWith(t testing.TB, base string, client *http.Client, email, name string) (*apiClient, string) {
+	t.Helper()
+	a := &apiClient{t: t, base: base, client: client}
 	status, body := a.json("PUT", "/auth/signup", map[string]string{"email": email, "password": "secret1", "name": name})
 	if status != 201 {
 		t.Fatalf("signup %s: %d %v", email, status, body)

@@ -23,6 +23,7 @@ import (
 	"feedrt/handlers"
 	"feedrt/server/adminui"
 	"feedrt/server/cors"
+	"feedrt/server/engineio"
 	"feedrt/server/metrics"
 	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
@@ -138,6 +139,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		_ = s.closeCluster()
 		return nil, err
 	}
+	// Polling connections move to the engine's poller; their later
+	// requests are served there by the same handler.
+	sio.Engine.ServeConnections(engineio.TakeOver{Handler: h, Idle: idleTimeout,
+		MaxBody:  int(max(s.images().MaxRequestBytes(), handlers.MaxJSONBytes, MaxHTTPBufferSize)),
+		TooLarge: handlers.TooLargeBody()})
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -59,6 +59,7 @@ func handler(mode string, o realtime.Options) (http.Handler, func(), error) {
 		sio.On("connection", onConnection)
 		sio.Of("/custom", nil).On("connection", onConnection)
 		mux.Handle("/socket.io/", rt.Handler)
+		rt.Engine.ServeConnections(takeOver(mux, o))
 		return mux, func() { sio.Close(nil) }, nil
 	case "engineio":
 		eio, h, err := realtime.NewEngine(o)
@@ -74,7 +75,17 @@ func handler(mode string, o realtime.Options) (http.Handler, func(), error) {
 			})
 		})
 		mux.Handle("/engine.io/", h)
+		eio.ServeConnections(takeOver(mux, o))
 		return mux, func() { eio.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)
 }
+
+// takeOver moves polling connections to the engine's poller, as the feed
+// server does, so that the suites test that path.
+func takeOver(h http.Handler, o realtime.Options) engineio.TakeOver {
+	return engineio.TakeOver{Handler: h, Idle: idleTimeout, MaxBody: int(o.MaxHTTPBufferSize)}
+}
+
+// idleTimeout closes a connection that waits longer for its next request.
+const idleTimeout = 2 * time.Minute

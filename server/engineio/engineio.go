@@ -121,6 +121,10 @@ type Server struct {
 	closed      bool
 	clientCount atomic.Int64
 
+	takeOver atomic.Pointer[TakeOver] // set: polling connections move to the poller
+	held     sync.Map                 // *nbio.Conn → *Socket: the GETs held there
+	serving  sync.WaitGroup           // requests being served there (Add under mu, while not closed)
+
 	wsOpen atomic.Int64  // WebSocket connections not yet closed
 	wsGone chan struct{} // signalled when one closes (for Close)
 }
@@ -182,6 +186,7 @@ func (s *Server) Close() engine.BaseServer {
 		c.close("server shutting down", true, typeClose)
 	}
 	s.waitWebSocketsFlushed()
+	s.waitServed()
 	s.sched.close()
 	s.nb.Stop()
 	return s

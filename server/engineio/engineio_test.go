@@ -11,8 +11,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,11 +38,21 @@ func noPings(o *Options) { o.PingInterval = time.Hour }
 // testEngine is an echo server: every message comes back.
 type testEngine struct {
 	srv    *Server
+	hs     *httptest.Server
+	states sync.Map // net.Conn → its last http.ConnState on net/http
 	url    string // http://host/engine.io/
 	closes chan string
 }
 
+// mustEngine starts an echo engine whose polling connections move to
+// the poller (as the feed server's do).
 func mustEngine(t testing.TB, mod func(*Options)) *testEngine {
+	t.Helper()
+	return mustEngineOn(t, mod, true)
+}
+
+// mustEngineOn is mustEngine; takeOver false keeps polling on net/http.
+func mustEngineOn(t testing.TB, mod func(*Options), takeOver bool) *testEngine {
 	t.Helper()
 	o := testOptions()
 	if mod != nil {
@@ -55,9 +68,14 @@ func mustEngine(t testing.TB, mod func(*Options)) *testEngine {
 		_ = c.On("data", func(a ...any) { c.Write(a[0].(io.Reader), nil, nil) })
 		_ = c.Once("close", func(a ...any) { e.closes <- a[0].(string) })
 	})
-	hs := httptest.NewServer(srv)
+	if takeOver {
+		srv.ServeConnections(TakeOver{Handler: wrapped(srv), Idle: time.Minute, MaxBody: 2 << 20})
+	}
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config.ConnState = func(c net.Conn, s http.ConnState) { e.states.Store(c, s) }
+	hs.Start()
 	t.Cleanup(func() { srv.Close(); hs.Close() })
-	e.url = hs.URL + "/engine.io/"
+	e.hs, e.url = hs, hs.URL+"/engine.io/"
 	return e
 }
 
@@ -473,4 +491,116 @@ func TestChildProcessInheritsNoConnection(t *testing.T) {
 			t.Errorf("the child holds descriptor %s, %s", fd.Name(), target)
 		}
 	}
+}
+
+// TestPollingOnNetHTTP: without ServeConnections, polling stays with
+// net/http (a GET waits on its goroutine) and works the same.
+func TestPollingOnNetHTTP(t *testing.T) {
+	e := mustEngineOn(t, noPings, false)
+	sid, url := pollingSession(t, e)
+	got := e.heldGet(t, sid, url)
+	if status, b := request(t, http.DefaultClient, "POST", url, "4hello"); status != 200 || b != "ok" {
+		t.Fatalf("POST: %d %q", status, b)
+	}
+	if a := <-got; a.status != 200 || a.body != "4hello" {
+		t.Errorf("GET: %d %q, want the echo", a.status, a.body)
+	}
+	if n := e.heldCount(); n != 0 {
+		t.Errorf("%d GETs held on the poller, want none", n)
+	}
+}
+
+// TestPollingMovesToPoller: a polling client's connections leave
+// net/http at its first request; a GET with nothing to answer is held on
+// the poller, with no goroutine of its own, and answered from there; the
+// next requests on those connections, polling or not, are served there.
+func TestPollingMovesToPoller(t *testing.T) {
+	var plain atomic.Int32
+	e := mustEngineOn(t, noPings, false)
+	e.srv.ServeConnections(TakeOver{Idle: time.Minute, MaxBody: 2 << 20, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/plain" {
+			plain.Add(1)
+			_, _ = io.WriteString(w, "plain")
+			return
+		}
+		e.srv.ServeHTTP(w, r)
+	})})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one connection for everything
+	sid, url := pollingSessionWith(t, e, client)
+	g := runtime.NumGoroutine()
+	for range 50 { // held GETs from clients without goroutines: the server adds none either
+		other, _ := pollingSession(t, e)
+		e.rawGet(t, other)
+	}
+	if d := runtime.NumGoroutine() - g; d > 10 {
+		t.Errorf("50 held GETs took %d more goroutines, want none", d)
+	}
+	if n := e.heldCount(); n != 50 {
+		t.Errorf("%d GETs held on the poller, want 50", n)
+	}
+	for i := range 3 {
+		if status, b := request(t, client, "POST", url, "4m"+strconv.Itoa(i)); status != 200 || b != "ok" {
+			t.Fatalf("POST: %d %q", status, b)
+		}
+		if status, b := request(t, client, "GET", url, ""); status != 200 || b != "4m"+strconv.Itoa(i) {
+			t.Fatalf("GET: %d %q", status, b)
+		}
+	}
+	if status, b := request(t, client, "GET", strings.TrimSuffix(e.url, "/engine.io/")+"/plain", ""); status != 200 || b != "plain" || plain.Load() != 1 {
+		t.Fatalf("plain request on the moved connection: %d %q", status, b)
+	}
+	e.states.Range(func(c, s any) bool {
+		if s != http.StateHijacked {
+			t.Errorf("a connection left in net/http in state %v", s)
+		}
+		return true
+	})
+	_ = sid
+}
+
+// rawGet sends a polling GET for session sid on a connection of its own,
+// without a goroutine to read the answer, and returns once it is held.
+func (e *testEngine) rawGet(t testing.TB, sid string) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(e.hs.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", sid, addr)
+	e.waitHeld(t, sid)
+	return conn
+}
+
+// pollingSessionWith is pollingSession through client.
+func pollingSessionWith(t testing.TB, e *testEngine, client *http.Client) (sid, url string) {
+	t.Helper()
+	status, body := request(t, client, "GET", e.url+"?EIO=4&transport=polling", "")
+	var open struct{ Sid string }
+	if status != 200 || !strings.HasPrefix(body, "0{") || json.Unmarshal([]byte(body[1:]), &open) != nil {
+		t.Fatalf("handshake: %d %q", status, body)
+	}
+	return open.Sid, e.url + "?EIO=4&transport=polling&sid=" + open.Sid
+}
+
+// heldCount is the number of GETs held on the poller.
+func (e *testEngine) heldCount() int {
+	n := 0
+	e.srv.held.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// wrapped serves h with the response writer wrapped, as Gin (or any
+// middleware) wraps it.
+func wrapped(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(wrapWriter{w}, r) })
+}
+
+type wrapWriter struct{ http.ResponseWriter }
+
+func (w wrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w wrapWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.ResponseWriter.(http.Hijacker).Hijack()
 }

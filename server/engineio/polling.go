@@ -3,8 +3,9 @@ package engineio
 import (
 	"io"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/lesismal/nbio"
 )
 
 // upgradeCheck is how long a GET that comes during an upgrade waits for
@@ -16,16 +17,19 @@ const upgradeCheck = 100 * time.Millisecond
 const clientCloseLinger = time.Second
 
 // polling is a session's HTTP long-polling transport. Its fields are
-// guarded by the Socket's mu. A GET is answered by the request's own
-// goroutine, which either finds packets (or the end of the session)
-// waiting or parks until woken: whatever the order of concurrent GET,
-// POST and close, each GET is answered exactly once.
+// guarded by the Socket's mu. A GET that finds packets (or the end of
+// the session) waiting is answered at once; else it is held on the
+// poller (see adopt.go) and answered by whoever brings something, or,
+// where it cannot be held, parks on its goroutine until woken. Whatever
+// the order of concurrent GET, POST and close, each GET is answered
+// exactly once.
 type polling struct {
 	supportsBinary bool
 	max            int // bytes the buffer may hold
 	buf            []outPacket
 	bufBytes       int
-	waiting        bool          // a GET is parked
+	waiting        bool          // a GET waits: held on the poller, or parked on its goroutine
+	held           *heldGET      // the GET held on the poller
 	wake           chan struct{} // wakes the parked GET; capacity 1
 	posting        bool          // a POST is being read
 	// last is set once the session has closed: the packet a GET gets at
@@ -45,7 +49,6 @@ func (c *Socket) startPolling(supportsBinary bool) {
 func (p *polling) push(pk outPacket) bool {
 	p.buf = append(p.buf, pk)
 	p.bufBytes += pk.size()
-	p.signal()
 	return p.bufBytes <= p.max
 }
 
@@ -68,7 +71,6 @@ func (p *polling) close(flush bool, last byte) bool {
 		p.buf, p.bufBytes = nil, 0
 	}
 	if p.waiting {
-		p.signal()
 		return false
 	}
 	return flush || last == typeNoop
@@ -116,6 +118,14 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 	// it gets a noop. The GET that was waiting when the probe came is
 	// let go with a noop at once, so that the client can pause.
 	late := c.upgrading
+	if !late && len(p.buf) == 0 && p.last == 0 && c.ws == nil {
+		h, answered := c.srv.hold(w, r, c)
+		if h != nil || answered {
+			p.held, p.waiting = h, h != nil
+			c.mu.Unlock()
+			return
+		}
+	}
 	var check <-chan time.Time
 	if late {
 		t := time.NewTimer(upgradeCheck)
@@ -153,31 +163,66 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
-	out := p.take()
-	ended := p.last != 0
-	switch {
-	case ended:
-		out = append(out, outPacket{typ: p.last})
-	case c.ws != nil || len(out) == 0:
-		// upgraded meanwhile, or probing: let the client's poll end
-		out = append(out, outPacket{typ: typeNoop})
-	}
+	body, text, ended := c.pollAnswerLocked()
 	c.mu.Unlock()
 	if ended {
 		c.srv.sched.disarm(&c.hb)
 		c.srv.forget(c)
 	}
-	body, text := encodePayload(out, c.protocol, p.supportsBinary)
-	h := w.Header()
-	if text {
-		h.Set("Content-Type", "text/plain; charset=UTF-8")
-	} else {
-		h.Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	c.srv.answerPoll(w, r, pollContentType(text), body)
+}
+
+// pollAnswerLocked empties the buffer into a GET's answer: what is
+// buffered, then the end of the session if it ended, or a noop when
+// there is nothing else (probing, or upgraded meanwhile).
+func (c *Socket) pollAnswerLocked() (body []byte, text, ended bool) {
+	p := c.poll
+	out := p.take()
+	ended = p.last != 0
+	switch {
+	case ended:
+		out = append(out, outPacket{typ: p.last})
+	case c.ws != nil || len(out) == 0:
+		out = append(out, outPacket{typ: typeNoop})
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	body, text = encodePayload(out, c.protocol, p.supportsBinary)
+	return body, text, ended
+}
+
+// wakeGET lets the waiting GET, if any, collect what there is now (under
+// c.mu): a held one is answered here, a parked one is woken.
+func (c *Socket) wakeGET() {
+	p := c.poll
+	if p == nil || !p.waiting {
+		return
+	}
+	h := p.held
+	if h == nil {
+		p.signal()
+		return
+	}
+	p.held, p.waiting = nil, false
+	body, text, _ := c.pollAnswerLocked()
+	c.srv.release(h, body, text)
+}
+
+// heldGone: the connection of the held GET closed before its answer. As
+// an aborted parked GET, it ends the session unless the session is
+// moving to its WebSocket.
+func (c *Socket) heldGone(nc *nbio.Conn) {
+	c.mu.Lock()
+	p := c.poll
+	if p == nil || p.held == nil || p.held.conn != nc {
+		c.mu.Unlock()
+		return
+	}
+	p.held, p.waiting = nil, false
+	moving := c.upgrading || c.ws != nil
+	c.mu.Unlock()
+	if !moving {
+		c.close("transport error", false, typeClose)
+	}
 }
 
 // pollPOST reads a body of packets from the client: past MaxPayload it
@@ -227,8 +272,5 @@ func (c *Socket) pollPOST(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		c.close("parse error", false, typeClose)
 	}
-	w.Header().Set("Content-Type", "text/html")
-	w.Header().Set("Content-Length", "2")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, "ok")
+	c.srv.answerPoll(w, r, "text/html", []byte("ok"))
 }

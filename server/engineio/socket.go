@@ -185,6 +185,7 @@ func (c *Socket) WriteMessage(m *Message) {
 		c.ws.write(m.frame)
 	} else {
 		full = !c.poll.push(outPacket{typ: typeMessage, data: m.data})
+		c.wakeGET()
 	}
 	c.mu.Unlock()
 	if full {
@@ -212,7 +213,9 @@ func (c *Socket) sendLocked(p outPacket) bool {
 		c.ws.write(packetFrame(p, c.protocol))
 		return true
 	}
-	return c.poll.push(p)
+	ok := c.poll.push(p)
+	c.wakeGET()
+	return ok
 }
 
 // dropSlow closes a session whose client does not take what is sent to it.
@@ -246,6 +249,7 @@ func (c *Socket) close(reason string, flush bool, last byte) {
 		c.ws.close(flush)
 	} else if c.poll != nil {
 		lingers = c.poll.close(flush, last)
+		c.wakeGET()
 	}
 	if c.probe != nil {
 		c.probe.close(false)

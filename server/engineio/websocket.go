@@ -38,7 +38,9 @@ func (s *Server) startPoller() error {
 		MaxWriteBufferSize:     s.opts.MaxBacklog,
 		MessageHandlerPoolSize: messagePool,
 		SupportServerOnly:      true, // no nbio client: no pool for one
+		Handler:                http.HandlerFunc(s.serveTaken),
 	})
+	s.nb.OnClose(func(c net.Conn, _ error) { s.connClosed(c) })
 	s.nb.Engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
 		if wsc, ok := c.Session().(*nbws.Conn); ok {
 			if t, ok := wsc.Session().(*wsConn); ok {
@@ -256,7 +258,7 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 	case ok && p.typ == typePing && string(p.data) == "probe":
 		t.write(c.srv.frames.probe)
 		c.upgrading = true
-		c.poll.signal()
+		c.wakeGET()
 		c.mu.Unlock()
 	case ok && p.typ == typeUpgrade && c.state == stateOpen:
 		c.srv.sched.disarm(&t.wd)
@@ -265,7 +267,7 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 		for _, pk := range c.poll.take() {
 			t.write(packetFrame(pk, c.protocol))
 		}
-		c.poll.signal() // a GET still waiting gets a noop
+		c.wakeGET() // a GET still waiting gets a noop
 		c.mu.Unlock()
 		c.srv.opts.Observer.Upgraded(c.protocol)
 		c.emit("upgrade", c.Transport())

@@ -17,6 +17,7 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/engineio"
 	"feedrt/server/metrics"
 	"feedrt/server/redisadapter"
 )
@@ -94,6 +95,7 @@ func localAdapters(o Options) fanoutAdapters {
 type Server struct {
 	IO      *socket.Server
 	Handler http.Handler // the engine behind the CORS policy
+	Engine  *engineio.Server
 }
 
 // New builds a Socket.IO server over polling and WebSocket (with
@@ -126,5 +128,5 @@ func New(o Options) (*Server, error) {
 	}
 	io := socket.NewServer(nil, opts)
 	io.Bind(eio)
-	return &Server{IO: io, Handler: handler}, nil
+	return &Server{IO: io, Handler: handler, Engine: eio}, nil
 }
