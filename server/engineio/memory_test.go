@@ -1,7 +1,12 @@
 package engineio
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,4 +45,51 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
+}
+
+// BenchmarkIdlePolling is BenchmarkIdleWebSockets for long-polling
+// sessions, each with its GET held (clients without goroutines: a
+// connection each, handshake and GET on it). Run:
+//
+//	go test ./server/engineio -run '^$' -bench IdlePolling -benchtime 1x
+func BenchmarkIdlePolling(b *testing.B) {
+	const n = 2000
+	for range b.N {
+		e := mustEngine(b, func(o *Options) { o.PingInterval = time.Hour })
+		addr := strings.TrimPrefix(strings.TrimSuffix(e.url, "/engine.io/"), "http://")
+		heap0, g0 := heapInUse(), runtime.NumGoroutine()
+		conns := make([]net.Conn, 0, n)
+		for range n {
+			conns = append(conns, pollRaw(b, addr))
+		}
+		waitUntil(b, "every GET held", func() bool { return e.heldCount() == n })
+		heap1, g1 := heapInUse(), runtime.NumGoroutine()
+		b.ReportMetric(float64(heap1-heap0)/n, "heapB/conn")
+		b.ReportMetric(float64(g1-g0)/n, "goroutines/conn")
+		b.ReportMetric(float64(g1), "goroutines")
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// pollRaw opens a polling session on a connection of its own and leaves
+// a GET waiting on it.
+func pollRaw(tb testing.TB, addr string) net.Conn {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != http.StatusOK {
+		tb.Fatalf("handshake: %v %v", res, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	var open struct{ Sid string }
+	if err := json.Unmarshal(body[1:], &open); err != nil {
+		tb.Fatalf("open packet %q: %v", body, err)
+	}
+	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", open.Sid, addr)
+	return conn
 }
