@@ -40,7 +40,7 @@ type testEngine struct {
 	srv    *Server
 	hs     *httptest.Server
 	states sync.Map // net.Conn → its last http.ConnState on net/http
-	url    string // http://host/engine.io/
+	url    string   // http://host/engine.io/
 	closes chan string
 }
 
