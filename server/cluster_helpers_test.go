@@ -302,7 +302,7 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 	t.Helper()
 	var installErr error
 	nodeRedisOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-adapter")); err == nil {
+		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter")); err == nil {
 			return
 		}
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
