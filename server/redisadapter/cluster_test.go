@@ -314,17 +314,19 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	storetest.WaitFor(t, what, 30*time.Second, cond)
 }
 
-// waitGoroutines waits until exactly the goroutines of before are left
+// waitGoroutines waits until no more goroutines than before are left
 // (their count, polled: closing ends the adapter's goroutines a moment
-// after it returns), and dumps them all if that does not happen.
+// after it returns), and dumps them all if that does not happen. Fewer
+// is fine: goroutines of the tests before, still winding down when
+// before was counted (go-redis closing connections), end meanwhile.
 func waitGoroutines(t *testing.T, before int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	n := runtime.NumGoroutine()
-	for ; n != before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+	for ; n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
 		time.Sleep(10 * time.Millisecond) // polling the condition
 	}
-	if n != before {
+	if n > before {
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines: %d before, %d after close\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
