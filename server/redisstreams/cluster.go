@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/redisadapter"
@@ -125,9 +126,13 @@ func (o *Options) check() error {
 type Cluster struct {
 	rdb     redis.UniversalClient
 	ownsRDB bool
-	opts    Options
-	rlog    *redisadapter.RateLog
-	pub     *redisadapter.Publisher
+	// reader is the stream reader's own client, a duplicate of rdb as
+	// Node's adapter makes: its XREAD blocks a connection, and closing
+	// it is what interrupts that read at Close.
+	reader redis.UniversalClient
+	opts   Options
+	rlog   *redisadapter.RateLog
+	pub    *redisadapter.Publisher
 
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by namespace name
@@ -169,7 +174,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 	rlog := redisadapter.NewRateLog(opts.Logger, logEvery)
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Cluster{
-		rdb: rdb, opts: opts, rlog: rlog,
+		rdb: rdb, reader: duplicate(rdb), opts: opts, rlog: rlog,
 		pub:      redisadapter.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
 		adapters: map[string]*Adapter{},
 		stop:     stop,
@@ -225,6 +230,9 @@ func (c *Cluster) Close() error {
 	var err error
 	c.once.Do(func() {
 		c.stop()
+		if c.reader != c.rdb {
+			_ = c.reader.Close()
+		}
 		<-c.done
 		c.pub.Close()
 		if c.ownsRDB {
@@ -234,6 +242,24 @@ func (c *Cluster) Close() error {
 		}
 	})
 	return err
+}
+
+// duplicate is a new client with rdb's options, or rdb itself if it is
+// of a kind this does not know (then Close may wait up to BlockTime for
+// the read in progress).
+func duplicate(rdb redis.UniversalClient) redis.UniversalClient {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		o := *c.Options()
+		// The read connection needs no maintenance notifications (and
+		// the original's handler cannot be registered twice).
+		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		return redis.NewClient(&o)
+	case *redis.ClusterClient:
+		return redis.NewClusterClient(c.Options())
+	default:
+		return rdb
+	}
 }
 
 // commandContext bounds one Redis command.

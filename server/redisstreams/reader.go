@@ -56,7 +56,7 @@ func (c *Cluster) readOnce(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.opts.BlockTime+c.opts.CommandTimeout)
 	defer cancel()
-	res, err := c.rdb.XRead(rctx, &redis.XReadArgs{
+	res, err := c.reader.XRead(rctx, &redis.XReadArgs{
 		Streams: []string{c.opts.StreamName, c.lastID},
 		Count:   c.opts.ReadCount,
 		Block:   c.opts.BlockTime,
@@ -83,7 +83,7 @@ func (c *Cluster) readOnce(ctx context.Context) error {
 func (c *Cluster) tail(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.CommandTimeout)
 	defer cancel()
-	last, err := c.rdb.XRevRangeN(ctx, c.opts.StreamName, "+", "-", 1).Result()
+	last, err := c.reader.XRevRangeN(ctx, c.opts.StreamName, "+", "-", 1).Result()
 	if err != nil {
 		return "", err
 	}
