@@ -47,6 +47,8 @@ type message struct {
 	nsp  string
 	typ  messageType
 	data map[string]any // nil: none
+	// value is data as decoded, keys in the sender's order.
+	value *redisadapter.Object
 }
 
 // object is an ordered object of the given keys and values, in Node's
@@ -136,6 +138,7 @@ func decodeEntry(values map[string]any) (*message, error) {
 	if m.data = redisadapter.AsMap(v); m.data == nil {
 		return nil, errors.New("data is not an object")
 	}
+	m.value, _ = v.(*redisadapter.Object)
 	return m, nil
 }
 
@@ -159,6 +162,7 @@ func decodePubSub(raw []byte) (*message, error) {
 		return nil, errors.New("not an object")
 	}
 	m := &message{data: redisadapter.AsMap(fields["data"])}
+	m.value, _ = fields["data"].(*redisadapter.Object)
 	m.uid, _ = fields["uid"].(string)
 	m.nsp, _ = fields["nsp"].(string)
 	t, ok := fields["type"].(float64)
