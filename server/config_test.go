@@ -250,3 +250,40 @@ func TestLoadConfigGCPercent(t *testing.T) {
 		t.Errorf("GOGC=200: GCPercent = %d, %v; want 0 (the runtime's)", c.GCPercent, err)
 	}
 }
+
+// TestLoadConfigRedisAdapter: the cluster's protocol is pub/sub unless
+// REDIS_ADAPTER says streams; anything else is refused, naming the
+// variable; the streams adapter's settings have Node's defaults, are read
+// from their variables, and show in the start-up log.
+func TestLoadConfigRedisAdapter(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisAdapter != RedisPubSub || c.RedisStreamName != "socket.io" || c.RedisSessionKeyPrefix != "sio:session:" ||
+		c.RedisStreamMaxLen != 10_000 || c.RedisStreamReadCount != 100 || c.RedisStreamBlockTime != 5*time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = loadEnv(map[string]string{
+		"REDIS_ADAPTER": "streams", "REDIS_STREAM_NAME": "feed-events",
+		"REDIS_SESSION_KEY_PREFIX": "feed:session:", "REDIS_STREAM_MAXLEN": "500",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisAdapter != RedisStreams || c.RedisStreamName != "feed-events" || c.RedisSessionKeyPrefix != "feed:session:" || c.RedisStreamMaxLen != 500 {
+		t.Errorf("from env: %+v", c)
+	}
+	logged := configLog(c)
+	for _, want := range []string{"redis_adapter=streams", "redis_stream_name=feed-events", "redis_session_key_prefix=feed:session:", "redis_stream_maxlen=500"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("start-up log lacks %s: %s", want, logged)
+		}
+	}
+	for name, bad := range map[string]string{"REDIS_ADAPTER": "stream", "REDIS_STREAM_MAXLEN": "0"} {
+		_, err := loadEnv(map[string]string{name: bad})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming the variable", name, bad, err)
+		}
+	}
+}

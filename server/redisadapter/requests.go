@@ -89,7 +89,7 @@ func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
 	a.mu.Lock()
 	a.requests[req.RequestID] = p
 	a.mu.Unlock()
-	if !a.c.pub.publish(a.requestChannel, raw) {
+	if !a.c.pub.Publish(a.requestChannel, raw) {
 		a.forget(req.RequestID)
 		return p, fmt.Errorf("%s: request not published", what)
 	}
@@ -245,10 +245,10 @@ func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn boo
 func (a *Adapter) tell(req *request) {
 	raw, err := marshalJSON(req)
 	if err != nil {
-		a.c.rlog.warn("encode", "cluster request not published", "type", req.Type, "err", err)
+		a.c.rlog.Warn("encode", "cluster request not published", "type", req.Type, "err", err)
 		return
 	}
-	a.c.pub.publish(a.requestChannel, raw)
+	a.c.pub.Publish(a.requestChannel, raw)
 }
 
 // ServerSideEmit sends [event, args...] to the other servers' namespace
@@ -266,7 +266,7 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 	if err != nil {
 		return fmt.Errorf("serverSideEmit: %w", err)
 	}
-	if !a.c.pub.publish(a.requestChannel, raw) {
+	if !a.c.pub.Publish(a.requestChannel, raw) {
 		return errors.New("serverSideEmit: not published (Redis unavailable)")
 	}
 	return nil
@@ -372,11 +372,11 @@ func (a *Adapter) ackOnce(requestID string) socket.Ack {
 			}
 			raw, err := marshalJSON(&ackResponse{Type: typeServerSideEmit, RequestID: requestID, Data: data})
 			if err != nil {
-				a.c.rlog.warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
+				a.c.rlog.Warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
 				return
 			}
 			// Node answers these on the shared channel whatever its options.
-			a.c.pub.publish(a.responseChannel, raw)
+			a.c.pub.Publish(a.responseChannel, raw)
 		})
 	}
 }
