@@ -179,3 +179,129 @@ func TestStreamsMixedRecovery(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamsMixedCluster: on the streams adapter, broadcasts to all,
+// rooms, except and one socket cross between Go and Node both ways and
+// reach exactly the matching sockets, every client receiving the same
+// packet text (key order, numbers, stream offset); fetchSockets and
+// serverSideEmit (with acknowledgements) work both ways.
+func TestStreamsMixedCluster(t *testing.T) {
+	m := mustStreamsMixed(t)
+	g2 := mustRawClient(t, m.g.url)
+	g2ID, _ := g2.MustConnect().ID.(string)
+	n2 := mustRawClient(t, m.node.url)
+	n2ID, _ := n2.MustConnect().ID.(string)
+	joinLocal(t, m.io, m.wGoID, "red")
+	joinLocal(t, m.io, socket.SocketId(g2ID), "vip")
+	m.node.call(map[string]any{"op": "join", "sid": m.wNodeID, "rooms": []string{"red", "vip"}})
+	if s, ok := m.io.Sockets().Sockets().Load(m.wGoID); ok {
+		s.SetData(ordered{"go", 1, []any{true}})
+	}
+	clients := map[string]*nodeClient{"g1": m.wGo, "g2": g2, "n1": m.wNode, "n2": n2}
+
+	// The same text everywhere, whoever sent it: a post created on Go,
+	// an object Node emits with its keys out of order.
+	api, _ := mustUser(t, m.g.url, "lea@example.com", "Lea")
+	api.mustCreatePost("Streams: Q&A <b>", "to Node's clients too", 3)
+	texts := map[string][]string{}
+	for name, c := range clients {
+		texts[name] = packetsUntil(t, c, "posts")
+	}
+	// Only now: a server delivers its own broadcasts once Redis has taken
+	// them, others' once it has read them, so two servers' broadcasts
+	// sent at once may reach clients in either order.
+	m.nodeEmit("news", `{"b":1,"a":{"z":"<&>","y":[1.5,null,true,-3,5000000000]},"f":0.1}`, nil, nil)
+	for name, c := range clients {
+		texts[name] = append(texts[name], packetsUntil(t, c, "news")...)
+	}
+	for name, got := range texts {
+		if !slices.Equal(got, texts["g1"]) || len(got) != 2 || !strings.Contains(got[0], `"title":"Streams: Q&A <b>"`) {
+			t.Errorf("%s received %q\ng1 received %q", name, got, texts["g1"])
+		}
+	}
+
+	collect := func(want map[string][]string) {
+		t.Helper()
+		for name, c := range clients {
+			names := packetNames(packetsUntil(t, c, "end"))
+			names = names[:len(names)-1]
+			slices.Sort(names)
+			if fmt.Sprint(names) != fmt.Sprint(want[name]) {
+				t.Errorf("%s got %v, want %v", name, names, want[name])
+			}
+		}
+	}
+	m.nodeEmit("red", "1", []string{"red"}, nil)
+	m.nodeEmit("red-vip", "1", []string{"red"}, []string{"vip"})
+	m.nodeEmit("not-red", "1", nil, []string{"red"})
+	m.nodeEmit("to-g2", "1", []string{g2ID}, nil)
+	m.nodeEmit("end", "1", nil, nil)
+	collect(map[string][]string{"g1": {"red", "red-vip"}, "g2": {"not-red", "to-g2"}, "n1": {"red"}, "n2": {"not-red"}})
+	m.goEmit("vip", 1, []string{"vip"}, nil)
+	m.goEmit("red-vip", 1, []string{"red"}, []string{"vip"})
+	m.goEmit("to-n2", 1, []string{n2ID}, nil)
+	m.goEmit("end", 1, nil, nil)
+	collect(map[string][]string{"g1": {"red-vip"}, "g2": {"vip"}, "n1": {"vip"}, "n2": {"to-n2"}})
+
+	// fetchSockets from Go sees Node's sockets with their rooms and data;
+	// from Node, Go's.
+	fetched := fetchAll(t, m.io.In("vip").FetchSockets())
+	want := []string{fmt.Sprintf("%s[vip]", g2ID), fmt.Sprintf("%s[red vip]", m.wNodeID)}
+	slices.Sort(want)
+	if got := socketIDs(fetched); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("fetchSockets in vip from Go: %v, want %v", got, want)
+	}
+	for _, s := range fetched {
+		if string(s.Id()) == m.wNodeID {
+			if d := mustJSON(s.Data()); string(d) != `{"server":"node","n":1}` {
+				t.Errorf("Node socket's data as Go fetched it: %s", d)
+			}
+		}
+	}
+	var fromNode []struct {
+		ID    string          `json:"id"`
+		Rooms []string        `json:"rooms"`
+		Data  json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(m.node.call(map[string]any{"op": "fetchSockets", "rooms": []string{"red"}}), &fromNode); err != nil {
+		t.Fatal(err)
+	}
+	var goOne string
+	for _, s := range fromNode {
+		if s.ID == string(m.wGoID) {
+			goOne = fmt.Sprintf("%v %s", s.Rooms, s.Data)
+		}
+	}
+	if len(fromNode) != 2 || goOne != fmt.Sprintf("[%s red] %s", m.wGoID, `{"zeta":"go","alpha":1,"mid":[true]}`) {
+		t.Errorf("fetchSockets in red from Node: %+v", fromNode)
+	}
+
+	// serverSideEmit, Go to Node and Node to Go, with acknowledgements,
+	// arguments in the sender's key order.
+	if err := m.io.ServerSideEmit("hello", ordered{"go", 2, nil}); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.node.Next(5*time.Second, "serverSideEmit"); got.Name != "hello" || string(mustJSON(got.Args)) != `[{"zeta":"go","alpha":2,"mid":null}]` {
+		t.Errorf("Node got %+v", got)
+	}
+	answer := newAck()
+	_ = m.io.ServerSideEmitWithAck("question", "q")(answer.callback)
+	m.node.Next(5*time.Second, "serverSideEmit")
+	if args := answer.wait(t, "Node's answer", 10*time.Second); string(mustJSON(args)) != `[{"from":"node","args":["q"]}]` {
+		t.Errorf("Node's answer %s", mustJSON(args))
+	}
+	heard := make(chan string, 2)
+	_ = m.io.On("ping-go", func(args ...any) {
+		if ack, ok := args[len(args)-1].(socket.Ack); ok {
+			ack([]any{ordered{"pong", 3, []any{"go"}}}, nil)
+			args = args[:len(args)-1]
+		}
+		heard <- string(mustJSON(args))
+	})
+	if got := m.node.call(map[string]any{"op": "serverSideEmit", "event": "ping-go", "args": json.RawMessage(`[{"b":1,"a":2}]`), "ack": true}); string(got) != `[{"zeta":"pong","alpha":3,"mid":["go"]}]` {
+		t.Errorf("Node got the acknowledgements %s", got)
+	}
+	if got := receive(t, heard); got != `[{"b":1,"a":2}]` {
+		t.Errorf("Go's listener got %s", got)
+	}
+}
