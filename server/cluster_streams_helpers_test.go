@@ -268,11 +268,11 @@ func postTitles(t *testing.T, c *nodeClient, last string) []string {
 // back (a client then waits, as behind a balancer with no healthy
 // backend) and cut every open one (the network drops).
 type lbProxy struct {
-	t     *testing.T
-	ln    net.Listener
-	mu    sync.Mutex
-	addr  string        // current target, host:port
-	gate  chan struct{} // non-nil: new connections wait until it is closed
+	t      *testing.T
+	ln     net.Listener
+	mu     sync.Mutex
+	addr   string        // current target, host:port
+	gate   chan struct{} // non-nil: new connections wait until it is closed
 	conns  map[net.Conn]struct{}
 	closed bool // at cleanup: no more forwarding
 	wg     sync.WaitGroup
