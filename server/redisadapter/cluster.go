@@ -187,9 +187,14 @@ func (c *Cluster) Key() string { return c.opts.Key }
 
 // Ping reports whether Redis answers, for the readiness probe.
 func (c *Cluster) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CommandTimeout)
+	return PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
+}
+
+// PingWithin pings rdb, waiting at most timeout for the answer.
+func PingWithin(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := c.rdb.Ping(ctx).Err(); err != nil {
+	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	return nil

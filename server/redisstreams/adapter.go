@@ -34,15 +34,17 @@ type Adapter struct {
 	publicChannel  string // prefix#nsp#
 	privateChannel string // prefix#nsp#uid#
 
-	ps     *redis.PubSub
-	work   chan *message // requests of other servers, in order
-	closed chan struct{}
-	done   chan struct{} // closed when the goroutines have returned
-	once   sync.Once
+	// Two subscriptions, each read by a goroutine of its own: requests
+	// (the namespace's channel) are handled in order, and answers (this
+	// server's channel) at once, also while a request handler waits for
+	// some (a serverSideEmit listener calling fetchSockets).
+	requestSub, answerSub *redis.PubSub
+	closed                chan struct{}
+	wg                    sync.WaitGroup
+	once                  sync.Once
 
-	mu       sync.Mutex
-	requests map[string]*pending    // requests of ours awaiting answers
-	acks     map[string]*ackRequest // broadcasts of ours awaiting acks
+	requests sync.Map // request id → *pending: requests of ours awaiting answers
+	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
@@ -52,15 +54,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	if c.opts.Local != nil {
 		base = c.opts.Local()
 	}
-	a := &Adapter{
-		Adapter:  base,
-		c:        c,
-		uid:      randomID(),
-		closed:   make(chan struct{}),
-		done:     make(chan struct{}),
-		requests: map[string]*pending{},
-		acks:     map[string]*ackRequest{},
-	}
+	a := &Adapter{Adapter: base, c: c, uid: randomID(), closed: make(chan struct{})}
 	base.Prototype(a)
 	a.Construct(nsp)
 	return a
@@ -68,8 +62,8 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 
 // Construct names the namespace's channels as the Node adapter does.
 func (a *Adapter) Construct(nsp socket.Namespace) {
-	a.Adapter.Construct(nsp)
 	a.nsp = nsp
+	a.Adapter.Construct(nsp)
 	a.objects = redisadapter.IsObjectEncoder(nsp.Server().Encoder())
 	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
 		a.recovery = max(csr.MaxDisconnectionDuration(), 1)
@@ -78,70 +72,49 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.privateChannel = a.publicChannel + a.uid + "#"
 }
 
-// Init subscribes to the namespace's channels. If Redis is down, go-redis
-// subscribes once it is back.
+// Init subscribes to the namespace's channel and this server's. If
+// Redis is down, go-redis subscribes once it is back.
 func (a *Adapter) Init() {
 	a.Adapter.Init()
+	a.requestSub = a.subscribe(a.publicChannel)
+	a.answerSub = a.subscribe(a.privateChannel)
+}
+
+// subscribe reads channel on a goroutine of its own until Close.
+func (a *Adapter) subscribe(channel string) *redis.PubSub {
 	ctx, cancel := a.c.commandContext()
 	defer cancel()
-	a.ps = a.c.rdb.Subscribe(ctx)
-	if err := a.ps.Subscribe(ctx, a.publicChannel, a.privateChannel); err != nil {
-		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "nsp", a.nsp.Name(), "err", err)
+	sub := a.c.rdb.Subscribe(ctx)
+	if err := sub.Subscribe(ctx, channel); err != nil {
+		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
 	}
-	a.work = make(chan *message, 1024)
-	msgs := a.ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
-	var wg sync.WaitGroup
-	wg.Go(func() { a.listen(msgs) })
-	wg.Go(func() {
-		for m := range a.work {
+	msgs := sub.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
+	a.wg.Go(func() {
+		for raw := range msgs {
+			a.c.opts.Observer.Received()
+			m, err := decodePubSub([]byte(raw.Payload))
+			if err != nil {
+				a.c.rlog.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
+				continue
+			}
 			a.onMessage(m, "")
 		}
 	})
-	go func() { wg.Wait(); close(a.done) }()
+	return sub
 }
 
-// listen handles answers at once (a request of ours may be waiting for
-// them on the goroutine that handles requests) and queues the rest.
-func (a *Adapter) listen(msgs <-chan *redis.Message) {
-	defer close(a.work)
-	for raw := range msgs {
-		a.c.opts.Observer.Received()
-		m, err := decodePubSub([]byte(raw.Payload))
-		if err != nil {
-			a.c.rlog.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
-			continue
-		}
-		if m.uid == a.uid || m.nsp != a.nsp.Name() {
-			continue
-		}
-		switch m.typ {
-		case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
-			a.onResponse(m)
-			continue
-		}
-		select {
-		case a.work <- m:
-		case <-a.closed:
-			return
-		}
-	}
-}
-
-// Close unsubscribes, fails the requests still waiting, and releases the
+// Close unsubscribes, ends the requests still waiting, and releases the
 // embedded adapter. Nothing goes on the wire, as with Node's adapter.
 func (a *Adapter) Close() {
 	a.once.Do(func() {
 		close(a.closed)
 		a.c.forget(a)
-		if a.ps != nil {
-			_ = a.ps.Close()
-			select {
-			case <-a.done:
-			case <-time.After(2 * a.c.opts.CommandTimeout):
-				a.c.rlog.Warn("close", "redis streams adapter: goroutines still busy at close", "nsp", a.nsp.Name())
+		for _, sub := range []*redis.PubSub{a.requestSub, a.answerSub} {
+			if sub != nil {
+				_ = sub.Close()
 			}
 		}
-		a.failPending()
+		a.wg.Wait()
 		a.Adapter.Close()
 	})
 }
@@ -230,16 +203,10 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
 			timeout = *opts.Flags.Timeout
 		}
-		a.mu.Lock()
-		a.acks[id] = &ackRequest{clientCount: clientCount, ack: ack}
-		a.mu.Unlock()
+		a.acks.Store(id, &ackRequest{clientCount: clientCount, ack: ack})
 		// Nothing tells when every remote client has answered, so the
 		// entry just expires with the broadcast's timeout.
-		time.AfterFunc(timeout, func() {
-			a.mu.Lock()
-			delete(a.acks, id)
-			a.mu.Unlock()
-		})
+		time.AfterFunc(timeout, func() { a.acks.Delete(id) })
 		a.publish(typeBroadcast, object("packet", packetObject(p), "requestId", id, "opts", optsObject(opts)))
 	}
 	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)

@@ -25,11 +25,8 @@ package redisstreams
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -108,7 +105,7 @@ func (o *Options) check() error {
 		errs = append(errs, errors.New("BlockTime, RequestsTimeout and CommandTimeout must be positive"))
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Observer == nil {
 		o.Observer = redisadapter.NopObserver{}
@@ -211,12 +208,7 @@ func (c *Cluster) forget(a *Adapter) {
 
 // Ping reports whether Redis answers, for the readiness probe.
 func (c *Cluster) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CommandTimeout)
-	defer cancel()
-	if err := c.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	return nil
+	return redisadapter.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
 }
 
 // Dropped is how many commands this server has given up on since it
@@ -265,12 +257,4 @@ func duplicate(rdb redis.UniversalClient) redis.UniversalClient {
 // commandContext bounds one Redis command.
 func (c *Cluster) commandContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.opts.CommandTimeout)
-}
-
-// randomID is 16 hex characters, as Node's randomBytes(8).toString("hex"):
-// the form of the uids and request ids of socket.io-adapter.
-func randomID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

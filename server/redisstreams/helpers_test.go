@@ -1,6 +1,7 @@
 package redisstreams
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,7 +20,9 @@ import (
 
 	"feedrt/server/cors"
 	"feedrt/server/realtime"
+	"feedrt/server/redisadapter"
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // These tests run Socket.IO servers in process on the machine's Redis
@@ -28,10 +31,7 @@ import (
 
 func redisURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("FEEDRT_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
+	u := cmp.Or(os.Getenv("FEEDRT_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0")
 	mustRedis(t, u)
 	return u
 }
@@ -40,7 +40,7 @@ func redisURL(t *testing.T) string {
 // fails if that Redis does not answer.
 func mustRedis(t *testing.T, url string) *redis.Client {
 	t.Helper()
-	ro, err := redis.ParseURL(url)
+	ro, err := redisadapter.ClientOptions(url, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +176,7 @@ func (c *client) event(t *testing.T) []any {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the condition
-	}
+	storetest.WaitFor(t, what, 10*time.Second, cond)
 }
 
 // waitServers waits until n servers listen on the namespace "/".

@@ -2,7 +2,9 @@ package redisstreams
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,17 +19,20 @@ import (
 // messageType numbers the messages, as socket.io-adapter's MessageType.
 type messageType int
 
+// The types this adapter reads and writes; socket.io-adapter's 1, 2 and
+// 13 (heartbeats, ADAPTER_CLOSE) are ClusterAdapterWithHeartbeat's, which
+// @socket.io/redis-streams-adapter 0.3.x does not use.
 const (
-	typeBroadcast              messageType = 3
-	typeSocketsJoin            messageType = 4
-	typeSocketsLeave           messageType = 5
-	typeDisconnectSockets      messageType = 6
-	typeFetchSockets           messageType = 7
-	typeFetchSocketsResponse   messageType = 8
-	typeServerSideEmit         messageType = 9
-	typeServerSideEmitResponse messageType = 10
-	typeBroadcastClientCount   messageType = 11
-	typeBroadcastAck           messageType = 12
+	typeBroadcast messageType = iota + 3
+	typeSocketsJoin
+	typeSocketsLeave
+	typeDisconnectSockets
+	typeFetchSockets
+	typeFetchSocketsResponse
+	typeServerSideEmit
+	typeServerSideEmitResponse
+	typeBroadcastClientCount
+	typeBroadcastAck
 )
 
 // mayContainBinary reports the types whose data the Node adapter writes
@@ -208,4 +213,12 @@ func (m *message) packet() *parser.Packet {
 	p := redisadapter.PacketOf(pm)
 	p.Nsp = m.nsp
 	return p
+}
+
+// randomID is 16 hex characters, as Node's randomBytes(8).toString("hex"):
+// the form of the uids and request ids of socket.io-adapter.
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -18,13 +18,22 @@ var errClosed = errors.New("redis streams adapter closed")
 // as many as PUBSUB NUMSUB counted other subscribers of the namespace's
 // channel (Node's serverCount() - 1), or until the timeout.
 type pending struct {
-	want   int
-	got    int
-	done   chan struct{}
-	closed bool
+	want int
+	done chan struct{} // closed by finish
+	once sync.Once
 
+	mu        sync.Mutex
+	got       int
 	sockets   []socket.SocketDetails // fetchSockets
 	responses []any                  // serverSideEmit
+}
+
+func (p *pending) finish() { p.once.Do(func() { close(p.done) }) }
+
+// answered counts one answer, and reports whether it was the last one.
+func (p *pending) answered() bool {
+	p.got++
+	return p.got >= p.want
 }
 
 // ackRequest is a broadcast of ours whose remote acks are forwarded.
@@ -35,25 +44,17 @@ type ackRequest struct {
 
 // serverCount is the number of servers subscribed to the namespace's
 // channel, this one included.
-func (a *Adapter) serverCount() (int, error) {
-	ctx, cancel := a.c.commandContext()
-	defer cancel()
-	res, err := a.c.rdb.PubSubNumSub(ctx, a.publicChannel).Result()
-	if err != nil {
-		return 0, err
-	}
-	return int(res[a.publicChannel]), nil
+func (a *Adapter) serverCount() (int64, error) {
+	return redisadapter.Subscribers(a.c.rdb, a.publicChannel, a.c.opts.CommandTimeout)
 }
 
 // ask publishes a request and waits for its answers; it returns what
 // arrived, with an error if not all of it did within timeout.
 func (a *Adapter) ask(typ messageType, id string, data *redisadapter.Object, want int, timeout time.Duration) (*pending, error) {
 	p := &pending{want: want, done: make(chan struct{})}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
+	a.requests.Store(id, p)
+	defer a.requests.Delete(id)
 	if !a.publish(typ, data) {
-		a.forget(id)
 		return p, errors.New("request not published")
 	}
 	t := time.NewTimer(timeout)
@@ -63,33 +64,13 @@ func (a *Adapter) ask(typ messageType, id string, data *redisadapter.Object, wan
 		a.c.opts.Observer.RequestDone(want, want, false)
 		return p, nil
 	case <-t.C:
-		a.forget(id)
-		a.mu.Lock()
+		p.mu.Lock()
 		got := p.got
-		a.mu.Unlock()
+		p.mu.Unlock()
 		a.c.opts.Observer.RequestDone(got, want, true)
 		return p, fmt.Errorf("timeout reached: only %d responses received out of %d", got, want)
 	case <-a.closed:
 		return p, errClosed
-	}
-}
-
-func (a *Adapter) forget(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-// failPending releases every waiter at close.
-func (a *Adapter) failPending() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for id, p := range a.requests {
-		delete(a.requests, id)
-		if !p.closed {
-			p.closed = true
-			close(p.done)
-		}
 	}
 }
 
@@ -98,29 +79,17 @@ func (a *Adapter) failPending() {
 // else RequestsTimeout). On a timeout or with Redis down the callback
 // gets what arrived and an error.
 func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
-	return func(cb func([]socket.SocketDetails, error)) {
-		a.Adapter.FetchSockets(opts)(func(local []socket.SocketDetails, err error) {
-			if err != nil || isLocal(opts) {
-				cb(local, err)
-				return
-			}
-			n, err := a.serverCount()
-			if err != nil || n <= 1 {
-				cb(local, err)
-				return
-			}
-			timeout := a.c.opts.RequestsTimeout
-			if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil && *opts.Flags.Timeout > 0 {
-				timeout = *opts.Flags.Timeout
-			}
-			id := randomID()
-			p, err := a.ask(typeFetchSockets, id, object("opts", optsObject(opts), "requestId", id), n-1, timeout)
-			a.mu.Lock()
-			remote := p.sockets
-			a.mu.Unlock()
-			cb(append(local, remote...), err)
-		})
-	}
+	return redisadapter.FetchAcross(a.Adapter, opts, a.serverCount, func(n int64) ([]socket.SocketDetails, error) {
+		timeout := a.c.opts.RequestsTimeout
+		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil && *opts.Flags.Timeout > 0 {
+			timeout = *opts.Flags.Timeout
+		}
+		id := randomID()
+		p, err := a.ask(typeFetchSockets, id, object("opts", optsObject(opts), "requestId", id), int(n-1), timeout)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.sockets, err
+	})
 }
 
 // ServerSideEmit sends [event, args...] to the other servers' namespace
@@ -128,34 +97,20 @@ func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket
 // calls the ack with one answer per other server (an error if some did
 // not answer within RequestsTimeout).
 func (a *Adapter) ServerSideEmit(packet []any) error {
-	if n := len(packet); n > 0 {
-		if ack, ok := packet[n-1].(func([]any, error)); ok {
-			go a.serverSideEmitWithAck(packet[:n-1], ack)
-			return nil
-		}
+	if args, ack, ok := redisadapter.SplitAck(packet); ok {
+		go redisadapter.EmitAcross(a.serverCount, func(n int64) ([]any, error) {
+			id := randomID()
+			p, err := a.ask(typeServerSideEmit, id, object("requestId", id, "packet", args), int(n-1), a.c.opts.RequestsTimeout)
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return append([]any{}, p.responses...), err
+		}, ack)
+		return nil
 	}
 	if !a.publish(typeServerSideEmit, object("packet", packet)) {
 		return errors.New("serverSideEmit: not published")
 	}
 	return nil
-}
-
-func (a *Adapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
-	n, err := a.serverCount()
-	if err != nil {
-		ack(nil, fmt.Errorf("serverSideEmit: %w", err))
-		return
-	}
-	if n <= 1 {
-		ack([]any{}, nil)
-		return
-	}
-	id := randomID()
-	p, err := a.ask(typeServerSideEmit, id, object("requestId", id, "packet", packet), n-1, a.c.opts.RequestsTimeout)
-	a.mu.Lock()
-	responses := append([]any{}, p.responses...)
-	a.mu.Unlock()
-	ack(responses, err)
 }
 
 // answerFetch answers another server's fetchSockets with the matching
@@ -204,9 +159,8 @@ func (a *Adapter) onResponse(m *message) {
 	if id == "" {
 		return
 	}
-	a.mu.Lock()
-	if ar, ok := a.acks[id]; ok {
-		a.mu.Unlock()
+	if v, ok := a.acks.Load(id); ok {
+		ar := v.(*ackRequest)
 		switch m.typ {
 		case typeBroadcastClientCount:
 			if n, ok := m.data["clientCount"].(float64); ok && n >= 0 {
@@ -217,11 +171,13 @@ func (a *Adapter) onResponse(m *message) {
 		}
 		return
 	}
-	defer a.mu.Unlock()
-	p, ok := a.requests[id]
-	if !ok || p.closed {
+	v, ok := a.requests.Load(id)
+	if !ok {
 		return
 	}
+	p := v.(*pending)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	switch m.typ {
 	case typeFetchSocketsResponse:
 		items, _ := m.data["sockets"].([]any)
@@ -239,11 +195,8 @@ func (a *Adapter) onResponse(m *message) {
 	default:
 		return
 	}
-	p.got++
-	if p.got >= p.want {
-		delete(a.requests, id)
-		p.closed = true
-		close(p.done)
+	if p.answered() {
+		p.finish()
 	}
 }
 
@@ -254,5 +207,5 @@ func (a *Adapter) ServerCount() int64 {
 	if err != nil || n < 1 {
 		return 1
 	}
-	return int64(n)
+	return n
 }

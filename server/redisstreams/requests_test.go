@@ -1,7 +1,9 @@
 package redisstreams
 
 import (
+	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -87,4 +89,33 @@ func TestRequests(t *testing.T) {
 	if !ca.Closed(5*time.Second, true) {
 		t.Error("the client of A in red was not disconnected through B")
 	}
+}
+
+// TestCloseStopsEverything: closing the Socket.IO server and the Cluster
+// ends every goroutine they started (stream reader, subscriptions,
+// publisher), also with a namespace besides "/" and requests made.
+func TestCloseStopsEverything(t *testing.T) {
+	url := redisURL(t)
+	opts := testOptions(t, url)
+	before := runtime.NumGoroutine()
+	c, err := Open(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := socket.DefaultServerOptions()
+	so.SetConnectionStateRecovery(&socket.ConnectionStateRecovery{})
+	so.SetAdapter(c)
+	io := socket.NewServer(nil, so)
+	_ = io.Of("/other", nil)
+	_ = io.Emit("hello", 1)
+	done := make(chan error, 1)
+	io.FetchSockets()(func(_ []*socket.RemoteSocket, err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	io.Close(nil)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, fmt.Sprintf("the goroutines to end (%d before)", before), func() bool { return runtime.NumGoroutine() <= before })
 }
