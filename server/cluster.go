@@ -49,6 +49,7 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 			ReadCount:        cfg.RedisStreamReadCount,
 			BlockTime:        cfg.RedisStreamBlockTime,
 			SessionKeyPrefix: cfg.RedisSessionKeyPrefix,
+			SessionRefresh:   cfg.RedisSessionRefresh,
 			ChannelPrefix:    cfg.RedisKeyPrefix,
 			RequestsTimeout:  cfg.RedisRequestsTimeout,
 			CommandTimeout:   cfg.RedisCommandTimeout,

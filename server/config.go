@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/handlers"
+	"feedrt/server/realtime"
 )
 
 // Config is everything an operator can tell the server, read once at
@@ -79,6 +80,18 @@ type Config struct {
 	RedisSessionKeyPrefix string
 	RedisStreamReadCount  int64
 	RedisStreamBlockTime  time.Duration
+	// RedisSessionRefresh (REDIS_SESSION_REFRESH, streams only) is how
+	// often a process rewrites the sessions of its connected sockets in
+	// Redis (one pipelined SET per socket), each with the recovery window
+	// as TTL, so they survive a process killed without a goodbye. The
+	// default, half the window (1 min of 2), keeps both promises: a
+	// session expires at most the window after its process died (TTL =
+	// window), and at least window/2 after, which exceeds what a client
+	// needs to notice a dead host (ping interval + timeout, 45 s) and
+	// come back; a refresh can be late by window/2 before a connected
+	// socket's key expires. Shorter costs more writes; it must stay below
+	// the window.
+	RedisSessionRefresh time.Duration
 	// RedisRequestsTimeout bounds fetchSockets and serverSideEmit with
 	// acknowledgement across the cluster (Node's 5 s); RedisCommandTimeout
 	// every other Redis command; RedisQueueSize the commands waiting for
@@ -202,6 +215,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RedisSessionKeyPrefix: "sio:session:",
 		RedisStreamReadCount:  100,
 		RedisStreamBlockTime:  5 * time.Second,
+		RedisSessionRefresh:   realtime.RecoveryWindow / 2,
 		RedisRequestsTimeout:  5 * time.Second,
 		RedisCommandTimeout:   time.Second,
 		RedisQueueSize:        4096,
@@ -288,6 +302,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("REDIS_STREAM_NAME", &c.RedisStreamName)
 	str("REDIS_SESSION_KEY_PREFIX", &c.RedisSessionKeyPrefix)
 	num64("REDIS_STREAM_MAXLEN", &c.RedisStreamMaxLen, 1, 1<<40)
+	set("REDIS_SESSION_REFRESH", "a duration below the recovery window ("+realtime.RecoveryWindow.String()+") such as 1m", into(&c.RedisSessionRefresh, func(v string) (time.Duration, bool) {
+		d, ok := positiveDuration(v)
+		return d, ok && d < realtime.RecoveryWindow
+	}))
 	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
 		errs = append(errs, fmt.Errorf("REDIS_URL: want redis://[user:password@]host:port[/db], rediss://... or unix://..., got %q", maskURI(c.RedisURL)))
 	}
@@ -494,6 +512,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis_stream_name", c.RedisStreamName),
 		slog.Int64("redis_stream_maxlen", c.RedisStreamMaxLen),
 		slog.String("redis_session_key_prefix", c.RedisSessionKeyPrefix),
+		slog.Duration("redis_session_refresh", c.RedisSessionRefresh),
 		slog.String("jwt_secret", secret),
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("bcrypt_cost", c.BcryptCost),

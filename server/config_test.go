@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"feedrt/server/realtime"
 )
 
 // loadEnv loads the config from an environment holding only vars.
@@ -284,6 +286,30 @@ func TestLoadConfigRedisAdapter(t *testing.T) {
 		_, err := loadEnv(map[string]string{name: bad})
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: error %v, want one naming the variable", name, bad, err)
+		}
+	}
+}
+
+// REDIS_SESSION_REFRESH: half the recovery window by default, read from
+// its variable, logged, and refused when not below the window (the
+// connected sockets' sessions would expire between refreshes).
+func TestLoadConfigSessionRefresh(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisSessionRefresh != realtime.RecoveryWindow/2 {
+		t.Errorf("default %v, want %v", c.RedisSessionRefresh, realtime.RecoveryWindow/2)
+	}
+	if c, err = loadEnv(map[string]string{"REDIS_SESSION_REFRESH": "20s"}); err != nil || c.RedisSessionRefresh != 20*time.Second {
+		t.Errorf("REDIS_SESSION_REFRESH=20s: %v, %v", c.RedisSessionRefresh, err)
+	}
+	if logged := configLog(c); !strings.Contains(logged, "redis_session_refresh=20s") {
+		t.Errorf("start-up log lacks redis_session_refresh=20s: %s", logged)
+	}
+	for _, bad := range []string{"0s", "soon", realtime.RecoveryWindow.String(), "1h"} {
+		if _, err := loadEnv(map[string]string{"REDIS_SESSION_REFRESH": bad}); err == nil || !strings.Contains(err.Error(), "REDIS_SESSION_REFRESH") {
+			t.Errorf("REDIS_SESSION_REFRESH=%s: error %v, want one naming the variable", bad, err)
 		}
 	}
 }

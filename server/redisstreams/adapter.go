@@ -45,6 +45,9 @@ type Adapter struct {
 
 	requests sync.Map // request id → *pending: requests of ours awaiting answers
 	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
+
+	liveMu sync.Mutex
+	live   map[socket.SocketId]*liveSession // connected sockets' sessions kept in Redis
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
@@ -54,7 +57,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	if c.opts.Local != nil {
 		base = c.opts.Local()
 	}
-	a := &Adapter{Adapter: base, c: c, uid: randomID(), closed: make(chan struct{})}
+	a := &Adapter{Adapter: base, c: c, uid: randomID(), closed: make(chan struct{}), live: map[socket.SocketId]*liveSession{}}
 	base.Prototype(a)
 	a.Construct(nsp)
 	return a
@@ -67,6 +70,10 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.objects = redisadapter.IsObjectEncoder(nsp.Server().Encoder())
 	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
 		a.recovery = max(csr.MaxDisconnectionDuration(), 1)
+		if window := time.Duration(a.recovery) * time.Millisecond; a.c.opts.SessionRefresh >= window {
+			a.c.opts.Logger.Warn("the session refresh is not shorter than the recovery window: connected sockets' sessions expire between refreshes",
+				"session_refresh", a.c.opts.SessionRefresh, "recovery_window", window)
+		}
 	}
 	a.publicChannel = a.c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
 	a.privateChannel = a.publicChannel + a.uid + "#"

@@ -17,7 +17,9 @@
 //     fetchSockets; answers go to the requester's P#nsp#uid#.
 //   - SET <sessionKeyPrefix><pid> PX <recovery window>: base64 of the
 //     msgpack {sid, pid, rooms, data} of a disconnected socket, read back
-//     with GET+DEL when it reconnects, anywhere in the cluster.
+//     with GET+DEL when it reconnects, anywhere in the cluster. Beyond
+//     Node's adapter, a connected socket's session is kept there too
+//     (live.go), so it survives a process killed without a goodbye.
 //
 // One goroutine per process reads the stream (XREAD BLOCK) for every
 // namespace, and resumes from the last entry it handled after an outage.
@@ -29,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,7 +42,7 @@ import (
 )
 
 // Options tune a Cluster. Node's defaults live in the server's config;
-// every field but Logger, Local and Observer is required.
+// every field but Logger, Local, Observer and Ticker is required.
 type Options struct {
 	// StreamName is the stream every server of the cluster shares
 	// (Node's streamName).
@@ -57,6 +60,11 @@ type Options struct {
 	// ChannelPrefix prefixes the pub/sub channels of requests and
 	// answers (Node's channelPrefix).
 	ChannelPrefix string
+	// SessionRefresh is how often the sessions of the connected sockets
+	// are rewritten in Redis, where they live for the recovery window:
+	// it must be shorter than that window, and a session outlives a
+	// killed process by between window - SessionRefresh and the window.
+	SessionRefresh time.Duration
 	// RequestsTimeout bounds how long fetchSockets and serverSideEmit
 	// with an acknowledgement wait for the other servers (Node's 5 s).
 	RequestsTimeout time.Duration
@@ -76,6 +84,10 @@ type Options struct {
 	// Observer, if not nil, is told of the commands sent, dropped and
 	// the messages received (the server's metrics).
 	Observer redisadapter.Observer
+	// Ticker, if not nil, makes the ticks of the session refresh and the
+	// function that stops them (tests tick by hand). Default: a
+	// time.Ticker.
+	Ticker func(d time.Duration) (ticks <-chan time.Time, stop func())
 }
 
 // logEvery is the longest a recurring Redis problem stays unlogged.
@@ -101,8 +113,11 @@ func (o *Options) check() error {
 	if o.MaxLen <= 0 || o.ReadCount <= 0 || o.QueueSize <= 0 {
 		errs = append(errs, errors.New("MaxLen, ReadCount and QueueSize must be positive"))
 	}
-	if o.BlockTime <= 0 || o.RequestsTimeout <= 0 || o.CommandTimeout <= 0 {
-		errs = append(errs, errors.New("BlockTime, RequestsTimeout and CommandTimeout must be positive"))
+	if o.BlockTime <= 0 || o.RequestsTimeout <= 0 || o.CommandTimeout <= 0 || o.SessionRefresh <= 0 {
+		errs = append(errs, errors.New("BlockTime, RequestsTimeout, CommandTimeout and SessionRefresh must be positive"))
+	}
+	if o.Ticker == nil {
+		o.Ticker = realTicker
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -134,10 +149,13 @@ type Cluster struct {
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by namespace name
 
-	stop   context.CancelFunc
-	done   chan struct{} // closed when the reader has returned
-	lastID string        // the reader's: the last entry handled
-	once   sync.Once
+	stop      context.CancelFunc
+	done      chan struct{}  // closed when the reader has returned
+	refresher sync.WaitGroup // the session refresh
+	lastID    string         // the reader's: the last entry handled
+	once      sync.Once
+
+	sessionDrops atomic.Uint64 // session writes dropped beyond the publisher's count
 }
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
@@ -178,6 +196,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 		done:     make(chan struct{}),
 	}
 	go c.read(ctx)
+	c.refresher.Go(func() { c.refreshSessions(ctx) })
 	return c, nil
 }
 
@@ -213,7 +232,7 @@ func (c *Cluster) Ping(ctx context.Context) error {
 
 // Dropped is how many commands this server has given up on since it
 // started (queue full, or Redis failed).
-func (c *Cluster) Dropped() uint64 { return c.pub.Dropped() }
+func (c *Cluster) Dropped() uint64 { return c.pub.Dropped() + c.sessionDrops.Load() }
 
 // Close stops the stream reader, sends the commands still queued (within
 // CommandTimeout) and closes the client if Open made it. Close the
@@ -226,6 +245,7 @@ func (c *Cluster) Close() error {
 			_ = c.reader.Close()
 		}
 		<-c.done
+		c.refresher.Wait()
 		c.pub.Close()
 		if c.ownsRDB {
 			if e := c.rdb.Close(); e != nil && !errors.Is(e, redis.ErrClosed) {

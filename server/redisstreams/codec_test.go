@@ -165,7 +165,7 @@ func TestGoWritesAsNode(t *testing.T) {
 	if join[7] != g.Entries[7]["data"] {
 		t.Errorf("socketsJoin: Go writes %v, Node %v", join[7], g.Entries[7]["data"])
 	}
-	session, _ := encodeMsgpack(object("sid", "sid1", "pid", "pid1", "rooms", sessionRooms(&socket.SessionToPersist{Sid: "sid1", Rooms: rooms("red", "sid1")}), "data", redisadapter.NewObject([]string{"user", "n"}, []any{"u1", 2})))
+	session, _ := encodeMsgpack(object("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", redisadapter.NewObject([]string{"user", "n"}, []any{"u1", 2})))
 	if got := base64.StdEncoding.EncodeToString(session); got != g.Session {
 		t.Errorf("session: Go writes %s, Node %s", got, g.Session)
 	}

@@ -68,6 +68,7 @@ func testOptions(t *testing.T, url string) Options {
 		RequestsTimeout:  3 * time.Second,
 		CommandTimeout:   time.Second,
 		QueueSize:        4096,
+		SessionRefresh:   time.Minute,
 	}
 	if testing.Verbose() {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

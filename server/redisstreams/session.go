@@ -40,38 +40,45 @@ var (
 // PersistSession keeps a disconnected socket's session in Redis for the
 // recovery window, where any server of the cluster can restore it:
 // SET <prefix><pid> base64(msgpack {sid, pid, rooms, data}) PX <window>,
-// as Node's adapter does. It does not wait for Redis.
+// as Node's adapter does. The key then stays when the socket leaves its
+// rooms (untrack). It does not wait for Redis.
 func (a *Adapter) PersistSession(s *socket.SessionToPersist) {
 	if a.recovery == 0 || s == nil {
 		return
 	}
-	raw, err := encodeMsgpack(object("sid", string(s.Sid), "pid", string(s.Pid), "rooms", sessionRooms(s), "data", s.Data))
+	if live := a.liveSession(s.Sid); live != nil {
+		live.persisted.Store(true)
+	}
+	value, err := encodeSession(s.Sid, s.Pid, s.Rooms, s.Data)
 	if err != nil {
 		a.c.rlog.Warn("encode", "session not persisted", "err", err)
 		return
 	}
-	key, value, ttl := a.c.opts.SessionKeyPrefix+string(s.Pid), base64.StdEncoding.EncodeToString(raw), time.Duration(a.recovery)*time.Millisecond
+	key, ttl := a.c.opts.SessionKeyPrefix+string(s.Pid), time.Duration(a.recovery)*time.Millisecond
 	a.c.pub.Do(redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.Set(ctx, key, value, ttl)
 	}})
 }
 
-// sessionRooms lists a session's rooms as Node does ([...socket.rooms]):
-// the socket's own room first, then the others (sorted: a Go set has no
-// order).
-func sessionRooms(s *socket.SessionToPersist) []any {
+// sessionRooms lists the rooms of the socket sid as Node does
+// ([...socket.rooms]): its own room first, then the others (sorted: a Go
+// set has no order).
+func sessionRooms(sid socket.SocketId, set *types.Set[socket.Room]) []any {
 	var rooms []string
-	if s.Rooms != nil {
-		for _, r := range s.Rooms.Keys() {
-			if string(r) != string(s.Sid) {
+	own := false
+	if set != nil {
+		for _, r := range set.Keys() {
+			if string(r) == string(sid) {
+				own = true
+			} else {
 				rooms = append(rooms, string(r))
 			}
 		}
 	}
 	slices.Sort(rooms)
 	out := make([]any, 0, len(rooms)+1)
-	if s.Rooms != nil && s.Rooms.Has(socket.Room(s.Sid)) {
-		out = append(out, string(s.Sid))
+	if own {
+		out = append(out, string(sid))
 	}
 	for _, r := range rooms {
 		out = append(out, r)
