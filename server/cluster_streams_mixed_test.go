@@ -308,3 +308,47 @@ func TestStreamsMixedCluster(t *testing.T) {
 		t.Errorf("Go's listener got %s", got)
 	}
 }
+
+// TestStreamsMixedRecoveryAfterSIGKILL: a Go process is killed (SIGKILL:
+// no disconnect, nothing persisted at the end) with a client connected;
+// the client comes back through the balancer to a Node server, whose
+// @socket.io/redis-streams-adapter restores the session the Go process
+// kept in Redis while the socket was connected: the same id, recovered,
+// and the events it missed.
+func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
+	s := newStreams(t, testRedisURL(t))
+	node := s.mustNode(t)
+	a := mustGoProcess(t, mustBuildServer(t), s.env()...)
+	lb := mustLB(t, a.url)
+	c := mustRawClient(t, lb.url())
+	first := c.MustConnect()
+	w := mustRawClient(t, node.url) // one of Node's own clients
+	w.MustConnect()
+	linked(t, map[string]func(){"node": nodeLink(node)}, c, w)
+	emit := func(event string) {
+		node.Send(map[string]any{"op": "emit", "event": event, "args": []any{event}})
+	}
+	emit("seen") // c's offset: an event it received
+	packetsUntil(t, c, "seen")
+	packetsUntil(t, w, "seen")
+	waitFor(t, "the Go process to keep the session in Redis", func() bool {
+		_, ok := s.session(t, first.ID)
+		return ok
+	})
+
+	lb.hold()
+	a.kill(t)
+	c.Next(10*time.Second, "disconnect")
+	emit("m1")
+	emit("m2")
+	packetsUntil(t, w, "m2")
+
+	lb.release(node.url)
+	again := c.MustConnect()
+	if !again.Recovered || again.ID != first.ID {
+		t.Fatalf("reconnect to Node after the Go process's death: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
+	}
+	if got := packetNames(packetsUntil(t, c, "m2")); !slices.Equal(got, []string{"m1", "m2"}) {
+		t.Errorf("missed events %v, want m1 m2", got)
+	}
+}
