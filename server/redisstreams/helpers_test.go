@@ -29,7 +29,7 @@ import (
 // (or FEEDRT_TEST_REDIS_URL), each test on a stream and key prefixes of
 // its own, with raw WebSocket clients that speak the packets themselves.
 
-func redisURL(t *testing.T) string {
+func redisURL(t testing.TB) string {
 	t.Helper()
 	u := cmp.Or(os.Getenv("FEEDRT_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0")
 	mustRedis(t, u)
@@ -38,7 +38,7 @@ func redisURL(t *testing.T) string {
 
 // mustRedis is a client of the Redis at url, closed at cleanup; the test
 // fails if that Redis does not answer.
-func mustRedis(t *testing.T, url string) *redis.Client {
+func mustRedis(t testing.TB, url string) *redis.Client {
 	t.Helper()
 	ro, err := redisadapter.ClientOptions(url, time.Second)
 	if err != nil {
@@ -54,7 +54,7 @@ func mustRedis(t *testing.T, url string) *redis.Client {
 
 // testOptions are Node's defaults on names of the test's own, which are
 // deleted at cleanup.
-func testOptions(t *testing.T, url string) Options {
+func testOptions(t testing.TB, url string) Options {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	name := "feedrt-streams-test-" + hex.EncodeToString(b)
