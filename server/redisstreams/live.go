@@ -92,7 +92,9 @@ func (a *Adapter) track(id socket.SocketId) {
 	a.liveMu.Unlock()
 	if s == nil {
 		sock, ok := a.nsp.Sockets().Load(id)
-		if !ok || !sock.Connected() {
+		// A client of protocol 3 (Socket.IO 2.x) gets no pid and cannot
+		// recover: nothing to keep.
+		if !ok || !sock.Connected() || sock.Conn().Protocol() == 3 {
 			return
 		}
 		pid := socketPid(sock)
