@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
@@ -43,13 +44,14 @@ func TestBroadcasts(t *testing.T) {
 		s, ok := a.io.Sockets().Sockets().Load(socket.SocketId(ca.sid))
 		return ok && s.Rooms().Has("red")
 	})
-	inStream(t, url, opts, []func(){
-		func() { _ = b.io.Emit("all", 1) },
-		func() { _ = b.io.To("red").Emit("red", 2) },
-		func() { _ = a.io.Except("red").Emit("notred", 3) },
-		func() { _ = a.io.To("red").Emit("red", 4) },
-		func() { _ = a.io.Emit("end", 5) },
-	})
+	// Two servers' XADDs race: B's are in the stream before A's start.
+	rdb := mustRedis(t, url)
+	_ = b.io.Emit("all", 1)
+	_ = b.io.To("red").Emit("red", 2)
+	waitStreamLen(t, rdb, opts.StreamName, 3) // the join and these two
+	_ = a.io.Except("red").Emit("notred", 3)
+	_ = a.io.To("red").Emit("red", 4)
+	_ = a.io.Emit("end", 5)
 	wantA := []string{"all:1", "red:2", "red:4", "end:5"}
 	wantB := []string{"all:1", "notred:3", "end:5"}
 	var gotA, gotB [][]any
@@ -91,13 +93,13 @@ func TestRecoveryAcrossServers(t *testing.T) {
 		n, _ := rdb.Exists(t.Context(), opts.SessionKeyPrefix+ca.pid).Result()
 		return n == 1
 	})
-	inStream(t, url, opts, []func(){
-		func() { _ = b.io.Emit("missed", 1) },
-		func() { _ = b.io.To("blue").Emit("blue", 2) },
-		func() { _ = a.io.To("red").Emit("missed", 3) },
-		func() { _ = a.io.Except("red").Emit("notred", 4) },
-		func() { _ = a.io.Emit("missed", 5) },
-	})
+	_ = b.io.Emit("missed", 1)
+	_ = b.io.To("blue").Emit("blue", 2)
+	waitStreamLen(t, rdb, opts.StreamName, 4) // the join, first, and these two: before A's
+	_ = a.io.To("red").Emit("missed", 3)
+	_ = a.io.Except("red").Emit("notred", 4)
+	_ = a.io.Emit("missed", 5)
+	waitStreamLen(t, rdb, opts.StreamName, 7)
 
 	cb := connect(t, b, fmt.Sprintf(`{"pid":%q,"offset":%q}`, ca.pid, offset))
 	if cb.sid != ca.sid {
@@ -123,22 +125,11 @@ func TestRecoveryAcrossServers(t *testing.T) {
 	})
 }
 
-// inStream runs emits, each broadcasting once from one server, waiting
-// for each entry to reach the stream before the next: two servers' XADDs
-// race, and these tests check the order of the stream.
-func inStream(t *testing.T, url string, opts Options, emits []func()) {
+// waitStreamLen waits until the stream holds n entries.
+func waitStreamLen(t *testing.T, rdb *redis.Client, stream string, n int64) {
 	t.Helper()
-	rdb := mustRedis(t, url)
-	n, err := rdb.XLen(t.Context(), opts.StreamName).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, emit := range emits {
-		emit()
-		n++
-		waitFor(t, "the broadcast in the stream", func() bool {
-			l, _ := rdb.XLen(t.Context(), opts.StreamName).Result()
-			return l >= n
-		})
-	}
+	waitFor(t, fmt.Sprintf("%d entries in the stream", n), func() bool {
+		l, _ := rdb.XLen(t.Context(), stream).Result()
+		return l >= n
+	})
 }

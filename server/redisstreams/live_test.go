@@ -191,10 +191,9 @@ func TestRestoreFromLiveSession(t *testing.T) {
 	})
 	_ = b.io.Emit("first", 0)
 	first := ca.event(t)
-	inStream(t, url, opts, []func(){
-		func() { _ = b.io.To("red").Emit("missed", 1) },
-		func() { _ = b.io.To("blue").Emit("blue", 2) },
-	})
+	_ = b.io.To("red").Emit("missed", 1)
+	_ = b.io.To("blue").Emit("blue", 2)
+	waitStreamLen(t, rdb, opts.StreamName, 3) // first and these two
 
 	// A is not told: its socket stays, as if A had been killed.
 	cb := connect(t, b, fmt.Sprintf(`{"pid":%q,"offset":%q}`, ca.pid, first[len(first)-1]))
