@@ -10,27 +10,65 @@ import (
 
 	"feedrt/handlers"
 	"feedrt/server/metrics"
+	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
+	"feedrt/server/redisstreams"
 )
 
-// openCluster joins the Redis cluster REDIS_URL names; nil without one.
-// An unreachable Redis is not fatal: the server serves its own sockets,
-// /readyz answers 503 until Redis answers, and the client reconnects.
-// local makes the adapter of this process's own sockets
-// (realtime.Options.LocalAdapter), the cluster adapter's local part.
-func openCluster(cfg Config, local func() socket.Adapter, m *metrics.Metrics, log *slog.Logger) (*redisadapter.Cluster, error) {
+// clusterAdapter is the Redis cluster, either protocol: the Socket.IO
+// server's adapter constructor, the readiness probe's Pinger, and what
+// shutdown closes.
+type clusterAdapter interface {
+	socket.AdapterConstructor
+	Ping(ctx context.Context) error
+	Close() error
+	// Dropped counts the cluster messages given up on (queue full, or
+	// Redis failed).
+	Dropped() uint64
+}
+
+// openCluster joins the Redis cluster REDIS_URL names, with the adapter
+// REDIS_ADAPTER picks; nil without REDIS_URL. An unreachable Redis is not
+// fatal: the server serves its own sockets, /readyz answers 503 until
+// Redis answers, and the client reconnects. rt's local adapters are the
+// cluster adapter's local part.
+func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.Logger) (clusterAdapter, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
-	opts := redisadapter.Options{
-		Key:    cfg.RedisKeyPrefix,
-		Logger: log.With("component", "redis-adapter"),
-		Local:  local,
-	}
+	var obs redisadapter.Observer
 	if m != nil {
-		opts.Observer = m.Redis()
+		obs = m.Redis()
 	}
-	c, err := redisadapter.Open(cfg.RedisURL, opts)
+	var c clusterAdapter
+	var err error
+	if cfg.RedisAdapter == RedisStreams {
+		c, err = redisstreams.Open(cfg.RedisURL, redisstreams.Options{
+			StreamName:       cfg.RedisStreamName,
+			MaxLen:           cfg.RedisStreamMaxLen,
+			ReadCount:        cfg.RedisStreamReadCount,
+			BlockTime:        cfg.RedisStreamBlockTime,
+			SessionKeyPrefix: cfg.RedisSessionKeyPrefix,
+			SessionRefresh:   cfg.RedisSessionRefresh,
+			ChannelPrefix:    cfg.RedisKeyPrefix,
+			RequestsTimeout:  cfg.RedisRequestsTimeout,
+			CommandTimeout:   cfg.RedisCommandTimeout,
+			QueueSize:        cfg.RedisQueueSize,
+			Logger:           log.With("component", "redis-streams-adapter"),
+			Local:            rt.ClusterLocalAdapter(),
+			Observer:         obs,
+		})
+	} else {
+		c, err = redisadapter.Open(cfg.RedisURL, redisadapter.Options{
+			Key:             cfg.RedisKeyPrefix,
+			RequestsTimeout: cfg.RedisRequestsTimeout,
+			CommandTimeout:  cfg.RedisCommandTimeout,
+			QueueSize:       cfg.RedisQueueSize,
+			Logger:          log.With("component", "redis-adapter"),
+			Local:           rt.LocalAdapter(),
+			Observer:        obs,
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +76,9 @@ func openCluster(cfg Config, local func() socket.Adapter, m *metrics.Metrics, lo
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
-		log.Warn("Redis unreachable at start: serving local sockets only until it answers", "url", maskURI(cfg.RedisURL), "err", err)
+		log.Warn("Redis unreachable at start: serving local sockets only until it answers", "url", maskURI(cfg.RedisURL), "adapter", cfg.RedisAdapter, "err", err)
 	} else {
-		log.Info("Socket.IO cluster through Redis", "url", maskURI(cfg.RedisURL), "key_prefix", cfg.RedisKeyPrefix)
+		log.Info("Socket.IO cluster through Redis", "url", maskURI(cfg.RedisURL), "adapter", cfg.RedisAdapter, "key_prefix", cfg.RedisKeyPrefix)
 	}
 	return c, nil
 }

@@ -254,7 +254,8 @@ func socketIDs(sockets []*socket.RemoteSocket) []string {
 }
 
 // nodeServer is testdata/noderedis/server.js: socket.io 4.8.4 on
-// @socket.io/redis-adapter 8.3.0, driven over stdin/stdout.
+// @socket.io/redis-adapter 8.3.0 (or @socket.io/redis-streams-adapter
+// 0.3.1), driven over stdin/stdout.
 type nodeServer struct {
 	*nodeClient // events: connection, serverSideEmit
 	tb          testing.TB
@@ -300,9 +301,16 @@ var nodeRedisOnce sync.Once
 // redisURL with the key prefix, and kills it at cleanup.
 func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 	t.Helper()
+	return mustNodeServerEnv(t, redisURL, prefix)
+}
+
+// mustNodeServerEnv is mustNodeServer with more environment (KEY=value,
+// last wins): REDIS_ADAPTER=streams and its options, for one.
+func mustNodeServerEnv(t *testing.T, redisURL, prefix string, extra ...string) *nodeServer {
+	t.Helper()
 	var installErr error
 	nodeRedisOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-adapter")); err == nil {
+		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter")); err == nil {
 			return
 		}
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
@@ -315,7 +323,7 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 	}
 	msgs := make(chan nodeMsg, 1024)
 	lines := make(chan map[string]json.RawMessage, 1024)
-	env := []string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1"}
+	env := append([]string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1", "REDIS_ADAPTER="}, extra...)
 	stdin := startNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
 		defer close(msgs)
 		defer close(lines)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/handlers"
+	"feedrt/server/realtime"
 )
 
 // Config is everything an operator can tell the server, read once at
@@ -64,6 +65,40 @@ type Config struct {
 	// Node adapter's `key` option: servers sharing events need the same.
 	RedisURL       string
 	RedisKeyPrefix string
+	// RedisAdapter (REDIS_ADAPTER) picks the cluster's protocol:
+	// RedisPubSub (Node's @socket.io/redis-adapter, the default) or
+	// RedisStreams (@socket.io/redis-streams-adapter: broadcasts kept in
+	// a stream, so a session is recoverable on any server).
+	RedisAdapter string
+	// The streams adapter's settings, Node's defaults: the stream
+	// (REDIS_STREAM_NAME), its approximate cap (REDIS_STREAM_MAXLEN), the
+	// prefix of the session keys (REDIS_SESSION_KEY_PREFIX), the entries
+	// one XREAD takes and how long it blocks. Its channels' prefix is
+	// RedisKeyPrefix (Node's channelPrefix, default "socket.io" too).
+	RedisStreamName       string
+	RedisStreamMaxLen     int64
+	RedisSessionKeyPrefix string
+	RedisStreamReadCount  int64
+	RedisStreamBlockTime  time.Duration
+	// RedisSessionRefresh (REDIS_SESSION_REFRESH, streams only) is how
+	// often a process rewrites the sessions of its connected sockets in
+	// Redis (one pipelined SET per socket), each with the recovery window
+	// as TTL, so they survive a process killed without a goodbye. The
+	// default, half the window (1 min of 2), keeps both promises: a
+	// session expires at most the window after its process died (TTL =
+	// window), and at least window/2 after, which exceeds what a client
+	// needs to notice a dead host (ping interval + timeout, 45 s) and
+	// come back; a refresh can be late by window/2 before a connected
+	// socket's key expires. Shorter costs more writes; it must stay below
+	// the window.
+	RedisSessionRefresh time.Duration
+	// RedisRequestsTimeout bounds fetchSockets and serverSideEmit with
+	// acknowledgement across the cluster (Node's 5 s); RedisCommandTimeout
+	// every other Redis command; RedisQueueSize the commands waiting for
+	// Redis before new ones are dropped.
+	RedisRequestsTimeout time.Duration
+	RedisCommandTimeout  time.Duration
+	RedisQueueSize       int
 
 	PostsPerPage  int   // POSTS_PER_PAGE
 	MaxImageBytes int64 // MAX_IMAGE_BYTES
@@ -157,34 +192,51 @@ const (
 	MaxHTTPBufferSize = 1_000_000
 )
 
+// The values of REDIS_ADAPTER.
+const (
+	RedisPubSub  = "pubsub"
+	RedisStreams = "streams"
+)
+
 // LoadConfig builds a Config from defaults and getenv. Bad values are
 // errors, not silent defaults, so a typo in a deployment fails at start.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port:                8080,
-		AllowedOrigins:      []string{"http://localhost:3000", "http://localhost:5173"},
-		AllowedMethods:      []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		DataDir:             "data",
-		MongoDB:             "messages",
-		RedisKeyPrefix:      "socket.io",
-		LogLevel:            slog.LevelInfo,
-		JWTTTL:              time.Hour,
-		BcryptCost:          12,
-		PostsPerPage:        2,
-		MaxImageBytes:       5 << 20,
-		MaxImagePixels:      40_000_000,
-		ImageSweepAge:       time.Hour,
-		ImageSweepInterval:  time.Hour,
-		ShutdownTimeout:     10 * time.Second,
-		MaxTitleLength:      200,
-		MaxContentLength:    20_000,
-		MaxStatusLength:     200,
-		RecoveryMaxPackets:  10_000,
-		RecoveryMaxBytes:    64 << 20,
-		RecoveryMaxSessions: 100_000,
-		BroadcastQueue:      1024,
-		AdminDevelopment:    true,
-		GCPercent:           50,
+		Port:           8080,
+		AllowedOrigins: []string{"http://localhost:3000", "http://localhost:5173"},
+		AllowedMethods: []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		DataDir:        "data",
+		MongoDB:        "messages",
+		RedisKeyPrefix: "socket.io",
+		RedisAdapter:   RedisPubSub,
+		// @socket.io/redis-streams-adapter 0.3.x's defaults.
+		RedisStreamName:       "socket.io",
+		RedisStreamMaxLen:     10_000,
+		RedisSessionKeyPrefix: "sio:session:",
+		RedisStreamReadCount:  100,
+		RedisStreamBlockTime:  5 * time.Second,
+		RedisSessionRefresh:   realtime.RecoveryWindow / 2,
+		RedisRequestsTimeout:  5 * time.Second,
+		RedisCommandTimeout:   time.Second,
+		RedisQueueSize:        4096,
+		LogLevel:              slog.LevelInfo,
+		JWTTTL:                time.Hour,
+		BcryptCost:            12,
+		PostsPerPage:          2,
+		MaxImageBytes:         5 << 20,
+		MaxImagePixels:        40_000_000,
+		ImageSweepAge:         time.Hour,
+		ImageSweepInterval:    time.Hour,
+		ShutdownTimeout:       10 * time.Second,
+		MaxTitleLength:        200,
+		MaxContentLength:      20_000,
+		MaxStatusLength:       200,
+		RecoveryMaxPackets:    10_000,
+		RecoveryMaxBytes:      64 << 20,
+		RecoveryMaxSessions:   100_000,
+		BroadcastQueue:        1024,
+		AdminDevelopment:      true,
+		GCPercent:             50,
 	}
 	hostname, _ := os.Hostname()
 	c.AdminServerID = fmt.Sprintf("%s#%d", hostname, os.Getpid())
@@ -240,6 +292,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("MONGODB_DATABASE", &c.MongoDB)
 	str("REDIS_URL", &c.RedisURL)
 	str("REDIS_KEY_PREFIX", &c.RedisKeyPrefix)
+	set("REDIS_ADAPTER", RedisPubSub+" or "+RedisStreams, func(v string) bool {
+		ok := v == RedisPubSub || v == RedisStreams
+		if ok {
+			c.RedisAdapter = v
+		}
+		return ok
+	})
+	str("REDIS_STREAM_NAME", &c.RedisStreamName)
+	str("REDIS_SESSION_KEY_PREFIX", &c.RedisSessionKeyPrefix)
+	num64("REDIS_STREAM_MAXLEN", &c.RedisStreamMaxLen, 1, 1<<40)
+	set("REDIS_SESSION_REFRESH", "a duration below the recovery window ("+realtime.RecoveryWindow.String()+") such as 1m", into(&c.RedisSessionRefresh, func(v string) (time.Duration, bool) {
+		d, ok := positiveDuration(v)
+		return d, ok && d < realtime.RecoveryWindow
+	}))
 	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
 		errs = append(errs, fmt.Errorf("REDIS_URL: want redis://[user:password@]host:port[/db], rediss://... or unix://..., got %q", maskURI(c.RedisURL)))
 	}
@@ -442,6 +508,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mongodb_uri", mongo),
 		slog.String("redis_url", redisURL),
 		slog.String("redis_key_prefix", c.RedisKeyPrefix),
+		slog.String("redis_adapter", c.RedisAdapter),
+		slog.String("redis_stream_name", c.RedisStreamName),
+		slog.Int64("redis_stream_maxlen", c.RedisStreamMaxLen),
+		slog.String("redis_session_key_prefix", c.RedisSessionKeyPrefix),
+		slog.Duration("redis_session_refresh", c.RedisSessionRefresh),
 		slog.String("jwt_secret", secret),
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("bcrypt_cost", c.BcryptCost),

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"feedrt/server/realtime"
 )
 
 // loadEnv loads the config from an environment holding only vars.
@@ -248,5 +250,66 @@ func TestLoadConfigGCPercent(t *testing.T) {
 	c, err = loadEnv(map[string]string{"GOGC": "200"})
 	if err != nil || c.GCPercent != 0 {
 		t.Errorf("GOGC=200: GCPercent = %d, %v; want 0 (the runtime's)", c.GCPercent, err)
+	}
+}
+
+// TestLoadConfigRedisAdapter: the cluster's protocol is pub/sub unless
+// REDIS_ADAPTER says streams; anything else is refused, naming the
+// variable; the streams adapter's settings have Node's defaults, are read
+// from their variables, and show in the start-up log.
+func TestLoadConfigRedisAdapter(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisAdapter != RedisPubSub || c.RedisStreamName != "socket.io" || c.RedisSessionKeyPrefix != "sio:session:" ||
+		c.RedisStreamMaxLen != 10_000 || c.RedisStreamReadCount != 100 || c.RedisStreamBlockTime != 5*time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = loadEnv(map[string]string{
+		"REDIS_ADAPTER": "streams", "REDIS_STREAM_NAME": "feed-events",
+		"REDIS_SESSION_KEY_PREFIX": "feed:session:", "REDIS_STREAM_MAXLEN": "500",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisAdapter != RedisStreams || c.RedisStreamName != "feed-events" || c.RedisSessionKeyPrefix != "feed:session:" || c.RedisStreamMaxLen != 500 {
+		t.Errorf("from env: %+v", c)
+	}
+	logged := configLog(c)
+	for _, want := range []string{"redis_adapter=streams", "redis_stream_name=feed-events", "redis_session_key_prefix=feed:session:", "redis_stream_maxlen=500"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("start-up log lacks %s: %s", want, logged)
+		}
+	}
+	for name, bad := range map[string]string{"REDIS_ADAPTER": "stream", "REDIS_STREAM_MAXLEN": "0"} {
+		_, err := loadEnv(map[string]string{name: bad})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming the variable", name, bad, err)
+		}
+	}
+}
+
+// REDIS_SESSION_REFRESH: half the recovery window by default, read from
+// its variable, logged, and refused when not below the window (the
+// connected sockets' sessions would expire between refreshes).
+func TestLoadConfigSessionRefresh(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisSessionRefresh != realtime.RecoveryWindow/2 {
+		t.Errorf("default %v, want %v", c.RedisSessionRefresh, realtime.RecoveryWindow/2)
+	}
+	if c, err = loadEnv(map[string]string{"REDIS_SESSION_REFRESH": "20s"}); err != nil || c.RedisSessionRefresh != 20*time.Second {
+		t.Errorf("REDIS_SESSION_REFRESH=20s: %v, %v", c.RedisSessionRefresh, err)
+	}
+	if logged := configLog(c); !strings.Contains(logged, "redis_session_refresh=20s") {
+		t.Errorf("start-up log lacks redis_session_refresh=20s: %s", logged)
+	}
+	for _, bad := range []string{"0s", "soon", realtime.RecoveryWindow.String(), "1h"} {
+		if _, err := loadEnv(map[string]string{"REDIS_SESSION_REFRESH": bad}); err == nil || !strings.Contains(err.Error(), "REDIS_SESSION_REFRESH") {
+			t.Errorf("REDIS_SESSION_REFRESH=%s: error %v, want one naming the variable", bad, err)
+		}
 	}
 }

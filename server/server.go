@@ -26,7 +26,6 @@ import (
 	"feedrt/server/engineio"
 	"feedrt/server/metrics"
 	"feedrt/server/realtime"
-	"feedrt/server/redisadapter"
 	"feedrt/store"
 	"feedrt/store/boltstore"
 	"feedrt/store/mongostore"
@@ -56,9 +55,9 @@ type Server struct {
 	bc    *realtime.Broadcaster
 	http  *http.Server
 
-	cluster *redisadapter.Cluster // nil: single process (no REDIS_URL)
-	admin   *adminui.Admin        // nil: no Admin UI (no ADMIN_USERNAME)
-	sweeper *imageSweeper         // removes image files no post references
+	cluster clusterAdapter // nil: single process (no REDIS_URL)
+	admin   *adminui.Admin // nil: no Admin UI (no ADMIN_USERNAME)
+	sweeper *imageSweeper  // removes image files no post references
 
 	metrics *metrics.Metrics // nil: metrics off (no METRICS_ADDR)
 	// metricsLn serves them; nil when off. It lives and dies with the
@@ -93,7 +92,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	st = m.Store(st)
 	policy := cors.New(cfg.AllowedOrigins, cfg.AllowedMethods)
 	rt := feedRealtime(cfg, policy, o, log, m)
-	cluster, err := openCluster(cfg, rt.LocalAdapter(), m, log)
+	cluster, err := openCluster(cfg, rt, m, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, err

@@ -5,6 +5,8 @@
 #   bash cmd/fanout/bench.sh                 # 1000, 5000 and 10000 clients
 #   bash cmd/fanout/bench.sh 1000 5000       # chosen client counts
 #   TARGETS=go POSTS=50 bash cmd/fanout/bench.sh 2000
+#   CLUSTER=2 bash cmd/fanout/bench.sh 2000  # two Go processes on one Redis:
+#                                            # streams adapter vs pub/sub
 #
 # Each server is started fresh for every client count (so its RSS and CPU
 # belong to that run alone) and stopped after it; both are stopped on any
@@ -21,6 +23,14 @@
 #   NODE_CSR [0; 1 turns on connection state recovery in the Node reference,
 #             as the Go server always has it]
 #   FANOUT_ARGS [extra flags for cmd/fanout]
+#   CLUSTER [unset; 2 = the cluster mode: for each client count, two Go
+#            processes (GO_PORT and GO_PORT+1) on the Redis at BENCH_REDIS_URL,
+#            first with REDIS_ADAPTER=streams, then pubsub; the clients are
+#            split over both, posts go to the first, so every event crosses
+#            Redis for half of them; CPU and RSS are both processes' summed;
+#            the table compares go-streams with go-pubsub. TARGETS is unused]
+#   BENCH_REDIS_URL [redis://127.0.0.1:6379/0; each run uses a stream and
+#            channel prefix of its own, its keys deleted after it]
 # Exits non-zero if any run lost a message or did not connect every client.
 set -euo pipefail
 
@@ -40,6 +50,13 @@ TARGETS="${TARGETS:-go node}"
 GO_PORT="${GO_PORT:-18080}"
 NODE_PORT="${NODE_PORT:-18090}"
 NODE_CSR="${NODE_CSR:-0}"
+CLUSTER="${CLUSTER:-}"
+BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"
+case "$CLUSTER" in
+"" | 1) CLUSTER="" ;;
+2) TARGETS="go-streams go-pubsub" ;;
+*) echo "bench: CLUSTER=$CLUSTER: only 2 is supported" >&2; exit 2 ;;
+esac
 read -r -a EXTRA_ARGS <<<"${FANOUT_ARGS:-}"
 OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/fanout-bench.XXXXXX)}"
 mkdir -p "$OUT_DIR"
@@ -60,10 +77,17 @@ if ((max_clients + 200 > $(ulimit -n))); then
 fi
 
 SERVER_PID=""
+SERVER2_PID="" # the cluster mode's second process
 FANOUT_PID=""
 stop_server() {
-  local pid="$SERVER_PID"
+  local pid2="$SERVER2_PID"
+  SERVER2_PID=""
+  stop_pid "$SERVER_PID"
   SERVER_PID=""
+  stop_pid "$pid2"
+}
+stop_pid() {
+  local pid="$1"
   [ -n "$pid" ] || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 150); do # up to 15 s for a graceful stop
@@ -125,6 +149,37 @@ start_go() { # clients
   wait_ready "http://127.0.0.1:$GO_PORT" "$SERVER_PID" "$log"
 }
 
+# start_go_cluster clients adapter: two Go processes on one Redis, the
+# adapter's, with a stream and channel prefix of this run's own.
+RUN_KEY=""
+start_go_cluster() {
+  local port2=$((GO_PORT + 1)) i
+  RUN_KEY="feedrt-bench-$1-$2-$$"
+  for i in 1 2; do
+    local port=$GO_PORT
+    [ "$i" = 2 ] && port=$port2
+    port_free "$port" || { echo "bench: port $port is taken" >&2; return 1; }
+    env PORT="$port" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1-$2-$i" BCRYPT_COST=4 \
+      JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
+      REDIS_URL="$BENCH_REDIS_URL" REDIS_ADAPTER="$2" REDIS_KEY_PREFIX="$RUN_KEY" \
+      REDIS_STREAM_NAME="$RUN_KEY-stream" REDIS_SESSION_KEY_PREFIX="$RUN_KEY:session:" \
+      "$WORK/feedrt-server" >"$OUT_DIR/go-$2-$1-$i.log" 2>&1 &
+    if [ "$i" = 1 ]; then SERVER_PID=$!; else SERVER2_PID=$!; fi
+    wait_ready "http://127.0.0.1:$port" "$!" "$OUT_DIR/go-$2-$1-$i.log"
+  done
+}
+
+# drop_run_keys deletes the run's stream and the sessions its clients'
+# sockets left at shutdown (with redis-cli, if installed).
+drop_run_keys() {
+  [ -n "$RUN_KEY" ] && command -v redis-cli >/dev/null || return 0
+  {
+    echo "$RUN_KEY-stream"
+    redis-cli -u "$BENCH_REDIS_URL" --scan --pattern "$RUN_KEY:session:*"
+  } | xargs -r -n 500 redis-cli -u "$BENCH_REDIS_URL" DEL >/dev/null || true
+  RUN_KEY=""
+}
+
 start_node() { # clients
   local log="$OUT_DIR/node-$1.log" csr=""
   port_free "$NODE_PORT" || { echo "bench: port $NODE_PORT is taken" >&2; return 1; }
@@ -144,12 +199,15 @@ for n in "${CLIENT_COUNTS[@]}"; do
     case "$target" in
     go) start_go "$n"; port=$GO_PORT ;;
     node) start_node "$n"; port=$NODE_PORT ;;
+    go-streams | go-pubsub) start_go_cluster "$n" "${target#go-}"; port=$GO_PORT ;;
     *) echo "bench: unknown target $target" >&2; exit 2 ;;
     esac
     echo "bench: $target, $n clients (server pid $SERVER_PID)" >&2
     # In the background and waited for, so that a signal to this script
     # is handled at once (the trap stops the generator and the server).
-    "$WORK/fanout" -url "http://127.0.0.1:$port" -label "$target" -pid "$SERVER_PID" \
+    cluster_args=()
+    [ -n "$SERVER2_PID" ] && cluster_args=(-also-url "http://127.0.0.1:$((GO_PORT + 1))" -also-pid "$SERVER2_PID")
+    "$WORK/fanout" -url "http://127.0.0.1:$port" -label "$target" -pid "$SERVER_PID" "${cluster_args[@]}" \
       -clients "$n" -posts "$POSTS" -warmup "$WARMUP" -interval "$interval" -polling-share "$POLLING_SHARE" \
       -connect-concurrency "$CONNECT_CONCURRENCY" -connect-rate "$CONNECT_RATE" \
       -timeout "$RUN_TIMEOUT" -json-out "$RESULTS" "${EXTRA_ARGS[@]}" \
@@ -164,16 +222,25 @@ for n in "${CLIENT_COUNTS[@]}"; do
       status=1
     fi
     stop_server
-    problems=$(grep -ciE 'level=(warn|error)|error|panic|exception' "$OUT_DIR/$target-$n.log" || true)
-    if [ "$problems" -gt 0 ]; then
-      echo "bench: $target server log has $problems warning/error lines ($OUT_DIR/$target-$n.log):" >&2
-      grep -iE 'level=(warn|error)|error|panic|exception' "$OUT_DIR/$target-$n.log" | head -n 5 >&2
-    fi
+    drop_run_keys
+    for log in "$OUT_DIR/$target-$n.log" "$OUT_DIR/$target-$n-1.log" "$OUT_DIR/$target-$n-2.log"; do
+      [ -f "$log" ] || continue
+      problems=$(grep -ciE 'level=(warn|error)|error|panic|exception' "$log" || true)
+      if [ "$problems" -gt 0 ]; then
+        echo "bench: $target server log has $problems warning/error lines ($log):" >&2
+        grep -iE 'level=(warn|error)|error|panic|exception' "$log" | head -n 5 >&2
+      fi
+    done
     sleep 1
   done
 done
 
 echo
+if [ -n "$CLUSTER" ]; then
+  echo "Fan-out, two Go processes on one Redis (clients split, posts to the first; CPU and RSS of both): $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling"
+  "$WORK/fanout" -compare "$RESULTS" -labels go-streams,go-pubsub
+  exit "$status"
+fi
 echo "Fan-out: $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling, Node CSR: $NODE_CSR"
 "$WORK/fanout" -compare "$RESULTS" -labels go,node
 exit "$status"

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -59,6 +60,14 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "how long to wait for deliveries after the last post")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "limit on the whole run")
 	fs.IntVar(&cfg.PID, "pid", cfg.PID, "server process to measure (RSS, CPU); 0 = the one listening on the URL's port, -1 = none")
+	fs.Func("also-pid", "another server process of the cluster (repeatable): its RSS and CPU time are added to -pid's", func(v string) error {
+		pid, err := strconv.Atoi(v)
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("want a process id, got %q", v)
+		}
+		cfg.AlsoPIDs = append(cfg.AlsoPIDs, pid)
+		return nil
+	})
 	fs.BoolVar(&cfg.VerifyAll, "verify-all", cfg.VerifyAll, "decode and check every event against the contract, not only each client's first (costs generator CPU)")
 	jsonOut := fs.String("json-out", "", "also append the one-line JSON summary to this file")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")

@@ -37,8 +37,12 @@ type Config struct {
 	Drain              time.Duration // wait for deliveries after the last post
 	Timeout            time.Duration // the whole run
 	PID                int           // server process: >0 given, 0 find from the port, <0 none
-	VerifyAll          bool          // decode and check every event, not only each client's first
-	Log                io.Writer     // progress lines; nil = none
+	// AlsoPIDs are more server processes (a cluster's other members):
+	// their RSS and CPU time are added to PID's, so the figures are the
+	// whole cluster's.
+	AlsoPIDs  []int
+	VerifyAll bool      // decode and check every event, not only each client's first
+	Log       io.Writer // progress lines; nil = none
 }
 
 // DefaultConfig is the flags' defaults.
@@ -98,6 +102,7 @@ type Result struct {
 	Label        string `json:"label"`
 	URL          string `json:"url"`
 	PID          int    `json:"pid"`
+	AlsoPIDs     []int  `json:"also_pids,omitempty"`
 	Clients      int    `json:"clients"`
 	WSClients    int    `json:"ws_clients"`
 	PollClients  int    `json:"polling_clients"`
@@ -211,6 +216,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	r.pid = r.findPID()
 	res.PID = r.pid
+	res.AlsoPIDs = r.cfg.AlsoPIDs
 
 	if err := r.api.signupLogin(ctx); err != nil {
 		return nil, fmt.Errorf("sign up and log in: %w", err)
@@ -360,18 +366,23 @@ func (r *runner) rss() int64 { return measure(r, "RSS", rssKiB) }
 
 func (r *runner) cpu() time.Duration { return measure(r, "CPU time", cpuTime) }
 
-// measure reads a figure of the server process, or gives -1 (not
-// measured) if there is no process or the read fails.
+// measure reads a figure of the server process (summed with the
+// AlsoPIDs' when there are some), or gives -1 (not measured) if there is
+// no process or a read fails.
 func measure[T int64 | time.Duration](r *runner, what string, read func(pid int) (T, error)) T {
 	if r.pid <= 0 {
 		return -1
 	}
-	v, err := read(r.pid)
-	if err != nil {
-		r.logf("read %s of %d: %v", what, r.pid, err)
-		return -1
+	var sum T
+	for _, pid := range append([]int{r.pid}, r.cfg.AlsoPIDs...) {
+		v, err := read(pid)
+		if err != nil {
+			r.logf("read %s of %d: %v", what, pid, err)
+			return -1
+		}
+		sum += v
 	}
-	return v
+	return sum
 }
 
 // connectAll connects the clients, at most ConnectConcurrency handshakes

@@ -76,6 +76,21 @@ func (a *fanoutAdapter) Construct(nsp socket.Namespace) {
 // recovery first when it is recoverable (an event without ack that is
 // not volatile), as the library's session-aware adapter does.
 func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
+	a.broadcast(p, opts, "", a.recovery != nil)
+}
+
+// BroadcastWithOffset is Broadcast for a cluster that keeps connection
+// state recovery's log itself (server/redisstreams: the offset is the
+// stream entry's id): a recoverable packet gets offset as last argument,
+// as Node's cluster adapter does, and this adapter records nothing. An
+// empty offset adds none.
+func (a *fanoutAdapter) BroadcastWithOffset(p *parser.Packet, opts *socket.BroadcastOptions, offset string) {
+	a.broadcast(p, opts, offset, false)
+}
+
+// broadcast delivers p; a recoverable packet carries offset, or with
+// record a new offset of the recovery log, which keeps it.
+func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOptions, offset string, record bool) {
 	start := time.Now()
 	if a.metrics != nil && p.Type == parser.EVENT {
 		name := ""
@@ -89,18 +104,20 @@ func (a *fanoutAdapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	if opts != nil && opts.Flags != nil {
 		flags = *opts.Flags
 	}
-	recoverable := a.recovery != nil && p.Type == parser.EVENT && p.Id == nil && !flags.Volatile
-	id := ""
-	if recoverable {
-		id = utils.YeastDate()
+	recoverable := p.Type == parser.EVENT && p.Id == nil && !flags.Volatile
+	record = record && recoverable
+	if record {
+		offset = utils.YeastDate()
+	}
+	if recoverable && offset != "" {
 		// The offset goes last in the data: the client keeps the last one
 		// it saw and sends it back when it reconnects.
-		p.Data = append(utils.TryCast[[]any](p.Data), id)
+		p.Data = append(utils.TryCast[[]any](p.Data), offset)
 	}
 	p.Nsp = a.nsp.Name()
 	encoded := a.encoder.Encode(p)
-	if recoverable { // before any socket can see the offset
-		a.recovery.add(id, p.Data, opts, encodedLen(encoded))
+	if record { // before any socket can see the offset
+		a.recovery.add(offset, p.Data, opts, encodedLen(encoded))
 	}
 	wopts := &socket.WriteOptions{PreEncoded: true, Volatile: flags.Volatile}
 	wopts.Compress = flags.Compress

@@ -72,6 +72,14 @@ const RecoveryWindow = 2 * time.Minute
 // its limits.
 func (o Options) LocalAdapter() func() socket.Adapter { return localAdapters(o).Make }
 
+// ClusterLocalAdapter is LocalAdapter for a cluster adapter that keeps
+// connection state recovery's sessions and broadcasts itself (the Redis
+// Streams adapter: in Redis): no recovery log here, and the cluster
+// gives each broadcast its offset (BroadcastWithOffset).
+func (o Options) ClusterLocalAdapter() func() socket.Adapter {
+	return fanoutAdapters{metrics: o.Metrics}.Make
+}
+
 // localAdapters builds the adapters that deliver to this process's own
 // sockets (fanoutAdapter): the server's adapter, or the local part of a
 // cluster adapter (redisadapter.Options.Local is its Make method).

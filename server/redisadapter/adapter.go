@@ -75,7 +75,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.nsp = nsp
-	_, a.objects = nsp.Server().Encoder().(objectEncoder)
+	a.objects = IsObjectEncoder(nsp.Server().Encoder())
 	key, name := a.c.opts.Key, nsp.Name()
 	a.channel = key + "#" + name + "#"
 	a.requestChannel = key + "-request#" + name + "#"
@@ -95,7 +95,7 @@ func (a *Adapter) Init() {
 		err = a.ps.Subscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponses)
 	}
 	if err != nil {
-		a.c.rlog.warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "nsp", a.nsp.Name(), "err", err)
+		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "nsp", a.nsp.Name(), "err", err)
 	}
 	a.work = make(chan *redis.Message, 1024)
 	msgs := a.ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
@@ -174,14 +174,14 @@ func (a *Adapter) publishBroadcast(p *parser.Packet, opts *socket.BroadcastOptio
 	}
 	raw, err := encodeBroadcast(a.uid, p, opts)
 	if err != nil {
-		a.c.rlog.warn("encode", "broadcast not published to the cluster", "err", err)
+		a.c.rlog.Warn("encode", "broadcast not published to the cluster", "err", err)
 		return
 	}
 	ch := a.channel
 	if opts.Rooms != nil && opts.Rooms.Len() == 1 {
 		ch += string(opts.Rooms.Keys()[0]) + "#"
 	}
-	a.c.pub.publish(ch, raw)
+	a.c.pub.Publish(ch, raw)
 }
 
 // onBroadcast delivers another server's broadcast to the local sockets.
@@ -200,7 +200,7 @@ func (a *Adapter) onBroadcast(channel string, raw []byte) {
 	}
 	uid, p, opts, err := decodeBroadcast(raw)
 	if err != nil {
-		a.c.rlog.warn("decode", "malformed cluster broadcast ignored", "channel", channel, "err", err)
+		a.c.rlog.Warn("decode", "malformed cluster broadcast ignored", "channel", channel, "err", err)
 		return
 	}
 	if uid == a.uid || p.Nsp != a.nsp.Name() {
@@ -213,10 +213,7 @@ func (a *Adapter) onBroadcast(channel string, raw []byte) {
 // deliverable is data another server sent, made fit for the local
 // encoder: without Parser's, objects holding binary become maps.
 func (a *Adapter) deliverable(data any) any {
-	if a.objects {
-		return data
-	}
-	return binaryAsMaps(data)
+	return Deliverable(data, a.objects)
 }
 
 // BroadcastWithAck delivers locally and asks the other servers to deliver
@@ -230,7 +227,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 		id := newUID()
 		raw, err := encodeBroadcastRequest(a.uid, id, p, opts)
 		if err != nil {
-			a.c.rlog.warn("encode", "broadcast not published to the cluster", "err", err)
+			a.c.rlog.Warn("encode", "broadcast not published to the cluster", "err", err)
 		} else {
 			timeout := a.c.opts.RequestsTimeout
 			if opts.Flags != nil && opts.Flags.Timeout != nil {
@@ -246,7 +243,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 				delete(a.acks, id)
 				a.mu.Unlock()
 			})
-			a.c.pub.publish(a.requestChannel, raw)
+			a.c.pub.Publish(a.requestChannel, raw)
 		}
 	}
 	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)

@@ -91,7 +91,7 @@ func (o *Options) defaults() {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if o.Observer == nil {
-		o.Observer = noObserver{}
+		o.Observer = NopObserver{}
 	}
 }
 
@@ -103,8 +103,8 @@ type Cluster struct {
 	ownsRDB bool
 	opts    Options
 	log     *slog.Logger
-	rlog    *rateLog
-	pub     *publisher
+	rlog    *RateLog
+	pub     *Publisher
 }
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
@@ -115,14 +115,29 @@ var _ socket.AdapterConstructor = (*Cluster)(nil)
 // queueing work. It does not wait for Redis: the server starts and serves
 // its own sockets while Redis is down, and go-redis reconnects by itself.
 func Open(url string, opts Options) (*Cluster, error) {
+	opts.defaults()
+	ro, err := ClientOptions(url, opts.CommandTimeout)
+	if err != nil {
+		return nil, err
+	}
+	c := New(redis.NewClient(ro), opts)
+	c.ownsRDB = true
+	RouteClientLog(c.rlog)
+	return c, nil
+}
+
+// ClientOptions are the go-redis options of the Redis at url
+// (redis://[user:pass@]host:port/db or rediss://...). Connection timeouts
+// not set in the URL are kept short (timeout), so a Redis that is gone
+// fails fast instead of queueing work.
+func ClientOptions(url string, timeout time.Duration) (*redis.Options, error) {
 	ro, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	opts.defaults()
 	for _, d := range []*time.Duration{&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.PoolTimeout} {
 		if *d == 0 {
-			*d = opts.CommandTimeout
+			*d = timeout
 		}
 	}
 	if ro.MaxRetries == 0 {
@@ -133,31 +148,32 @@ func Open(url string, opts Options) (*Cluster, error) {
 	}
 	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true // CLIENT SETINFO: older servers log an error for it
-	c := New(redis.NewClient(ro), opts)
-	c.ownsRDB = true
-	// go-redis writes its own lines (one per failed dial, for one) to
-	// stderr through a process-wide logger; the first Cluster routes them
-	// to its slog logger, rate-limited like the adapter's own.
-	clientLogOnce.Do(func() { redis.SetLogger(clientLog{c.rlog}) })
-	return c, nil
+	return ro, nil
+}
+
+// RouteClientLog sends go-redis's own lines (one per failed dial, for
+// one), which it writes to stderr through a process-wide logger, to r;
+// only the first call in a process has an effect.
+func RouteClientLog(r *RateLog) {
+	clientLogOnce.Do(func() { redis.SetLogger(clientLog{r}) })
 }
 
 var clientLogOnce sync.Once
 
 // clientLog is go-redis's logger interface on a rateLog.
-type clientLog struct{ r *rateLog }
+type clientLog struct{ r *RateLog }
 
 // Printf logs one go-redis line, at most one per logEvery.
 func (l clientLog) Printf(_ context.Context, format string, v ...any) {
-	l.r.warn("go-redis", "redis client: "+fmt.Sprintf(format, v...))
+	l.r.Warn("go-redis", "redis client: "+fmt.Sprintf(format, v...))
 }
 
 // New builds a Cluster on an existing client; Close leaves that client
 // open.
 func New(rdb redis.UniversalClient, opts Options) *Cluster {
 	opts.defaults()
-	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: newRateLog(opts.Logger, logEvery)}
-	c.pub = newPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog, opts.Observer)
+	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: NewRateLog(opts.Logger, logEvery)}
+	c.pub = NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog, opts.Observer)
 	return c
 }
 
@@ -171,9 +187,14 @@ func (c *Cluster) Key() string { return c.opts.Key }
 
 // Ping reports whether Redis answers, for the readiness probe.
 func (c *Cluster) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.CommandTimeout)
+	return PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
+}
+
+// PingWithin pings rdb, waiting at most timeout for the answer.
+func PingWithin(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := c.rdb.Ping(ctx).Err(); err != nil {
+	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	return nil
@@ -182,13 +203,13 @@ func (c *Cluster) Ping(ctx context.Context) error {
 // Dropped is how many cluster messages this server has given up on since
 // it started: not queued because the queue was full, or not published
 // because Redis failed. Each publish is given up on within CommandTimeout.
-func (c *Cluster) Dropped() uint64 { return c.pub.dropped.Load() }
+func (c *Cluster) Dropped() uint64 { return c.pub.Dropped() }
 
 // Close sends the publishes still queued (within CommandTimeout) and
 // closes the client if Open made it. Close the Socket.IO server first:
 // its adapters unsubscribe as it closes.
 func (c *Cluster) Close() error {
-	c.pub.close()
+	c.pub.Close()
 	if c.ownsRDB {
 		if err := c.rdb.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
 			return err

@@ -213,10 +213,10 @@ func TestDeadRedis(t *testing.T) {
 		t.Errorf("fetchSockets with Redis down took %v", d)
 	}
 	// The publisher has tried the queued broadcasts and given up.
-	waitUntil(t, "the publishes to fail", func() bool { return c.pub.dropped.Load() >= 5000 })
+	waitUntil(t, "the publishes to fail", func() bool { return c.pub.Dropped() >= 5000 })
 	// The observer hears of each drop just after the count moves.
 	waitUntil(t, "the observer to hear of every drop", func() bool {
-		return uint64(obs.failed.Load()+obs.queueFull.Load()) == c.pub.dropped.Load()
+		return uint64(obs.failed.Load()+obs.queueFull.Load()) == c.pub.Dropped()
 	})
 	if n := obs.published.Load(); n != 0 {
 		t.Errorf("observer: %d published with Redis down", n)
@@ -282,11 +282,11 @@ func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
 	// Had an emit waited for room in the queue, the queue would have had
 	// room for it after each PUBLISH timed out and nothing would be
 	// dropped here; had it waited for Redis, emitAll would not return.
-	if d := c.pub.dropped.Load(); d == 0 {
+	if d := c.pub.Dropped(); d == 0 {
 		t.Errorf("%d emits, queue %d, none dropped: the emits waited for the publisher", n, queue)
 	}
 	// Each publish gives up after CommandTimeout: all are dropped.
-	waitUntil(t, "every publish to be given up", func() bool { return c.pub.dropped.Load() == n })
+	waitUntil(t, "every publish to be given up", func() bool { return c.pub.Dropped() == n })
 }
 
 // emitAll emits n broadcasts on io; it fails the test if they have not
@@ -314,17 +314,19 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	storetest.WaitFor(t, what, 30*time.Second, cond)
 }
 
-// waitGoroutines waits until exactly the goroutines of before are left
+// waitGoroutines waits until no more goroutines than before are left
 // (their count, polled: closing ends the adapter's goroutines a moment
-// after it returns), and dumps them all if that does not happen.
+// after it returns), and dumps them all if that does not happen. Fewer
+// is fine: goroutines of the tests before, still winding down when
+// before was counted (go-redis closing connections), end meanwhile.
 func waitGoroutines(t *testing.T, before int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	n := runtime.NumGoroutine()
-	for ; n != before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+	for ; n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
 		time.Sleep(10 * time.Millisecond) // polling the condition
 	}
-	if n != before {
+	if n > before {
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines: %d before, %d after close\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
@@ -334,17 +336,17 @@ func waitGoroutines(t *testing.T, before int) {
 // count of what was held back, and one line when it clears.
 func TestRateLog(t *testing.T) {
 	var buf bytes.Buffer
-	r := newRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 50*time.Millisecond)
+	r := NewRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 50*time.Millisecond)
 	clock := storetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	r.now = clock.Now
 	for range 100 {
-		r.warn("k", "down")
+		r.Warn("k", "down")
 		clock.Advance(49 * time.Millisecond / 100) // all 100 within one interval
 	}
 	clock.Advance(10 * time.Millisecond) // 59 ms after the first line: the next interval
-	r.warn("k", "down")
-	r.recovered("k", "up")
-	r.recovered("k", "up")
+	r.Warn("k", "down")
+	r.Recovered("k", "up")
+	r.Recovered("k", "up")
 	out := buf.String()
 	if strings.Count(out, "msg=down") != 2 || !strings.Contains(out, "repeated=99") || strings.Count(out, "msg=up") != 1 {
 		t.Errorf("log:\n%s", out)

@@ -15,7 +15,7 @@ import (
 func (a *Adapter) onRequest(raw []byte) {
 	req, err := decodeRequest(raw)
 	if err != nil {
-		a.c.rlog.warn("decode", "malformed cluster request ignored", "err", err)
+		a.c.rlog.Warn("decode", "malformed cluster request ignored", "err", err)
 		return
 	}
 	switch req.Type {
@@ -68,7 +68,7 @@ func (a *Adapter) onRequest(raw []byte) {
 		a.Adapter.FetchSockets(optsFromWire(req.Opts))(func(sockets []socket.SocketDetails, _ error) {
 			out := make([]wireSocket, 0, len(sockets))
 			for _, s := range sockets {
-				out = append(out, wireSocket{ID: s.Id(), Handshake: nodeHandshake(s.Handshake()), Rooms: fromRooms(s.Rooms()), Data: jsonable(s.Data())})
+				out = append(out, socketOf(s))
 			}
 			a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": out})
 		})
@@ -98,10 +98,10 @@ func (a *Adapter) onRequest(raw []byte) {
 			}
 			raw, err := encodeBroadcastAck(req.RequestID, arg)
 			if err != nil {
-				a.c.rlog.warn("encode", "broadcast acknowledgement not sent", "err", err)
+				a.c.rlog.Warn("encode", "broadcast acknowledgement not sent", "err", err)
 				return
 			}
-			a.c.pub.publish(a.responseChannelFor(req), raw)
+			a.c.pub.Publish(a.responseChannelFor(req), raw)
 		})
 	}
 }
@@ -137,10 +137,10 @@ func (a *Adapter) responseChannelFor(req *request) string {
 func (a *Adapter) respondJSON(req *request, v any) {
 	raw, err := marshalJSON(v)
 	if err != nil {
-		a.c.rlog.warn("encode", "cluster response not sent", "type", req.Type, "err", err)
+		a.c.rlog.Warn("encode", "cluster response not sent", "type", req.Type, "err", err)
 		return
 	}
-	a.c.pub.publish(a.responseChannelFor(req), raw)
+	a.c.pub.Publish(a.responseChannelFor(req), raw)
 }
 
 // jsonable is v if it has a JSON form, else nil: one socket's odd data

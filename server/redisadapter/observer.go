@@ -23,11 +23,11 @@ type Observer interface {
 	RequestDone(answered, expected int, timedOut bool)
 }
 
-// noObserver is the Observer of a Cluster given none.
-type noObserver struct{}
+// NopObserver is the Observer of a Cluster given none: it ignores all.
+type NopObserver struct{}
 
-func (noObserver) Published(int)              {}
-func (noObserver) PublishFailed(int)          {}
-func (noObserver) PublishQueueFull()          {}
-func (noObserver) Received()                  {}
-func (noObserver) RequestDone(int, int, bool) {}
+func (NopObserver) Published(int)              {}
+func (NopObserver) PublishFailed(int)          {}
+func (NopObserver) PublishQueueFull()          {}
+func (NopObserver) Received()                  {}
+func (NopObserver) RequestDone(int, int, bool) {}

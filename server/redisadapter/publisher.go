@@ -2,7 +2,6 @@ package redisadapter
 
 import (
 	"context"
-	"log/slog"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -11,27 +10,31 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// outMsg is one PUBLISH.
-type outMsg struct {
-	channel string
-	payload []byte
+// Command is one queued Redis command.
+type Command struct {
+	// Add puts the command on the pipeline and returns it.
+	Add func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder
+	// Done, if not nil, is called once the command has run (its error
+	// is cmd.Err()), on the publisher's goroutine and in queue order.
+	// It is not called for a command Do refused.
+	Done func(cmd redis.Cmder)
 }
 
-// publisher sends every PUBLISH of one Cluster from a single goroutine,
-// in the order they were queued, pipelining what has piled up. Queuing
-// never blocks: Socket.IO calls Broadcast on the goroutine that also
-// delivers to the local sockets, and a Redis that is slow or gone must
-// not hold that up. When the queue is full, or a PUBLISH fails, messages
-// are dropped (Redis pub/sub is at-most-once anyway) and counted, and the
-// drop is logged at most once per logEvery.
-type publisher struct {
+// Publisher sends the commands of one Cluster (PUBLISH, XADD, SET) from
+// a single goroutine, in the order they were queued, pipelining what has
+// piled up. Queuing never blocks: Socket.IO calls Broadcast on the
+// goroutine that also delivers to the local sockets, and a Redis that is
+// slow or gone must not hold that up. When the queue is full, or a
+// command fails, it is dropped (Redis pub/sub is at-most-once anyway)
+// and counted, and the drop is logged at most once per logEvery.
+type Publisher struct {
 	rdb     redis.UniversalClient
 	timeout time.Duration
-	log     *rateLog
+	log     *RateLog
 	obs     Observer
 
-	queue   chan outMsg
-	stop    chan struct{} // closed by close: drain and exit
+	queue   chan Command
+	stop    chan struct{} // closed by Close: drain and exit
 	done    chan struct{} // closed when run has returned
 	once    sync.Once
 	dropped atomic.Uint64
@@ -41,10 +44,15 @@ type publisher struct {
 // each fit the timeout.
 const maxBatch = 256
 
-func newPublisher(rdb redis.UniversalClient, size int, timeout time.Duration, log *rateLog, obs Observer) *publisher {
-	p := &publisher{
+// NewPublisher starts the goroutine that sends what is queued, each
+// pipeline within timeout; at most size commands wait. Close stops it.
+func NewPublisher(rdb redis.UniversalClient, size int, timeout time.Duration, log *RateLog, obs Observer) *Publisher {
+	if obs == nil {
+		obs = NopObserver{}
+	}
+	p := &Publisher{
 		rdb: rdb, timeout: timeout, log: log, obs: obs,
-		queue: make(chan outMsg, size),
+		queue: make(chan Command, size),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -52,31 +60,43 @@ func newPublisher(rdb redis.UniversalClient, size int, timeout time.Duration, lo
 	return p
 }
 
-// publish queues one message; false if it was dropped.
-func (p *publisher) publish(channel string, payload []byte) bool {
+// Publish queues one PUBLISH; false if it was dropped.
+func (p *Publisher) Publish(channel string, payload []byte) bool {
+	return p.Do(Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+		return pipe.Publish(ctx, channel, payload)
+	}})
+}
+
+// Do queues one command; false if it was dropped (queue full, or
+// closed), in which case its Done is not called.
+func (p *Publisher) Do(c Command) bool {
 	select {
 	case <-p.stop:
 		return false
 	default:
 	}
 	select {
-	case p.queue <- outMsg{channel, payload}:
+	case p.queue <- c:
 		return true
 	default:
 		n := p.dropped.Add(1)
 		p.obs.PublishQueueFull()
-		p.log.warn("publish-queue-full", "Redis publish queue full, cluster messages dropped", "dropped_total", n)
+		p.log.Warn("publish-queue-full", "Redis publish queue full, cluster messages dropped", "dropped_total", n)
 		return false
 	}
 }
 
-func (p *publisher) run() {
+// Dropped is how many commands were given up on: not queued because the
+// queue was full, or failed.
+func (p *Publisher) Dropped() uint64 { return p.dropped.Load() }
+
+func (p *Publisher) run() {
 	defer close(p.done)
-	batch := make([]outMsg, 0, maxBatch)
+	batch := make([]Command, 0, maxBatch)
 	for {
 		select {
-		case m := <-p.queue:
-			batch = append(batch[:0], m)
+		case c := <-p.queue:
+			batch = append(batch[:0], c)
 		case <-p.stop:
 			p.drain(batch[:0])
 			return
@@ -87,19 +107,19 @@ func (p *publisher) run() {
 }
 
 // drain sends what is still queued at close, within one timeout.
-func (p *publisher) drain(batch []outMsg) {
+func (p *Publisher) drain(batch []Command) {
 	if batch = p.takeQueued(batch, math.MaxInt); len(batch) > 0 {
 		p.send(batch)
 	}
 }
 
 // takeQueued appends what is queued already, without waiting, until
-// batch holds limit messages.
-func (p *publisher) takeQueued(batch []outMsg, limit int) []outMsg {
+// batch holds limit commands.
+func (p *Publisher) takeQueued(batch []Command, limit int) []Command {
 	for len(batch) < limit {
 		select {
-		case m := <-p.queue:
-			batch = append(batch, m)
+		case c := <-p.queue:
+			batch = append(batch, c)
 		default:
 			return batch
 		}
@@ -107,91 +127,48 @@ func (p *publisher) takeQueued(batch []outMsg, limit int) []outMsg {
 	return batch
 }
 
-// send publishes a batch within p.timeout.
-func (p *publisher) send(batch []outMsg) {
+// send runs a batch as one pipeline within p.timeout, then hands each
+// command to its Done.
+func (p *Publisher) send(batch []Command) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
-	var err error
-	if len(batch) == 1 {
-		err = p.rdb.Publish(ctx, batch[0].channel, batch[0].payload).Err()
-	} else {
-		_, err = p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for _, m := range batch {
-				pipe.Publish(ctx, m.channel, m.payload)
+	cmds := make([]redis.Cmder, len(batch))
+	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, c := range batch {
+			cmds[i] = c.Add(ctx, pipe)
+		}
+		return nil
+	})
+	failed := 0
+	var firstErr error
+	for i, c := range batch {
+		if e := cmds[i].Err(); e != nil && e != redis.Nil {
+			failed++
+			if firstErr == nil {
+				firstErr = e
 			}
-			return nil
-		})
+		}
+		if c.Done != nil {
+			c.Done(cmds[i])
+		}
 	}
-	if err != nil {
-		n := p.dropped.Add(uint64(len(batch)))
-		p.obs.PublishFailed(len(batch))
-		p.log.warn("publish-failed", "Redis publish failed, cluster messages dropped", "err", err, "dropped_total", n)
+	if err != nil && firstErr == nil && err != redis.Nil {
+		failed, firstErr = len(batch), err
+	}
+	if ok := len(batch) - failed; ok > 0 {
+		p.obs.Published(ok)
+	}
+	if failed > 0 {
+		n := p.dropped.Add(uint64(failed))
+		p.obs.PublishFailed(failed)
+		p.log.Warn("publish-failed", "Redis publish failed, cluster messages dropped", "err", firstErr, "dropped_total", n)
 		return
 	}
-	p.obs.Published(len(batch))
-	p.log.recovered("publish-failed", "Redis publish works again", "dropped_total", p.dropped.Load())
+	p.log.Recovered("publish-failed", "Redis publish works again", "dropped_total", p.dropped.Load())
 }
 
-// close stops taking messages, sends those queued, and waits for that.
-func (p *publisher) close() {
+// Close stops taking commands, sends those queued, and waits for that.
+func (p *Publisher) Close() {
 	p.once.Do(func() { close(p.stop) })
 	<-p.done
-}
-
-// rateLog logs a recurring problem at most once per interval per key,
-// with the number of times it happened meanwhile, and once more when it
-// has cleared, so an outage during a broadcast storm is a handful of
-// lines, not one per message.
-type rateLog struct {
-	log      *slog.Logger
-	interval time.Duration
-	now      func() time.Time // the clock; tests set their own
-
-	mu    sync.Mutex
-	state map[string]*rateState
-}
-
-type rateState struct {
-	last       time.Time
-	suppressed int
-}
-
-func newRateLog(log *slog.Logger, interval time.Duration) *rateLog {
-	return &rateLog{log: log, interval: interval, now: time.Now, state: map[string]*rateState{}}
-}
-
-// warn logs msg unless key was logged less than interval ago.
-func (r *rateLog) warn(key, msg string, args ...any) {
-	r.mu.Lock()
-	st := r.state[key]
-	now := r.now()
-	if st != nil && now.Sub(st.last) < r.interval {
-		st.suppressed++
-		r.mu.Unlock()
-		return
-	}
-	suppressed := 0
-	if st == nil {
-		st = &rateState{}
-		r.state[key] = st
-	} else {
-		suppressed = st.suppressed
-	}
-	st.last, st.suppressed = now, 0
-	r.mu.Unlock()
-	if suppressed > 0 {
-		args = append(args, "repeated", suppressed)
-	}
-	r.log.Warn(msg, args...)
-}
-
-// recovered logs msg once if key had been warned about.
-func (r *rateLog) recovered(key, msg string, args ...any) {
-	r.mu.Lock()
-	_, was := r.state[key]
-	delete(r.state, key)
-	r.mu.Unlock()
-	if was {
-		r.log.Info(msg, args...)
-	}
 }

@@ -1,12 +1,14 @@
 package redisadapter
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -89,7 +91,7 @@ func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
 	a.mu.Lock()
 	a.requests[req.RequestID] = p
 	a.mu.Unlock()
-	if !a.c.pub.publish(a.requestChannel, raw) {
+	if !a.c.pub.Publish(a.requestChannel, raw) {
 		a.forget(req.RequestID)
 		return p, fmt.Errorf("%s: request not published", what)
 	}
@@ -148,36 +150,52 @@ func (a *Adapter) ServerCount() int64 {
 }
 
 func (a *Adapter) serverCount() (int64, error) {
-	ctx, cancel := a.c.commandContext()
+	return Subscribers(a.c.rdb, a.requestChannel, a.c.opts.CommandTimeout)
+}
+
+// Subscribers is the number of subscribers of channel (PUBSUB NUMSUB),
+// asked within timeout: how the Node adapters count the servers.
+func Subscribers(rdb redis.UniversalClient, channel string, timeout time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	res, err := a.c.rdb.PubSubNumSub(ctx, a.requestChannel).Result()
+	res, err := rdb.PubSubNumSub(ctx, channel).Result()
 	if err != nil {
 		return 0, err
 	}
-	return res[a.requestChannel], nil
+	return res[channel], nil
 }
 
 // FetchSockets returns the matching sockets of every server: the local
 // ones, then those the others send within RequestsTimeout. On a timeout
 // or with Redis down the callback gets what arrived and an error.
 func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
+	return FetchAcross(a.Adapter, opts, a.serverCount, func(n int64) ([]socket.SocketDetails, error) {
+		req := &request{UID: a.uid, RequestID: newUID(), Type: typeRemoteFetch, Opts: optsToWire(opts)}
+		p, err := a.ask(req, &pending{typ: typeRemoteFetch, want: n, got: 1}, "fetchSockets")
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return p.sockets, err
+	})
+}
+
+// FetchAcross is fetchSockets across a cluster, as both Node adapters
+// do it: the matching sockets of local, then, unless opts has the Local
+// flag or count (the servers, this one included) says this server is
+// alone, those remote gets from the n servers.
+func FetchAcross(local socket.Adapter, opts *socket.BroadcastOptions, count func() (int64, error), remote func(n int64) ([]socket.SocketDetails, error)) func(func([]socket.SocketDetails, error)) {
 	return func(cb func([]socket.SocketDetails, error)) {
-		a.Adapter.FetchSockets(opts)(func(local []socket.SocketDetails, err error) {
+		local.FetchSockets(opts)(func(mine []socket.SocketDetails, err error) {
 			if err != nil || isLocal(opts) {
-				cb(local, err)
+				cb(mine, err)
 				return
 			}
-			n, err := a.serverCount()
+			n, err := count()
 			if err != nil || n <= 1 {
-				cb(local, err)
+				cb(mine, err)
 				return
 			}
-			req := &request{UID: a.uid, RequestID: newUID(), Type: typeRemoteFetch, Opts: optsToWire(opts)}
-			p, err := a.ask(req, &pending{typ: typeRemoteFetch, want: n, got: 1}, "fetchSockets")
-			a.mu.Lock()
-			remote := p.sockets
-			a.mu.Unlock()
-			cb(append(local, remote...), err)
+			others, err := remote(n)
+			cb(append(mine, others...), err)
 		})
 	}
 }
@@ -245,10 +263,10 @@ func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn boo
 func (a *Adapter) tell(req *request) {
 	raw, err := marshalJSON(req)
 	if err != nil {
-		a.c.rlog.warn("encode", "cluster request not published", "type", req.Type, "err", err)
+		a.c.rlog.Warn("encode", "cluster request not published", "type", req.Type, "err", err)
 		return
 	}
-	a.c.pub.publish(a.requestChannel, raw)
+	a.c.pub.Publish(a.requestChannel, raw)
 }
 
 // ServerSideEmit sends [event, args...] to the other servers' namespace
@@ -256,38 +274,52 @@ func (a *Adapter) tell(req *request) {
 // calls the ack with one answer per other server (an error if some did
 // not answer within RequestsTimeout). Arguments travel as JSON.
 func (a *Adapter) ServerSideEmit(packet []any) error {
-	if n := len(packet); n > 0 {
-		if ack, ok := packet[n-1].(func([]any, error)); ok {
-			go a.serverSideEmitWithAck(packet[:n-1], ack)
-			return nil
-		}
+	if args, ack, ok := SplitAck(packet); ok {
+		go EmitAcross(a.serverCount, func(n int64) ([]any, error) {
+			req := &request{UID: a.uid, RequestID: newUID(), Type: typeServerSideEmit, Data: args}
+			p, err := a.ask(req, &pending{typ: typeServerSideEmit, want: n - 1}, "serverSideEmit")
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return append([]any{}, p.responses...), err
+		}, ack)
+		return nil
 	}
 	raw, err := marshalJSON(&request{UID: a.uid, Type: typeServerSideEmit, Data: packet})
 	if err != nil {
 		return fmt.Errorf("serverSideEmit: %w", err)
 	}
-	if !a.c.pub.publish(a.requestChannel, raw) {
+	if !a.c.pub.Publish(a.requestChannel, raw) {
 		return errors.New("serverSideEmit: not published (Redis unavailable)")
 	}
 	return nil
 }
 
-func (a *Adapter) serverSideEmitWithAck(packet []any, ack socket.Ack) {
-	n, err := a.serverCount()
+// SplitAck splits a serverSideEmit packet whose last element is an
+// acknowledgement into the arguments and it.
+func SplitAck(packet []any) ([]any, socket.Ack, bool) {
+	if n := len(packet); n > 0 {
+		if ack, ok := packet[n-1].(func([]any, error)); ok {
+			return packet[:n-1], ack, true
+		}
+	}
+	return packet, nil, false
+}
+
+// EmitAcross is serverSideEmit with an acknowledgement across a cluster,
+// as both Node adapters do it: ack gets no answers at once when count
+// (the servers, this one included) says this server is alone, else what
+// ask collects from the n-1 others.
+func EmitAcross(count func() (int64, error), ask func(n int64) ([]any, error), ack socket.Ack) {
+	n, err := count()
 	if err != nil {
 		ack(nil, fmt.Errorf("serverSideEmit: %w", err))
 		return
 	}
-	if n-1 <= 0 {
+	if n <= 1 {
 		ack([]any{}, nil)
 		return
 	}
-	req := &request{UID: a.uid, RequestID: newUID(), Type: typeServerSideEmit, Data: packet}
-	p, err := a.ask(req, &pending{typ: typeServerSideEmit, want: n - 1}, "serverSideEmit")
-	a.mu.Lock()
-	responses := append([]any{}, p.responses...)
-	a.mu.Unlock()
-	ack(responses, err)
+	ack(ask(n))
 }
 
 // onResponse files an answer to one of our requests. It runs on the
@@ -372,11 +404,11 @@ func (a *Adapter) ackOnce(requestID string) socket.Ack {
 			}
 			raw, err := marshalJSON(&ackResponse{Type: typeServerSideEmit, RequestID: requestID, Data: data})
 			if err != nil {
-				a.c.rlog.warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
+				a.c.rlog.Warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
 				return
 			}
 			// Node answers these on the shared channel whatever its options.
-			a.c.pub.publish(a.responseChannel, raw)
+			a.c.pub.Publish(a.responseChannel, raw)
 		})
 	}
 }

@@ -83,23 +83,7 @@ func encodeOpts(e *msgpack.Encoder, opts *socket.BroadcastOptions) error {
 		return err
 	}
 	_ = e.EncodeString("flags")
-	var keys []string
-	var vals []any
-	if f := opts.Flags; f != nil {
-		if f.Compress != nil {
-			keys, vals = append(keys, "compress"), append(vals, *f.Compress)
-		}
-		if f.Volatile {
-			keys, vals = append(keys, "volatile"), append(vals, true)
-		}
-		if f.Timeout != nil {
-			keys, vals = append(keys, "timeout"), append(vals, f.Timeout.Milliseconds())
-		}
-		if f.ExpectSingleResponse {
-			keys, vals = append(keys, "expectSingleResponse"), append(vals, true)
-		}
-	}
-	return encodeEntries(e, keys, vals)
+	return encodeValue(e, OptsFlags(opts))
 }
 
 func encodeRooms(e *msgpack.Encoder, rooms *types.Set[socket.Room]) error {

@@ -1,10 +1,19 @@
-// A Node socket.io server on @socket.io/redis-adapter, driven by the Go
-// cluster tests (server/cluster_*_test.go), one JSON object per line.
+// A Node socket.io server on @socket.io/redis-adapter (pub/sub) or, with
+// REDIS_ADAPTER=streams, on @socket.io/redis-streams-adapter with
+// connection state recovery, driven by the Go cluster tests
+// (server/cluster_*_test.go), one JSON object per line.
 //
 //   REDIS_URL=redis://127.0.0.1:6379/0 KEY=socket.io PORT=0 node server.js
+//   REDIS_ADAPTER=streams REDIS_STREAM_NAME=socket.io \
+//     REDIS_SESSION_KEY_PREFIX=sio:session: REDIS_STREAM_MAXLEN=10000 \
+//     REDIS_URL=... KEY=socket.io PORT=0 node server.js
+//
+// The environment names are the Go server's; KEY is the pub/sub adapter's
+// key, and the streams adapter's channelPrefix (its pub/sub channels for
+// fetchSockets, serverSideEmit and emits with acknowledgements).
 //
 // stdout:  {"ev":"listening","port":N}
-//          {"ev":"connection","id":..}           a client connected
+//          {"ev":"connection","id":..,"recovered":bool}  a client connected
 //          {"ev":"serverSideEmit","name":..,"args":[...]}  from another server
 //          {"ev":"result","id":N,"value":..}     the answer to a command with an id
 //          {"ev":"error","id":N,"message":..}
@@ -26,6 +35,7 @@ const readline = require('readline');
 const { Server } = require('socket.io');
 const { createClient } = require('redis');
 const { createAdapter } = require('@socket.io/redis-adapter');
+const { createAdapter: createStreamsAdapter } = require('@socket.io/redis-streams-adapter');
 
 const { toJSON, fromJSON } = require('../jsonbin.js');
 
@@ -34,20 +44,32 @@ function out(obj) {
 }
 
 async function main() {
+  const key = process.env.KEY || 'socket.io';
   const pub = createClient({ url: process.env.REDIS_URL || 'redis://127.0.0.1:6379' });
-  const sub = pub.duplicate();
   pub.on('error', (e) => process.stderr.write(`redis pub: ${e.message}\n`));
-  sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
-  await Promise.all([pub.connect(), sub.connect()]);
+  const options = { cors: { origin: '*' } };
+  if (process.env.REDIS_ADAPTER === 'streams') {
+    // The Go server's defaults, written out: the adapter's own are the same.
+    await pub.connect();
+    options.adapter = createStreamsAdapter(pub, {
+      streamName: process.env.REDIS_STREAM_NAME || 'socket.io',
+      sessionKeyPrefix: process.env.REDIS_SESSION_KEY_PREFIX || 'sio:session:',
+      maxLen: Number(process.env.REDIS_STREAM_MAXLEN || 10000),
+      channelPrefix: key,
+    });
+    options.connectionStateRecovery = { maxDisconnectionDuration: 2 * 60 * 1000 };
+  } else {
+    const sub = pub.duplicate();
+    sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
+    await Promise.all([pub.connect(), sub.connect()]);
+    options.adapter = createAdapter(pub, sub, { key, requestsTimeout: 3000 });
+  }
 
   const httpServer = http.createServer();
-  const io = new Server(httpServer, {
-    cors: { origin: '*' },
-    adapter: createAdapter(pub, sub, { key: process.env.KEY || 'socket.io', requestsTimeout: 3000 }),
-  });
+  const io = new Server(httpServer, options);
   io.on('connection', (socket) => {
-    socket.data = { server: 'node', n: 1 };
-    out({ ev: 'connection', id: socket.id });
+    if (!socket.recovered) socket.data = { server: 'node', n: 1 };
+    out({ ev: 'connection', id: socket.id, recovered: !!socket.recovered });
   });
   // Every server-side event from the other servers is reported; one whose
   // last argument is a function is acknowledged.

@@ -1,0 +1,481 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
+)
+
+// streamsSetup is one test's Redis Streams cluster settings: a stream,
+// a session key prefix and a channel prefix no other test uses, in the
+// environment names the Go server and testdata/noderedis both read.
+type streamsSetup struct {
+	url, stream, sessions, key string
+	adapter                    string // REDIS_ADAPTER; "" is the default (pub/sub)
+}
+
+// newStreams names a test's stream, sessions and channels on the Redis at
+// url, and removes what they leave in Redis at cleanup.
+func newStreams(t *testing.T, url string) *streamsSetup {
+	t.Helper()
+	p := testPrefix(t)
+	s := &streamsSetup{url: url, stream: p + "-stream", sessions: p + ":session:", key: p, adapter: "streams"}
+	rdb := mustRedisClient(t, url)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		keys, _ := rdb.Keys(ctx, s.sessions+"*").Result()
+		_ = rdb.Del(ctx, append(keys, s.stream)...).Err()
+	})
+	return s
+}
+
+// env is the servers' environment, KEY=value.
+func (s *streamsSetup) env() []string {
+	return []string{"REDIS_URL=" + s.url, "REDIS_ADAPTER=" + s.adapter, "REDIS_STREAM_NAME=" + s.stream,
+		"REDIS_SESSION_KEY_PREFIX=" + s.sessions, "REDIS_KEY_PREFIX=" + s.key}
+}
+
+// config is a mustStart edit that reads env the way the server's start
+// does (so these tests depend on the environment names only), keeping
+// what mustStart set for tests.
+func (s *streamsSetup) config(t *testing.T) func(*Config) {
+	return func(c *Config) {
+		vars := map[string]string{}
+		for _, kv := range s.env() {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		loaded, err := loadEnv(vars)
+		if err != nil {
+			t.Fatalf("config %v: %v", vars, err)
+		}
+		loaded.Host, loaded.Port, loaded.DataDir = c.Host, c.Port, c.DataDir
+		loaded.BcryptCost, loaded.ShutdownTimeout = c.BcryptCost, c.ShutdownTimeout
+		*c = loaded
+	}
+}
+
+// sessionKeys counts the sessions kept in Redis.
+func (s *streamsSetup) sessionKeys(t *testing.T) int {
+	t.Helper()
+	keys, err := mustRedisClient(t, s.url).Keys(context.Background(), s.sessions+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(keys)
+}
+
+// session finds the session of the socket id kept in Redis, decoded as
+// @socket.io/redis-streams-adapter 0.3.x writes it (base64 of msgpack
+// {sid, pid, rooms, data}), so a Go server's is checked to be one a Node
+// server can restore, and the reverse.
+func (s *streamsSetup) session(t *testing.T, sid any) (map[string]any, bool) {
+	t.Helper()
+	rdb := mustRedisClient(t, s.url)
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, s.sessions+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		v, err := rdb.Get(ctx, k).Result()
+		if err != nil {
+			continue // restored (GETDEL) meanwhile
+		}
+		raw, err := base64.StdEncoding.DecodeString(v)
+		var session map[string]any
+		if err != nil || msgpack.Unmarshal(raw, &session) != nil {
+			t.Errorf("session %s is not base64 msgpack: %q", k, v)
+			continue
+		}
+		if session["sid"] == sid {
+			if pid, _ := session["pid"].(string); k != s.sessions+pid {
+				t.Errorf("session %v under the key %s", session, k)
+			}
+			return session, true
+		}
+	}
+	return nil, false
+}
+
+// mustStreamsNode starts testdata/noderedis on the streams adapter.
+func (s *streamsSetup) mustNode(t *testing.T) *nodeServer {
+	t.Helper()
+	return mustNodeServerEnv(t, s.url, s.key, s.env()...)
+}
+
+// linked waits until every server's broadcasts reach the clients of every
+// other: a reader that starts at the stream's end ("$", as Node's) misses
+// what was added before it, so each emitter repeats a "link" event until
+// each watcher (one per server) has had one from each emitter.
+func linked(t *testing.T, emitters map[string]func(), watchers ...*nodeClient) {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for _, emit := range emitters {
+				emit()
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	deadline := time.Now().Add(15 * time.Second)
+	for i, w := range watchers {
+		seen := map[string]bool{}
+		for len(seen) < len(emitters) {
+			if time.Now().After(deadline) {
+				t.Fatalf("watcher %d has had links from %v only, want all of %d servers", i, seen, len(emitters))
+			}
+			var from string
+			_ = json.Unmarshal(waitEventAny(t, w, "link").Args[0], &from)
+			seen[from] = true
+		}
+	}
+}
+
+// goLink and nodeLink are linked's emitters for a Go and a Node server.
+func goLink(io *socket.Server, name string) func() { return func() { _ = io.Emit("link", name) } }
+
+func nodeLink(n *nodeServer) func() {
+	return func() { n.Send(map[string]any{"op": "emit", "event": "link", "args": []any{"node"}}) }
+}
+
+// waitEventAny waits for the named event, with or without a recovery
+// offset.
+func waitEventAny(t *testing.T, c *nodeClient, name string) nodeMsg {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := c.Next(time.Until(deadline), "event"); m.Name == name {
+			return m
+		}
+	}
+	t.Fatalf("no %q event", name)
+	return nodeMsg{}
+}
+
+// packetsUntil collects the text of the event packets a client with the
+// raw option receives, "link" ones aside, up to and including the first
+// of the event named last.
+func packetsUntil(t *testing.T, c *nodeClient, last string) []string {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := c.Next(time.Until(deadline), "packet")
+		name := packetEvent(m.Data)
+		if name == "" || name == "link" {
+			continue
+		}
+		got = append(got, m.Data)
+		if name == last {
+			return got
+		}
+	}
+}
+
+// packetEvent is the event name of an event packet's text, or "".
+func packetEvent(data string) string {
+	head := eventHead.FindString(data)
+	var parts []json.RawMessage
+	if head == "" || json.Unmarshal([]byte(data[len(head)-1:]), &parts) != nil || len(parts) == 0 {
+		return ""
+	}
+	var name string
+	_ = json.Unmarshal(parts[0], &name)
+	return name
+}
+
+// packetNames lists the event names of packets.
+func packetNames(packets []string) []string {
+	names := make([]string, len(packets))
+	for i, p := range packets {
+		names[i] = packetEvent(p)
+	}
+	return names
+}
+
+// postPackets collects the text of the `posts` packets a client with the
+// raw option receives, up to and including the post titled last.
+func postPackets(t *testing.T, c *nodeClient, last string) []string {
+	t.Helper()
+	var got []string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m := c.Next(time.Until(deadline), "packet")
+		if packetEvent(m.Data) != "posts" {
+			continue
+		}
+		got = append(got, m.Data)
+		var parts []json.RawMessage
+		var ev struct{ Post struct{ Title string } }
+		head := eventHead.FindString(m.Data)
+		if json.Unmarshal([]byte(m.Data[len(head)-1:]), &parts) == nil && len(parts) > 1 &&
+			json.Unmarshal(parts[1], &ev) == nil && ev.Post.Title == last {
+			return got
+		}
+	}
+}
+
+// postTitles collects the titles of the `posts` events c receives until
+// the post titled last (included), "link" events and others aside.
+func postTitles(t *testing.T, c *nodeClient, last string) []string {
+	t.Helper()
+	var titles []string
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		m := c.Next(time.Until(deadline), "event")
+		if m.Name != "posts" {
+			continue
+		}
+		post, _ := decodeArg(t, m.Args[0])["post"].(map[string]any)
+		title, _ := post["title"].(string)
+		titles = append(titles, title)
+		if title == last {
+			return titles
+		}
+	}
+}
+
+// lbProxy is a TCP load balancer without sticky sessions: it forwards
+// each new connection to its current target, can hold new connections
+// back (a client then waits, as behind a balancer with no healthy
+// backend) and cut every open one (the network drops).
+type lbProxy struct {
+	t      *testing.T
+	ln     net.Listener
+	mu     sync.Mutex
+	addr   string        // current target, host:port
+	gate   chan struct{} // non-nil: new connections wait until it is closed
+	conns  map[net.Conn]struct{}
+	closed bool // at cleanup: no more forwarding
+	wg     sync.WaitGroup
+}
+
+// mustLB listens on a free port, forwarding to target (a URL), and stops
+// at cleanup.
+func mustLB(t *testing.T, target string) *lbProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &lbProxy{t: t, ln: ln, addr: lbAddr(target), conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.cut()
+		p.mu.Lock()
+		if p.gate != nil {
+			close(p.gate)
+			p.gate = nil
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func lbAddr(url string) string { return strings.TrimPrefix(url, "http://") }
+
+func (p *lbProxy) url() string { return "http://" + p.ln.Addr().String() }
+
+// hold makes new connections wait for release.
+func (p *lbProxy) hold() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gate == nil {
+		p.gate = make(chan struct{})
+	}
+}
+
+// release forwards new connections (and those waiting) to target.
+func (p *lbProxy) release(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.addr = lbAddr(target)
+	if p.gate != nil {
+		close(p.gate)
+		p.gate = nil
+	}
+}
+
+// cut closes every forwarded connection, both sides.
+func (p *lbProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+}
+
+func (p *lbProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go p.forward(c)
+	}
+}
+
+func (p *lbProxy) forward(client net.Conn) {
+	defer p.wg.Done()
+	defer client.Close()
+	p.mu.Lock()
+	gate := p.gate
+	p.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	p.mu.Lock()
+	addr := p.addr
+	p.mu.Unlock()
+	backend, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return
+	}
+	defer backend.Close()
+	if !p.track(client, backend) {
+		return
+	}
+	var copies sync.WaitGroup
+	copies.Add(2)
+	pipe := func(dst, src net.Conn) {
+		defer copies.Done()
+		_, _ = io.Copy(dst, src)
+		_ = dst.Close()
+		_ = src.Close()
+	}
+	go pipe(backend, client)
+	go pipe(client, backend)
+	copies.Wait()
+	p.mu.Lock()
+	delete(p.conns, client)
+	delete(p.conns, backend)
+	p.mu.Unlock()
+}
+
+// track registers a forwarded pair, unless the balancer has stopped.
+func (p *lbProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// goProcess is cmd/server running as a process of its own.
+type goProcess struct {
+	cmd    *exec.Cmd
+	url    string
+	log    *servertest.SyncBuffer
+	exited chan struct{}
+}
+
+// processJWTSecret is shared by a test's processes, as a cluster's must be.
+const processJWTSecret = "streams-test-secret-0123456789abcdef"
+
+// mustBuildServer builds cmd/server into the test's temporary directory.
+func mustBuildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "feedrt")
+	build := exec.Command("go", "build", "-o", bin, "feedrt/cmd/server")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build feedrt/cmd/server: %v", err)
+	}
+	return bin
+}
+
+// mustGoProcess runs bin on a free port with a data dir of its own and
+// env (KEY=value) added last, waits until it answers /healthz, and kills
+// it at cleanup. Its log is printed if the test failed.
+func mustGoProcess(t *testing.T, bin string, env ...string) *goProcess {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port), "DATA_DIR="+t.TempDir(),
+		"MONGODB_URI=", "JWT_SECRET="+processJWTSecret, "BCRYPT_COST=4", "LOG_LEVEL=info", "CORS_ORIGINS=*")
+	cmd.Env = append(cmd.Env, env...)
+	p := &goProcess{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), log: &servertest.SyncBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { defer close(p.exited); _ = cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() || *verbose {
+			t.Logf("log of the server at %s:\n%s", p.url, p.log.String())
+		}
+	})
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if res, err := client.Get(p.url + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("server ended at start; log:\n%s", p.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server at %s not answering after 30s", p.url)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the condition
+	}
+}
+
+// kill ends the process with SIGKILL, as a crash or an OOM kill would.
+func (p *goProcess) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Two cmd/server processes on one Redis stream (REDIS_ADAPTER=streams),
+// clients reaching them through a load balancer without sticky sessions
+// (lbProxy): connection state recovery works across the processes.
+
+// mustProcessPair builds cmd/server and runs two processes on the test's
+// stream, and a user on B for the posts.
+func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiClient) {
+	t.Helper()
+	s = newStreams(t, testRedisURL(t))
+	bin := mustBuildServer(t)
+	a = mustGoProcess(t, bin, s.env()...)
+	b = mustGoProcess(t, bin, s.env()...)
+	api, _ = mustUser(t, b.url, "sam@example.com", "Sam")
+	return s, a, b, api
+}
+
+// linkedPosts makes B's posts reach watcher, a client of A: a post every
+// 100 ms until one arrives (A's stream reader may start after the
+// first), and returns the title of the last it created.
+func linkedPosts(t *testing.T, api *apiClient, watcher *nodeClient) string {
+	t.Helper()
+	titles := make(chan string, 1)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		title := ""
+		for i := 0; ; i++ {
+			title = fmt.Sprintf("Link post %d", i)
+			if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "linking"}, pngBytes(t, 1)); status != 201 {
+				t.Errorf("create %q: %d %v", title, status, body)
+				return
+			}
+			select {
+			case <-stop:
+				titles <- title
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	waitEvent(t, watcher, "posts")
+	close(stop)
+	<-done
+	last := <-titles
+	return last
+}
+
+// TestStreamsRecoveryAcrossProcesses: a WebSocket-only client of process
+// A loses its connection while posts are created through process B; it
+// reconnects through the balancer to B and gets its session back (same
+// id, recovered) with every missed `posts` event, in order, once, each
+// packet byte for byte what a client that stayed connected to A got.
+func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
+	s, a, b, api := mustProcessPair(t)
+	lb := mustLB(t, a.url)
+	raw := func(url string) *nodeClient {
+		return mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
+	}
+	c, watcher := raw(lb.url()), raw(a.url)
+	first := c.MustConnect()
+	watcher.MustConnect()
+	linkedPosts(t, api, watcher)
+	api.mustCreatePost("Seen post", "before the drop", 2)
+	postPackets(t, c, "Seen post") // recovery resumes after the last event received
+	postPackets(t, watcher, "Seen post")
+
+	lb.hold()
+	lb.cut()
+	if m := c.Next(10*time.Second, "disconnect"); m.Reason != "transport close" && m.Reason != "transport error" {
+		t.Errorf("disconnect reason %q", m.Reason)
+	}
+	for i := 1; i <= 3; i++ {
+		api.mustCreatePost(fmt.Sprintf("Missed post %d", i), "while away", uint8(10+i))
+	}
+	// In the stream: A's watcher got them through it. And A has kept the
+	// session in Redis (a process persists it when the connection drops).
+	live := postPackets(t, watcher, "Missed post 3")
+	waitFor(t, "a session in Redis", func() bool { return s.sessionKeys(t) > 0 })
+
+	lb.release(b.url)
+	again := c.MustConnect()
+	if !again.Recovered || again.ID != first.ID {
+		t.Fatalf("reconnect to B: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
+	}
+	if got := postPackets(t, c, "Missed post 3"); !slices.Equal(got, live) {
+		t.Errorf("missed packets on B:\n%q\nwant (as A's watcher got them live):\n%q", got, live)
+	}
+	api.mustCreatePost("After the return", "live again", 20)
+	if got := postPackets(t, c, "After the return"); len(got) != 1 {
+		t.Errorf("after the missed events: %q, want only the new post", got)
+	}
+}
+
+// TestStreamsRecoveryAfterSIGKILL: process A is killed (SIGKILL, no
+// goodbye, nothing persisted at the end) while posts stream in through
+// B; A's clients reconnect through the balancer to B and recover, and
+// every client, A's or B's, has every post exactly once, in order.
+func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
+	_, a, b, api := mustProcessPair(t)
+	lb := mustLB(t, a.url)
+	var onA []*nodeClient
+	ids := map[*nodeClient]any{}
+	for range 2 {
+		c := mustNodeClient(t, map[string]any{"url": lb.url(), "version": 4, "transports": []string{"websocket"}})
+		ids[c] = c.MustConnect().ID
+		onA = append(onA, c)
+	}
+	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
+	onB.MustConnect()
+	linkedPosts(t, api, onA[0])
+
+	var titles []string
+	post := func(i int) {
+		t.Helper()
+		titles = append(titles, fmt.Sprintf("Stream post %d", i))
+		api.mustCreatePost(titles[len(titles)-1], "mid-stream", uint8(i))
+	}
+	post(1)
+	post(2)
+	for _, c := range append(onA, onB) {
+		if got := postTitles(t, c, titles[1]); !slices.Equal(got[len(got)-2:], titles) {
+			t.Fatalf("before the kill: %v", got)
+		}
+	}
+	post(3) // on its way to A's clients, or not, when A dies
+	lb.release(b.url)
+	a.kill(t)
+	for i := 4; i <= 6; i++ {
+		post(i)
+	}
+	for _, c := range onA {
+		c.Next(10*time.Second, "disconnect")
+		again := c.MustConnect()
+		if !again.Recovered || again.ID != ids[c] {
+			t.Errorf("reconnect to B after A's death: recovered=%v id %v (was %v)", again.Recovered, again.ID, ids[c])
+		}
+	}
+	post(7)
+	for i, c := range append(onA, onB) {
+		if got := postTitles(t, c, titles[len(titles)-1]); !slices.Equal(got, titles[2:]) {
+			t.Errorf("client %d got %v, want %v", i, got, titles[2:])
+		}
+	}
+}

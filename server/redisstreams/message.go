@@ -1,0 +1,224 @@
+package redisstreams
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/redisadapter"
+)
+
+// messageType numbers the messages, as socket.io-adapter's MessageType.
+type messageType int
+
+// The types this adapter reads and writes; socket.io-adapter's 1, 2 and
+// 13 (heartbeats, ADAPTER_CLOSE) are ClusterAdapterWithHeartbeat's, which
+// @socket.io/redis-streams-adapter 0.3.x does not use.
+const (
+	typeBroadcast messageType = iota + 3
+	typeSocketsJoin
+	typeSocketsLeave
+	typeDisconnectSockets
+	typeFetchSockets
+	typeFetchSocketsResponse
+	typeServerSideEmit
+	typeServerSideEmitResponse
+	typeBroadcastClientCount
+	typeBroadcastAck
+)
+
+// mayContainBinary reports the types whose data the Node adapter writes
+// as base64 msgpack when it holds binary (JSON otherwise).
+func (t messageType) mayContainBinary() bool {
+	switch t {
+	case typeBroadcast, typeFetchSocketsResponse, typeServerSideEmit, typeServerSideEmitResponse, typeBroadcastAck:
+		return true
+	}
+	return false
+}
+
+// message is one message of the cluster, read from the stream or from a
+// channel; data's objects keep the sender's key order.
+type message struct {
+	uid  string
+	nsp  string
+	typ  messageType
+	data map[string]any // nil: none
+	// value is data as decoded, keys in the sender's order.
+	value *redisadapter.Object
+}
+
+// object is an ordered object of the given keys and values, in Node's
+// key order.
+func object(kv ...any) *redisadapter.Object {
+	keys := make([]string, 0, len(kv)/2)
+	values := make([]any, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		keys = append(keys, kv[i].(string))
+		values = append(values, kv[i+1])
+	}
+	return redisadapter.NewObject(keys, values)
+}
+
+// packetObject is a broadcast packet as Node publishes it: {type, data}
+// (the namespace is the message's).
+func packetObject(p *parser.Packet) *redisadapter.Object {
+	if p.Id != nil {
+		return object("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
+	}
+	return object("type", uint64(p.Type), "data", p.Data)
+}
+
+// optsObject is broadcast options as Node's encodeOptions writes them.
+func optsObject(opts *socket.BroadcastOptions) *redisadapter.Object {
+	if opts == nil {
+		opts = &socket.BroadcastOptions{}
+	}
+	return object("rooms", redisadapter.FromRooms(opts.Rooms), "except", redisadapter.FromRooms(opts.Except), "flags", redisadapter.OptsFlags(opts))
+}
+
+// entryFields are the fields of a stream entry, in the Node adapter's
+// order: uid, nsp, type (decimal), data (JSON, or base64 msgpack when a
+// type that may hold binary does).
+func entryFields(uid, nsp string, typ messageType, data *redisadapter.Object) ([]any, error) {
+	fields := []any{"uid", uid, "nsp", nsp, "type", strconv.Itoa(int(typ))}
+	if data == nil {
+		return fields, nil
+	}
+	var text string
+	if typ.mayContainBinary() && redisadapter.HasBinary(data) {
+		raw, err := encodeMsgpack(data)
+		if err != nil {
+			return nil, err
+		}
+		text = base64.StdEncoding.EncodeToString(raw)
+	} else {
+		raw, err := redisadapter.MarshalJSON(data)
+		if err != nil {
+			return nil, err
+		}
+		text = string(raw)
+	}
+	return append(fields, "data", text), nil
+}
+
+// decodeEntry reads the fields of a stream entry.
+func decodeEntry(values map[string]any) (*message, error) {
+	m := &message{}
+	m.uid, _ = values["uid"].(string)
+	m.nsp, _ = values["nsp"].(string)
+	ts, _ := values["type"].(string)
+	t, err := strconv.Atoi(ts)
+	if err != nil {
+		return nil, fmt.Errorf("type %q", ts)
+	}
+	m.typ = messageType(t)
+	text, _ := values["data"].(string)
+	if text == "" {
+		return m, nil
+	}
+	if len(text) > maxFieldBytes {
+		return nil, fmt.Errorf("data of %d bytes", len(text))
+	}
+	var v any
+	if text[0] == '{' {
+		v, err = redisadapter.DecodeJSON([]byte(text))
+	} else {
+		var raw []byte
+		if raw, err = base64.StdEncoding.DecodeString(text); err == nil {
+			v, err = redisadapter.DecodeMsgpack(raw)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.data = redisadapter.AsMap(v); m.data == nil {
+		return nil, errors.New("data is not an object")
+	}
+	m.value, _ = v.(*redisadapter.Object)
+	return m, nil
+}
+
+// encodePubSub is a message on a channel: msgpack {type, data, uid, nsp},
+// the order in which Node's adapter fills it.
+func encodePubSub(uid, nsp string, typ messageType, data *redisadapter.Object) ([]byte, error) {
+	return encodeMsgpack(object("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp))
+}
+
+// decodePubSub reads a message of a channel.
+func decodePubSub(raw []byte) (*message, error) {
+	if len(raw) > maxFieldBytes {
+		return nil, fmt.Errorf("message of %d bytes", len(raw))
+	}
+	v, err := redisadapter.DecodeMsgpack(raw)
+	if err != nil {
+		return nil, err
+	}
+	fields := redisadapter.AsMap(v)
+	if fields == nil {
+		return nil, errors.New("not an object")
+	}
+	m := &message{data: redisadapter.AsMap(fields["data"])}
+	m.value, _ = fields["data"].(*redisadapter.Object)
+	m.uid, _ = fields["uid"].(string)
+	m.nsp, _ = fields["nsp"].(string)
+	t, ok := fields["type"].(float64)
+	if !ok {
+		return nil, errors.New("no type")
+	}
+	m.typ = messageType(t)
+	return m, nil
+}
+
+func encodeMsgpack(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := redisadapter.EncodeValue(msgpack.NewEncoder(&buf), v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// requestID is the data's requestId ("" if none).
+func (m *message) requestID() string {
+	id, _ := m.data["requestId"].(string)
+	return id
+}
+
+// opts is the data's broadcast options.
+func (m *message) opts() *socket.BroadcastOptions {
+	return redisadapter.OptsOf(redisadapter.AsMap(m.data["opts"]))
+}
+
+// rooms is the data's rooms list (socketsJoin, socketsLeave).
+func (m *message) rooms() []socket.Room {
+	items, _ := m.data["rooms"].([]any)
+	return redisadapter.ToRooms(redisadapter.RoomsOf(items))
+}
+
+// packet is the data's broadcast packet, nil if it has none; its
+// namespace is the message's.
+func (m *message) packet() *parser.Packet {
+	pm := redisadapter.AsMap(m.data["packet"])
+	if pm == nil {
+		return nil
+	}
+	p := redisadapter.PacketOf(pm)
+	p.Nsp = m.nsp
+	return p
+}
+
+// randomID is 16 hex characters, as Node's randomBytes(8).toString("hex"):
+// the form of the uids and request ids of socket.io-adapter.
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,121 @@
+package redisstreams
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zishang520/socket.io/servers/socket/v3"
+)
+
+// TestRequests: fetchSockets sees the sockets of both servers (rooms
+// included), serverSideEmit reaches the other server's listeners, and
+// its acknowledgement comes back; disconnectSockets through B drops a
+// client of A.
+func TestRequests(t *testing.T) {
+	url := redisURL(t)
+	opts := testOptions(t, url)
+	a, b := mustNode(t, url, opts), mustNode(t, url, opts)
+	waitServers(t, a, 2)
+	waitServers(t, b, 2)
+	ca, cb := connect(t, a, ""), connect(t, b, "")
+	a.io.In(socket.Room(ca.sid)).SocketsJoin("red")
+
+	fetched := make(chan []string, 1)
+	a.io.FetchSockets()(func(sockets []*socket.RemoteSocket, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		var ids []string
+		for _, s := range sockets {
+			ids = append(ids, string(s.Id()))
+		}
+		slices.Sort(ids)
+		fetched <- ids
+	})
+	want := []string{ca.sid, cb.sid}
+	slices.Sort(want)
+	if got := <-fetched; !reflect.DeepEqual(got, want) {
+		t.Errorf("fetchSockets from A: %v, want %v", got, want)
+	}
+	inRed := make(chan []string, 1)
+	b.io.In("red").FetchSockets()(func(sockets []*socket.RemoteSocket, err error) {
+		var ids []string
+		for _, s := range sockets {
+			ids = append(ids, string(s.Id()))
+		}
+		inRed <- ids
+	})
+	if got := <-inRed; !reflect.DeepEqual(got, []string{ca.sid}) {
+		t.Errorf("fetchSockets of room red from B: %v, want [%s]", got, ca.sid)
+	}
+
+	heard := make(chan []any, 1)
+	_ = b.io.On("ping-servers", func(args ...any) {
+		ack := args[len(args)-1].(socket.Ack)
+		heard <- args[:len(args)-1]
+		ack([]any{"pong from B"}, nil)
+	})
+	answers := make(chan []any, 1)
+	if err := a.io.ServerSideEmit("ping-servers", "hello", float64(2), func(res []any, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		answers <- res
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-heard:
+		if !reflect.DeepEqual(got, []any{"hello", float64(2)}) {
+			t.Errorf("B heard %v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("B never heard the server-side emit")
+	}
+	select {
+	case got := <-answers:
+		if !reflect.DeepEqual(got, []any{"pong from B"}) {
+			t.Errorf("answers %v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no acknowledgement")
+	}
+
+	b.io.In("red").DisconnectSockets(true)
+	if !ca.Closed(5*time.Second, true) {
+		t.Error("the client of A in red was not disconnected through B")
+	}
+}
+
+// TestCloseStopsEverything: closing the Socket.IO server and the Cluster
+// ends every goroutine they started (stream reader, subscriptions,
+// publisher), also with a namespace besides "/" and requests made.
+func TestCloseStopsEverything(t *testing.T) {
+	url := redisURL(t)
+	opts := testOptions(t, url)
+	before := runtime.NumGoroutine()
+	c, err := Open(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := socket.DefaultServerOptions()
+	so.SetConnectionStateRecovery(&socket.ConnectionStateRecovery{})
+	so.SetAdapter(c)
+	io := socket.NewServer(nil, so)
+	_ = io.Of("/other", nil)
+	_ = io.Emit("hello", 1)
+	done := make(chan error, 1)
+	io.FetchSockets()(func(_ []*socket.RemoteSocket, err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	io.Close(nil)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, fmt.Sprintf("the goroutines to end (%d before)", before), func() bool { return runtime.NumGoroutine() <= before })
+}
