@@ -20,19 +20,33 @@ import (
 //
 //	go test ./server/engineio -run '^$' -bench IdleWebSockets -benchtime 1x
 func BenchmarkIdleWebSockets(b *testing.B) {
-	const n = 5000
+	benchIdle(b, 5000, dialRaw, func(e *testEngine, n int) bool { return e.srv.ClientsCount() == uint64(n) })
+}
+
+// BenchmarkIdlePolling is BenchmarkIdleWebSockets for long-polling
+// sessions, each with its GET held (clients without goroutines: a
+// connection each, handshake and GET on it). Run:
+//
+//	go test ./server/engineio -run '^$' -bench IdlePolling -benchtime 1x
+func BenchmarkIdlePolling(b *testing.B) {
+	benchIdle(b, 2000, pollRaw, func(e *testEngine, n int) bool { return e.heldCount() == n })
+}
+
+// benchIdle opens n sessions with open, waits until ready says they are
+// all in place and reports their heap bytes and goroutines.
+func benchIdle(b *testing.B, n int, open func(testing.TB, string) net.Conn, ready func(*testEngine, int) bool) {
 	for range b.N {
 		e := mustEngine(b, func(o *Options) { o.PingInterval = time.Hour })
 		addr := strings.TrimPrefix(strings.TrimSuffix(e.url, "/engine.io/"), "http://")
 		heap0, g0 := heapInUse(), runtime.NumGoroutine()
 		conns := make([]net.Conn, 0, n)
 		for range n {
-			conns = append(conns, dialRaw(b, addr))
+			conns = append(conns, open(b, addr))
 		}
-		waitUntil(b, "every session open", func() bool { return e.srv.ClientsCount() == n })
+		waitUntil(b, "every session in place", func() bool { return ready(e, n) })
 		heap1, g1 := heapInUse(), runtime.NumGoroutine()
-		b.ReportMetric(float64(heap1-heap0)/n, "heapB/conn")
-		b.ReportMetric(float64(g1-g0)/n, "goroutines/conn")
+		b.ReportMetric(float64(heap1-heap0)/float64(n), "heapB/conn")
+		b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
 		b.ReportMetric(float64(g1), "goroutines")
 		for _, c := range conns {
 			c.Close()
@@ -45,32 +59,6 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
-}
-
-// BenchmarkIdlePolling is BenchmarkIdleWebSockets for long-polling
-// sessions, each with its GET held (clients without goroutines: a
-// connection each, handshake and GET on it). Run:
-//
-//	go test ./server/engineio -run '^$' -bench IdlePolling -benchtime 1x
-func BenchmarkIdlePolling(b *testing.B) {
-	const n = 2000
-	for range b.N {
-		e := mustEngine(b, func(o *Options) { o.PingInterval = time.Hour })
-		addr := strings.TrimPrefix(strings.TrimSuffix(e.url, "/engine.io/"), "http://")
-		heap0, g0 := heapInUse(), runtime.NumGoroutine()
-		conns := make([]net.Conn, 0, n)
-		for range n {
-			conns = append(conns, pollRaw(b, addr))
-		}
-		waitUntil(b, "every GET held", func() bool { return e.heldCount() == n })
-		heap1, g1 := heapInUse(), runtime.NumGoroutine()
-		b.ReportMetric(float64(heap1-heap0)/n, "heapB/conn")
-		b.ReportMetric(float64(g1-g0)/n, "goroutines/conn")
-		b.ReportMetric(float64(g1), "goroutines")
-		for _, c := range conns {
-			c.Close()
-		}
-	}
 }
 
 // pollRaw opens a polling session on a connection of its own and leaves
