@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -411,18 +410,6 @@ type goProcess struct {
 
 // processJWTSecret is shared by a test's processes, as a cluster's must be.
 const processJWTSecret = "streams-test-secret-0123456789abcdef"
-
-// mustBuildServer builds cmd/server into the test's temporary directory.
-func mustBuildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "feedrt")
-	build := exec.Command("go", "build", "-o", bin, "feedrt/cmd/server")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build feedrt/cmd/server: %v", err)
-	}
-	return bin
-}
 
 // mustGoProcess runs bin on a free port with a data dir of its own and
 // env (KEY=value) added last, waits until it answers /healthz, and kills

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"feedrt/server/servertest"
 )
 
 // Two cmd/server processes on one Redis stream (REDIS_ADAPTER=streams),
@@ -16,7 +18,7 @@ import (
 func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiClient) {
 	t.Helper()
 	s = newStreams(t, testRedisURL(t))
-	bin := mustBuildServer(t)
+	bin := servertest.BuildServer(t)
 	a = mustGoProcess(t, bin, s.env()...)
 	b = mustGoProcess(t, bin, s.env()...)
 	api, _ = mustUser(t, b.url, "sam@example.com", "Sam")
