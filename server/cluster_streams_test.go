@@ -30,33 +30,20 @@ func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiCl
 // first), and returns the title of the last it created.
 func linkedPosts(t *testing.T, api *apiClient, watcher *nodeClient) string {
 	t.Helper()
-	titles := make(chan string, 1)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		title := ""
-		for i := 0; ; i++ {
-			title = fmt.Sprintf("Link post %d", i)
-			if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "linking"}, pngBytes(t, 1)); status != 201 {
-				t.Errorf("create %q: %d %v", title, status, body)
-				return
-			}
-			select {
-			case <-stop:
-				titles <- title
-				return
-			case <-tick.C:
-			}
+	title := ""
+	i := 0
+	stop := repeating(func() bool {
+		title = fmt.Sprintf("Link post %d", i)
+		i++
+		if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "linking"}, pngBytes(t, 1)); status != 201 {
+			t.Errorf("create %q: %d %v", title, status, body)
+			return false
 		}
-	}()
+		return true
+	})
 	waitEvent(t, watcher, "posts")
-	close(stop)
-	<-done
-	last := <-titles
-	return last
+	stop()
+	return title
 }
 
 // TestStreamsRecoveryAcrossProcesses: a WebSocket-only client of process
