@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // apiClient talks to the REST API the way the feed front end does.
@@ -79,6 +80,17 @@ func (a *apiClient) mustCreatePost(title, content string, shade uint8) map[strin
 		a.t.Fatalf("create %q: %d %v", title, status, body)
 	}
 	return body
+}
+
+// mustCreatePostWithin is mustCreatePost, and the test fails (going on)
+// if it took longer than d: a write must not stall on a dependency.
+func (a *apiClient) mustCreatePostWithin(d time.Duration, title, content string, shade uint8) {
+	a.t.Helper()
+	start := time.Now()
+	a.mustCreatePost(title, content, shade)
+	if took := time.Since(start); took > d {
+		a.t.Errorf("create %q took %v", title, took)
+	}
 }
 
 // mustUser signs a user up and logs in; the returned client carries the token.

@@ -2,75 +2,22 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
+	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
 )
 
-// redisProcess is a redis-server of a test's own, to stop and restart.
-type redisProcess struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-// startRedis runs redis-server on a free port (nothing kept on disk) and
-// stops it at cleanup.
-func startRedis(t *testing.T) *redisProcess {
+// startRedis runs a redis-server of the test's own (servertest.StartRedis),
+// its log printed with -serverlog.
+func startRedis(t *testing.T, cfg servertest.RedisConfig) *servertest.Redis {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server (Debian's redis-server package) is needed: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	r := &redisProcess{t: t, port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisProcess) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
-
-func (r *redisProcess) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.t.TempDir())
 	if *verbose {
-		r.cmd.Stdout = os.Stderr
+		cfg.Log = os.Stderr
 	}
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(r.port), 200*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on port %d did not start", r.port)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the condition
-	}
-}
-
-// stop kills the server, as a crash or a network cut would look.
-func (r *redisProcess) stop() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
+	return servertest.StartRedis(t, cfg)
 }
 
 // TestClusterRedisOutage stops Redis under two clustered servers: each
@@ -79,22 +26,15 @@ func (r *redisProcess) stop() {
 // stays 200; once Redis is back, readiness and cluster delivery resume
 // without a restart, and no goroutines are left behind.
 func TestClusterRedisOutage(t *testing.T) {
-	rp := startRedis(t)
-	cluster := mustCluster(t, rp.url(), false, 2)
+	rp := startRedis(t, servertest.RedisConfig{})
+	cluster := mustCluster(t, rp.URL(), false, 2)
 	a, b := cluster.gos[0], cluster.gos[1]
 	onA := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
 	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
 	onA.MustConnect()
 	onB.MustConnect()
 	api, _ := mustUser(t, b.url, "otto@example.com", "Otto")
-	create := func(title string) {
-		t.Helper()
-		start := time.Now()
-		api.mustCreatePost(title, "redis outage", 7)
-		if d := time.Since(start); d > 3*time.Second {
-			t.Errorf("create %q took %v", title, d)
-		}
-	}
+	create := func(title string) { t.Helper(); api.mustCreatePostWithin(3*time.Second, title, "redis outage", 7) }
 	title := func(c *nodeClient) string {
 		t.Helper()
 		ev := decodeArg(t, waitEvent(t, c, "posts").Args[0])
@@ -114,7 +54,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	}
 	noLeaks := ferretdbtest.LeakCheck(t)
 
-	rp.stop()
+	rp.Stop()
 	waitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
 	if status, body := do(t, "GET", b.url+"/readyz", ""); status != 503 || !jsonEqual([]byte(body), `{"message":"Not ready: a dependency is unavailable.","data":[]}`) {
 		t.Errorf("/readyz during the outage: %d %s", status, body)
@@ -146,7 +86,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	// delivered late, to every server.
 	waitFor(t, "B to give up the publishes of the outage", func() bool { return b.srv.cluster.Dropped() == dropped+1+burst })
 
-	rp.start()
+	rp.Start()
 	waitFor(t, "/readyz 200 again", func() bool { return ready(a) == 200 && ready(b) == 200 })
 	cluster.waitAll(t)
 	create("After the outage")

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,24 +126,13 @@ func (s *streamsSetup) mustNode(t *testing.T) *nodeServer {
 // each watcher (one per server) has had one from each emitter.
 func linked(t *testing.T, emitters map[string]func(), watchers ...*nodeClient) {
 	t.Helper()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			for _, emit := range emitters {
-				emit()
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
+	stop := repeating(func() bool {
+		for _, emit := range emitters {
+			emit()
 		}
-	}()
-	defer func() { close(stop); <-done }()
+		return true
+	})
+	defer stop()
 	deadline := time.Now().Add(15 * time.Second)
 	for i, w := range watchers {
 		seen := map[string]bool{}
@@ -157,6 +145,27 @@ func linked(t *testing.T, emitters map[string]func(), watchers ...*nodeClient) {
 			seen[from] = true
 		}
 	}
+}
+
+// repeating calls do at once and then every 100 ms, in a goroutine of
+// its own, until do returns false or stop is called; stop returns once
+// that goroutine has ended, so what do wrote is the caller's to read.
+func repeating(do func() bool) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for do() {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // goLink and nodeLink are linked's emitters for a Go and a Node server.
@@ -411,18 +420,6 @@ type goProcess struct {
 
 // processJWTSecret is shared by a test's processes, as a cluster's must be.
 const processJWTSecret = "streams-test-secret-0123456789abcdef"
-
-// mustBuildServer builds cmd/server into the test's temporary directory.
-func mustBuildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "feedrt")
-	build := exec.Command("go", "build", "-o", bin, "feedrt/cmd/server")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build feedrt/cmd/server: %v", err)
-	}
-	return bin
-}
 
 // mustGoProcess runs bin on a free port with a data dir of its own and
 // env (KEY=value) added last, waits until it answers /healthz, and kills

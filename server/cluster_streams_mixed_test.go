@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // A Go server and a Node server (socket.io 4.8.4 on
@@ -318,7 +320,7 @@ func TestStreamsMixedCluster(t *testing.T) {
 func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
 	s := newStreams(t, testRedisURL(t))
 	node := s.mustNode(t)
-	a := mustGoProcess(t, mustBuildServer(t), s.env()...)
+	a := mustGoProcess(t, servertest.BuildServer(t), s.env()...)
 	lb := mustLB(t, a.url)
 	c := mustRawClient(t, lb.url())
 	first := c.MustConnect()

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"feedrt/server/servertest"
 )
 
 // Two cmd/server processes on one Redis stream (REDIS_ADAPTER=streams),
@@ -16,7 +18,7 @@ import (
 func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiClient) {
 	t.Helper()
 	s = newStreams(t, testRedisURL(t))
-	bin := mustBuildServer(t)
+	bin := servertest.BuildServer(t)
 	a = mustGoProcess(t, bin, s.env()...)
 	b = mustGoProcess(t, bin, s.env()...)
 	api, _ = mustUser(t, b.url, "sam@example.com", "Sam")
@@ -28,33 +30,20 @@ func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiCl
 // first), and returns the title of the last it created.
 func linkedPosts(t *testing.T, api *apiClient, watcher *nodeClient) string {
 	t.Helper()
-	titles := make(chan string, 1)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		title := ""
-		for i := 0; ; i++ {
-			title = fmt.Sprintf("Link post %d", i)
-			if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "linking"}, pngBytes(t, 1)); status != 201 {
-				t.Errorf("create %q: %d %v", title, status, body)
-				return
-			}
-			select {
-			case <-stop:
-				titles <- title
-				return
-			case <-tick.C:
-			}
+	title := ""
+	i := 0
+	stop := repeating(func() bool {
+		title = fmt.Sprintf("Link post %d", i)
+		i++
+		if status, body := api.form("POST", "/feed/post", map[string]string{"title": title, "content": "linking"}, pngBytes(t, 1)); status != 201 {
+			t.Errorf("create %q: %d %v", title, status, body)
+			return false
 		}
-	}()
+		return true
+	})
 	waitEvent(t, watcher, "posts")
-	close(stop)
-	<-done
-	last := <-titles
-	return last
+	stop()
+	return title
 }
 
 // TestStreamsRecoveryAcrossProcesses: a WebSocket-only client of process

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"feedrt/server/metrics/metricstest"
+	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
 )
 
@@ -174,8 +175,8 @@ func TestMetricsStoreUnavailable(t *testing.T) {
 // redis-server, stopped and started again), and a post's broadcast is
 // counted as published and, echoed by Redis, received.
 func TestMetricsRedis(t *testing.T) {
-	rp := startRedis(t)
-	env := mustStart(t, func(c *Config) { withMetrics(c); clustered(rp.url(), testPrefix(t))(c) })
+	rp := startRedis(t, servertest.RedisConfig{})
+	env := mustStart(t, func(c *Config) { withMetrics(c); clustered(rp.URL(), testPrefix(t))(c) })
 	waitMetric(t, env, 1, "feedrt_redis_up")
 	before := scrape(t, env)
 
@@ -187,9 +188,9 @@ func TestMetricsRedis(t *testing.T) {
 			m.value("feedrt_redis_messages_received_total") > before.value("feedrt_redis_messages_received_total")
 	})
 
-	rp.stop()
+	rp.Stop()
 	waitMetric(t, env, 0, "feedrt_redis_up")
-	rp.start()
+	rp.Start()
 	waitMetric(t, env, 1, "feedrt_redis_up")
 }
 

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"feedrt/server/servertest"
 	"feedrt/store"
 	"feedrt/store/boltstore"
 )
@@ -32,7 +33,7 @@ import (
 // by the Node app included), a file too young to judge, and what is not a
 // plain image file.
 func TestCrashLeavesNoOrphanImages(t *testing.T) {
-	bin := mustBuild(t)
+	bin := servertest.BuildServer(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	images := filepath.Join(dataDir, "images")
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -14,18 +13,6 @@ import (
 
 	"feedrt/server/servertest"
 )
-
-// mustBuild builds this command into the test's temporary directory.
-func mustBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "server")
-	build := exec.Command("go", "build", "-o", bin, "feedrt/cmd/server")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	return bin
-}
 
 // serverProcess is the real binary, running.
 type serverProcess struct {

@@ -17,7 +17,7 @@ import (
 // the configured deadline.
 func TestShutdownProcess(t *testing.T) {
 	const deadline = 5 * time.Second
-	p := startServer(t, mustBuild(t), filepath.Join(t.TempDir(), "data"), "SHUTDOWN_TIMEOUT="+deadline.String())
+	p := startServer(t, servertest.BuildServer(t), filepath.Join(t.TempDir(), "data"), "SHUTDOWN_TIMEOUT="+deadline.String())
 
 	// A WebSocket client must see the server close its connection. A
 	// long-polling client sees the close packet if a GET is pending, or a

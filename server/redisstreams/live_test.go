@@ -218,11 +218,11 @@ func TestRestoreFromLiveSession(t *testing.T) {
 // every connected socket's session again.
 func TestLiveSessionsRedisDown(t *testing.T) {
 	r := startPrivateRedis(t)
-	opts := testOptions(t, r.url())
+	opts := testOptions(t, r.URL())
 	opts.CommandTimeout = 300 * time.Millisecond
 	tick := manualTicker(&opts)
-	a := mustNode(t, r.url(), opts)
-	rdb := mustRedis(t, r.url())
+	a := mustNode(t, r.URL(), opts)
+	rdb := mustRedis(t, r.URL())
 	var keys []string
 	for range 3 {
 		c := connect(t, a, "")
@@ -230,12 +230,12 @@ func TestLiveSessionsRedisDown(t *testing.T) {
 	}
 	waitFor(t, "the sessions written at connect", func() bool { return rdb.Exists(t.Context(), keys...).Val() == 3 })
 
-	r.stop()
+	r.Stop()
 	before := a.c.Dropped()
 	tick <- time.Now()
 	waitFor(t, "the refresh's writes counted as dropped", func() bool { return a.c.Dropped() >= before+3 })
 
-	r.start()
+	r.Start()
 	if err := rdb.Del(t.Context(), keys...).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -3,66 +3,23 @@ package redisstreams
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"reflect"
-	"strconv"
 	"testing"
 	"time"
+
+	"feedrt/server/servertest"
 )
 
-// privateRedis is a redis-server of the test's own, on a spare port,
-// whose data survives a restart (AOF, fsync always).
-type privateRedis struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
+// startPrivateRedis runs a redis-server of the test's own whose data
+// survives a restart (servertest.StartRedis, durable); without a
+// redis-server binary the test is skipped.
+func startPrivateRedis(t *testing.T) *servertest.Redis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("no redis-server binary")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	r := &privateRedis{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *privateRedis) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir)
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	waitFor(r.t, "redis-server to answer", func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
-		if err == nil {
-			_ = c.Close()
-		}
-		return err == nil
-	})
-}
-
-// stop ends the server (its data is on disk already) and waits for it.
-func (r *privateRedis) stop() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
+	return servertest.StartRedis(t, servertest.RedisConfig{Durable: true})
 }
 
 // TestRedisOutage: with Redis down, a local broadcast is still delivered
@@ -72,23 +29,23 @@ func (r *privateRedis) stop() {
 // again.
 func TestRedisOutage(t *testing.T) {
 	r := startPrivateRedis(t)
-	opts := testOptions(t, r.url())
+	opts := testOptions(t, r.URL())
 	opts.CommandTimeout = 300 * time.Millisecond
-	a, b := mustNode(t, r.url(), opts), mustNode(t, r.url(), opts)
+	a, b := mustNode(t, r.URL(), opts), mustNode(t, r.URL(), opts)
 	waitServers(t, a, 2)
 	ca := connect(t, a, "")
 	_ = b.io.Emit("before", 1)
 	_ = b.io.Emit("before", 2)
 	got := [][]any{ca.event(t), ca.event(t)}
 
-	r.stop()
+	r.Stop()
 	if err := a.c.Ping(context.Background()); err == nil {
 		t.Error("Ping with Redis down: no error")
 	}
 	_ = a.io.Emit("local", 3)
 	got = append(got, ca.event(t))
 
-	r.start()
+	r.Start()
 	waitFor(t, "Redis back for B", func() bool { return b.c.Ping(context.Background()) == nil })
 	// Added while A's reader waits to retry: found by reading on from the
 	// last entry A handled, not from the end of the stream.
