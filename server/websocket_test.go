@@ -298,3 +298,32 @@ func BenchmarkBroadcast(b *testing.B) {
 		})
 	}
 }
+
+// TestBroadcastFollowsConnects: a broadcast to all reaches the sockets
+// connected at that moment, whatever connected or left since the last
+// one (the fan-out keeps its list of sockets between broadcasts).
+func TestBroadcastFollowsConnects(t *testing.T) {
+	env := mustStart(t, nil)
+	ws := webSocketURL(env.url)
+	expect := func(c *servertest.WSConn, i int) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, msg, err := c.ReadMessage()
+		if want := fmt.Sprintf(`42["news",{"i":%d},`, i); err != nil || !strings.HasPrefix(string(msg), want) {
+			t.Fatalf("event %d: %.40q, %v", i, msg, err)
+		}
+	}
+	a := mustRawSocket(t, ws)
+	env.srv.bc.Broadcast("news", map[string]any{"i": 0})
+	expect(a, 0)
+	b := mustRawSocket(t, ws)
+	env.srv.bc.Broadcast("news", map[string]any{"i": 1})
+	expect(a, 1)
+	expect(b, 1)
+	_ = b.Close()
+	waitFor(t, "the closed socket to leave", func() bool { return env.srv.io.Engine().ClientsCount() == 1 })
+	c := mustRawSocket(t, ws)
+	env.srv.bc.Broadcast("news", map[string]any{"i": 2})
+	expect(a, 2)
+	expect(c, 2)
+}

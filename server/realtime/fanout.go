@@ -3,6 +3,7 @@ package realtime
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -62,6 +63,19 @@ type fanoutAdapter struct {
 	encoder  parser.Encoder
 	recovery *recoveryLog // nil: recovery off
 	metrics  *metrics.Metrics
+
+	// everyone is the list of sockets a broadcast to all (no rooms, no
+	// except) goes to, kept from one broadcast to the next: members
+	// counts the changes of the namespace's sockets (AddAll, DelAll), and
+	// a list made at an older count is made again.
+	members  atomic.Uint64
+	everyone atomic.Pointer[socketList]
+}
+
+// socketList is the sockets of a namespace at a count of members.
+type socketList struct {
+	members uint64
+	sockets []socket.SocketDetails
 }
 
 var _ socket.Adapter = (*fanoutAdapter)(nil)
@@ -70,6 +84,36 @@ func (a *fanoutAdapter) Construct(nsp socket.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.nsp = nsp
 	a.encoder = nsp.Server().Encoder()
+}
+
+// AddAll adds a socket to rooms (its own, when it connects).
+func (a *fanoutAdapter) AddAll(id socket.SocketId, rooms *types.Set[socket.Room]) {
+	a.Adapter.AddAll(id, rooms)
+	a.members.Add(1)
+}
+
+// DelAll removes a socket from every room (it is leaving).
+func (a *fanoutAdapter) DelAll(id socket.SocketId) {
+	a.Adapter.DelAll(id)
+	a.members.Add(1)
+}
+
+// sockets calls fn with the connected sockets opts selects.
+func (a *fanoutAdapter) sockets(opts *socket.BroadcastOptions, fn func([]socket.SocketDetails)) {
+	all := opts == nil || ((opts.Rooms == nil || opts.Rooms.Len() == 0) && (opts.Except == nil || opts.Except.Len() == 0))
+	if !all {
+		a.Adapter.FetchSockets(opts)(func(s []socket.SocketDetails, _ error) { fn(s) })
+		return
+	}
+	members := a.members.Load() // before the list is read: a change meanwhile makes it old
+	if l := a.everyone.Load(); l != nil && l.members == members {
+		fn(l.sockets)
+		return
+	}
+	a.Adapter.FetchSockets(opts)(func(s []socket.SocketDetails, _ error) {
+		a.everyone.Store(&socketList{members: members, sockets: s})
+		fn(s)
+	})
 }
 
 // Broadcast sends p to the sockets opts selects, recording it for
@@ -132,7 +176,7 @@ func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	deliver := func(sockets []socket.SocketDetails) {
 		for _, sd := range sockets {
 			s, ok := sd.(*socket.Socket)
-			if !ok {
+			if !ok || !s.Connected() {
 				continue
 			}
 			if notify := s.NotifyOutgoingListeners(); notify != nil {
@@ -145,7 +189,7 @@ func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOption
 			s.Client().WriteToEngine(encoded, wopts)
 		}
 	}
-	a.Adapter.FetchSockets(opts)(func(sockets []socket.SocketDetails, _ error) {
+	a.sockets(opts, func(sockets []socket.SocketDetails) {
 		// A write is a system call per socket: with many sockets they are
 		// split over the cores, and all are done before Broadcast returns
 		// (so the next broadcast's frames queue behind this one's). The
