@@ -130,10 +130,16 @@ func (a *Adapter) Close() {
 func (a *Adapter) UID() string { return a.uid }
 
 // Broadcast appends the packet to the stream (unless the Local flag is
-// set) and delivers it to the local sockets. With connection state
-// recovery on, a recoverable packet carries its entry id as offset, as
-// with Node's adapter, so it is delivered once XADD has answered (or
-// failed: then without offset); the caller never waits for Redis.
+// set); the local sockets get it when the process reads it back from the
+// stream, like every other server's, so that they get the stream's
+// entries in the stream's order (a recoverable packet with its entry id
+// as offset, as with Node's adapter). Delivering on XADD's answer instead
+// (as Node's adapter does) could put an entry after later ones another
+// server added meanwhile: a client whose last offset is then an older one
+// would get those later entries twice when it recovers. When the entry
+// cannot be added (encoding, a full queue, Redis down) the local sockets
+// get the packet at once, without offset. The caller never waits for
+// Redis.
 func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 	p.Nsp = a.nsp.Name()
 	if isLocal(opts) {
@@ -146,15 +152,13 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		a.deliver(p, opts, "")
 		return
 	}
-	wait := a.recovery > 0 && recoverable(p, opts)
 	cmd := a.xadd(fields)
-	if wait {
-		cmd.Done = func(cmd redis.Cmder) {
-			id, _ := cmd.(*redis.StringCmd).Result()
-			a.deliver(p, opts, id)
+	cmd.Done = func(cmd redis.Cmder) {
+		if cmd.Err() != nil {
+			a.deliver(p, opts, "")
 		}
 	}
-	if !a.c.pub.Do(cmd) || !wait {
+	if !a.c.pub.Do(cmd) {
 		a.deliver(p, opts, "")
 	}
 }
@@ -259,8 +263,11 @@ func roomNames(rooms []socket.Room) []any {
 // onMessage handles another server's message; offset is its stream entry
 // id ("" for a channel message).
 func (a *Adapter) onMessage(m *message, offset string) {
-	if m.uid == a.uid || m.nsp != a.nsp.Name() {
+	if m.nsp != a.nsp.Name() {
 		return
+	}
+	if m.uid == a.uid && (m.typ != typeBroadcast || m.requestID() != "") {
+		return // this server's own message; its own broadcasts are delivered here (see Broadcast)
 	}
 	switch m.typ {
 	case typeBroadcast:

@@ -67,10 +67,29 @@ func TestBroadcasts(t *testing.T) {
 	if got := names(t, gotB...); !reflect.DeepEqual(got, wantB) {
 		t.Errorf("client on B got %v, want %v", got, wantB)
 	}
-	// Both clients saw the same offset for the same broadcast.
+	// Both clients saw the same offset for the same broadcast, and each
+	// got the stream's entries in the stream's order (a client keeps the
+	// last offset it saw: one out of order would make it get entries
+	// twice when it recovers).
 	if gotA[0][2] != gotB[0][2] || gotA[3][2] != gotB[2][2] {
 		t.Errorf("offsets differ: A %v, B %v", gotA, gotB)
 	}
+	for name, got := range map[string][][]any{"A": gotA, "B": gotB} {
+		for i := 1; i < len(got); i++ {
+			if !streamIDLess(got[i-1][2].(string), got[i][2].(string)) {
+				t.Errorf("client on %s: offsets out of the stream's order: %v", name, got)
+				break
+			}
+		}
+	}
+}
+
+// streamIDLess orders two stream entry ids ("ms-seq").
+func streamIDLess(x, y string) bool {
+	var xm, xs, ym, ys uint64
+	_, _ = fmt.Sscanf(x, "%d-%d", &xm, &xs)
+	_, _ = fmt.Sscanf(y, "%d-%d", &ym, &ys)
+	return xm < ym || xm == ym && xs < ys
 }
 
 // TestRecoveryAcrossServers: a client that drops from A reconnects to B
