@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"feedrt/server/realtime"
 	"feedrt/server/servertest"
 )
 
@@ -20,7 +21,13 @@ import (
 // mustConformance serves handler(mode) on 127.0.0.1:0.
 func mustConformance(t *testing.T, mode string) (httpURL, wsURL string) {
 	t.Helper()
-	h, closeRT, err := handler(mode, suiteOptions)
+	return mustConformanceWith(t, mode, suiteOptions)
+}
+
+// mustConformanceWith is mustConformance with other options.
+func mustConformanceWith(t *testing.T, mode string, o realtime.Options) (httpURL, wsURL string) {
+	t.Helper()
+	h, closeRT, err := handler(mode, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,19 @@ func TestConformanceEngineIO(t *testing.T) {
 	})
 
 	t.Run("upgrade", func(t *testing.T) {
-		sid := pollSession(t, eio)
+		// Pings far apart: the suite's 300 + 200 ms heartbeat (checked
+		// above) can end a polling session that waits out its probe on a
+		// loaded machine.
+		o := suiteOptions
+		o.PingInterval = time.Minute
+		base, ws := mustConformanceWith(t, "engineio", o)
+		eio := base + "/engine.io/?EIO=4&transport=polling"
+		status, body := servertest.Do(t, "GET", eio, "")
+		var open struct{ Sid string }
+		if status != 200 || !strings.HasPrefix(body, "0") || json.Unmarshal([]byte(body[1:]), &open) != nil {
+			t.Fatalf("handshake %d %q", status, body)
+		}
+		sid := open.Sid
 		c := servertest.MustDial(t, ws+"/engine.io/?EIO=4&transport=websocket&sid="+sid)
 		c.Send("2probe")
 		if _, msg := c.Read(); msg != "3probe" {
