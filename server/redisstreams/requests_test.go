@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +119,41 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, fmt.Sprintf("the goroutines to end (%d before)", before), func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// TestBroadcastWithAcks: an emit with acknowledgements from A reaches the
+// clients of both servers, and A gets every client's answer (B forwards
+// its clients' through Redis) before the timeout.
+func TestBroadcastWithAcks(t *testing.T) {
+	url := redisURL(t)
+	opts := testOptions(t, url)
+	a, b := mustNode(t, url, opts), mustNode(t, url, opts)
+	waitServers(t, a, 2)
+	waitServers(t, b, 2)
+	ca, cb := connect(t, a, ""), connect(t, b, "")
+	answered := make(chan []any, 1)
+	a.io.Timeout(5*time.Second).EmitWithAck("question", 42)(func(args []any, err error) {
+		if err != nil {
+			t.Errorf("emit with ack: %v", err)
+		}
+		answered <- args
+	})
+	for name, c := range map[string]*client{"A": ca, "B": cb} {
+		_, msg := c.Read()
+		rest, ok := strings.CutPrefix(msg, "42")
+		i := strings.IndexByte(rest, '[')
+		if !ok || i < 1 || rest[i:] != `["question",42]` {
+			t.Fatalf("client on %s got %q, want an event with an ack id", name, msg)
+		}
+		c.Send("43" + rest[:i] + `["answer from ` + name + `"]`)
+	}
+	select {
+	case args := <-answered:
+		got := fmt.Sprint(args)
+		if len(args) != 2 || !strings.Contains(got, "answer from A") || !strings.Contains(got, "answer from B") {
+			t.Errorf("answers %v, want one from each client", args)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answers")
+	}
 }
