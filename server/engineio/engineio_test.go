@@ -604,3 +604,40 @@ func (w wrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (w wrapWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.ResponseWriter.(http.Hijacker).Hijack()
 }
+
+// TestCloseWaitsForTakenRequests: Close lets a request running on a
+// connection on the poller finish and answer before it closes the
+// connections.
+func TestCloseWaitsForTakenRequests(t *testing.T) {
+	e := mustEngineOn(t, noPings, false)
+	started, release := make(chan struct{}), make(chan struct{})
+	e.srv.ServeConnections(TakeOver{Idle: time.Minute, MaxBody: 1 << 20, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(started)
+			<-release
+			_, _ = io.WriteString(w, "done")
+			return
+		}
+		e.srv.ServeHTTP(w, r)
+	})})
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	pollingSessionWith(t, e, client) // the client's connection moves to the poller
+	answer := make(chan httpAnswer, 1)
+	go func() {
+		status, body := request(t, client, "GET", strings.TrimSuffix(e.url, "/engine.io/")+"/slow", "")
+		answer <- httpAnswer{status, body}
+	}()
+	<-started
+	closed := make(chan struct{})
+	go func() { e.srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a request was running")
+	case <-time.After(200 * time.Millisecond): // Close is still waiting: the condition under test
+	}
+	close(release)
+	if a := <-answer; a.status != 200 || a.body != "done" {
+		t.Errorf("the running request got %d %q, want its answer", a.status, a.body)
+	}
+	<-closed
+}
