@@ -17,12 +17,7 @@ import (
 // its acknowledgement comes back; disconnectSockets through B drops a
 // client of A.
 func TestRequests(t *testing.T) {
-	url := redisURL(t)
-	opts := testOptions(t, url)
-	a, b := mustNode(t, url, opts), mustNode(t, url, opts)
-	waitServers(t, a, 2)
-	waitServers(t, b, 2)
-	ca, cb := connect(t, a, ""), connect(t, b, "")
+	a, b, ca, cb := twoServers(t)
 	a.io.In(socket.Room(ca.sid)).SocketsJoin("red")
 
 	fetched := make(chan []string, 1)
@@ -125,12 +120,7 @@ func TestCloseStopsEverything(t *testing.T) {
 // clients of both servers, and A gets every client's answer (B forwards
 // its clients' through Redis) before the timeout.
 func TestBroadcastWithAcks(t *testing.T) {
-	url := redisURL(t)
-	opts := testOptions(t, url)
-	a, b := mustNode(t, url, opts), mustNode(t, url, opts)
-	waitServers(t, a, 2)
-	waitServers(t, b, 2)
-	ca, cb := connect(t, a, ""), connect(t, b, "")
+	a, _, ca, cb := twoServers(t)
 	answered := make(chan []any, 1)
 	a.io.Timeout(5*time.Second).EmitWithAck("question", 42)(func(args []any, err error) {
 		if err != nil {
@@ -156,4 +146,16 @@ func TestBroadcastWithAcks(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no answers")
 	}
+}
+
+// twoServers starts two servers on one stream, both aware of the other,
+// and connects a client to each.
+func twoServers(t *testing.T) (a, b *node, ca, cb *client) {
+	t.Helper()
+	url := redisURL(t)
+	opts := testOptions(t, url)
+	a, b = mustNode(t, url, opts), mustNode(t, url, opts)
+	waitServers(t, a, 2)
+	waitServers(t, b, 2)
+	return a, b, connect(t, a, ""), connect(t, b, "")
 }
