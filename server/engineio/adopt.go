@@ -59,14 +59,14 @@ func (s *Server) serveTaken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	t := s.takeOver.Load()
 	s.mu.RLock()
-	closed := s.closed
-	if !closed {
+	serve := !s.closed && t != nil
+	if serve {
 		s.serving.Add(1)
 	}
 	s.mu.RUnlock()
-	t := s.takeOver.Load()
-	if closed || t == nil { // shutting down: the client retries elsewhere
+	if !serve { // shutting down: the client retries elsewhere
 		if res, ok := w.(*nbhttp.Response); ok && res.Parser != nil {
 			_ = res.Parser.Conn.Close()
 		}
@@ -170,11 +170,15 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *hel
 			return nil, false
 		}
 	} else {
-		conn, moved := s.adopt(w, r)
+		// Known as held before the poller can report its close.
+		conn, moved := s.adopt(w, r, func(nc *nbio.Conn) { s.held.Store(nc, c) })
 		if conn == nil {
 			return nil, false
 		}
 		if !moved { // hijacked, but it cannot stay: let the client poll again elsewhere
+			if nc, ok := conn.(*nbio.Conn); ok {
+				s.held.Delete(nc)
+			}
 			body, text := encodePayload([]outPacket{{typ: typeNoop}}, c.protocol, c.poll.supportsBinary)
 			setPollHeaders(w.Header(), text, len(body))
 			w.Header().Set("Connection", "close")
@@ -211,7 +215,7 @@ func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType 
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if !onPoller(w) {
-		if conn, moved := s.adopt(w, r); conn != nil {
+		if conn, moved := s.adopt(w, r, nil); conn != nil {
 			if !moved {
 				h.Set("Connection", "close")
 			}
@@ -230,10 +234,11 @@ func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType 
 // whose nbhttp parser serves its later requests. nil when it stays with
 // net/http (not taking over, TLS, not a keep-alive HTTP/1.1 request on
 // TCP); else the connection, and moved false when it was hijacked but
-// could not move (the client sent more than this request, or the
-// descriptor could not be duplicated): the caller answers on it and
-// closes it.
-func (s *Server) adopt(w http.ResponseWriter, r *http.Request) (net.Conn, bool) {
+// could not move (the client sent more than this request, the descriptor
+// could not be duplicated, or the poller refused it): the caller answers
+// on it, if it can, and closes it. before, if set, runs just before the
+// poller gets the connection (and so before it can report its close).
+func (s *Server) adopt(w http.ResponseWriter, r *http.Request, before func(*nbio.Conn)) (net.Conn, bool) {
 	if s.takeOver.Load() == nil || r.TLS != nil || r.Close || !r.ProtoAtLeast(1, 1) {
 		return nil, false
 	}
@@ -265,8 +270,11 @@ func (s *Server) adopt(w http.ResponseWriter, r *http.Request) (net.Conn, bool) 
 	hc.Parser = parser
 	nc.SetSession(parser)
 	nc.OnData(s.onTakenData)
-	if err := s.nb.AddTransferredConn(nc); err != nil { // closed
-		return nil, false
+	if before != nil {
+		before(nc)
+	}
+	if err := s.nb.AddTransferredConn(nc); err != nil { // nbio closed it
+		return nc, false
 	}
 	return nc, true
 }
