@@ -194,19 +194,35 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *hel
 	return h, false
 }
 
-// release answers a held GET with a polling payload.
-func (s *Server) release(h *heldGET, body []byte, text bool) {
+// release answers a held GET with a polling payload of packets. The
+// answer is put together in a buffer of the server's, reused: nbio
+// copies what the kernel does not take at once.
+func (s *Server) release(h *heldGET, packets []outPacket, protocol int, supportsBinary bool) {
 	s.held.Delete(h.conn)
-	b := make([]byte, 0, len(h.head)+96+len(body))
-	b = append(b, h.head...)
-	b = appendPollHeaders(b, text, len(body))
-	b = append(b, "\r\n"...)
-	b = append(b, body...)
-	_, _ = h.conn.Write(b) // nbio keeps what the kernel does not take
+	bp := s.answers.Get().(*[]byte)
+	b := append((*bp)[:0], h.head...)
+	if protocol == 4 {
+		b = appendPollHeaders(b, true, payloadLen(packets))
+		b = append(b, "\r\n"...)
+		b = appendPayload(b, packets)
+	} else {
+		body, text := encodePayload(packets, protocol, supportsBinary)
+		b = appendPollHeaders(b, text, len(body))
+		b = append(b, "\r\n"...)
+		b = append(b, body...)
+	}
+	_, _ = h.conn.Write(b)
+	if cap(b) <= maxPooledAnswer {
+		*bp = b
+		s.answers.Put(bp)
+	}
 	if t := s.takeOver.Load(); t != nil {
 		_ = h.conn.SetReadDeadline(time.Now().Add(t.Idle))
 	}
 }
+
+// maxPooledAnswer is the largest answer buffer kept for reuse.
+const maxPooledAnswer = 64 << 10
 
 // answerPoll writes a polling answer (200). A connection net/http serves
 // moves to the poller first.
@@ -281,13 +297,13 @@ func (s *Server) adopt(w http.ResponseWriter, r *http.Request, before func(*nbio
 
 // rawHead is an HTTP/1.1 status line and the headers of h.
 func rawHead(h http.Header, status int) []byte {
-	var b bytes.Buffer
+	b := bytes.NewBuffer(make([]byte, 0, 256))
 	b.WriteString("HTTP/1.1 ")
 	b.WriteString(strconv.Itoa(status))
 	b.WriteByte(' ')
 	b.WriteString(http.StatusText(status))
 	b.WriteString("\r\n")
-	_ = h.Write(&b)
+	_ = h.Write(b)
 	return b.Bytes()
 }
 

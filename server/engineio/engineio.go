@@ -124,6 +124,7 @@ type Server struct {
 	takeOver atomic.Pointer[TakeOver] // set: polling connections move to the poller
 	held     sync.Map                 // *nbio.Conn → *Socket: the GETs held there
 	serving  sync.WaitGroup           // requests being served there (Add under mu, while not closed)
+	answers  sync.Pool                // *[]byte: buffers for held GETs' answers
 
 	wsOpen atomic.Int64  // WebSocket connections not yet closed
 	wsGone chan struct{} // signalled when one closes (for Close)
@@ -145,6 +146,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, log: log, sched: newSchedule(), clients: map[string]*Socket{}, frames: newFrames(),
 		wsGone: make(chan struct{}, 1)}
+	s.answers.New = func() any { b := make([]byte, 0, 1024); return &b }
 	if err := s.startPoller(); err != nil {
 		return nil, err
 	}

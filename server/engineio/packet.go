@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 
@@ -126,20 +125,38 @@ func encodePayload(packets []outPacket, protocol int, supportsBinary bool) (body
 		_, text = data.(*types.StringBuffer)
 		return data.Bytes(), text
 	}
-	var b bytes.Buffer
-	for i, p := range packets {
-		if i > 0 {
-			b.WriteByte(0x1e)
-		}
+	return appendPayload(make([]byte, 0, payloadLen(packets)), packets), true
+}
+
+// payloadLen is the size of a protocol 4 payload of packets.
+func payloadLen(packets []outPacket) int {
+	n := len(packets) - 1 // separators
+	for _, p := range packets {
 		if p.binary {
-			b.WriteByte('b')
-			b.WriteString(base64.StdEncoding.EncodeToString(p.data))
+			n += 1 + base64.StdEncoding.EncodedLen(len(p.data))
 			continue
 		}
-		b.WriteByte(p.typ)
-		b.Write(p.data)
+		n += 1 + len(p.data)
 	}
-	return b.Bytes(), true
+	return n
+}
+
+// appendPayload appends a protocol 4 payload of packets to b: packets
+// separated by 0x1e, binary ones as "b" and base64.
+func appendPayload(b []byte, packets []outPacket) []byte {
+	for i, p := range packets {
+		if i > 0 {
+			b = append(b, 0x1e)
+		}
+		if p.binary {
+			b = append(b, 'b')
+			b = base64.StdEncoding.AppendEncode(b, p.data)
+			continue
+		}
+		b = append(b, p.typ)
+		b = append(b, p.data...)
+	}
+	return b
 }
 
 var packetTypes = map[byte]packet.Type{

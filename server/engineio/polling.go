@@ -177,8 +177,15 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 // buffered, then the end of the session if it ended, or a noop when
 // there is nothing else (probing, or upgraded meanwhile).
 func (c *Socket) pollAnswerLocked() (body []byte, text, ended bool) {
+	out, ended := c.answerPacketsLocked()
+	body, text = encodePayload(out, c.protocol, c.poll.supportsBinary)
+	return body, text, ended
+}
+
+// answerPacketsLocked is pollAnswerLocked before the encoding.
+func (c *Socket) answerPacketsLocked() (out []outPacket, ended bool) {
 	p := c.poll
-	out := p.take()
+	out = p.take()
 	ended = p.last != 0
 	switch {
 	case ended:
@@ -186,8 +193,7 @@ func (c *Socket) pollAnswerLocked() (body []byte, text, ended bool) {
 	case c.ws != nil || len(out) == 0:
 		out = append(out, outPacket{typ: typeNoop})
 	}
-	body, text = encodePayload(out, c.protocol, p.supportsBinary)
-	return body, text, ended
+	return out, ended
 }
 
 // wakeGET lets the waiting GET, if any, collect what there is now (under
@@ -203,8 +209,8 @@ func (c *Socket) wakeGET() {
 		return
 	}
 	p.held, p.waiting = nil, false
-	body, text, _ := c.pollAnswerLocked()
-	c.srv.release(h, body, text)
+	out, _ := c.answerPacketsLocked()
+	c.srv.release(h, out, c.protocol, p.supportsBinary)
 }
 
 // heldGone: the connection of the held GET closed before its answer. As
