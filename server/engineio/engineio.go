@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,7 +213,8 @@ var errorMessages = [...]string{
 // refuse answers a request the protocol does not allow, in Node's form,
 // and reports it.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int) {
-	s.opts.Observer.Refused(code, r.URL.Query().Get("transport") == "websocket" && r.URL.Query().Has("sid"))
+	q := parseQuery(r.URL.RawQuery)
+	s.opts.Observer.Refused(code, q.transport == "websocket" && q.hasSid)
 	refuse(w, code)
 }
 
@@ -234,14 +236,14 @@ func refuse(w http.ResponseWriter, code int) {
 // ServeHTTP handles every Engine.IO request: handshakes, polling GETs and
 // POSTs, and WebSocket upgrades (new or from polling).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	transport := q.Get("transport")
+	q := parseQuery(r.URL.RawQuery)
+	transport := q.transport
 	if transport != "polling" && transport != "websocket" {
 		s.refuse(w, r, errUnknownTransport)
 		return
 	}
 	protocol := 4
-	if q.Get("EIO") != "4" { // as Node: anything else is protocol 3
+	if q.eio != "4" { // as Node: anything else is protocol 3
 		if !s.opts.AllowEIO3 {
 			s.refuse(w, r, errUnsupportedProtocol)
 			return
@@ -253,13 +255,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, errBadRequest)
 		return
 	}
-	sid := q.Get("sid")
+	sid := q.sid
 	if sid == "" {
 		if r.Method != http.MethodGet {
 			s.refuse(w, r, errBadHandshakeMethod)
 			return
 		}
-		s.handshake(w, r, transport, protocol, q.Has("b64"))
+		s.handshake(w, r, transport, protocol, q.hasB64)
 		return
 	}
 	s.mu.RLock()
@@ -365,4 +367,61 @@ func headerHasToken(h http.Header, name, token string) bool {
 		}
 	}
 	return false
+}
+
+// query is what the engine reads of a request's query string: each
+// parameter's first value, as url.Values.Get (without building the map
+// for every poll).
+type query struct {
+	transport, eio, sid string
+	hasSid, hasB64      bool
+}
+
+// parseQuery reads raw as url.ParseQuery does (pairs it cannot unescape,
+// or holding a semicolon, are skipped) for the parameters of query.
+func parseQuery(raw string) query {
+	var q query
+	var seenTransport, seenEIO bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		var ok bool
+		if k, ok = unescapeQuery(k); !ok {
+			continue
+		}
+		if v, ok = unescapeQuery(v); !ok {
+			continue
+		}
+		switch k {
+		case "transport":
+			if !seenTransport {
+				q.transport, seenTransport = v, true
+			}
+		case "EIO":
+			if !seenEIO {
+				q.eio, seenEIO = v, true
+			}
+		case "sid":
+			if !q.hasSid {
+				q.sid, q.hasSid = v, true
+			}
+		case "b64":
+			q.hasB64 = true
+		}
+	}
+	return q
+}
+
+// unescapeQuery unescapes a query component, without allocating when
+// there is nothing to unescape.
+func unescapeQuery(s string) (string, bool) {
+	if !strings.ContainsAny(s, "%+") {
+		return s, true
+	}
+	u, err := url.QueryUnescape(s)
+	return u, err == nil
 }

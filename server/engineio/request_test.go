@@ -3,6 +3,7 @@ package engineio
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"testing"
 )
@@ -31,5 +32,28 @@ func TestHandshakeRequest(t *testing.T) {
 	}
 	if http.Header(h.Headers().All()).Get("Origin") != "http://example.com" {
 		t.Errorf("Origin %q", h.Headers().Peek("Origin"))
+	}
+}
+
+// TestParseQuery: the engine's query reading agrees with url.ParseQuery
+// on what it reads.
+func TestParseQuery(t *testing.T) {
+	for _, raw := range []string{
+		"EIO=4&transport=polling&t=abc&sid=x-_Y1",
+		"transport=websocket&transport=polling&EIO=3&EIO=4",
+		"EIO=4&transport=polling&b64=1",
+		"EIO=4&transport=polling&b64",
+		"tr%61nsport=polling&EIO=%34&sid=a%2Bb+c",
+		"transport=%zz&transport=polling&sid;=1&sid=ok",
+		"&&EIO=4&&",
+		"",
+		"sid=&transport=",
+	} {
+		want, _ := url.ParseQuery(raw)
+		got := parseQuery(raw)
+		if got.transport != want.Get("transport") || got.eio != want.Get("EIO") || got.sid != want.Get("sid") ||
+			got.hasSid != want.Has("sid") || got.hasB64 != want.Has("b64") {
+			t.Errorf("%q: got %+v, url.ParseQuery %v", raw, got, want)
+		}
 	}
 }
