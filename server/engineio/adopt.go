@@ -51,13 +51,16 @@ func (s *Server) ServeConnections(t TakeOver) {
 // on a connection whose GET is held cannot be answered in order (the
 // client sent it before its answer): the connection is closed.
 func (s *Server) serveTaken(w http.ResponseWriter, r *http.Request) {
+	var nc *nbio.Conn
 	if res, ok := w.(*nbhttp.Response); ok && res.Parser != nil {
-		if nc := nbConnOf(res.Parser.Conn); nc != nil {
-			if _, held := s.held.Load(nc); held {
-				_ = nc.Close()
-				return
-			}
-		}
+		nc = nbConnOf(res.Parser.Conn)
+	}
+	if nc == nil { // not nbhttp's own call
+		return
+	}
+	if _, held := s.held.Load(nc); held {
+		_ = nc.Close()
+		return
 	}
 	t := s.takeOver.Load()
 	s.mu.RLock()
@@ -67,12 +70,13 @@ func (s *Server) serveTaken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if !serve { // shutting down: the client retries elsewhere
-		if res, ok := w.(*nbhttp.Response); ok && res.Parser != nil {
-			_ = res.Parser.Conn.Close()
-		}
+		_ = nc.Close()
 		return
 	}
-	defer s.serving.Done()
+	// nbhttp writes the response once the handler has returned, in the
+	// same job of the connection: the request counts as served after
+	// that job (Close must not close the connection before).
+	defer nc.MustExecute(s.serving.Done)
 	t.Handler.ServeHTTP(w, r)
 }
 
