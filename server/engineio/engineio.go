@@ -121,6 +121,7 @@ type Server struct {
 	onConnect   []types.EventListener
 	closed      bool
 	clientCount atomic.Int64
+	sessions    atomic.Uint64 // sessions opened (Socket.seq)
 
 	takeOver atomic.Pointer[TakeOver] // set: polling connections move to the poller
 	held     sync.Map                 // *nbio.Conn → *Socket: the GETs held there

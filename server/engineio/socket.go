@@ -30,6 +30,7 @@ type Socket struct {
 
 	srv      *Server
 	id       string
+	seq      uint64 // the server's count of sessions when this one opened
 	protocol int
 	req      *handshakeRequest
 	view     transportView
@@ -69,7 +70,7 @@ type listener struct {
 }
 
 func newSocket(srv *Server, id string, protocol int, req *handshakeRequest) *Socket {
-	c := &Socket{srv: srv, id: id, protocol: protocol, req: req}
+	c := &Socket{srv: srv, id: id, seq: srv.sessions.Add(1), protocol: protocol, req: req}
 	c.view.c = c
 	c.hb = newTimer(c.onTimer)
 	c.announced.Add(1)
@@ -172,6 +173,13 @@ func (c *Socket) Write(r io.Reader, _ *packet.Options, _ engine.SendCallback) en
 func (c *Socket) Send(r io.Reader, o *packet.Options, cb engine.SendCallback) engine.Socket {
 	return c.Write(r, o, cb)
 }
+
+// Seq orders sessions by when they opened: a later session has a larger
+// one. Sessions opened close in time also sit close in memory (the
+// server's and the kernel's), so a broadcast that walks them in this
+// order (as Node walks its sockets, in the order they connected) reads
+// memory in fewer, more predictable places.
+func (c *Socket) Seq() uint64 { return c.seq }
 
 // WriteMessage sends a message encoded once for many sockets.
 func (c *Socket) WriteMessage(m *Message) {

@@ -1,7 +1,9 @@
 package realtime
 
 import (
+	"cmp"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,10 +74,53 @@ type fanoutAdapter struct {
 	everyone atomic.Pointer[socketList]
 }
 
-// socketList is the sockets of a namespace at a count of members.
+// socketList is the sockets of a namespace at a count of members, in
+// the order their sessions opened.
 type socketList struct {
 	members uint64
-	sockets []socket.SocketDetails
+	targets []target
+}
+
+// target is a socket a broadcast goes to, with its Engine.IO session when
+// that is this package's engine's (nil: the library's path).
+type target struct {
+	s *socket.Socket
+	c *engineio.Socket
+}
+
+// targetsOf resolves sockets to targets.
+func targetsOf(sockets []socket.SocketDetails) []target {
+	ts := make([]target, 0, len(sockets))
+	for _, sd := range sockets {
+		if s, ok := sd.(*socket.Socket); ok {
+			c, _ := s.Conn().(*engineio.Socket)
+			ts = append(ts, target{s: s, c: c})
+		}
+	}
+	return ts
+}
+
+// bySessionOrder sorts targets in the order their sessions opened (other
+// engines' last): a broadcast then walks the server's and the kernel's
+// per-connection memory roughly in the order it was allocated, which
+// costs measurably fewer cache and TLB misses than a random order at
+// thousands of sockets.
+func bySessionOrder(ts []target) {
+	slices.SortFunc(ts, func(a, b target) int {
+		switch {
+		case a.c == nil || b.c == nil:
+			return cmp.Compare(btoi(a.c == nil), btoi(b.c == nil))
+		default:
+			return cmp.Compare(a.c.Seq(), b.c.Seq())
+		}
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 var _ socket.Adapter = (*fanoutAdapter)(nil)
@@ -98,21 +143,23 @@ func (a *fanoutAdapter) DelAll(id socket.SocketId) {
 	a.members.Add(1)
 }
 
-// sockets calls fn with the connected sockets opts selects.
-func (a *fanoutAdapter) sockets(opts *socket.BroadcastOptions, fn func([]socket.SocketDetails)) {
+// sockets calls fn with the sockets opts selects.
+func (a *fanoutAdapter) sockets(opts *socket.BroadcastOptions, fn func([]target)) {
 	all := opts == nil || ((opts.Rooms == nil || opts.Rooms.Len() == 0) && (opts.Except == nil || opts.Except.Len() == 0))
 	if !all {
-		a.Adapter.FetchSockets(opts)(func(s []socket.SocketDetails, _ error) { fn(s) })
+		a.Adapter.FetchSockets(opts)(func(s []socket.SocketDetails, _ error) { fn(targetsOf(s)) })
 		return
 	}
 	members := a.members.Load() // before the list is read: a change meanwhile makes it old
 	if l := a.everyone.Load(); l != nil && l.members == members {
-		fn(l.sockets)
+		fn(l.targets)
 		return
 	}
 	a.Adapter.FetchSockets(opts)(func(s []socket.SocketDetails, _ error) {
-		a.everyone.Store(&socketList{members: members, sockets: s})
-		fn(s)
+		ts := targetsOf(s)
+		bySessionOrder(ts)
+		a.everyone.Store(&socketList{members: members, targets: ts})
+		fn(ts)
 	})
 }
 
@@ -173,23 +220,22 @@ func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	if text, ok := singleText(encoded); ok && !flags.Volatile {
 		msg = engineio.NewMessage(text.Bytes())
 	}
-	deliver := func(sockets []socket.SocketDetails) {
-		for _, sd := range sockets {
-			s, ok := sd.(*socket.Socket)
-			if !ok || !s.Connected() {
+	deliver := func(targets []target) {
+		for _, t := range targets {
+			if !t.s.Connected() {
 				continue
 			}
-			if notify := s.NotifyOutgoingListeners(); notify != nil {
+			if notify := t.s.NotifyOutgoingListeners(); notify != nil {
 				notify(p)
 			}
-			if c, ok := s.Conn().(*engineio.Socket); ok && msg != nil {
-				c.WriteMessage(msg)
+			if t.c != nil && msg != nil {
+				t.c.WriteMessage(msg)
 				continue
 			}
-			s.Client().WriteToEngine(encoded, wopts)
+			t.s.Client().WriteToEngine(encoded, wopts)
 		}
 	}
-	a.sockets(opts, func(sockets []socket.SocketDetails) {
+	a.sockets(opts, func(sockets []target) {
 		// A write is a system call per socket: with many sockets they are
 		// split over the cores, and all are done before Broadcast returns
 		// (so the next broadcast's frames queue behind this one's). The
