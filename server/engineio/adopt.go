@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/nbhttp"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Long-polling on the poller. net/http gives every connection a goroutine
@@ -161,23 +163,25 @@ type heldGET struct {
 // hold holds r on the poller for c (under c.mu), moving its connection
 // there first when net/http serves it. nil if it is not held: answered
 // when the connection could not move after all (it got a noop and was
-// closed), else the caller waits on its goroutine.
-func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *heldGET, answered bool) {
+// closed; gone when that write failed: the client had given the poll
+// up), else the caller waits on its goroutine.
+func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *heldGET, answered, gone bool) {
 	var nc *nbio.Conn
 	if onPoller(w) {
 		hj, ok := w.(http.Hijacker)
 		if !ok {
-			return nil, false
+			return nil, false, false
 		}
 		conn, _, err := hj.Hijack()
 		if nc = nbConnOf(conn); err != nil || nc == nil {
-			return nil, false
+			return nil, false, false
 		}
+		s.held.Store(nc, c)
 	} else {
 		// Known as held before the poller can report its close.
 		conn, moved := s.adopt(w, r, func(nc *nbio.Conn) { s.held.Store(nc, c) })
 		if conn == nil {
-			return nil, false
+			return nil, false, false
 		}
 		if !moved { // hijacked, but it cannot stay: let the client poll again elsewhere
 			if nc, ok := conn.(*nbio.Conn); ok {
@@ -186,16 +190,23 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *hel
 			body, text := encodePayload([]outPacket{{typ: typeNoop}}, c.protocol, c.poll.supportsBinary)
 			setPollHeaders(w.Header(), text, len(body))
 			w.Header().Set("Connection", "close")
-			_, _ = conn.Write(rawResponse(w.Header(), http.StatusOK, body))
+			_, err := conn.Write(rawResponse(w.Header(), http.StatusOK, body))
 			_ = conn.Close()
-			return nil, true
+			return nil, true, err != nil || r.Context().Err() != nil
 		}
 		nc = conn.(*nbio.Conn)
 	}
-	h = &heldGET{conn: nc, head: rawHead(w.Header(), http.StatusOK)}
-	_ = nc.SetReadDeadline(time.Time{}) // held as long as the session wants
-	s.held.Store(nc, c)
-	return h, false
+	h = &heldGET{conn: nc, head: c.poll.headFor(w.Header())}
+	// Held as long as the session wants: the heartbeat answers a held GET
+	// within a ping interval, and a session whose client stops answering
+	// ends within the ping timeout after it. The deadline is only moved
+	// (nbio keeps the connection's timer), not cleared and made anew.
+	if t := s.takeOver.Load(); t != nil {
+		_ = nc.SetReadDeadline(time.Now().Add(t.Idle + s.opts.PingInterval + s.opts.PingTimeout))
+	} else {
+		_ = nc.SetReadDeadline(time.Time{})
+	}
+	return h, false, false
 }
 
 // release answers a held GET with a polling payload of packets. The
@@ -301,14 +312,43 @@ func (s *Server) adopt(w http.ResponseWriter, r *http.Request, before func(*nbio
 
 // rawHead is an HTTP/1.1 status line and the headers of h.
 func rawHead(h http.Header, status int) []byte {
-	b := bytes.NewBuffer(make([]byte, 0, 256))
-	b.WriteString("HTTP/1.1 ")
-	b.WriteString(strconv.Itoa(status))
-	b.WriteByte(' ')
-	b.WriteString(http.StatusText(status))
-	b.WriteString("\r\n")
-	_ = h.Write(b)
-	return b.Bytes()
+	return appendHead(make([]byte, 0, 256), h, status)
+}
+
+// appendHead appends an HTTP/1.1 status line and the headers of h, in
+// the order and form http.Header.Write gives them (keys sorted, line
+// breaks in values made spaces), without allocating for a few headers.
+func appendHead(b []byte, h http.Header, status int) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(status)...)
+	b = append(b, "\r\n"...)
+	var array [16]string
+	keys := array[:0]
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue // as net/http drops it
+		}
+		for _, v := range h[k] {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			start := len(b)
+			b = append(b, v...)
+			for i := start; i < len(b); i++ {
+				if b[i] == '\r' || b[i] == '\n' {
+					b[i] = ' '
+				}
+			}
+			b = b[:start+copy(b[start:], bytes.Trim(b[start:], " \t"))]
+			b = append(b, "\r\n"...)
+		}
+	}
+	return b
 }
 
 // rawResponse is a whole response: h must hold Content-Length.

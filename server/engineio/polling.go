@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"time"
@@ -37,6 +38,19 @@ type polling struct {
 	// when the close flushes.
 	last  byte
 	flush bool
+	// head is the status line and headers of the last GET held (see
+	// headFor); a session's GETs nearly always get the same ones.
+	head, scratch []byte
+}
+
+// headFor is the head of a held GET's answer with the headers h: the one
+// of the session's previous GET when it is the same (under c.mu).
+func (p *polling) headFor(h http.Header) []byte {
+	p.scratch = appendHead(p.scratch[:0], h, http.StatusOK)
+	if !bytes.Equal(p.scratch, p.head) {
+		p.head = bytes.Clone(p.scratch) // held GETs keep the old one
+	}
+	return p.head
 }
 
 // startPolling makes polling the session's transport.
@@ -119,10 +133,13 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 	// let go with a noop at once, so that the client can pause.
 	late := c.upgrading
 	if !late && len(p.buf) == 0 && p.last == 0 && c.ws == nil {
-		h, answered := c.srv.hold(w, r, c)
+		h, answered, gone := c.srv.hold(w, r, c)
 		if h != nil || answered {
 			p.held, p.waiting = h, h != nil
 			c.mu.Unlock()
+			if gone { // as for a poll the client gave up (below)
+				c.close("transport error", false, typeClose)
+			}
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -55,5 +56,27 @@ func TestParseQuery(t *testing.T) {
 			got.hasSid != want.Has("sid") || got.hasB64 != want.Has("b64") {
 			t.Errorf("%q: got %+v, url.ParseQuery %v", raw, got, want)
 		}
+	}
+}
+
+// TestAppendHead: a held GET's head is what http.Header.Write gives.
+func TestAppendHead(t *testing.T) {
+	for _, h := range []http.Header{
+		{},
+		{"Access-Control-Allow-Origin": {"http://localhost:3000"}, "Access-Control-Allow-Credentials": {"true"}, "Vary": {"Origin"}},
+		{"X-Many": {"a", " b ", "c\r\nd", "\te\n"}, "Bad Key": {"dropped"}, "": {"dropped"}, "X-Empty": {""}},
+	} {
+		var want bytes.Buffer
+		want.WriteString("HTTP/1.1 200 OK\r\n")
+		if err := h.Write(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendHead(nil, h, http.StatusOK); string(got) != want.String() {
+			t.Errorf("appendHead(%v) = %q, want %q", h, got, want.String())
+		}
+	}
+	h := http.Header{"Vary": {"Origin"}}
+	if n := testing.AllocsPerRun(100, func() { _ = appendHead(make([]byte, 0, 256), h, http.StatusOK) }); n > 1 {
+		t.Errorf("appendHead allocates %v times, want only its buffer", n)
 	}
 }
