@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/valyala/fasthttp"
 )
 
 // A deliberately small Engine.IO v4 / Socket.IO v5 client: just what a
@@ -244,10 +244,10 @@ func verifyEvent(payload []byte, marker string) error {
 
 // transports holds what clients of one run share to reach the server.
 type transports struct {
-	wsURL    string // ws://host:port/socket.io/?EIO=4&transport=websocket
-	pollURL  string // http://host:port/socket.io/?EIO=4&transport=polling
-	dialer   *websocket.Dialer
-	pollHTTP *http.Client
+	wsURL   string // ws://host:port/socket.io/?EIO=4&transport=websocket
+	pollURL string // http://host:port/socket.io/?EIO=4&transport=polling
+	dialer  *websocket.Dialer
+	poll    *fasthttp.HostClient // long-polling requests
 }
 
 // connectWS opens a WebSocket session and waits for the Socket.IO CONNECT
@@ -364,55 +364,69 @@ func (t *transports) onWSMessage(s *eventSink, c *client, msg []byte, now, wait 
 	return nil
 }
 
-// pollGet is one long-polling GET; it returns the payload's packets.
-func (t *transports) pollGet(ctx context.Context, sid string) ([][]byte, error) {
+// pollGet is one long-polling GET; it returns the payload's packets. The
+// server answers within a ping interval; wait bounds the wait for it
+// (c.open.liveness(), or pollTimeout before the handshake).
+func (t *transports) pollGet(ctx context.Context, sid string, wait time.Duration) ([][]byte, error) {
 	u := t.pollURL
 	if sid != "" {
 		u += "&sid=" + sid
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(u)
+	if err := t.do(ctx, req, resp, wait); err != nil {
 		return nil, err
 	}
-	resp, err := t.pollHTTP.Do(req)
-	if err != nil {
-		return nil, err
+	if resp.StatusCode() != http.StatusOK {
+		return nil, fmt.Errorf("polling GET: status %d: %s", resp.StatusCode(), snippet(resp.Body()))
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, fmt.Errorf("polling GET: read: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("polling GET: status %d: %s", resp.StatusCode, snippet(body))
-	}
+	body := bytes.Clone(resp.Body()) // resp is reused
 	return bytes.Split(body, []byte{recordSep}), nil
 }
 
 // pollPost sends packets in one long-polling POST.
 func (t *transports) pollPost(ctx context.Context, sid string, packets ...[]byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.pollURL+"&sid="+sid,
-		bytes.NewReader(bytes.Join(packets, []byte{recordSep})))
-	if err != nil {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(t.pollURL + "&sid=" + sid)
+	req.Header.SetMethod(http.MethodPost)
+	req.Header.SetContentType("text/plain;charset=UTF-8")
+	req.SetBody(bytes.Join(packets, []byte{recordSep}))
+	if err := t.do(ctx, req, resp, pollTimeout); err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	resp, err := t.pollHTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("polling POST: status %d: %s", resp.StatusCode, snippet(body))
+	if resp.StatusCode() != http.StatusOK {
+		return fmt.Errorf("polling POST: status %d: %s", resp.StatusCode(), snippet(resp.Body()))
 	}
 	return nil
 }
 
+// do sends req and reads its answer, within timeout and ctx's deadline.
+// A request under way is not cancelled with ctx: the runner ends a
+// polling client by closing its session, which answers its GET.
+func (t *transports) do(ctx context.Context, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return t.poll.DoDeadline(req, resp, deadline)
+}
+
+// pollTimeout bounds a long-polling request whose session's ping
+// interval is not known (the handshake) or that is not held (a POST): it
+// only catches a server that stopped answering.
+const pollTimeout = 2 * time.Minute
+
 // connectPolling opens a long-polling session and waits for the
 // Socket.IO CONNECT acknowledgement.
 func (t *transports) connectPolling(ctx context.Context, s *eventSink, c *client) error {
-	pkts, err := t.pollGet(ctx, "")
+	pkts, err := t.pollGet(ctx, "", pollTimeout)
 	if err != nil {
 		return fmt.Errorf("polling handshake: %w", err)
 	}
@@ -425,7 +439,7 @@ func (t *transports) connectPolling(ctx context.Context, s *eventSink, c *client
 		return fmt.Errorf("send CONNECT: %w", err)
 	}
 	for range 100 {
-		pkts, err := t.pollGet(ctx, c.sid)
+		pkts, err := t.pollGet(ctx, c.sid, c.open.liveness())
 		if err != nil {
 			return fmt.Errorf("wait for CONNECT: %w", err)
 		}
@@ -467,7 +481,7 @@ func (t *transports) pollLoop(ctx context.Context, s *eventSink, c *client) {
 		}
 	}
 	for ctx.Err() == nil {
-		pkts, err := t.pollGet(ctx, c.sid)
+		pkts, err := t.pollGet(ctx, c.sid, c.open.liveness())
 		now := s.since()
 		if err != nil {
 			fail(err)

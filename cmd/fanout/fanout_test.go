@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -34,6 +35,16 @@ func TestLoopbackDialerRefusesBeforeConnecting(t *testing.T) {
 	_, err := loopbackDialer(time.Second).Dial("tcp", "10.255.255.1:9")
 	if !errors.Is(err, errNotLoopback) {
 		t.Fatalf("dial 10.255.255.1: %v, want errNotLoopback", err)
+	}
+}
+
+// TestPollClientDialsLoopbackOnly: the long-polling client's requests go
+// through the same check, whatever address a URL names.
+func TestPollClientDialsLoopbackOnly(t *testing.T) {
+	u, _ := url.Parse("http://10.255.255.1:9")
+	_, _, err := newPollClient(u, 1).Get(nil, "http://10.255.255.1:9/socket.io/")
+	if !errors.Is(err, errNotLoopback) {
+		t.Fatalf("GET 10.255.255.1: %v, want errNotLoopback", err)
 	}
 }
 

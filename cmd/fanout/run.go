@@ -286,9 +286,6 @@ func (r *runner) setup() {
 		WriteBufferSize:  256,
 		WriteBufferPool:  &sync.Pool{},
 	}
-	// A long-polling GET is held for up to pingInterval; the timeout only
-	// catches a server that stopped answering.
-	pollHTTP := newHTTPClient(2*time.Minute, 2*nPoll+16)
 	for _, target := range append([]*url.URL{r.target}, r.also...) {
 		ws := *target
 		if ws.Scheme == "https" {
@@ -301,7 +298,8 @@ func (r *runner) setup() {
 		poll := *target
 		poll.Path = target.Path + sioPath
 		poll.RawQuery = "EIO=4&transport=polling"
-		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer, pollHTTP: pollHTTP})
+		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer,
+			poll: newPollClient(target, 2*nPoll+16)})
 	}
 	r.sent = make([]time.Duration, r.cfg.Warmup+r.cfg.Posts)
 	r.ok = make([]bool, r.cfg.Warmup+r.cfg.Posts)
