@@ -162,6 +162,13 @@ type Config struct {
 	AdminDevelopment    bool
 	AdminServerID       string
 
+	// GCPercent is the Go collector's target (what GOGC sets): by
+	// default 50, so that the heap of a server holding many idle
+	// connections stays within half again its live size (Go's own
+	// default, 100, lets it double). A GOGC in the environment, which the
+	// Go runtime reads itself, wins: GCPercent is then 0 (leave it).
+	GCPercent int
+
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof on its own listener,
 	// e.g. 127.0.0.1:6060 (never the public port); empty = off.
 	PprofAddr string
@@ -229,6 +236,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RecoveryMaxSessions:   100_000,
 		BroadcastQueue:        1024,
 		AdminDevelopment:      true,
+		GCPercent:             50,
 	}
 	hostname, _ := os.Hostname()
 	c.AdminServerID = fmt.Sprintf("%s#%d", hostname, os.Getpid())
@@ -326,6 +334,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("RECOVERY_MAX_SESSIONS", &c.RecoveryMaxSessions, 1, 100_000_000)
 	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	if lookup("GOGC") != "" {
+		c.GCPercent = 0
+	}
 	set("PPROF_ADDR", "host:port such as 127.0.0.1:6060", into(&c.PprofAddr, hostPort))
 	set("METRICS_ADDR", "host:port such as 127.0.0.1:9464", into(&c.MetricsAddr, hostPort))
 	if _, port, err := net.SplitHostPort(c.MetricsAddr); err == nil && c.Port != 0 && port == strconv.Itoa(c.Port) {
@@ -463,6 +474,10 @@ func (c Config) LogValue() slog.Value {
 	if c.RedisURL != "" {
 		redisURL = maskURI(c.RedisURL)
 	}
+	gcPercent := "(GOGC)"
+	if c.GCPercent > 0 {
+		gcPercent = strconv.Itoa(c.GCPercent)
+	}
 	pprof := "(off)"
 	if c.PprofAddr != "" {
 		pprof = c.PprofAddr
@@ -522,6 +537,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("broadcast_queue", c.BroadcastQueue),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("gc_percent", gcPercent),
 		slog.String("pprof_addr", pprof),
 		slog.String("metrics_addr", metricsAddr),
 		slog.Any("admin_ui", admin),

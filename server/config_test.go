@@ -237,6 +237,22 @@ func TestLoadConfigListenerAddrs(t *testing.T) {
 	}
 }
 
+// TestLoadConfigGCPercent: the collector's target is 50 unless GOGC is
+// set, which the Go runtime reads itself (GCPercent 0: leave it).
+func TestLoadConfigGCPercent(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil || c.GCPercent != 50 {
+		t.Errorf("default GCPercent = %d, %v; want 50", c.GCPercent, err)
+	}
+	if logged := configLog(c); !strings.Contains(logged, "config.gc_percent=50") {
+		t.Errorf("GC percent not in the log: %s", logged)
+	}
+	c, err = loadEnv(map[string]string{"GOGC": "200"})
+	if err != nil || c.GCPercent != 0 {
+		t.Errorf("GOGC=200: GCPercent = %d, %v; want 0 (the runtime's)", c.GCPercent, err)
+	}
+}
+
 // TestLoadConfigRedisAdapter: the cluster's protocol is pub/sub unless
 // REDIS_ADAPTER says streams; anything else is refused, naming the
 // variable; the streams adapter's settings have Node's defaults, are read

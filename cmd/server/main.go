@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -44,6 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		log.Warn("JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
 	}
 
+	if cfg.GCPercent > 0 {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
 	if cfg.PprofAddr != "" {
 		startPprof(cfg.PprofAddr, log)
 	}
