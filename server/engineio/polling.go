@@ -40,15 +40,15 @@ type polling struct {
 	flush bool
 	// head is the status line and headers of the last GET held (see
 	// headFor); a session's GETs nearly always get the same ones.
-	head, scratch []byte
+	head []byte
 }
 
 // headFor is the head of a held GET's answer with the headers h: the one
 // of the session's previous GET when it is the same (under c.mu).
 func (p *polling) headFor(h http.Header) []byte {
-	p.scratch = appendHead(p.scratch[:0], h, http.StatusOK)
-	if !bytes.Equal(p.scratch, p.head) {
-		p.head = bytes.Clone(p.scratch) // held GETs keep the old one
+	var buf [512]byte
+	if head := appendHead(buf[:0], h, http.StatusOK); !bytes.Equal(head, p.head) {
+		p.head = bytes.Clone(head) // held GETs keep the old one
 	}
 	return p.head
 }

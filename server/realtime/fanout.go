@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"cmp"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -106,21 +107,13 @@ func targetsOf(sockets []socket.SocketDetails) []target {
 // costs measurably fewer cache and TLB misses than a random order at
 // thousands of sockets.
 func bySessionOrder(ts []target) {
-	slices.SortFunc(ts, func(a, b target) int {
-		switch {
-		case a.c == nil || b.c == nil:
-			return cmp.Compare(btoi(a.c == nil), btoi(b.c == nil))
-		default:
-			return cmp.Compare(a.c.Seq(), b.c.Seq())
+	order := func(t target) uint64 {
+		if t.c == nil {
+			return math.MaxUint64
 		}
-	})
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
+		return t.c.Seq()
 	}
-	return 0
+	slices.SortFunc(ts, func(a, b target) int { return cmp.Compare(order(a), order(b)) })
 }
 
 var _ socket.Adapter = (*fanoutAdapter)(nil)
