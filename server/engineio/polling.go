@@ -180,26 +180,20 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
-	body, text, ended := c.pollAnswerLocked()
+	out, ended := c.answerPacketsLocked()
 	c.mu.Unlock()
 	if ended {
 		c.srv.sched.disarm(&c.hb)
 		c.srv.forget(c)
 	}
+	body, text := encodePayload(out, c.protocol, p.supportsBinary)
 	w.Header().Set("Cache-Control", "no-store")
 	c.srv.answerPoll(w, r, pollContentType(text), body)
 }
 
-// pollAnswerLocked empties the buffer into a GET's answer: what is
+// answerPacketsLocked empties the buffer into a GET's answer: what is
 // buffered, then the end of the session if it ended, or a noop when
 // there is nothing else (probing, or upgraded meanwhile).
-func (c *Socket) pollAnswerLocked() (body []byte, text, ended bool) {
-	out, ended := c.answerPacketsLocked()
-	body, text = encodePayload(out, c.protocol, c.poll.supportsBinary)
-	return body, text, ended
-}
-
-// answerPacketsLocked is pollAnswerLocked before the encoding.
 func (c *Socket) answerPacketsLocked() (out []outPacket, ended bool) {
 	p := c.poll
 	out = p.take()
