@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -13,17 +14,25 @@ import (
 // same keep-alive connections as its long-polling, which the engine moves
 // off net/http; every REST answer there is what net/http would give:
 // signup, login, a post with its image, the feed, the image itself, and
-// the contract's errors (an oversized upload, bad JSON).
+// the contract's errors (an oversized upload, bad JSON, a body past what
+// the poller reads, answered with CORS headers too).
 func TestRESTOnPollingConnection(t *testing.T) {
-	env := mustStart(t, func(c *Config) { c.MaxImageBytes = 64 << 10 })
+	const origin = "http://app.example.test:3000" // a page of another origin, allowed
+	env := mustStart(t, func(c *Config) {
+		c.MaxImageBytes = 64 << 10
+		c.AllowedOrigins = []string{origin}
+	})
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
 	conns := map[string]bool{}
 	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conns[i.Conn.LocalAddr().String()] = true }}
-	do := func(method, path, contentType string, body io.Reader) (int, string, http.Header) {
+	do := func(method, path, contentType string, body io.Reader, header ...string) (int, string, http.Header) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), method, env.url+path, body)
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
 		}
 		res, err := client.Do(req)
 		if err != nil {
@@ -59,10 +68,21 @@ func TestRESTOnPollingConnection(t *testing.T) {
 	if status, body, _ := do("POST", "/auth/login", "application/json", strings.NewReader("{not json")); status != 400 && status != 422 || !strings.Contains(body, `"message"`) {
 		t.Errorf("bad JSON: %d %q", status, body)
 	}
-	// Past what the poller reads of a body: still the contract's 413.
-	huge := bytes.Repeat([]byte{0}, 3<<20)
-	if status, body := api.form("POST", "/feed/post", map[string]string{"title": "Huge", "content": "past the parser's limit"}, huge); status != 413 || body["message"] != "Request body too large." {
-		t.Errorf("huge upload: %d %v, want 413 with the message", status, body)
+	// Past what the poller reads of a body: still the contract's 413,
+	// with the CORS headers the REST routes give a page of an allowed
+	// origin (else a browser keeps the answer from the page).
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	_ = mw.WriteField("title", "Huge")
+	fw, _ := mw.CreateFormFile("image", "huge.png")
+	_, _ = fw.Write(bytes.Repeat([]byte{0}, 3<<20))
+	_ = mw.Close()
+	status, body, h := do("POST", "/feed/post", mw.FormDataContentType(), &form, "Authorization", "Bearer "+api.token, "Origin", origin)
+	if status != 413 || !strings.Contains(body, `"message":"Request body too large."`) {
+		t.Errorf("huge upload: %d %q, want 413 with the message", status, body)
+	}
+	if h.Get("Access-Control-Allow-Origin") != origin || h.Get("Vary") != "Origin" {
+		t.Errorf("huge upload from %s: Access-Control-Allow-Origin %q, Vary %q; want the origin echoed, as the REST routes do", origin, h.Get("Access-Control-Allow-Origin"), h.Get("Vary"))
 	}
 	if len(conns) != 1 {
 		t.Errorf("the requests used %d connections, want one", len(conns))

@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// requests are served there by the same handler.
 	sio.Engine.ServeConnections(engineio.TakeOver{Handler: h, Idle: idleTimeout,
 		MaxBody:  int(max(s.images().MaxRequestBytes(), handlers.MaxJSONBytes, MaxHTTPBufferSize)),
-		TooLarge: handlers.TooLargeBody()})
+		TooLarge: handlers.TooLargeBody(), CORS: policy.Headers})
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,

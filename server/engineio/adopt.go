@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,12 +33,16 @@ import (
 // the largest request body it reads (nbhttp reads a body whole before
 // the handler runs).
 // TooLarge is the JSON body of the 413 a request past MaxBody (or with
-// headers past the parser's limit) gets before its connection closes.
+// headers past the parser's limit) gets before its connection closes;
+// CORS, if set, adds the cross-origin headers the handler's middleware
+// would give a request from origin to host (the 413 is written without
+// the handler, which would need the whole body).
 type TakeOver struct {
 	Handler  http.Handler
 	Idle     time.Duration
 	MaxBody  int
 	TooLarge []byte
+	CORS     func(h http.Header, origin, host string)
 }
 
 // ServeConnections moves polling connections to the poller from now on
@@ -148,10 +153,36 @@ func (s *Server) onTakenData(c *nbio.Conn, data []byte) {
 		if t := s.takeOver.Load(); t != nil {
 			h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "Connection": {"close"},
 				"Content-Length": {strconv.Itoa(len(t.TooLarge))}}
+			if tp, ok := p.Processor.(*takenProcessor); ok && t.CORS != nil {
+				t.CORS(h, tp.origin, tp.host)
+			}
 			_, _ = c.Write(rawResponse(h, http.StatusRequestEntityTooLarge, t.TooLarge))
 		}
 	}
 	_ = c.CloseWithError(err)
+}
+
+// takenProcessor is nbhttp's request processor keeping, in addition, the
+// Origin and Host of the request being read: a request too large for the
+// parser never reaches the handler, and its 413 needs them for CORS.
+type takenProcessor struct {
+	nbhttp.Processor
+	origin, host string
+}
+
+func (p *takenProcessor) OnMethod(parser *nbhttp.Parser, method string) {
+	p.origin, p.host = "", "" // a new request
+	p.Processor.OnMethod(parser, method)
+}
+
+func (p *takenProcessor) OnHeader(parser *nbhttp.Parser, key, value string) {
+	switch {
+	case strings.EqualFold(key, "Origin"):
+		p.origin = value
+	case strings.EqualFold(key, "Host"):
+		p.host = value
+	}
+	p.Processor.OnHeader(parser, key, value)
 }
 
 // heldGET is a GET held on a connection on the poller.
@@ -297,7 +328,7 @@ func (s *Server) adopt(w http.ResponseWriter, r *http.Request, before func(*nbio
 	}
 	closeOnExec(nc)
 	hc := &nbhttp.Conn{Conn: nc}
-	parser := nbhttp.NewParser(hc, s.nb, nbhttp.NewServerProcessor(), false, nc.Execute)
+	parser := nbhttp.NewParser(hc, s.nb, &takenProcessor{Processor: nbhttp.NewServerProcessor()}, false, nc.Execute)
 	hc.Parser = parser
 	nc.SetSession(parser)
 	nc.OnData(s.onTakenData)
