@@ -270,12 +270,14 @@ func (s *Server) release(h *heldGET, packets []outPacket, protocol int, supports
 // maxPooledAnswer is the largest answer buffer kept for reuse.
 const maxPooledAnswer = 64 << 10
 
-// answerPoll writes a polling answer (200). A connection net/http serves
-// moves to the poller first.
+// answerPoll writes a polling answer (200), not to be cached (as Node's
+// engine.io answers GETs and POSTs). A connection net/http serves moves
+// to the poller first.
 func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
 	if !onPoller(w) {
 		if conn, moved := s.adopt(w, r, nil); conn != nil {
 			if !moved {

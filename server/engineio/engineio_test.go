@@ -200,6 +200,43 @@ func TestPollingRoundTrip(t *testing.T) {
 	}
 }
 
+// TestPollingAnswersNotCached: every polling answer, to a GET (the
+// handshake, a buffered one, a held one) or a POST, says Cache-Control:
+// no-store, as Node's engine.io does, on net/http and on the poller.
+func TestPollingAnswersNotCached(t *testing.T) {
+	for _, takeOver := range []bool{false, true} {
+		e := mustEngineOn(t, noPings, takeOver)
+		client := &http.Client{Transport: &http.Transport{}}
+		do := func(what, method, url, body string) string {
+			t.Helper()
+			req, _ := http.NewRequest(method, url, strings.NewReader(body))
+			res, err := client.Do(req)
+			if err != nil {
+				t.Errorf("%s: %v", what, err)
+				return ""
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if cc := res.Header.Get("Cache-Control"); res.StatusCode != 200 || cc != "no-store" {
+				t.Errorf("poller %v, %s: %d, Cache-Control %q; want 200, no-store", takeOver, what, res.StatusCode, cc)
+			}
+			return string(b)
+		}
+		var open struct{ Sid string }
+		if b := do("handshake", "GET", e.url+"?EIO=4&transport=polling", ""); !strings.HasPrefix(b, "0{") || json.Unmarshal([]byte(b[1:]), &open) != nil {
+			t.Fatalf("handshake: %q", b)
+		}
+		sid, url := open.Sid, e.url+"?EIO=4&transport=polling&sid="+open.Sid
+		do("POST", "POST", url, "4hello")
+		do("buffered GET", "GET", url, "")
+		done := make(chan struct{})
+		go func() { defer close(done); do("held GET", "GET", url, "") }()
+		e.waitHeld(t, sid)
+		_, _ = request(t, http.DefaultClient, "POST", url, "4again")
+		<-done
+	}
+}
+
 // TestPollingGetCloseRace: a GET and a POST of the close packet sent at
 // once, many times: every GET is answered (noop when it waited, 400
 // Session ID unknown when the close came first), every POST with "ok".

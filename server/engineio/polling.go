@@ -187,7 +187,6 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 		c.srv.forget(c)
 	}
 	body, text := encodePayload(out, c.protocol, p.supportsBinary)
-	w.Header().Set("Cache-Control", "no-store")
 	c.srv.answerPoll(w, r, pollContentType(text), body)
 }
 
