@@ -268,7 +268,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	c, ok := s.clients[sid]
 	s.mu.RUnlock()
-	if !ok {
+	if !ok || c.timedOut(time.Now()) {
 		s.refuse(w, r, errUnknownSid)
 		return
 	}

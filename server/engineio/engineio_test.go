@@ -436,6 +436,38 @@ func TestHeartbeat(t *testing.T) {
 	}
 }
 
+// TestRequestAfterPingTimeout: a request that comes once a session's
+// ping timeout has passed finds the session gone (400, closed for "ping
+// timeout"), even when the schedule has not fired the deadline yet, as
+// happens under load; the schedule is kept busy here by a timer whose
+// callback blocks.
+func TestRequestAfterPingTimeout(t *testing.T) {
+	e := mustEngine(t, noPings)
+	sid, url := pollingSession(t, e)
+	c := e.socket(sid)
+	busy, release := make(chan struct{}), make(chan struct{})
+	blocker := newTimer(func(timerKind, time.Time) { close(busy); <-release })
+	e.srv.sched.arm(&blocker, pingDue, time.Now())
+	<-busy
+	defer close(release)
+	e.srv.sched.arm(&c.hb, pongDue, time.Now().Add(-time.Millisecond)) // due, not fired
+	// Without the check the GET would be held until the schedule runs.
+	client := &http.Client{Timeout: 5 * time.Second}
+	req, _ := http.NewRequest("GET", url, nil)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET after the ping timeout: %v; want 400 Session ID unknown", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(body), "Session ID unknown") {
+		t.Errorf("GET after the ping timeout: %d %q, want 400 Session ID unknown", res.StatusCode, body)
+	}
+	if r := e.waitClose(t); r != "ping timeout" {
+		t.Errorf("close reason %q, want ping timeout", r)
+	}
+}
+
 // TestHeartbeatV3: protocol 3 clients ping; the server answers and
 // closes a client that stops pinging.
 func TestHeartbeatV3(t *testing.T) {

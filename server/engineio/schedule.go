@@ -107,6 +107,14 @@ func (s *schedule) rearmIf(t *timer, from, kind timerKind, when time.Time) bool 
 	return true
 }
 
+// lapsed reports whether t is armed with kind and due by now (its firing
+// may be late: the goroutine runs when the runtime gets to it).
+func (s *schedule) lapsed(t *timer, kind timerKind, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.index >= 0 && t.kind == kind && t.when <= now.UnixNano()
+}
+
 // disarm removes t from the schedule if it is armed.
 func (s *schedule) disarm(t *timer) {
 	s.mu.Lock()

@@ -304,6 +304,18 @@ func (c *Socket) onTimer(kind timerKind, now time.Time) {
 	}
 }
 
+// timedOut closes the session if its ping timeout has passed by now
+// though the schedule has not fired it yet (it runs late under load):
+// a request that comes after the deadline finds the session gone, as in
+// Node, whose due timers run before the I/O of the same turn.
+func (c *Socket) timedOut(now time.Time) bool {
+	if !c.srv.sched.lapsed(&c.hb, pongDue, now) {
+		return false
+	}
+	c.close("ping timeout", false, typeClose)
+	return true
+}
+
 // onPacket handles a packet from the transport in use.
 func (c *Socket) onPacket(p inPacket) {
 	c.announced.Wait()
