@@ -164,15 +164,16 @@ func (s *Server) onTakenData(c *nbio.Conn, data []byte) {
 
 // takenProcessor is nbhttp's request processor keeping, in addition, the
 // Origin and Host of the request being read: a request too large for the
-// parser never reaches the handler, and its 413 needs them for CORS.
+// parser never reaches the handler, and its 413 needs them for CORS. One
+// object with nbhttp's (its zero value is what NewServerProcessor gives).
 type takenProcessor struct {
-	nbhttp.Processor
+	nbhttp.ServerProcessor
 	origin, host string
 }
 
 func (p *takenProcessor) OnMethod(parser *nbhttp.Parser, method string) {
 	p.origin, p.host = "", "" // a new request
-	p.Processor.OnMethod(parser, method)
+	p.ServerProcessor.OnMethod(parser, method)
 }
 
 func (p *takenProcessor) OnHeader(parser *nbhttp.Parser, key, value string) {
@@ -182,7 +183,7 @@ func (p *takenProcessor) OnHeader(parser *nbhttp.Parser, key, value string) {
 	case strings.EqualFold(key, "Host"):
 		p.host = value
 	}
-	p.Processor.OnHeader(parser, key, value)
+	p.ServerProcessor.OnHeader(parser, key, value)
 }
 
 // heldGET is a GET held on a connection on the poller.
@@ -330,7 +331,7 @@ func (s *Server) adopt(w http.ResponseWriter, r *http.Request, before func(*nbio
 	}
 	closeOnExec(nc)
 	hc := &nbhttp.Conn{Conn: nc}
-	parser := nbhttp.NewParser(hc, s.nb, &takenProcessor{Processor: nbhttp.NewServerProcessor()}, false, nc.Execute)
+	parser := nbhttp.NewParser(hc, s.nb, new(takenProcessor), false, nc.Execute)
 	hc.Parser = parser
 	nc.SetSession(parser)
 	nc.OnData(s.onTakenData)
