@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -52,13 +51,6 @@ type errorBody struct {
 }
 
 const tooLargeMessage = "Request body too large."
-
-// TooLargeBody is the JSON of the 413 for a request body past its limit,
-// for what answers outside the handlers (the engine's poller).
-func TooLargeBody() []byte {
-	b, _ := json.Marshal(errorBody{Message: tooLargeMessage, Data: []FieldError{}})
-	return b
-}
 
 // notFoundKey is the gin context key of the resource-specific 404 message.
 type notFoundKey struct{}

@@ -29,9 +29,6 @@ const imageURLPrefix = "images/"
 // title, content and multipart framing.
 const formAllowance = 1 << 20
 
-// MaxRequestBytes is the largest upload request body the handlers read.
-func (im Images) MaxRequestBytes() int64 { return im.MaxBytes + formAllowance }
-
 // imageTypes maps the sniffed types that are accepted to the extension of
 // the stored file.
 var imageTypes = map[string]string{

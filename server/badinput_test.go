@@ -12,8 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
-
-	"feedrt/server/realtime"
 )
 
 // TestSocketIOBadInput throws garbage at /socket.io/ and checks that each
@@ -105,7 +103,7 @@ func TestSocketIOBadInput(t *testing.T) {
 			t.Fatalf("connect answer %q", body)
 		}
 		big := strings.Repeat("x", 100_000)
-		for range realtime.PollingMaxBuffered/len(big) + 2 {
+		for range int(env.srv.cfg.SocketMaxQueued)/len(big) + 2 {
 			env.srv.bc.Broadcast("news", big)
 		}
 		deadline := time.Now().Add(10 * time.Second)

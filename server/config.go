@@ -144,6 +144,18 @@ type Config struct {
 	// waits for room (back-pressure on writers, nothing dropped).
 	BroadcastQueue int
 
+	// What the server holds for Socket.IO clients that have not taken it
+	// yet: per connection (SOCKETIO_MAX_QUEUED_BYTES; past it the client
+	// is dropped at once) and in all (SOCKETIO_MAX_QUEUED_TOTAL_BYTES; past
+	// it the clients holding the most are dropped). See the README.
+	SocketMaxQueued      int64
+	SocketMaxQueuedTotal int64
+
+	// MaxConnections (MAX_CONNECTIONS) is the most client connections
+	// open at once; past it new ones are refused at once. Default: the
+	// process's descriptor limit less a reserve (maxConnectionsFor).
+	MaxConnections int
+
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 
 	// The Socket.IO Admin UI (@socket.io/admin-ui, see README): with
@@ -235,9 +247,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RecoveryMaxBytes:      64 << 20,
 		RecoveryMaxSessions:   100_000,
 		BroadcastQueue:        1024,
+		SocketMaxQueued:       1 << 20,
+		SocketMaxQueuedTotal:  256 << 20,
 		AdminDevelopment:      true,
 		GCPercent:             50,
 	}
+	c.MaxConnections = maxConnectionsFor(descriptorLimit())
 	hostname, _ := os.Hostname()
 	c.AdminServerID = fmt.Sprintf("%s#%d", hostname, os.Getpid())
 	// Defaults of the login protection.
@@ -333,6 +348,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	num("RECOVERY_MAX_BYTES", &c.RecoveryMaxBytes, 1<<10, 1<<34)
 	num("RECOVERY_MAX_SESSIONS", &c.RecoveryMaxSessions, 1, 100_000_000)
 	num("BROADCAST_QUEUE", &c.BroadcastQueue, 1, 1_000_000)
+	num64("SOCKETIO_MAX_QUEUED_BYTES", &c.SocketMaxQueued, 64<<10, 1<<34)
+	num64("SOCKETIO_MAX_QUEUED_TOTAL_BYTES", &c.SocketMaxQueuedTotal, 1<<20, 1<<40)
+	num("MAX_CONNECTIONS", &c.MaxConnections, 1, 100_000_000)
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	if lookup("GOGC") != "" {
 		c.GCPercent = 0
@@ -380,6 +398,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		c.GeneratedSecret = true
 	}
 	return c, errors.Join(errs...)
+}
+
+// maxConnectionsFor is the default of MaxConnections with a limit of
+// limit open descriptors: what is left once a reserve is set aside for
+// the rest of the process (the store's file or its MongoDB pool, Redis,
+// files being uploaded or served, logs, a connection moving to the
+// poller for a moment): a twentieth of the limit, at least 256, at most
+// half of it.
+func maxConnectionsFor(limit uint64) int {
+	reserve := min(max(limit/20, 256), limit/2)
+	return int(min(limit-reserve, 100_000_000))
 }
 
 // into makes a parse function for LoadConfig's set: it stores in *dst
@@ -535,6 +564,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("recovery_max_bytes", c.RecoveryMaxBytes),
 		slog.Int("recovery_max_sessions", c.RecoveryMaxSessions),
 		slog.Int("broadcast_queue", c.BroadcastQueue),
+		slog.Int64("socketio_max_queued_bytes", c.SocketMaxQueued),
+		slog.Int64("socketio_max_queued_total_bytes", c.SocketMaxQueuedTotal),
+		slog.Int("max_connections", c.MaxConnections),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("gc_percent", gcPercent),

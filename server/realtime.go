@@ -23,6 +23,8 @@ func feedRealtime(cfg Config, policy cors.Policy, tune tuning, log *slog.Logger,
 		AllowEIO3:           true,
 		CORS:                policy,
 		WriteTimeout:        tune.wsWriteTimeout,
+		MaxQueued:           cfg.SocketMaxQueued,
+		MaxQueuedTotal:      cfg.SocketMaxQueuedTotal,
 		Log:                 log,
 		Metrics:             m,
 	}

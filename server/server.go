@@ -44,6 +44,9 @@ const (
 	idleTimeout       = 120 * time.Second
 )
 
+// socketIOPath is where Socket.IO is served.
+const socketIOPath = "/socket.io/"
+
 // Server is the running back end.
 type Server struct {
 	cfg   Config
@@ -66,6 +69,9 @@ type Server struct {
 	metricsLn *metrics.Listener
 
 	ioClosed chan struct{} // closed once Socket.IO has shut down
+
+	eng   *engineio.Server // under io: its connections count too
+	conns connCounter      // net/http's connections
 }
 
 // New opens the store the config selects and builds the whole server.
@@ -138,19 +144,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		_ = s.closeCluster()
 		return nil, err
 	}
-	// Polling connections move to the engine's poller; their later
-	// requests are served there by the same handler.
-	sio.Engine.ServeConnections(engineio.TakeOver{Handler: h, Idle: idleTimeout,
-		MaxBody:  int(max(s.images().MaxRequestBytes(), handlers.MaxJSONBytes, MaxHTTPBufferSize)),
-		TooLarge: handlers.TooLargeBody(), CORS: policy.Headers})
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      o.writeTimeout,
 		IdleTimeout:       idleTimeout,
+		ConnState:         s.conns.track,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Polling clients' connections move to the engine's poller, where it
+	// serves their polling requests with net/http's deadlines; every other
+	// request on them comes back to s.http.
+	s.eng = sio.Engine
+	s.eng.ServeKeepAlive(engineio.KeepAlive{Server: s.http, Path: socketIOPath})
+	m.WatchConnections(s.openConns, int64(cfg.MaxConnections))
+	m.WatchQueued(s.eng.QueuedBytes)
 	// Shutdown closes the listeners first and then runs this; ending the
 	// Socket.IO sessions is what lets Shutdown's wait for active
 	// long-polling requests finish, and it closes the hijacked WebSockets,
@@ -244,12 +253,12 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	// path instead of adding a second set of headers.
 	ginCORS := policy.Gin()
 	r.Use(func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
+		if strings.HasPrefix(c.Request.URL.Path, socketIOPath) {
 			return
 		}
 		ginCORS(c)
 	})
-	r.Any("/socket.io/*any", gin.WrapH(s.eio))
+	r.Any(socketIOPath+"*any", gin.WrapH(s.eio))
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
 	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Limiter: limiter, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
@@ -301,13 +310,19 @@ func (s *Server) requestLog(c *gin.Context) {
 // middleware and event handlers.
 func (s *Server) SocketIO() *socket.Server { return s.io }
 
-// Serve serves on ln until Shutdown. It returns nil after a Shutdown.
+// Serve serves on ln until Shutdown, refusing connections past
+// MaxConnections. It returns nil after a Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	ln = &limitListener{Listener: ln, max: int64(s.cfg.MaxConnections), open: s.openConns,
+		refused: s.metrics.ConnectionRefused, log: s.log}
 	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
+
+// openConns is the number of client connections open now.
+func (s *Server) openConns() int64 { return s.conns.n.Load() + s.eng.PollerConns() }
 
 // Shutdown stops accepting connections, closes every Socket.IO session
 // (clients see a transport close and reconnect elsewhere), waits for

@@ -27,12 +27,14 @@ func mustConformance(t *testing.T, mode string) (httpURL, wsURL string) {
 // mustConformanceWith is mustConformance with other options.
 func mustConformanceWith(t *testing.T, mode string, o realtime.Options) (httpURL, wsURL string) {
 	t.Helper()
-	h, closeRT, err := handler(mode, o)
+	su, err := handler(mode, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(func() { closeRT(); ts.Close() })
+	ts := httptest.NewUnstartedServer(su.Handler)
+	su.KeepAlive(ts.Config)
+	ts.Start()
+	t.Cleanup(func() { su.Close(); ts.Close() })
 	return ts.URL, "ws" + strings.TrimPrefix(ts.URL, "http")
 }
 

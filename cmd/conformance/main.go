@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 
-	h, closeRealtime, err := handler(*mode, suiteOptions)
+	su, err := handler(*mode, suiteOptions)
 	if err != nil {
 		return err
 	}
@@ -55,8 +55,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	srv.RegisterOnShutdown(closeRealtime)
+	srv := &http.Server{Handler: su.Handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv.RegisterOnShutdown(su.Close)
+	su.KeepAlive(srv)
 	log.Info("conformance server listening", "mode", *mode, "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

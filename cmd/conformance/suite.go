@@ -21,6 +21,8 @@ import (
 // fail).
 var suiteOptions = realtime.Options{
 	WriteTimeout:      realtime.WebSocketWriteTimeout,
+	MaxQueued:         1 << 20,
+	MaxQueuedTotal:    256 << 20,
 	PingInterval:      300 * time.Millisecond,
 	PingTimeout:       200 * time.Millisecond,
 	ConnectTimeout:    1000 * time.Millisecond,
@@ -28,19 +30,35 @@ var suiteOptions = realtime.Options{
 	CORS:              cors.New([]string{"*"}, []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}),
 }
 
+// suite is what serves a protocol test suite: the handler, and what the
+// http.Server serving it is given.
+type suite struct {
+	Handler http.Handler
+	engine  *engineio.Server
+	path    string
+	Close   func() // ends every session
+}
+
+// KeepAlive moves polling connections of srv (which serves Handler) to
+// the engine's poller, as the feed server does, so that the suites test
+// that path.
+func (s suite) KeepAlive(srv *http.Server) {
+	s.engine.ServeKeepAlive(engineio.KeepAlive{Server: srv, Path: s.path})
+}
+
 // handler serves what a protocol test suite expects of the server under
 // test. Mode "socketio": Socket.IO at /socket.io/ on "/" and "/custom",
 // each socket emitting "auth" with its handshake auth payload, answering
 // "message" with "message-back" and acknowledging "message-with-ack" with
 // its arguments. Mode "engineio": bare Engine.IO at /engine.io/ echoing
-// every message. The returned close ends every session.
-func handler(mode string, o realtime.Options) (http.Handler, func(), error) {
+// every message.
+func handler(mode string, o realtime.Options) (suite, error) {
 	mux := http.NewServeMux()
 	switch mode {
 	case "socketio":
 		rt, err := realtime.New(o)
 		if err != nil {
-			return nil, nil, err
+			return suite{}, err
 		}
 		sio := rt.IO
 		onConnection := func(args ...any) {
@@ -59,12 +77,11 @@ func handler(mode string, o realtime.Options) (http.Handler, func(), error) {
 		sio.On("connection", onConnection)
 		sio.Of("/custom", nil).On("connection", onConnection)
 		mux.Handle("/socket.io/", rt.Handler)
-		rt.Engine.ServeConnections(takeOver(mux, o))
-		return mux, func() { sio.Close(nil) }, nil
+		return suite{Handler: mux, engine: rt.Engine, path: "/socket.io/", Close: func() { sio.Close(nil) }}, nil
 	case "engineio":
 		eio, h, err := realtime.NewEngine(o)
 		if err != nil {
-			return nil, nil, err
+			return suite{}, err
 		}
 		_ = eio.On("connection", func(args ...any) {
 			s := args[0].(*engineio.Socket)
@@ -75,17 +92,7 @@ func handler(mode string, o realtime.Options) (http.Handler, func(), error) {
 			})
 		})
 		mux.Handle("/engine.io/", h)
-		eio.ServeConnections(takeOver(mux, o))
-		return mux, func() { eio.Close() }, nil
+		return suite{Handler: mux, engine: eio, path: "/engine.io/", Close: func() { eio.Close() }}, nil
 	}
-	return nil, nil, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)
+	return suite{}, fmt.Errorf("unknown mode %q: want socketio or engineio", mode)
 }
-
-// takeOver moves polling connections to the engine's poller, as the feed
-// server does, so that the suites test that path.
-func takeOver(h http.Handler, o realtime.Options) engineio.TakeOver {
-	return engineio.TakeOver{Handler: h, Idle: idleTimeout, MaxBody: int(o.MaxHTTPBufferSize)}
-}
-
-// idleTimeout closes a connection that waits longer for its next request.
-const idleTimeout = 2 * time.Minute

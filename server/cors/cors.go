@@ -72,18 +72,6 @@ func sameHost(r *http.Request, origin string) bool {
 	return origin == "http://"+r.Host || origin == "https://"+r.Host
 }
 
-// Headers adds to h what Gin's middleware gives the answer to a request
-// (not a preflight) from a page at origin to host: the origin echoed and
-// Vary, when the origin is allowed and not host's own. It is for answers
-// written without the middleware (a body too large to be read).
-func (p Policy) Headers(h http.Header, origin, host string) {
-	if origin == "" || origin == "http://"+host || origin == "https://"+host || !p.allows(origin) {
-		return
-	}
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Add("Vary", "Origin")
-}
-
 // AllowsRequest is the WebSocket upgrade's origin check: a request with
 // no Origin (not from a browser) or from an allowed or same-host page.
 func (p Policy) AllowsRequest(r *http.Request) bool {

@@ -4,19 +4,22 @@
 // with socket.Server.Bind.
 //
 // It is built for many idle connections and fast fan-out:
-//   - WebSockets are read by the poller of github.com/lesismal/nbio: the
-//     connection hijacked from net/http moves onto it, so an idle
-//     WebSocket has no goroutine; writes are non-blocking, and a client
-//     that stops reading is dropped after WriteTimeout or once MaxBacklog
-//     bytes wait for it;
-//   - heartbeats and every other deadline run on one schedule (a heap and
-//     one goroutine per server), the pong deadline armed before the ping
-//     is written;
+//   - WebSockets, and the keep-alive connections of polling clients, are
+//     read by the poller of github.com/lesismal/nbio (poller.go): the
+//     connection hijacked from net/http moves onto it, so an idle one has
+//     no goroutine; writes never block;
 //   - a broadcast is encoded once (Message) and shared: one WebSocket
-//     frame for every WebSocket, one packet shared by every polling
-//     session's buffer;
+//     frame that every connection's queue refers to, one packet shared by
+//     every polling session's buffer; what waits for a client is bounded
+//     per connection and in all (bounds.go), and a client that stops
+//     reading is dropped;
+//   - heartbeats and every other deadline (HTTP's on the poller too) run
+//     on one schedule (a heap and one goroutine per server), the pong
+//     deadline armed before the ping is written;
 //   - a session keeps what the Socket.IO layer reads of its handshake
-//     (headers, query, URL, address, secure flag), not the request.
+//     (headers, query, URL, address, secure flag), not the request;
+//   - a client's packets run on its session's own queue (Socket.exec),
+//     never on the poller's goroutine.
 //
 // It implements the part of the library's engine.BaseServer and
 // engine.Socket interfaces that the Socket.IO layer uses; the interfaces'
@@ -34,13 +37,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/lesismal/nbio/nbhttp"
-	nbws "github.com/lesismal/nbio/nbhttp/websocket"
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/taskpool"
 	engine "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -56,14 +60,17 @@ type Options struct {
 	// UpgradeTimeout is how long a probed WebSocket has to complete the
 	// upgrade from long-polling.
 	UpgradeTimeout time.Duration
-	// WriteTimeout drops a WebSocket client that leaves bytes unwritten
-	// for this long.
+	// WriteTimeout drops a client that leaves bytes unwritten for this
+	// long (a WebSocket, or a polling connection on the poller).
 	WriteTimeout time.Duration
-	// MaxBuffered bounds a polling session's buffer between two GETs,
-	// MaxBacklog the bytes a WebSocket client has not taken yet. Past
-	// them the session is closed.
-	MaxBuffered int
-	MaxBacklog  int
+	// MaxQueued bounds what one connection holds for its client: a
+	// WebSocket's queue with what nbio copied of it, a polling session's
+	// buffer between two GETs. Past it the client is dropped at once.
+	// MaxQueuedTotal bounds the memory all of them hold, a broadcast
+	// counted once however many queues hold it; past it the clients
+	// holding the most are dropped (see bounds.go).
+	MaxQueued      int64
+	MaxQueuedTotal int64
 	// AllowEIO3 accepts protocol 3 (socket.io-client 2.x).
 	AllowEIO3 bool
 	// CheckOrigin, when set, refuses WebSocket upgrades it returns false
@@ -83,6 +90,9 @@ type Observer interface {
 	// Closed: reason is the close reason the session emitted; slow is
 	// true when the server dropped a client that did not take its data.
 	Closed(transport string, protocol int, reason string, slow bool)
+	// Dropped: the server dropped a client (a session, or a polling
+	// connection on the poller) that did not take what was sent to it.
+	Dropped(cause SlowCause)
 	// Refused: code is the Engine.IO error code (0–5) of a refused
 	// handshake or upgrade, or -1 for a probe that never upgraded.
 	Refused(code int, upgrade bool)
@@ -94,12 +104,13 @@ type noObserver struct{}
 func (noObserver) Opened(string, int)               {}
 func (noObserver) Upgraded(int)                     {}
 func (noObserver) Closed(string, int, string, bool) {}
+func (noObserver) Dropped(SlowCause)                {}
 func (noObserver) Refused(int, bool)                {}
 
 func (o Options) check() error {
 	if o.PingInterval <= 0 || o.PingTimeout <= 0 || o.MaxPayload <= 0 || o.UpgradeTimeout <= 0 ||
-		o.WriteTimeout <= 0 || o.MaxBuffered <= 0 || o.MaxBacklog <= 0 {
-		return errors.New("engineio: PingInterval, PingTimeout, MaxPayload, UpgradeTimeout, WriteTimeout, MaxBuffered and MaxBacklog are required")
+		o.WriteTimeout <= 0 || o.MaxQueued <= 0 || o.MaxQueuedTotal <= 0 {
+		return errors.New("engineio: PingInterval, PingTimeout, MaxPayload, UpgradeTimeout, WriteTimeout, MaxQueued and MaxQueuedTotal are required")
 	}
 	return nil
 }
@@ -112,8 +123,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	sched  *schedule
-	nb     *nbhttp.Engine
-	up     *nbws.Upgrader
+	work   *worker
 	frames frames // the fixed frames every socket sends
 
 	mu          sync.RWMutex
@@ -121,12 +131,27 @@ type Server struct {
 	onConnect   []types.EventListener
 	closed      bool
 	clientCount atomic.Int64
-	sessions    atomic.Uint64 // sessions opened (Socket.seq)
+	opened      atomic.Uint64 // sessions opened (Socket.seq)
 
-	takeOver atomic.Pointer[TakeOver] // set: polling connections move to the poller
-	held     sync.Map                 // *nbio.Conn → *Socket: the GETs held there
-	serving  sync.WaitGroup           // requests being served there (Add under mu, while not closed)
-	answers  sync.Pool                // *[]byte: buffers for held GETs' answers
+	// The poller (poller.go): nbio's engine, the pool that runs sessions'
+	// packets, buffers for reads off the poller, connections on it.
+	nb       *nbio.Engine
+	pool     *taskpool.TaskPool
+	readBufs sync.Pool
+	onPoller atomic.Int64
+
+	// Keep-alive connections (keepalive.go, back.go).
+	ka        atomic.Pointer[KeepAlive] // set: polling connections move to the poller
+	back      *backListener
+	httpConns sync.Map  // *httpConn → struct{}: those on the poller
+	answers   sync.Pool // *[]byte: buffers for held GETs' answers
+	dateCache atomic.Pointer[dateText]
+
+	// What waits for clients (bounds.go); batches are buffers for
+	// WebSocket queue refills.
+	queued   atomic.Int64
+	evicting atomic.Bool
+	batches  sync.Pool
 
 	wsOpen atomic.Int64  // WebSocket connections not yet closed
 	wsGone chan struct{} // signalled when one closes (for Close)
@@ -146,13 +171,15 @@ func New(o Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: o, log: log, sched: newSchedule(), clients: map[string]*Socket{}, frames: newFrames(),
-		wsGone: make(chan struct{}, 1)}
+	s := &Server{opts: o, log: log, sched: newSchedule(), work: newWorker(), clients: map[string]*Socket{},
+		frames: newFrames(), back: newBackListener(), wsGone: make(chan struct{}, 1)}
 	s.answers.New = func() any { b := make([]byte, 0, 1024); return &b }
+	s.batches.New = func() any { b := make([]byte, 0, refillBatch); return &b }
 	if err := s.startPoller(); err != nil {
 		return nil, err
 	}
 	go s.sched.run()
+	go s.work.run()
 	return s, nil
 }
 
@@ -171,9 +198,15 @@ func (s *Server) On(ev types.EventName, fns ...types.EventListener) error {
 // ClientsCount is the number of open sessions.
 func (s *Server) ClientsCount() uint64 { return uint64(s.clientCount.Load()) }
 
-// Close closes every session ("forced close") and stops the poller and
-// the schedule. Sessions' queued bytes are written first where the
-// client takes them (see Socket.Close).
+// PollerConns is the number of connections on the poller (WebSockets,
+// keep-alive HTTP connections): open descriptors the server holds
+// besides net/http's.
+func (s *Server) PollerConns() int64 { return s.onPoller.Load() }
+
+// Close closes every session ("forced close"), the keep-alive
+// connections and the listener that gives them back to net/http, and
+// stops the poller, the schedule and the worker. Sessions' queued bytes
+// are written first where the client takes them (see Socket.Close).
 func (s *Server) Close() engine.BaseServer {
 	s.mu.Lock()
 	if s.closed {
@@ -186,13 +219,15 @@ func (s *Server) Close() engine.BaseServer {
 		all = append(all, c)
 	}
 	s.mu.Unlock()
+	_ = s.back.Close()
 	for _, c := range all {
 		c.close("server shutting down", true, typeClose)
 	}
 	s.waitWebSocketsFlushed()
-	s.waitServed()
-	s.sched.close()
 	s.nb.Stop()
+	s.sched.close()
+	s.work.close()
+	s.pool.Stop()
 	return s
 }
 
@@ -221,6 +256,14 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, code int) {
 
 // refuse answers a request the protocol does not allow, in Node's form.
 func refuse(w http.ResponseWriter, code int) {
+	status, body := refusalOf(code)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// refusalOf is the status and body of a refusal.
+func refusalOf(code int) (int, []byte) {
 	status := http.StatusBadRequest
 	if code == errForbidden {
 		status = http.StatusForbidden
@@ -229,9 +272,15 @@ func refuse(w http.ResponseWriter, code int) {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}{code, errorMessages[code]})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	return status, body
+}
+
+// refusal is a whole refusal with the headers h, written later.
+func refusal(h http.Header, code int, date []byte) []byte {
+	status, body := refusalOf(code)
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	return rawResponse(h, status, body, date)
 }
 
 // ServeHTTP handles every Engine.IO request: handshakes, polling GETs and
@@ -290,7 +339,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	}
 	c := newSocket(s, newSid(), protocol, snapshot(r))
 	if transport == "websocket" {
-		if s.acceptWebSocket(w, r, c, true) == nil {
+		if !s.acceptWebSocket(w, r, c, &wsConn{c: c}, true) {
 			return
 		}
 	} else {

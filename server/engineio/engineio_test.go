@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"runtime"
@@ -26,7 +27,7 @@ import (
 func testOptions() Options {
 	return Options{
 		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxPayload: 1_000_000,
-		UpgradeTimeout: time.Second, WriteTimeout: time.Second, MaxBuffered: 1 << 20, MaxBacklog: 16 << 20,
+		UpgradeTimeout: time.Second, WriteTimeout: time.Second, MaxQueued: 1 << 20, MaxQueuedTotal: 64 << 20,
 		AllowEIO3: true,
 	}
 }
@@ -54,6 +55,13 @@ func mustEngine(t testing.TB, mod func(*Options)) *testEngine {
 // mustEngineOn is mustEngine; takeOver false keeps polling on net/http.
 func mustEngineOn(t testing.TB, mod func(*Options), takeOver bool) *testEngine {
 	t.Helper()
+	return mustEngineServing(t, mod, takeOver, func(srv *Server) http.Handler { return wrapped(srv) })
+}
+
+// mustEngineServing is mustEngineOn with the HTTP server's handler made
+// by handler.
+func mustEngineServing(t testing.TB, mod func(*Options), takeOver bool, handler func(*Server) http.Handler) *testEngine {
+	t.Helper()
 	o := testOptions()
 	if mod != nil {
 		mod(&o)
@@ -68,12 +76,13 @@ func mustEngineOn(t testing.TB, mod func(*Options), takeOver bool) *testEngine {
 		_ = c.On("data", func(a ...any) { c.Write(a[0].(io.Reader), nil, nil) })
 		_ = c.Once("close", func(a ...any) { e.closes <- a[0].(string) })
 	})
-	if takeOver {
-		srv.ServeConnections(TakeOver{Handler: wrapped(srv), Idle: time.Minute, MaxBody: 2 << 20})
-	}
-	hs := httptest.NewUnstartedServer(srv)
+	hs := httptest.NewUnstartedServer(handler(srv))
 	hs.Config.ConnState = func(c net.Conn, s http.ConnState) { e.states.Store(c, s) }
+	hs.Config.IdleTimeout = time.Minute
 	hs.Start()
+	if takeOver {
+		srv.ServeKeepAlive(KeepAlive{Server: hs.Config, Path: "/engine.io/"})
+	}
 	t.Cleanup(func() { srv.Close(); hs.Close() })
 	e.hs, e.url = hs, hs.URL+"/engine.io/"
 	return e
@@ -582,18 +591,20 @@ func TestPollingOnNetHTTP(t *testing.T) {
 // TestPollingMovesToPoller: a polling client's connections leave
 // net/http at its first request; a GET with nothing to answer is held on
 // the poller, with no goroutine of its own, and answered from there; the
-// next requests on those connections, polling or not, are served there.
+// next polling requests on those connections are served there, and a
+// request of another kind goes back to net/http on the same connection.
 func TestPollingMovesToPoller(t *testing.T) {
 	var plain atomic.Int32
-	e := mustEngineOn(t, noPings, false)
-	e.srv.ServeConnections(TakeOver{Idle: time.Minute, MaxBody: 2 << 20, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/plain" {
-			plain.Add(1)
-			_, _ = io.WriteString(w, "plain")
-			return
-		}
-		e.srv.ServeHTTP(w, r)
-	})})
+	e := mustEngineServing(t, noPings, true, func(srv *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/plain" {
+				plain.Add(1)
+				_, _ = io.WriteString(w, "plain")
+				return
+			}
+			wrapped(srv).ServeHTTP(w, r)
+		})
+	})
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one connection for everything
 	sid, url := pollingSessionWith(t, e, client)
 	g := runtime.NumGoroutine()
@@ -615,15 +626,29 @@ func TestPollingMovesToPoller(t *testing.T) {
 			t.Fatalf("GET: %d %q", status, b)
 		}
 	}
-	if status, b := request(t, client, "GET", strings.TrimSuffix(e.url, "/engine.io/")+"/plain", ""); status != 200 || b != "plain" || plain.Load() != 1 {
-		t.Fatalf("plain request on the moved connection: %d %q", status, b)
-	}
 	e.states.Range(func(c, s any) bool {
 		if s != http.StateHijacked {
 			t.Errorf("a connection left in net/http in state %v", s)
 		}
 		return true
 	})
+	conns := map[string]bool{}
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { conns[i.Conn.LocalAddr().String()] = true }}
+	for range 2 {
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "GET", strings.TrimSuffix(e.url, "/engine.io/")+"/plain", nil)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(b) != "plain" {
+			t.Fatalf("plain request on the moved connection: %d %q", res.StatusCode, b)
+		}
+	}
+	if plain.Load() != 2 || len(conns) != 1 {
+		t.Errorf("%d plain requests served on %d connections, want 2 on the one", plain.Load(), len(conns))
+	}
 	_ = sid
 }
 
@@ -656,7 +681,15 @@ func pollingSessionWith(t testing.TB, e *testEngine, client *http.Client) (sid, 
 // heldCount is the number of GETs held on the poller.
 func (e *testEngine) heldCount() int {
 	n := 0
-	e.srv.held.Range(func(any, any) bool { n++; return true })
+	e.srv.httpConns.Range(func(k, _ any) bool {
+		h := k.(*httpConn)
+		h.mu.Lock()
+		if h.holder != nil {
+			n++
+		}
+		h.mu.Unlock()
+		return true
+	})
 	return n
 }
 
@@ -672,41 +705,4 @@ func (w wrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w wrapWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.ResponseWriter.(http.Hijacker).Hijack()
-}
-
-// TestCloseWaitsForTakenRequests: Close lets a request running on a
-// connection on the poller finish and answer before it closes the
-// connections.
-func TestCloseWaitsForTakenRequests(t *testing.T) {
-	e := mustEngineOn(t, noPings, false)
-	started, release := make(chan struct{}), make(chan struct{})
-	e.srv.ServeConnections(TakeOver{Idle: time.Minute, MaxBody: 1 << 20, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/slow" {
-			close(started)
-			<-release
-			_, _ = io.WriteString(w, "done")
-			return
-		}
-		e.srv.ServeHTTP(w, r)
-	})})
-	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
-	pollingSessionWith(t, e, client) // the client's connection moves to the poller
-	answer := make(chan httpAnswer, 1)
-	go func() {
-		status, body := request(t, client, "GET", strings.TrimSuffix(e.url, "/engine.io/")+"/slow", "")
-		answer <- httpAnswer{status, body}
-	}()
-	<-started
-	closed := make(chan struct{})
-	go func() { e.srv.Close(); close(closed) }()
-	select {
-	case <-closed:
-		t.Fatal("Close returned while a request was running")
-	case <-time.After(200 * time.Millisecond): // Close is still waiting: the condition under test
-	}
-	close(release)
-	if a := <-answer; a.status != 200 || a.body != "done" {
-		t.Errorf("the running request got %d %q, want its answer", a.status, a.body)
-	}
-	<-closed
 }

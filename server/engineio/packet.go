@@ -3,6 +3,7 @@ package engineio
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/parsers/engine/v3/parser"
@@ -22,21 +23,28 @@ const (
 
 // outPacket is one packet waiting for a polling client. data is shared
 // and never written to: a broadcast's encoding is the same slice in
-// every session's buffer.
+// every session's buffer (m is then the broadcast's Message).
 type outPacket struct {
 	typ    byte
 	binary bool
 	data   []byte
+	m      *Message
 }
 
 func (p outPacket) size() int { return 1 + len(p.data) }
 
 // Message is a text message encoded once for many sockets: its data
-// for polling buffers and its WebSocket frame.
+// for polling buffers and its WebSocket frame. refs counts the queues
+// and buffers holding it (its memory counts once in Server.queued while
+// any does).
 type Message struct {
 	data  []byte
 	frame []byte
+	refs  atomic.Int32
 }
+
+// mem is the memory a message holds.
+func (m *Message) mem() int64 { return int64(len(m.data) + len(m.frame)) }
 
 // NewMessage wraps an encoded Socket.IO packet (text) for
 // Socket.WriteMessage. data must not change afterwards.
@@ -49,9 +57,10 @@ func (m *Message) Size() int { return 1 + len(m.data) }
 
 // WebSocket opcodes this server writes.
 const (
-	wsText   = 0x1
-	wsBinary = 0x2
-	wsClose  = 0x8
+	wsText   = opText
+	wsBinary = opBinary
+	wsClose  = opClose
+	wsPong   = opPong
 )
 
 // wsFrame builds one unmasked, final WebSocket frame of parts.
@@ -94,8 +103,13 @@ func newFrames() frames {
 		pong:  wsFrame(wsText, []byte{typePong}),
 		noop:  wsFrame(wsText, []byte{typeNoop}),
 		probe: wsFrame(wsText, []byte("3probe")),
-		close: wsFrame(wsClose, []byte{0x03, 0xe8}), // 1000: normal closure
+		close: closeFrame(closeNormal),
 	}
+}
+
+// closeFrame is a close frame with a status code.
+func closeFrame(code uint16) []byte {
+	return wsFrame(wsClose, binary.BigEndian.AppendUint16(nil, code))
 }
 
 // packetFrame is the WebSocket frame of one packet for protocol.

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
-
-	"github.com/lesismal/nbio"
 )
 
 // upgradeCheck is how long a GET that comes during an upgrade waits for
@@ -20,17 +19,19 @@ const clientCloseLinger = time.Second
 // polling is a session's HTTP long-polling transport. Its fields are
 // guarded by the Socket's mu. A GET that finds packets (or the end of
 // the session) waiting is answered at once; else it is held on the
-// poller (see adopt.go) and answered by whoever brings something, or,
+// poller (keepalive.go) and answered by whoever brings something, or,
 // where it cannot be held, parks on its goroutine until woken. Whatever
 // the order of concurrent GET, POST and close, each GET is answered
 // exactly once.
 type polling struct {
 	supportsBinary bool
-	max            int // bytes the buffer may hold
+	max            int64 // bytes the buffer may hold
 	buf            []outPacket
-	bufBytes       int
+	bufBytes       int64
 	waiting        bool          // a GET waits: held on the poller, or parked on its goroutine
-	held           *heldGET      // the GET held on the poller
+	held           *httpConn     // the connection of the GET held on the poller
+	heldHead       []byte        // the status line and headers of its answer
+	late           http.Header   // the held GET came during the upgrade: its answer's headers
 	wake           chan struct{} // wakes the parked GET; capacity 1
 	posting        bool          // a POST is being read
 	// last is set once the session has closed: the packet a GET gets at
@@ -47,7 +48,7 @@ type polling struct {
 // of the session's previous GET when it is the same (under c.mu).
 func (p *polling) headFor(h http.Header) []byte {
 	var buf [512]byte
-	if head := appendHead(buf[:0], h, http.StatusOK); !bytes.Equal(head, p.head) {
+	if head := appendHead(buf[:0], h, http.StatusOK, nil); !bytes.Equal(head, p.head) {
 		p.head = bytes.Clone(head) // held GETs keep the old one
 	}
 	return p.head
@@ -55,14 +56,16 @@ func (p *polling) headFor(h http.Header) []byte {
 
 // startPolling makes polling the session's transport.
 func (c *Socket) startPolling(supportsBinary bool) {
-	c.poll = &polling{supportsBinary: supportsBinary, max: c.srv.opts.MaxBuffered, wake: make(chan struct{}, 1)}
+	c.poll = &polling{supportsBinary: supportsBinary, max: c.srv.opts.MaxQueued, wake: make(chan struct{}, 1)}
 }
 
-// push buffers p for the next GET; false once the buffer is past the
+// push buffers pk for the next GET; false once the buffer is past the
 // session's bound (the caller closes the session).
-func (p *polling) push(pk outPacket) bool {
+func (p *polling) push(s *Server, pk outPacket) bool {
+	n := int64(pk.size())
 	p.buf = append(p.buf, pk)
-	p.bufBytes += pk.size()
+	p.bufBytes += n
+	s.holdQueued(pk.m, n)
 	return p.bufBytes <= p.max
 }
 
@@ -79,10 +82,10 @@ func (p *polling) signal() {
 // a GET that will collect the end: no GET waits now, and either flush
 // is set or the client closed (its close POST may have overtaken the GET
 // it sent with it, which then gets the noop).
-func (p *polling) close(flush bool, last byte) bool {
+func (p *polling) close(s *Server, flush bool, last byte) bool {
 	p.last, p.flush = last, flush
 	if !flush {
-		p.buf, p.bufBytes = nil, 0
+		p.take(s)
 	}
 	if p.waiting {
 		return false
@@ -90,9 +93,13 @@ func (p *polling) close(flush bool, last byte) bool {
 	return flush || last == typeNoop
 }
 
-// take empties the buffer into an answer.
-func (p *polling) take() []outPacket {
+// take empties the buffer into an answer. Its packets no longer count
+// as queued: the answer is the connection's to write.
+func (p *polling) take(s *Server) []outPacket {
 	out := p.buf
+	for _, pk := range out {
+		s.releaseQueued(pk.m, int64(pk.size()))
+	}
 	p.buf, p.bufBytes = nil, 0
 	return out
 }
@@ -132,6 +139,15 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 	// it gets a noop. The GET that was waiting when the probe came is
 	// let go with a noop at once, so that the client can pause.
 	late := c.upgrading
+	if late && pollerResponseOf(w) != nil && len(p.buf) == 0 && p.last == 0 {
+		// On the poller nothing waits: the GET is held, and answered when
+		// the upgrade ends or the wait is over (lateGET).
+		h, _, _ := c.srv.hold(w, r, c)
+		p.held, p.waiting, p.late = h, true, w.Header()
+		c.mu.Unlock()
+		time.AfterFunc(upgradeCheck, func() { c.lateCheck(h) })
+		return
+	}
 	if !late && len(p.buf) == 0 && p.last == 0 && c.ws == nil {
 		h, answered, gone := c.srv.hold(w, r, c)
 		if h != nil || answered {
@@ -195,7 +211,7 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 // there is nothing else (probing, or upgraded meanwhile).
 func (c *Socket) answerPacketsLocked() (out []outPacket, ended bool) {
 	p := c.poll
-	out = p.take()
+	out = p.take(c.srv)
 	ended = p.last != 0
 	switch {
 	case ended:
@@ -207,7 +223,8 @@ func (c *Socket) answerPacketsLocked() (out []outPacket, ended bool) {
 }
 
 // wakeGET lets the waiting GET, if any, collect what there is now (under
-// c.mu): a held one is answered here, a parked one is woken.
+// c.mu): a held one is answered here, a parked one is woken. A GET that
+// came during the upgrade waits for its end (lateCheck).
 func (c *Socket) wakeGET() {
 	p := c.poll
 	if p == nil || !p.waiting {
@@ -218,18 +235,38 @@ func (c *Socket) wakeGET() {
 		p.signal()
 		return
 	}
+	if p.late != nil {
+		if c.ws != nil { // upgraded: refused as any polling request now
+			p.held, p.waiting = nil, false
+			h.answer(refusal(p.late, errBadRequest, c.srv.date()))
+			p.late = nil
+		}
+		return
+	}
 	p.held, p.waiting = nil, false
 	out, _ := c.answerPacketsLocked()
-	c.srv.release(h, out, c.protocol, p.supportsBinary)
+	c.srv.release(h, p.heldHead, out, c.protocol, p.supportsBinary)
+}
+
+// lateCheck answers a GET held during the upgrade once the wait for the
+// upgrade is over (as Node checks after 100 ms): with what there is, a
+// noop at least.
+func (c *Socket) lateCheck(h *httpConn) {
+	c.mu.Lock()
+	if p := c.poll; p != nil && p.held == h && p.late != nil {
+		p.late = nil
+		c.wakeGET()
+	}
+	c.mu.Unlock()
 }
 
 // heldGone: the connection of the held GET closed before its answer. As
 // an aborted parked GET, it ends the session unless the session is
 // moving to its WebSocket.
-func (c *Socket) heldGone(nc *nbio.Conn) {
+func (c *Socket) heldGone(h *httpConn) {
 	c.mu.Lock()
 	p := c.poll
-	if p == nil || p.held == nil || p.held.conn != nc {
+	if p == nil || p.held != h {
 		c.mu.Unlock()
 		return
 	}
@@ -243,7 +280,11 @@ func (c *Socket) heldGone(nc *nbio.Conn) {
 
 // pollPOST reads a body of packets from the client: past MaxPayload it
 // is refused (413) and none of it is processed; a body that does not
-// parse closes the session after the packets before the fault.
+// parse closes the session after the packets before the fault. The
+// packets run on the session's packet queue, in order with those that
+// came before; "ok" answers once they have run (as Node answers once its
+// listeners have), which paces a client that sends faster than its
+// packets are handled.
 func (c *Socket) pollPOST(w http.ResponseWriter, r *http.Request) {
 	isBinary := r.Header.Get("Content-Type") == "application/octet-stream"
 	c.mu.Lock()
@@ -261,32 +302,148 @@ func (c *Socket) pollPOST(w http.ResponseWriter, r *http.Request) {
 	}
 	p.posting = true
 	c.mu.Unlock()
-	defer func() {
+	posted := func() {
 		c.mu.Lock()
 		p.posting = false
 		c.mu.Unlock()
-	}()
+	}
 
 	max := c.srv.opts.MaxPayload
 	if r.ContentLength > max {
+		posted()
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	if int64(len(body)) > max {
-		w.WriteHeader(http.StatusRequestEntityTooLarge)
+	if err != nil || int64(len(body)) > max {
+		posted()
+		status := http.StatusBadRequest
+		if err == nil {
+			status = http.StatusRequestEntityTooLarge
+		}
+		w.WriteHeader(status)
 		return
 	}
 	packets, ok := decodePayload(body, isBinary, c.protocol)
-	for _, pk := range packets {
-		c.onPacket(pk)
+	run := func() {
+		for _, pk := range packets {
+			c.onPacket(pk)
+		}
+		if !ok {
+			c.close("parse error", false, typeClose)
+		}
+		posted()
 	}
-	if !ok {
-		c.close("parse error", false, typeClose)
+	if resp := pollerResponseOf(w); resp != nil {
+		h := w.Header()
+		resp.h.mu.Lock()
+		resp.h.deferAnswer(nil)
+		resp.h.mu.Unlock()
+		c.exec(len(body), func() {
+			run()
+			resp.h.answer(pollAnswer(h, "text/html", okBody, false, c.srv.date()))
+		})
+		return
 	}
-	c.srv.answerPoll(w, r, "text/html", []byte("ok"))
+	done := make(chan struct{})
+	c.exec(len(body), func() { run(); close(done) })
+	<-done
+	c.srv.answerPoll(w, r, "text/html", okBody)
+}
+
+// okBody is the answer to a POST.
+var okBody = []byte("ok")
+
+// hold holds r, a GET of c, for c (under c.mu): on the poller, where it
+// came or where its connection moves now. nil if it is not held:
+// answered when the connection could not move after all (it got a noop
+// and was closed; gone when that write failed: the client had given the
+// poll up), else the caller waits on its goroutine.
+func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *httpConn, answered, gone bool) {
+	if resp := pollerResponseOf(w); resp != nil {
+		h = resp.h
+		h.mu.Lock()
+		h.deferAnswer(c)
+		h.mu.Unlock()
+	} else if h, answered, gone = s.moveToPoller(w, r, nil, c); h == nil {
+		return nil, answered, gone
+	}
+	c.poll.heldHead = c.poll.headFor(w.Header())
+	return h, false, false
+}
+
+// release answers a held GET with a polling payload of packets. The
+// answer is put together in a buffer of the server's, reused: nbio
+// copies what the kernel does not take at once.
+func (s *Server) release(h *httpConn, head []byte, packets []outPacket, protocol int, supportsBinary bool) {
+	bp := s.answers.Get().(*[]byte)
+	b := append((*bp)[:0], head...)
+	b = appendDate(b, s.date())
+	if protocol == 4 {
+		b = appendPollHeaders(b, true, payloadLen(packets))
+		b = append(b, "\r\n"...)
+		b = appendPayload(b, packets)
+	} else {
+		body, text := encodePayload(packets, protocol, supportsBinary)
+		b = appendPollHeaders(b, text, len(body))
+		b = append(b, "\r\n"...)
+		b = append(b, body...)
+	}
+	h.answer(b)
+	if cap(b) <= maxPooledAnswer {
+		*bp = b
+		s.answers.Put(bp)
+	}
+}
+
+// maxPooledAnswer is the largest answer buffer kept for reuse.
+const maxPooledAnswer = 64 << 10
+
+// answerPoll writes a polling answer (200), not to be cached (as Node's
+// engine.io answers GETs and POSTs). A connection net/http serves moves
+// to the poller first.
+func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+	h := w.Header()
+	if pollerResponseOf(w) == nil {
+		answer := func(closing bool) []byte { return pollAnswer(h, contentType, body, closing, s.date()) }
+		if hc, answered, _ := s.moveToPoller(w, r, answer, nil); hc != nil || answered {
+			return
+		}
+	}
+	setPollAnswerHeaders(h, contentType, len(body))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+// pollAnswer is a whole polling answer with the headers h (Connection:
+// close when closing).
+func pollAnswer(h http.Header, contentType string, body []byte, closing bool, date []byte) []byte {
+	setPollAnswerHeaders(h, contentType, len(body))
+	if closing {
+		h.Set("Connection", "close")
+	}
+	return rawResponse(h, http.StatusOK, body, date)
+}
+
+func setPollAnswerHeaders(h http.Header, contentType string, n int) {
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(n))
+	h.Set("Cache-Control", "no-store")
+}
+
+// appendPollHeaders appends the headers of a polling payload answer.
+func appendPollHeaders(b []byte, text bool, n int) []byte {
+	b = append(b, "Content-Type: "...)
+	b = append(b, pollContentType(text)...)
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, "\r\nCache-Control: no-store\r\n"...)
+	return b
+}
+
+func pollContentType(text bool) string {
+	if text {
+		return "text/plain; charset=UTF-8"
+	}
+	return "application/octet-stream"
 }

@@ -71,12 +71,12 @@ func TestAppendHead(t *testing.T) {
 		if err := h.Write(&want); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendHead(nil, h, http.StatusOK); string(got) != want.String() {
+		if got := appendHead(nil, h, http.StatusOK, nil); string(got) != want.String() {
 			t.Errorf("appendHead(%v) = %q, want %q", h, got, want.String())
 		}
 	}
 	h := http.Header{"Vary": {"Origin"}}
-	if n := testing.AllocsPerRun(100, func() { _ = appendHead(make([]byte, 0, 256), h, http.StatusOK) }); n > 1 {
+	if n := testing.AllocsPerRun(100, func() { _ = appendHead(make([]byte, 0, 256), h, http.StatusOK, nil) }); n > 1 {
 		t.Errorf("appendHead allocates %v times, want only its buffer", n)
 	}
 }

@@ -7,8 +7,9 @@ import (
 )
 
 // The timer schedule: one goroutine and one heap per server for every
-// deadline of every socket (the next ping, the pong it waits for, the
-// write a slow WebSocket client owes, the close of a polling session),
+// deadline of every socket and connection (the next ping, the pong it
+// waits for, the write a slow client owes, the close of a polling
+// session, a keep-alive connection's HTTP deadlines),
 // instead of a runtime timer and a goroutine per socket. A socket owns
 // its timer entries; arming one that is armed moves it.
 
@@ -21,6 +22,9 @@ const (
 	writeDue                        // WebSocket bytes still unwritten: slow client
 	closeDue                        // a closing polling session gives up on its last GET
 	upgradeDue                      // a probed WebSocket never sent the upgrade packet
+	idleDue                         // a keep-alive connection waited too long for a request
+	headerDue                       // a request's header did not all come in time
+	requestDue                      // a request (its body) did not all come in time
 )
 
 // timer is one deadline in the schedule.

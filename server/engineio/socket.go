@@ -47,6 +47,16 @@ type Socket struct {
 	hb        timer    // ping, pong deadline, or a closing session's last wait
 	slow      bool     // dropped for not taking its data
 
+	// The packet queue (exec): what the client sent, run in order on the
+	// server's pool. inBytes is what waits there; a WebSocket stops
+	// reading (paused) while it is past MaxPayload.
+	imu      sync.Mutex
+	inbox    []queuedJob
+	inHead   int
+	draining bool
+	inBytes  atomic.Int64
+	paused   atomic.Pointer[wsConn]
+
 	lmu       sync.Mutex
 	listeners []listener
 	// announced is done once the "connection" listeners have run: a
@@ -70,7 +80,7 @@ type listener struct {
 }
 
 func newSocket(srv *Server, id string, protocol int, req *handshakeRequest) *Socket {
-	c := &Socket{srv: srv, id: id, seq: srv.sessions.Add(1), protocol: protocol, req: req}
+	c := &Socket{srv: srv, id: id, seq: srv.opened.Add(1), protocol: protocol, req: req}
 	c.view.c = c
 	c.hb = newTimer(c.onTimer)
 	c.announced.Add(1)
@@ -181,24 +191,26 @@ func (c *Socket) Send(r io.Reader, o *packet.Options, cb engine.SendCallback) en
 // memory in fewer, more predictable places.
 func (c *Socket) Seq() uint64 { return c.seq }
 
-// WriteMessage sends a message encoded once for many sockets.
+// WriteMessage sends a message encoded once for many sockets: its frame
+// (WebSocket) or packet (polling) is shared, not copied.
 func (c *Socket) WriteMessage(m *Message) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
 		return
 	}
-	var full bool
+	var ok bool
 	if c.ws != nil {
-		c.ws.write(m.frame)
+		ok = c.ws.send(m.frame, m)
 	} else {
-		full = !c.poll.push(outPacket{typ: typeMessage, data: m.data})
+		ok = c.poll.push(c.srv, outPacket{typ: typeMessage, data: m.data, m: m})
 		c.wakeGET()
 	}
 	c.mu.Unlock()
-	if full {
-		c.dropSlow()
+	if !ok {
+		c.dropSlow(SlowConnection)
 	}
+	c.srv.checkTotal()
 }
 
 func (c *Socket) send(p outPacket) {
@@ -207,33 +219,98 @@ func (c *Socket) send(p outPacket) {
 		c.mu.Unlock()
 		return
 	}
-	full := !c.sendLocked(p)
+	ok := c.sendLocked(p)
 	c.mu.Unlock()
-	if full {
-		c.dropSlow()
+	if !ok {
+		c.dropSlow(SlowConnection)
 	}
+	c.srv.checkTotal()
 }
 
-// sendLocked writes p to the transport in use; false if a polling
-// buffer went past its bound.
+// sendLocked writes p to the transport in use; false if the client
+// would hold more than MaxQueued.
 func (c *Socket) sendLocked(p outPacket) bool {
 	if c.ws != nil {
-		c.ws.write(packetFrame(p, c.protocol))
-		return true
+		return c.ws.send(packetFrame(p, c.protocol), nil)
 	}
-	ok := c.poll.push(p)
+	ok := c.poll.push(c.srv, p)
 	c.wakeGET()
 	return ok
 }
 
+// heldLocked is what the session holds for its client (under mu).
+func (c *Socket) heldLocked() int64 {
+	switch {
+	case c.state == stateClosed:
+		return 0
+	case c.ws != nil:
+		return c.ws.held()
+	case c.poll != nil:
+		return c.poll.bufBytes
+	}
+	return 0
+}
+
 // dropSlow closes a session whose client does not take what is sent to it.
-func (c *Socket) dropSlow() {
-	c.srv.log.Warn("Engine.IO client dropped: it does not take what is sent", "sid", c.id)
+func (c *Socket) dropSlow(cause SlowCause) {
 	c.mu.Lock()
-	c.slow = c.state != stateClosed
+	dropping := c.state != stateClosed
+	c.slow = c.slow || dropping
 	c.mu.Unlock()
+	if !dropping {
+		return
+	}
+	c.srv.log.Warn("Engine.IO client dropped: it does not take what is sent", "sid", c.id, "cause", cause.String())
+	c.srv.opts.Observer.Dropped(cause)
 	c.close("transport error", false, typeClose)
 }
+
+// queuedJob is a job of the packet queue and the bytes it carries.
+type queuedJob struct {
+	size int64
+	fn   func()
+}
+
+// exec runs fn on the session's packet queue: after the jobs queued
+// before it, on a goroutine of the server's pool, never on the poller's.
+func (c *Socket) exec(size int, fn func()) {
+	c.inBytes.Add(int64(size))
+	c.imu.Lock()
+	c.inbox = append(c.inbox, queuedJob{int64(size), fn})
+	start := !c.draining
+	c.draining = true
+	c.imu.Unlock()
+	if start {
+		c.srv.pool.Go(c.drainInbox)
+	}
+}
+
+// drainInbox runs the queued jobs until none is left.
+func (c *Socket) drainInbox() {
+	for {
+		c.imu.Lock()
+		if c.inHead == len(c.inbox) {
+			clear(c.inbox)
+			c.inbox, c.inHead, c.draining = c.inbox[:0], 0, false
+			c.imu.Unlock()
+			return
+		}
+		job := c.inbox[c.inHead]
+		c.inbox[c.inHead] = queuedJob{}
+		c.inHead++
+		c.imu.Unlock()
+		job.fn()
+		if c.inBytes.Add(-job.size) <= c.srv.opts.MaxPayload {
+			if t := c.paused.Swap(nil); t != nil {
+				t.resume()
+			}
+		}
+	}
+}
+
+// inboundFull: the packet queue holds more than MaxPayload; the
+// WebSocket stops reading until it has run down.
+func (c *Socket) inboundFull() bool { return c.inBytes.Load() > c.srv.opts.MaxPayload }
 
 // Close closes the session ("forced close"); queued packets are written
 // first unless discard.
@@ -256,7 +333,7 @@ func (c *Socket) close(reason string, flush bool, last byte) {
 	if c.ws != nil {
 		c.ws.close(flush)
 	} else if c.poll != nil {
-		lingers = c.poll.close(flush, last)
+		lingers = c.poll.close(c.srv, flush, last)
 		c.wakeGET()
 	}
 	if c.probe != nil {
@@ -292,10 +369,10 @@ func (c *Socket) onTimer(kind timerKind, now time.Time) {
 		// The pong deadline first, then the ping: a pong can never
 		// arrive before the deadline it answers.
 		c.srv.sched.arm(&c.hb, pongDue, now.Add(c.srv.opts.PingTimeout))
-		full := !c.sendLocked(outPacket{typ: typePing})
+		ok := c.sendLocked(outPacket{typ: typePing})
 		c.mu.Unlock()
-		if full {
-			c.dropSlow()
+		if !ok {
+			c.dropSlow(SlowConnection)
 		}
 	case pongDue:
 		c.close("ping timeout", false, typeClose)
@@ -331,10 +408,10 @@ func (c *Socket) onPacket(p inPacket) {
 		}
 		c.mu.Lock()
 		c.srv.sched.arm(&c.hb, pongDue, time.Now().Add(o.PingInterval+o.PingTimeout))
-		full := !c.sendLocked(outPacket{typ: typePong, data: p.data})
+		ok := c.sendLocked(outPacket{typ: typePong, data: p.data})
 		c.mu.Unlock()
-		if full {
-			c.dropSlow()
+		if !ok {
+			c.dropSlow(SlowConnection)
 		}
 	case typePong:
 		if c.protocol == 3 {

@@ -1,176 +1,348 @@
 package engineio
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"io"
-	"net"
 	"net/http"
-	"runtime"
+	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/lesismal/nbio"
-	"github.com/lesismal/nbio/logging"
-	"github.com/lesismal/nbio/nbhttp"
-	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 )
 
-// The WebSocket transport on nbio's poller. net/http serves the upgrade
-// request (Gin keeps the port); nbio's upgrader hijacks the connection,
-// answers 101 and moves the file descriptor onto the server's own nbio
-// engine, which reads it when bytes arrive and runs each connection's
-// messages in order on a small pool. Writes never block: what the kernel
-// does not take at once waits in nbio's buffer for the connection, whose
-// size is bounded (MaxBuffered) and whose age is watched (WriteTimeout).
+// The WebSocket transport on the poller. net/http serves the upgrade
+// request (Gin keeps the port); the engine checks it, hijacks the
+// connection, moves it to the poller and answers 101 there. Frames from
+// the client are read by wsReader (wsframe.go); messages go to the
+// session's packet queue (Socket.exec).
 //
-// A TLS connection from crypto/tls cannot move to the poller; nbio then
-// reads it on a goroutine of its own. Terminate TLS in front of the server.
+// What is written to a client waits in one queue per connection:
+// references to frames, never copies, so a broadcast's one frame serves
+// every socket however far behind each is. Frames leave the queue for
+// nbio only when nbio has written what it had, a batch at a time; nbio
+// copies what the kernel does not take of that batch and no more. A
+// client whose queue, with nbio's copy, passes Options.MaxQueued, or
+// that leaves bytes unwritten for Options.WriteTimeout, is dropped as a
+// slow consumer.
 
-// messagePool bounds the goroutines that run connections' messages.
-const messagePool = 64
-
-// startPoller starts the server's nbio engine and upgrader.
-func (s *Server) startPoller() error {
-	logging.SetLevel(logging.LevelError) // nbio logs every start at info, to stdout
-	s.nb = nbhttp.NewEngine(nbhttp.Config{
-		Name:                   "engineio",
-		MaxWriteBufferSize:     s.opts.MaxBacklog,
-		MessageHandlerPoolSize: messagePool,
-		SupportServerOnly:      true, // no nbio client: no pool for one
-		Handler:                http.HandlerFunc(s.serveTaken),
-	})
-	s.nb.OnClose(func(c net.Conn, _ error) { s.connClosed(c) })
-	s.nb.Engine.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
-		if wsc, ok := c.Session().(*nbws.Conn); ok {
-			if t, ok := wsc.Session().(*wsConn); ok {
-				t.wrote(n)
-			}
-		}
-	})
-	if err := s.nb.Start(); err != nil {
-		return err
-	}
-	up := nbws.NewUpgrader()
-	up.Engine = s.nb
-	up.KeepaliveTime = 0 // the heartbeat watches the connection
-	up.MessageLengthLimit = int(s.opts.MaxPayload)
-	up.CheckOrigin = func(*http.Request) bool { return true } // checked before (Options.CheckOrigin)
-	up.OnMessage(func(wsc *nbws.Conn, mt nbws.MessageType, data []byte) {
-		if t := sessionOf(wsc); t != nil {
-			t.c.onWebSocketMessage(t, data, mt == nbws.BinaryMessage)
-		}
-	})
-	up.OnClose(func(wsc *nbws.Conn, err error) {
-		if t := sessionOf(wsc); t != nil {
-			t.c.onWebSocketClose(t, err)
-		}
-	})
-	s.up = up
-	return nil
-}
-
-// sessionOf is the transport of an upgraded connection. The upgrader
-// writes 101 before it returns the connection, so a fast client's first
-// message can run before the session is set; it waits that moment out.
-func sessionOf(wsc *nbws.Conn) *wsConn {
-	for range 10000 {
-		if t, ok := wsc.Session().(*wsConn); ok {
-			return t
-		}
-		runtime.Gosched()
-	}
-	return nil
-}
+// refillBatch is how much of a connection's queue is handed to nbio at
+// once (at least one frame): what nbio may copy of a client that stopped
+// reading.
+const refillBatch = 32 << 10
 
 // wsConn is one WebSocket connection of a session.
 type wsConn struct {
-	c    *Socket
-	conn *nbws.Conn
-	// queued counts the bytes handed to nbio, written those nbio wrote to
-	// the socket; the difference is the backlog. mark and wd watch it
-	// (under c.mu): the backlog present when wd was armed must be gone
-	// when it fires, else the client is too slow.
-	queued, written atomic.Int64
-	mark            int64
-	watching        bool // wd is armed for the write deadline
-	wd              timer
-	closing         atomic.Bool // the close frame is queued; close when written
-	closed          atomic.Bool
+	c *Socket
+	w wire
+
+	// Reading, on the poller's goroutine or a resuming one (rmu).
+	rmu     sync.Mutex
+	rd      wsReader
+	paused  bool // the session's packet queue is full: not reading
+	unread  bool // the kernel may hold bytes not read yet
+	readEnd bool // the client's close frame or a fault came: read no more
+
+	// The queue (under c.mu): frames waiting for nbio, from head on.
+	queue      []queuedFrame
+	head       int
+	queueBytes int64
+	hasQueue   atomic.Bool // the queue is not empty (read by wire.drained)
+	// enq counts every byte queued, written those nbio wrote; mark and
+	// wd watch the difference (under c.mu): what was owed when wd was
+	// armed must be written when it fires, else the client is too slow.
+	enq      int64
+	mark     int64
+	watching bool // wd is armed for the write deadline
+	wd       timer
+	closing  atomic.Bool // the close frame is queued; close when written
+	closed   atomic.Bool
 }
 
+// queuedFrame is a frame waiting in a queue: a broadcast's (m set,
+// shared by every queue holding it) or this connection's own.
+type queuedFrame struct {
+	b []byte
+	m *Message
+}
+
+func (t *wsConn) wire() *wire { return &t.w }
+
 // acceptWebSocket upgrades r for c: the session's first transport
-// (fresh) or a probe for the upgrade from polling.
-func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Socket, fresh bool) *wsConn {
+// (fresh) or the probe of an upgrade from polling (c.probe is t already,
+// reserved by upgradeTo).
+func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Socket, t *wsConn, fresh bool) bool {
 	if s.opts.CheckOrigin != nil && !s.opts.CheckOrigin(r) {
 		s.refuse(w, r, errForbidden)
-		return nil
+		return false
 	}
-	t := &wsConn{c: c}
+	key := r.Header.Get("Sec-WebSocket-Key")
+	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 ||
+		!headerHasToken(r.Header, "Sec-WebSocket-Version", "13") {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
+		s.opts.Observer.Refused(errBadRequest, !fresh)
+		return false
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return false
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		return false
+	}
+	// A client may send frames before it has the 101 (it must not):
+	// they are read first.
+	early := make([]byte, rw.Reader.Buffered())
+	_, _ = io.ReadFull(rw.Reader, early)
+	t.rd.max = int(s.opts.MaxPayload)
 	t.wd = newTimer(t.onTimer)
 	if fresh {
 		c.ws = t // before anything can be sent
 	}
-	wsc, err := upgradeToPoller(s.up, w, r)
-	if err != nil { // the upgrader has answered
+	if b, ok := conn.(*bridgeConn); ok { // lent by the poller: it becomes the WebSocket there
+		early = append(early, b.takeBack()...)
+		err = b.h.upgrade(b, t)
+	} else {
+		_, err = s.addToPoller(conn, func(nc *nbio.Conn) pollerConn {
+			t.w = wire{nc: nc, srv: s, drained: t.drained}
+			return t
+		})
+	}
+	if err != nil {
 		if fresh {
 			c.ws = nil
 		}
-		return nil
+		return false
 	}
-	t.conn = wsc
 	s.wsOpen.Add(1)
-	wsc.SetSession(t)
-	return t
+	if !t.w.write(acceptResponse(key)) {
+		return true // closing: onWebSocketClose follows
+	}
+	if len(early) > 0 {
+		t.rmu.Lock()
+		if !t.take(early) {
+			t.unread = true
+		}
+		t.rmu.Unlock()
+	}
+	return true
 }
 
-// upgradeToPoller answers 101 and moves the connection to the poller. nbio
-// duplicates the connection's file descriptor without close-on-exec, so
-// a process started meanwhile (os/exec) would inherit it: the TCP
-// connection would outlive the server's close, and the poller, which
-// keys connections by descriptor number, would take that connection's
-// later events for whichever connection next gets the number. The
-// upgrade holds syscall.ForkLock (as creating any descriptor must) until
-// the new descriptor is marked close-on-exec.
-func upgradeToPoller(up *nbws.Upgrader, w http.ResponseWriter, r *http.Request) (*nbws.Conn, error) {
-	syscall.ForkLock.RLock()
-	defer syscall.ForkLock.RUnlock()
-	wsc, err := up.UpgradeAndTransferConnToPoller(w, r, nil)
-	if err != nil {
-		return nil, err
-	}
-	if nc, ok := wsc.Conn.(*nbio.Conn); ok {
-		closeOnExec(nc)
-	}
-	return wsc, nil
+// acceptResponse is the 101 answer to a handshake with key.
+func acceptResponse(key string) []byte {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	b := make([]byte, 0, 160)
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = base64.StdEncoding.AppendEncode(b, h.Sum(nil))
+	return append(b, "\r\n\r\n"...)
 }
 
-// write queues a frame (under c.mu).
-func (t *wsConn) write(frame []byte) {
-	if t.closed.Load() {
+// readable reads the client's frames (the poller calls it; so does a
+// session resuming a paused connection).
+func (t *wsConn) readable(buf []byte) {
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
+	if t.paused || t.readEnd {
+		t.unread = true
 		return
 	}
-	q := t.queued.Add(int64(len(frame)))
-	if _, err := t.conn.Conn.Write(frame); err != nil {
-		return // nbio closes the connection (full buffer or dead peer): onWebSocketClose follows
-	}
-	if t.written.Load() < q && !t.watching {
-		t.watch(q, time.Now())
+	t.unread = false
+	err := readConn(t.w.nc, buf, t.take)
+	switch {
+	case errors.Is(err, errStopped):
+		t.unread = true
+	case err != nil:
+		_ = t.w.nc.Close()
 	}
 }
 
-// watch arms the write deadline for the backlog up to mark (under c.mu).
+// take reads frames from b (under rmu); false to stop reading.
+func (t *wsConn) take(b []byte) bool {
+	done, err := t.rd.feed(b, t)
+	var fault wsError
+	if errors.As(err, &fault) {
+		t.readEnd = true
+		t.c.wsFault(t, uint16(fault))
+		return false
+	}
+	if done {
+		t.readEnd = true
+		return false
+	}
+	if t.c.inboundFull() {
+		t.paused = true
+		return false
+	}
+	return true
+}
+
+// resume reads again once the session's packet queue has room.
+func (t *wsConn) resume() {
+	t.rmu.Lock()
+	t.paused = false
+	again := t.unread
+	t.rmu.Unlock()
+	if again {
+		t.c.srv.withReadBuffer(t.readable)
+	}
+}
+
+// message, ping and closeFrame are the wsEvents of t's frames.
+func (t *wsConn) message(payload []byte, binary bool) {
+	t.c.exec(len(payload), func() { t.c.onWebSocketMessage(t, payload, binary) })
+}
+
+func (t *wsConn) ping(payload []byte) {
+	c := t.c
+	c.mu.Lock()
+	ok := t.send(wsFrame(wsPong, payload), nil)
+	c.mu.Unlock()
+	if !ok {
+		c.dropSlow(SlowConnection)
+	}
+}
+
+func (t *wsConn) closeFrame(code uint16) {
+	t.c.wsClosing(t, code)
+}
+
+// gone: nbio closed the connection.
+func (t *wsConn) gone() {
+	t.closed.Store(true)
+	t.c.srv.sched.disarm(&t.wd)
+	t.w.release()
+	t.c.mu.Lock()
+	t.dropQueue()
+	t.c.mu.Unlock()
+	t.c.srv.wsClosed()
+	t.c.onWebSocketClose(t)
+}
+
+// send queues a frame (under c.mu): written at once when nothing waits
+// before it, else queued. false when the connection would hold more than
+// MaxQueued: the caller drops it.
+func (t *wsConn) send(frame []byte, m *Message) bool {
+	if t.closed.Load() {
+		return true
+	}
+	s := t.c.srv
+	n := int64(len(frame))
+	if t.queueBytes+t.w.backlog()+n > s.opts.MaxQueued {
+		return false
+	}
+	t.enq += n
+	if t.head == len(t.queue) && t.w.backlog() == 0 {
+		t.w.write(frame)
+	} else {
+		t.queue = append(t.queue, queuedFrame{frame, m})
+		t.queueBytes += n
+		s.holdQueued(m, n)
+		t.hasQueue.Store(true)
+		if t.w.backlog() == 0 { // nbio emptied meanwhile: drained may have found no queue
+			t.refill()
+		}
+	}
+	if !t.watching && t.w.written.Load() < t.enq {
+		t.watch(t.enq, time.Now())
+	}
+	return true
+}
+
+// drained: nbio wrote all it had (it holds nc's lock: the refill, or the
+// close of a closing connection, runs on the server's worker).
+func (t *wsConn) drained() {
+	switch {
+	case t.hasQueue.Load():
+		t.c.srv.work.add(t.refillNow)
+	case t.closing.Load():
+		t.c.srv.work.add(t.closeWhenWritten)
+	}
+}
+
+// refillNow refills from the server's worker.
+func (t *wsConn) refillNow() {
+	t.c.mu.Lock()
+	t.refill()
+	t.c.mu.Unlock()
+}
+
+// refill hands nbio the next batch of the queue, if nbio has written
+// all it had (under c.mu). A batch of one frame is the frame itself;
+// more are copied into one buffer of the server's (nbio keeps no
+// reference to what it is handed).
+func (t *wsConn) refill() {
+	if t.head == len(t.queue) || t.w.backlog() != 0 || t.closed.Load() {
+		return
+	}
+	s := t.c.srv
+	end, size := t.head, 0
+	for end < len(t.queue) && (end == t.head || size+len(t.queue[end].b) <= refillBatch) {
+		size += len(t.queue[end].b)
+		end++
+	}
+	if end == t.head+1 {
+		t.w.write(t.queue[t.head].b)
+	} else {
+		bp := s.batches.Get().(*[]byte)
+		batch := (*bp)[:0]
+		for _, f := range t.queue[t.head:end] {
+			batch = append(batch, f.b...)
+		}
+		t.w.write(batch)
+		*bp = batch
+		s.batches.Put(bp)
+	}
+	for i := t.head; i < end; i++ {
+		f := t.queue[i]
+		t.queueBytes -= int64(len(f.b))
+		s.releaseQueued(f.m, int64(len(f.b)))
+		t.queue[i] = queuedFrame{}
+	}
+	t.head = end
+	t.compact()
+}
+
+// compact drops the written part of the queue (under c.mu).
+func (t *wsConn) compact() {
+	switch {
+	case t.head == len(t.queue):
+		clear(t.queue)
+		t.queue, t.head = t.queue[:0], 0
+		t.hasQueue.Store(false)
+		if cap(t.queue) > 64 {
+			t.queue = nil
+		}
+	case t.head > len(t.queue)/2:
+		n := copy(t.queue, t.queue[t.head:])
+		clear(t.queue[n:])
+		t.queue, t.head = t.queue[:n], 0
+	}
+}
+
+// dropQueue forgets what waits in the queue (under c.mu).
+func (t *wsConn) dropQueue() {
+	for _, f := range t.queue[t.head:] {
+		t.c.srv.releaseQueued(f.m, int64(len(f.b)))
+	}
+	t.queue, t.head, t.queueBytes = nil, 0, 0
+	t.hasQueue.Store(false)
+}
+
+// held is what the connection holds for its client: its queue and
+// nbio's copy (under c.mu).
+func (t *wsConn) held() int64 { return t.queueBytes + t.w.backlog() }
+
+// watch arms the write deadline for what is owed up to mark (under c.mu).
 func (t *wsConn) watch(mark int64, now time.Time) {
 	t.mark, t.watching = mark, true
 	t.c.srv.sched.arm(&t.wd, writeDue, now.Add(t.c.srv.opts.WriteTimeout))
-}
-
-// wrote counts bytes nbio wrote; a closing connection ends once all
-// queued bytes are out.
-func (t *wsConn) wrote(n int) {
-	if t.written.Add(int64(n)) >= t.queued.Load() && t.closing.Load() && t.closed.CompareAndSwap(false, true) {
-		go t.conn.Conn.Close() // not from inside nbio's write path, which holds the connection's lock
-	}
 }
 
 // onTimer: the write deadline, or the upgrade deadline of a probe.
@@ -190,9 +362,9 @@ func (t *wsConn) onTimer(kind timerKind, now time.Time) {
 		return
 	}
 	t.watching = false
-	if t.written.Load() >= t.mark { // what was waiting went out
-		if q := t.queued.Load(); t.written.Load() < q {
-			t.watch(q, now)
+	if t.w.written.Load() >= t.mark { // what was owed went out
+		if t.w.written.Load() < t.enq {
+			t.watch(t.enq, now)
 		}
 		c.mu.Unlock()
 		return
@@ -200,32 +372,64 @@ func (t *wsConn) onTimer(kind timerKind, now time.Time) {
 	active := c.ws == t && !t.closing.Load()
 	c.mu.Unlock()
 	if active {
-		c.dropSlow()
+		c.dropSlow(SlowTimeout)
 	}
 	t.shut()
 }
 
 // close ends the connection (under c.mu): at once, or after what is
-// queued and a close frame.
+// queued and a close frame. A close already under way (a close frame
+// queued) goes on.
 func (t *wsConn) close(flush bool) {
-	if !flush || t.conn == nil {
-		t.shut()
+	switch {
+	case t.closing.Load():
+	case !flush || t.w.nc == nil:
+		t.shutLocked()
+	default:
+		t.closeWith(t.c.srv.frames.close)
+	}
+}
+
+// closeWith queues a close frame and closes the connection once it is
+// written (under c.mu), within the write deadline.
+func (t *wsConn) closeWith(frame []byte) {
+	if t.closing.Swap(true) || t.closed.Load() {
 		return
 	}
-	t.write(t.c.srv.frames.close)
-	t.closing.Store(true)
-	t.wrote(0)
-	if !t.closed.Load() && !t.watching { // bound the wait for a client that does not read
-		t.watch(t.queued.Load(), time.Now())
+	if !t.send(frame, nil) {
+		t.shutLocked()
+		return
 	}
+	t.c.srv.work.add(t.closeWhenWritten)
+}
+
+// closeWhenWritten closes a closing connection once everything queued is
+// written; else drained calls it again when nbio has written more (the
+// write deadline bounds the wait).
+func (t *wsConn) closeWhenWritten() {
+	c := t.c
+	c.mu.Lock()
+	t.refill()
+	done := t.head == len(t.queue) && t.w.backlog() == 0
+	if done {
+		t.shutLocked()
+	}
+	c.mu.Unlock()
 }
 
 // shut closes the connection now.
 func (t *wsConn) shut() {
+	t.c.mu.Lock()
+	t.shutLocked()
+	t.c.mu.Unlock()
+}
+
+func (t *wsConn) shutLocked() {
 	t.closed.Store(true)
 	t.c.srv.sched.disarm(&t.wd)
-	if t.conn != nil {
-		_ = t.conn.Conn.Close()
+	t.dropQueue()
+	if t.w.nc != nil {
+		_ = t.w.nc.Close()
 	}
 }
 
@@ -256,7 +460,7 @@ func (c *Socket) onWebSocketMessage(t *wsConn, data []byte, binary bool) {
 func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 	switch {
 	case ok && p.typ == typePing && string(p.data) == "probe":
-		t.write(c.srv.frames.probe)
+		t.send(c.srv.frames.probe, nil)
 		c.upgrading = true
 		c.wakeGET()
 		c.mu.Unlock()
@@ -264,13 +468,21 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 		c.srv.sched.disarm(&t.wd)
 		t.watching = false
 		c.probe, c.ws, c.upgrading = nil, t, false
-		for _, pk := range c.poll.take() {
-			t.write(packetFrame(pk, c.protocol))
+		full := false
+		for _, pk := range c.poll.take(c.srv) {
+			if pk.m != nil {
+				full = full || !t.send(pk.m.frame, pk.m)
+			} else {
+				full = full || !t.send(packetFrame(pk, c.protocol), nil)
+			}
 		}
 		c.wakeGET() // a GET still waiting gets a noop
 		c.mu.Unlock()
 		c.srv.opts.Observer.Upgraded(c.protocol)
 		c.emit("upgrade", c.Transport())
+		if full {
+			c.dropSlow(SlowConnection)
+		}
 	default:
 		c.probe, c.upgrading = nil, false
 		c.mu.Unlock()
@@ -278,11 +490,35 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 	}
 }
 
-// onWebSocketClose: the connection is gone.
-func (c *Socket) onWebSocketClose(t *wsConn, err error) {
-	t.closed.Store(true)
-	c.srv.sched.disarm(&t.wd)
-	c.srv.wsClosed()
+// wsClosing: the client sent a close frame. It is answered with one (the
+// client's status, or 1000) and the connection closes once that is out;
+// the session closes as when the connection drops (on its packet queue:
+// the poller's goroutine runs no listener).
+func (c *Socket) wsClosing(t *wsConn, code uint16) {
+	if code < closeNormal {
+		code = closeNormal
+	}
+	c.mu.Lock()
+	t.closeWith(closeFrame(code))
+	c.mu.Unlock()
+	c.exec(0, func() { c.onWebSocketClose(t) })
+}
+
+// wsFault: the client's frames broke the protocol; the connection closes
+// with the status of the fault, the session with "transport error".
+func (c *Socket) wsFault(t *wsConn, code uint16) {
+	c.mu.Lock()
+	t.closeWith(closeFrame(code))
+	active := c.ws == t
+	c.mu.Unlock()
+	if active {
+		c.exec(0, func() { c.close("transport error", false, typeClose) })
+	}
+}
+
+// onWebSocketClose: the connection is gone, or closing at the client's
+// request.
+func (c *Socket) onWebSocketClose(t *wsConn) {
 	c.mu.Lock()
 	switch {
 	case c.probe == t: // the probe failed; the session stays on polling
@@ -290,20 +526,10 @@ func (c *Socket) onWebSocketClose(t *wsConn, err error) {
 		c.mu.Unlock()
 	case c.ws == t:
 		c.mu.Unlock()
-		reason := "transport close"
-		if err != nil && !isCloseError(err) {
-			reason = "transport error"
-		}
-		c.close(reason, false, typeClose)
+		c.close("transport close", false, typeClose)
 	default:
 		c.mu.Unlock()
 	}
-}
-
-// isCloseError: the peer closed (close frame or end of stream).
-func isCloseError(err error) bool {
-	var ce *nbws.CloseError
-	return errors.As(err, &ce) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
 }
 
 // upgradeTo takes a WebSocket request for an existing session: the probe
@@ -312,24 +538,32 @@ func isCloseError(err error) bool {
 // closed at once; a closing session's sid is refused.
 func (c *Socket) upgradeTo(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	open := c.state == stateOpen
-	c.mu.Unlock()
-	if !open {
+	if c.state != stateOpen {
+		c.mu.Unlock()
 		c.srv.refuse(w, r, errBadRequest)
 		return
 	}
-	t := c.srv.acceptWebSocket(w, r, c, false)
-	if t == nil {
+	t := &wsConn{c: c}
+	probe := c.poll != nil && c.ws == nil && c.probe == nil
+	if probe {
+		c.probe = t // before the client can send its "2probe"
+	}
+	c.mu.Unlock()
+	if !c.srv.acceptWebSocket(w, r, c, t, false) {
+		c.mu.Lock()
+		if c.probe == t {
+			c.probe = nil
+		}
+		c.mu.Unlock()
 		return
 	}
 	c.mu.Lock()
-	if c.state != stateOpen || c.poll == nil || c.ws != nil || c.probe != nil {
+	if !probe || c.probe != t {
 		t.close(true)
 		c.mu.Unlock()
 		c.srv.opts.Observer.Refused(errBadRequest, true)
 		return
 	}
-	c.probe = t
 	t.watching = true // the upgrade deadline holds wd until the upgrade
 	c.srv.sched.arm(&t.wd, upgradeDue, time.Now().Add(c.srv.opts.UpgradeTimeout))
 	c.mu.Unlock()

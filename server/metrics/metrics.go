@@ -35,6 +35,7 @@ type Metrics struct {
 	images  *Images
 	redis   *Redis
 	sockets *socketMetrics
+	conns   *connMetrics
 }
 
 // New makes the registry of one server, with the Go runtime and process
@@ -53,6 +54,7 @@ func New() *Metrics {
 	m.images = newImages(reg)
 	m.redis = newRedis(reg)
 	m.sockets = newSocketMetrics(reg)
+	m.conns = newConnMetrics(reg)
 	return m
 }
 

@@ -148,9 +148,15 @@ type socketMetrics struct {
 
 	broadcastPosts, broadcastOther prometheus.Counter
 	fanout                         prometheus.Observer
-	slowDropped                    prometheus.Counter
+	slowDropped                    [numSlowBounds]prometheus.Counter
 	recovered, expired             prometheus.Counter
 }
+
+// The bounds a slow consumer can pass (the engine's SlowCause names):
+// what one connection holds, what all hold, the write deadline.
+const numSlowBounds = 3
+
+var slowBoundNames = [numSlowBounds]string{"connection", "total", "timeout"}
 
 func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
 	connected := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -175,6 +181,8 @@ func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
 	reg.MustRegister(fanout)
+	slow := newCounterVec(reg, "socket_slow_consumers_dropped_total",
+		"Clients dropped because they did not take what was sent to them, by the bound they passed: connection (what one connection may hold), total (what all may hold; the heaviest go first), timeout (bytes left unwritten for the write timeout).", "bound")
 	recovery := newCounterVec(reg, "socket_recovery_sessions_total",
 		"Reconnections that asked for connection state recovery, by result (recovered, expired: the session or the packets it missed were gone).", "result")
 
@@ -182,10 +190,8 @@ func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
 		broadcastPosts: broadcasts.WithLabelValues("posts"),
 		broadcastOther: broadcasts.WithLabelValues("other"),
 		fanout:         fanout,
-		slowDropped: newCounter(reg, "socket_slow_consumers_dropped_total",
-			"Connections dropped because the client did not read its messages (write deadline or queue cap)."),
-		recovered: recovery.WithLabelValues("recovered"),
-		expired:   recovery.WithLabelValues("expired"),
+		recovered:      recovery.WithLabelValues("recovered"),
+		expired:        recovery.WithLabelValues("expired"),
 	}
 	for t, tn := range transportNames {
 		for p, pn := range protocolNames {
@@ -195,6 +201,9 @@ func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
 	}
 	for r, name := range closeReasonNames {
 		s.closed[r] = closed.WithLabelValues(name)
+	}
+	for b, name := range slowBoundNames {
+		s.slowDropped[b] = slow.WithLabelValues(name)
 	}
 	for c, name := range failureCauseNames {
 		s.handshakeFailed[c] = handshake.WithLabelValues(name)
@@ -286,13 +295,21 @@ func (m *Metrics) FanoutDone(d time.Duration) {
 	m.sockets.fanout.Observe(d.Seconds())
 }
 
-// SlowConsumerDropped counts a connection dropped because its client did
-// not keep up; report its close too, with CloseSlowConsumer.
-func (m *Metrics) SlowConsumerDropped() {
+// SlowConsumerDropped counts a client dropped because it did not keep
+// up, by the bound it passed ("connection", "total" or "timeout"; any
+// other counts as "timeout"); report a session's close too, with
+// CloseSlowConsumer.
+func (m *Metrics) SlowConsumerDropped(bound string) {
 	if m == nil {
 		return
 	}
-	m.sockets.slowDropped.Inc()
+	i := numSlowBounds - 1
+	for b, name := range slowBoundNames {
+		if name == bound {
+			i = b
+		}
+	}
+	m.sockets.slowDropped[i].Inc()
 }
 
 // SessionRecovered counts a reconnection whose session was restored

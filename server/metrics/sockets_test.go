@@ -18,7 +18,10 @@ func TestSocketAPI(t *testing.T) {
 	m.SocketOpened("webtransport", 5) // neither known: "other", "other"
 	m.SocketUpgraded(4)
 	m.SocketClosed(TransportWebSocket, 4, CloseSlowConsumer)
-	m.SlowConsumerDropped()
+	m.SlowConsumerDropped("timeout")
+	m.SlowConsumerDropped("connection")
+	m.SlowConsumerDropped("connection")
+	m.SlowConsumerDropped("total")
 	m.SocketClosed(TransportWebSocket, 3, ClosePingTimeout)
 	m.SocketClosed("webtransport", 5, CloseReason(200)) // out of range: "other"
 	m.HandshakeFailed(FailForbidden)
@@ -80,7 +83,9 @@ feedrt_socket_recovery_sessions_total{result="recovered"} 1
 		{"handshake forbidden", testutil.ToFloat64(s.handshakeFailed[FailForbidden]), 1},
 		{"handshake unsupported_protocol", testutil.ToFloat64(s.handshakeFailed[FailUnsupportedProtocol]), 1},
 		{"upgrade timeout", testutil.ToFloat64(s.upgradeFailed[FailTimeout]), 1},
-		{"slow consumers dropped", testutil.ToFloat64(s.slowDropped), 1},
+		{"slow consumers dropped, connection bound", testutil.ToFloat64(s.slowDropped[0]), 2},
+		{"slow consumers dropped, total bound", testutil.ToFloat64(s.slowDropped[1]), 1},
+		{"slow consumers dropped, write timeout", testutil.ToFloat64(s.slowDropped[2]), 1},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
@@ -102,9 +107,12 @@ func TestSocketAPINil(t *testing.T) {
 	m.UpgradeFailed(FailOther)
 	m.Broadcast("posts")
 	m.FanoutDone(time.Millisecond)
-	m.SlowConsumerDropped()
+	m.SlowConsumerDropped("timeout")
 	m.SessionRecovered()
 	m.SessionExpired()
+	m.ConnectionRefused()
+	m.WatchConnections(func() int64 { return 0 }, 1)
+	m.WatchQueued(func() int64 { return 0 })
 	m.Images().ImageStored(1)
 	m.Redis().Received()
 	if m.Registry() != nil {

@@ -13,21 +13,10 @@ import (
 // default.
 const upgradeTimeout = 10 * time.Second
 
-// Limits on a client that does not take what is sent to it (Node has
-// none: its buffers grow without bound). A WebSocket client that leaves
-// bytes unwritten for WebSocketWriteTimeout or more than
-// webSocketMaxBacklog bytes (what the kernel did not take yet), or a
-// polling session holding more than PollingMaxBuffered bytes between two
-// GETs, is dropped. A live client stays far below them even during a
-// burst; polling buffers share each broadcast's bytes, so the bound is on
-// what one abandoned session keeps alive, not a copy per session.
-// WebSocketWriteTimeout is the Options.WriteTimeout the feed server (by
-// default) and the conformance command pass in.
-const (
-	WebSocketWriteTimeout = 10 * time.Second
-	webSocketMaxBacklog   = 16 << 20
-	PollingMaxBuffered    = 1 << 20
-)
+// WebSocketWriteTimeout is how long a client may leave bytes unwritten
+// before it is dropped (Node has no such limit): the Options.WriteTimeout
+// the feed server (by default) and the conformance command pass in.
+const WebSocketWriteTimeout = 10 * time.Second
 
 // errNoCORS is New's and NewEngine's answer to Options without a policy:
 // no policy would mean no origin check on WebSocket upgrades.
@@ -56,8 +45,8 @@ func engineOptions(o Options) engineio.Options {
 		MaxPayload:     o.MaxHTTPBufferSize,
 		UpgradeTimeout: upgradeTimeout,
 		WriteTimeout:   o.WriteTimeout,
-		MaxBuffered:    PollingMaxBuffered,
-		MaxBacklog:     webSocketMaxBacklog,
+		MaxQueued:      o.MaxQueued,
+		MaxQueuedTotal: o.MaxQueuedTotal,
 		AllowEIO3:      o.AllowEIO3,
 		CheckOrigin:    o.CORS.AllowsRequest,
 		Log:            o.Log,
@@ -74,11 +63,12 @@ func (e engineMetrics) Upgraded(protocol int)                 { e.m.SocketUpgrad
 func (e engineMetrics) Closed(transport string, protocol int, reason string, slow bool) {
 	r := metrics.CloseReasonOf(reason)
 	if slow {
-		e.m.SlowConsumerDropped()
 		r = metrics.CloseSlowConsumer
 	}
 	e.m.SocketClosed(transport, protocol, r)
 }
+
+func (e engineMetrics) Dropped(cause engineio.SlowCause) { e.m.SlowConsumerDropped(cause.String()) }
 
 func (e engineMetrics) Refused(code int, upgrade bool) {
 	cause := metrics.FailureCause(code)

@@ -23,6 +23,8 @@ func TestBroadcastInSessionOrder(t *testing.T) {
 		MaxHTTPBufferSize: 1e6,
 		CORS:              cors.New([]string{"*"}, []string{"GET", "POST"}),
 		WriteTimeout:      WebSocketWriteTimeout,
+		MaxQueued:         1 << 20,
+		MaxQueuedTotal:    64 << 20,
 		Log:               slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

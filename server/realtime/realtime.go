@@ -44,11 +44,14 @@ type Options struct {
 	// with the Redis cluster's, whose local part should be LocalAdapter's
 	// (redisadapter.Options.Local).
 	Adapter socket.AdapterConstructor
-	// WriteTimeout drops a WebSocket client that leaves bytes unwritten
-	// this long (the feed server's default: WebSocketWriteTimeout).
+	// WriteTimeout drops a client that leaves bytes unwritten this long
+	// (the feed server's default: WebSocketWriteTimeout).
 	WriteTimeout time.Duration
-	Log          *slog.Logger     // nil: discard
-	Metrics      *metrics.Metrics // nil: not measured
+	// MaxQueued bounds what one connection holds for its client,
+	// MaxQueuedTotal what all of them hold (engineio.Options).
+	MaxQueued, MaxQueuedTotal int64
+	Log                       *slog.Logger     // nil: discard
+	Metrics                   *metrics.Metrics // nil: not measured
 }
 
 // CORS is the cross-origin policy of the Engine.IO handler; server/cors's

@@ -104,6 +104,8 @@ func mustNode(t *testing.T, url string, opts Options) *node {
 		RecoveryMaxSessions: 1000,
 		CORS:                cors.New([]string{"*"}, []string{"GET", "POST"}),
 		WriteTimeout:        realtime.WebSocketWriteTimeout,
+		MaxQueued:           1 << 20,
+		MaxQueuedTotal:      64 << 20,
 		Log:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	opts.Local = rt.ClusterLocalAdapter()

@@ -1,0 +1,190 @@
+package engineio
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+)
+
+// What the server holds for clients that have not taken it yet is
+// bounded twice. Per connection (Options.MaxQueued): a WebSocket's queue
+// with nbio's copy, a polling session's buffer between two GETs; past it
+// the client is dropped at once. In all (Options.MaxQueuedTotal):
+// Server.queued counts the memory every queue, buffer and nbio copy
+// holds, a broadcast's shared message once however many queues hold it;
+// past it the sessions (and poller HTTP connections) holding the most
+// are dropped until the total is back under seven eighths of the bound.
+
+// SlowCause is why the server dropped a client that did not take what
+// was sent to it (Observer.Closed), or SlowNone.
+type SlowCause uint8
+
+const (
+	SlowNone SlowCause = iota
+	// SlowConnection: its queue passed Options.MaxQueued.
+	SlowConnection
+	// SlowTotal: the server's total passed Options.MaxQueuedTotal and it
+	// was among those holding the most.
+	SlowTotal
+	// SlowTimeout: bytes waited for it Options.WriteTimeout.
+	SlowTimeout
+)
+
+// holdQueued counts n bytes queued for a client: a message's memory
+// once, however many queues hold it, or n bytes of the client's own.
+func (s *Server) holdQueued(m *Message, n int64) {
+	if m == nil {
+		s.queued.Add(n)
+	} else if m.refs.Add(1) == 1 {
+		s.queued.Add(m.mem())
+	}
+}
+
+// releaseQueued takes back what holdQueued counted.
+func (s *Server) releaseQueued(m *Message, n int64) {
+	if m == nil {
+		s.queued.Add(-n)
+	} else if m.refs.Add(-1) == 0 {
+		s.queued.Add(-m.mem())
+	}
+}
+
+// QueuedBytes is the memory held now for clients that have not taken it.
+func (s *Server) QueuedBytes() int64 { return s.queued.Load() }
+
+// checkTotal drops the heaviest clients when the total is past its bound
+// (called after a write, outside any session's lock).
+func (s *Server) checkTotal() {
+	if s.queued.Load() > s.opts.MaxQueuedTotal {
+		s.evict()
+	}
+}
+
+// evict drops the sessions and HTTP connections holding the most until
+// the total is back under 7/8 of its bound. One eviction runs at a time;
+// writes meanwhile go on.
+func (s *Server) evict() {
+	if !s.evicting.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.evicting.Store(false)
+	type holder struct {
+		held int64
+		drop func()
+	}
+	var hs []holder
+	for _, c := range s.sessions() {
+		c.mu.Lock()
+		n := c.heldLocked()
+		c.mu.Unlock()
+		if n > 0 {
+			hs = append(hs, holder{n, func() { c.dropSlow(SlowTotal) }})
+		}
+	}
+	s.httpConns.Range(func(k, _ any) bool {
+		h := k.(*httpConn)
+		if n := h.w.backlog(); n > 0 {
+			hs = append(hs, holder{n, h.dropSlow})
+		}
+		return true
+	})
+	slices.SortFunc(hs, func(a, b holder) int { return cmp.Compare(b.held, a.held) })
+	target := s.opts.MaxQueuedTotal / 8 * 7
+	// nbio gives a closed connection's copy back after the close, not at
+	// once: what is on its way back is counted off.
+	var returning int64
+	for _, h := range hs {
+		if s.queued.Load()-returning <= target {
+			break
+		}
+		h.drop()
+		returning += h.held
+	}
+}
+
+// sessions is a copy of the open sessions.
+func (s *Server) sessions() []*Socket {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	all := make([]*Socket, 0, len(s.clients))
+	for _, c := range s.clients {
+		all = append(all, c)
+	}
+	return all
+}
+
+// worker runs, on one goroutine per server, what must not run where it
+// is found: a queue refill that nbio asks for under a connection's lock,
+// an HTTP connection resuming after a held request.
+type worker struct {
+	mu    sync.Mutex
+	jobs  []func()
+	spare []func()
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func newWorker() *worker {
+	return &worker{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// add queues job.
+func (w *worker) add(job func()) {
+	w.mu.Lock()
+	w.jobs = append(w.jobs, job)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run runs jobs until close.
+func (w *worker) run() {
+	defer close(w.done)
+	for {
+		w.mu.Lock()
+		jobs := w.jobs
+		w.jobs, w.spare = w.spare[:0], nil
+		w.mu.Unlock()
+		for i, job := range jobs {
+			job()
+			jobs[i] = nil
+		}
+		w.mu.Lock()
+		if w.spare == nil {
+			w.spare = jobs[:0]
+		}
+		idle := len(w.jobs) == 0
+		w.mu.Unlock()
+		if !idle {
+			continue
+		}
+		select {
+		case <-w.wake:
+		case <-w.stop:
+			return
+		}
+	}
+}
+
+// close stops the goroutine and waits for it; jobs still queued are
+// dropped (their connections are closing with the server).
+func (w *worker) close() {
+	close(w.stop)
+	<-w.done
+}
+
+// String names the cause as the metrics do.
+func (c SlowCause) String() string {
+	switch c {
+	case SlowConnection:
+		return "connection"
+	case SlowTotal:
+		return "total"
+	case SlowTimeout:
+		return "timeout"
+	}
+	return "none"
+}

@@ -1,0 +1,136 @@
+package engineio
+
+import (
+	"errors"
+	"net"
+	"syscall"
+
+	"github.com/lesismal/nbio"
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/mempool"
+	"github.com/lesismal/nbio/taskpool"
+)
+
+// The poller. Connections leave net/http for the poller of
+// github.com/lesismal/nbio: a WebSocket after its upgrade, a keep-alive
+// HTTP connection after its first long-polling request (keepalive.go).
+// There an idle connection has no goroutine and no buffer.
+//
+// The poller runs edge-triggered and the server reads for it (OnRead):
+// a connection is read only when its owner can take what comes (an HTTP
+// connection between two requests, a WebSocket whose session is not
+// behind on what it received). What is not read stays in the kernel,
+// where TCP's flow control slows the client down; nothing read waits in
+// the server unbounded. Writes never block: nbio writes what the kernel
+// takes and copies the rest (wire.go); copies come from the Go heap, not
+// from a pool that would keep them after the connection is gone.
+//
+// A TLS connection from crypto/tls cannot move to the poller: terminate
+// TLS in front of the server.
+
+// messagePool bounds the goroutines that run sessions' packets.
+const messagePool = 64
+
+// pollerConn is what a connection on the poller is to the server: its
+// nbio session.
+type pollerConn interface {
+	// readable: the kernel has bytes for it (run by the poller, with its
+	// buffer).
+	readable(buf []byte)
+	// gone: nbio closed the connection (either side).
+	gone()
+	wire() *wire
+}
+
+// startPoller starts the server's nbio engine.
+func (s *Server) startPoller() error {
+	logging.SetLevel(logging.LevelError) // nbio logs every start at info, to stdout
+	s.nb = nbio.NewEngine(nbio.Config{
+		Name:          "engineio",
+		EpollMod:      nbio.EPOLLET,
+		BodyAllocator: mempool.NewSTD(),
+	})
+	s.nb.OnRead(func(c *nbio.Conn) {
+		if p, ok := c.Session().(pollerConn); ok {
+			p.readable(s.nb.PollerBuffer(c))
+		}
+	})
+	// Open and close come in pairs for every connection the poller took.
+	s.nb.OnOpen(func(*nbio.Conn) { s.onPoller.Add(1) })
+	s.nb.OnClose(func(c *nbio.Conn, _ error) {
+		s.onPoller.Add(-1)
+		if p, ok := c.Session().(pollerConn); ok {
+			p.gone()
+		}
+	})
+	s.nb.OnWrittenSize(func(c *nbio.Conn, _ []byte, n int) {
+		if p, ok := c.Session().(pollerConn); ok {
+			p.wire().wrote(n)
+		}
+	})
+	s.pool = taskpool.New(messagePool, 1024)
+	s.readBufs.New = func() any { b := make([]byte, 16<<10); return &b }
+	return s.nb.Start()
+}
+
+// addToPoller moves conn, hijacked from net/http, to the poller as p,
+// which make builds for its nbio connection. nbio duplicates the
+// descriptor without close-on-exec, so a process started meanwhile
+// (os/exec) would inherit it: the TCP connection would outlive the
+// server's close, and the poller, which keys connections by descriptor
+// number, would take that connection's later events for whichever
+// connection next gets the number. The move holds syscall.ForkLock (as
+// creating any descriptor must) until the new descriptor is marked
+// close-on-exec. conn is closed either way.
+func (s *Server) addToPoller(conn net.Conn, make func(*nbio.Conn) pollerConn) (*nbio.Conn, error) {
+	syscall.ForkLock.RLock()
+	nc, err := nbio.NBConn(conn)
+	if err == nil {
+		closeOnExec(nc)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	nc.SetSession(make(nc))
+	if _, err := s.nb.AddConn(nc); err != nil { // nbio closed it (OnClose)
+		return nil, err
+	}
+	return nc, nil
+}
+
+// errStopped is what a connection's reading ends with when its owner
+// stops taking bytes: it reads again later.
+var errStopped = errors.New("engineio: not reading now")
+
+// readConn reads what the kernel holds for nc into buf, handing each
+// read to take, until the kernel has no more (nil), take stops
+// (errStopped: the rest stays in the kernel) or the connection fails
+// or ends (the error; the caller closes it).
+func readConn(nc *nbio.Conn, buf []byte, take func([]byte) bool) error {
+	for {
+		n, err := nc.Read(buf)
+		if n > 0 && !take(buf[:n]) {
+			return errStopped
+		}
+		switch {
+		case errors.Is(err, syscall.EINTR):
+		case errors.Is(err, syscall.EAGAIN):
+			return nil
+		case err != nil:
+			return err
+		case n == 0:
+			return net.ErrClosed // the peer closed its side
+		}
+	}
+}
+
+// withReadBuffer runs fn with a buffer for reads off the poller's
+// goroutine (a connection resuming; the poller lends its own when it
+// calls). As many exist as such reads run at once.
+func (s *Server) withReadBuffer(fn func([]byte)) {
+	bp := s.readBufs.Get().(*[]byte)
+	fn(*bp)
+	s.readBufs.Put(bp)
+}
