@@ -55,16 +55,36 @@ func mustEngine(t testing.TB, mod func(*Options)) *testEngine {
 // mustEngineOn is mustEngine; takeOver false keeps polling on net/http.
 func mustEngineOn(t testing.TB, mod func(*Options), takeOver bool) *testEngine {
 	t.Helper()
-	return mustEngineServing(t, mod, takeOver, func(srv *Server) http.Handler { return wrapped(srv) })
+	return mustEngineWith(t, engineSetup{options: mod, keepAlive: takeOver})
+}
+
+// engineSetup is how a test engine is made: its options, whether
+// polling connections move to the poller, the HTTP server's handler
+// (default: the engine through a wrapping writer) and settings.
+type engineSetup struct {
+	options   func(*Options)
+	keepAlive bool
+	handler   func(*Server) http.Handler
+	http      func(*http.Server)
 }
 
 // mustEngineServing is mustEngineOn with the HTTP server's handler made
 // by handler.
 func mustEngineServing(t testing.TB, mod func(*Options), takeOver bool, handler func(*Server) http.Handler) *testEngine {
 	t.Helper()
+	return mustEngineWith(t, engineSetup{options: mod, keepAlive: takeOver, handler: handler})
+}
+
+// mustEngineWith starts a test engine as setup says.
+func mustEngineWith(t testing.TB, setup engineSetup) *testEngine {
+	t.Helper()
 	o := testOptions()
-	if mod != nil {
-		mod(&o)
+	if setup.options != nil {
+		setup.options(&o)
+	}
+	handler := setup.handler
+	if handler == nil {
+		handler = func(srv *Server) http.Handler { return wrapped(srv) }
 	}
 	srv, err := New(o)
 	if err != nil {
@@ -79,8 +99,11 @@ func mustEngineServing(t testing.TB, mod func(*Options), takeOver bool, handler 
 	hs := httptest.NewUnstartedServer(handler(srv))
 	hs.Config.ConnState = func(c net.Conn, s http.ConnState) { e.states.Store(c, s) }
 	hs.Config.IdleTimeout = time.Minute
+	if setup.http != nil {
+		setup.http(hs.Config)
+	}
 	hs.Start()
-	if takeOver {
+	if setup.keepAlive {
 		srv.ServeKeepAlive(KeepAlive{Server: hs.Config, Path: "/engine.io/"})
 	}
 	t.Cleanup(func() { srv.Close(); hs.Close() })
@@ -526,6 +549,12 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 // dialRaw opens a WebSocket session without a reading goroutine: the
 // handshake by hand, then the connection is left alone.
 func dialRaw(tb testing.TB, addr string) net.Conn {
+	conn, _ := dialRawReader(tb, addr)
+	return conn
+}
+
+// dialRawReader is dialRaw with the reader of what follows the 101.
+func dialRawReader(tb testing.TB, addr string) (net.Conn, *bufio.Reader) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
@@ -537,7 +566,7 @@ func dialRaw(tb testing.TB, addr string) net.Conn {
 	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
 		tb.Fatalf("upgrade: %v %v", res, err)
 	}
-	return conn
+	return conn, br
 }
 
 // TestChildProcessInheritsNoConnection: a process started while

@@ -59,6 +59,7 @@ type wsConn struct {
 	wd       timer
 	closing  atomic.Bool // the close frame is queued; close when written
 	closed   atomic.Bool
+	faulted  atomic.Bool // the client broke the protocol: its session ends with "transport error"
 }
 
 // queuedFrame is a frame waiting in a queue: a broadcast's (m set,
@@ -229,8 +230,8 @@ func (t *wsConn) gone() {
 // before it, else queued. false when the connection would hold more than
 // MaxQueued: the caller drops it.
 func (t *wsConn) send(frame []byte, m *Message) bool {
-	if t.closed.Load() {
-		return true
+	if t.closed.Load() || t.closing.Load() {
+		return true // nothing goes after the close frame
 	}
 	s := t.c.srv
 	n := int64(len(frame))
@@ -393,10 +394,12 @@ func (t *wsConn) close(flush bool) {
 // closeWith queues a close frame and closes the connection once it is
 // written (under c.mu), within the write deadline.
 func (t *wsConn) closeWith(frame []byte) {
-	if t.closing.Swap(true) || t.closed.Load() {
+	if t.closing.Load() || t.closed.Load() {
 		return
 	}
-	if !t.send(frame, nil) {
+	ok := t.send(frame, nil)
+	t.closing.Store(true)
+	if !ok {
 		t.shutLocked()
 		return
 	}
@@ -491,9 +494,9 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 }
 
 // wsClosing: the client sent a close frame. It is answered with one (the
-// client's status, or 1000) and the connection closes once that is out;
-// the session closes as when the connection drops (on its packet queue:
-// the poller's goroutine runs no listener).
+// client's status, or 1000) and the connection closes once that is out
+// (within the write deadline); the session closes then, as when the
+// connection drops.
 func (c *Socket) wsClosing(t *wsConn, code uint16) {
 	if code < closeNormal {
 		code = closeNormal
@@ -501,24 +504,23 @@ func (c *Socket) wsClosing(t *wsConn, code uint16) {
 	c.mu.Lock()
 	t.closeWith(closeFrame(code))
 	c.mu.Unlock()
-	c.exec(0, func() { c.onWebSocketClose(t) })
 }
 
 // wsFault: the client's frames broke the protocol; the connection closes
-// with the status of the fault, the session with "transport error".
+// with the status of the fault, the session then with "transport error".
 func (c *Socket) wsFault(t *wsConn, code uint16) {
+	t.faulted.Store(true)
 	c.mu.Lock()
 	t.closeWith(closeFrame(code))
-	active := c.ws == t
 	c.mu.Unlock()
-	if active {
-		c.exec(0, func() { c.close("transport error", false, typeClose) })
-	}
 }
 
-// onWebSocketClose: the connection is gone, or closing at the client's
-// request.
+// onWebSocketClose: the connection is gone.
 func (c *Socket) onWebSocketClose(t *wsConn) {
+	reason := "transport close"
+	if t.faulted.Load() {
+		reason = "transport error"
+	}
 	c.mu.Lock()
 	switch {
 	case c.probe == t: // the probe failed; the session stays on polling
@@ -526,7 +528,7 @@ func (c *Socket) onWebSocketClose(t *wsConn) {
 		c.mu.Unlock()
 	case c.ws == t:
 		c.mu.Unlock()
-		c.close("transport close", false, typeClose)
+		c.close(reason, false, typeClose)
 	default:
 		c.mu.Unlock()
 	}
