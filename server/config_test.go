@@ -313,3 +313,34 @@ func TestLoadConfigSessionRefresh(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfigClientBounds: what the server holds for slow Socket.IO
+// clients and the connection maximum have their defaults (the maximum
+// from the descriptor limit), read their variables, refuse what is out
+// of range, and show in the start-up log.
+func TestLoadConfigClientBounds(t *testing.T) {
+	c, err := loadEnv(nil)
+	if err != nil || c.SocketMaxQueued != 1<<20 || c.SocketMaxQueuedTotal != 256<<20 || c.MaxConnections != maxConnectionsFor(descriptorLimit()) {
+		t.Errorf("defaults: %d, %d, %d, %v", c.SocketMaxQueued, c.SocketMaxQueuedTotal, c.MaxConnections, err)
+	}
+	c, err = loadEnv(map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "2097152", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1073741824", "MAX_CONNECTIONS": "5000"})
+	if err != nil || c.SocketMaxQueued != 2<<20 || c.SocketMaxQueuedTotal != 1<<30 || c.MaxConnections != 5000 {
+		t.Errorf("from env: %d, %d, %d, %v", c.SocketMaxQueued, c.SocketMaxQueuedTotal, c.MaxConnections, err)
+	}
+	logged := configLog(c)
+	for _, want := range []string{"config.socketio_max_queued_bytes=2097152", "config.socketio_max_queued_total_bytes=1073741824", "config.max_connections=5000"} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("%s not in the log: %s", want, logged)
+		}
+	}
+	for name, v := range map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "100", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1k", "MAX_CONNECTIONS": "0"} {
+		if _, err := loadEnv(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: error %v, want one naming the variable", name, v, err)
+		}
+	}
+	for limit, want := range map[uint64]int{1024: 768, 20_000: 19_000, 300: 150, 1 << 20: 1<<20 - 1<<20/20} {
+		if got := maxConnectionsFor(limit); got != want {
+			t.Errorf("maxConnectionsFor(%d) = %d, want %d", limit, got, want)
+		}
+	}
+}
