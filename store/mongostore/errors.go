@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"feedrt/store"
@@ -44,9 +45,10 @@ func (s *Store) begin(ctx context.Context, op string) (context.Context, context.
 //     did not answer in the time the caller could give it; a cancellation
 //     does not, because the caller left and the database may be fine;
 //   - network errors, timeouts of our own (server selection, the call
-//     timeout), a closed client and the server's "shutting down" or "not
-//     primary" answers wrap store.ErrUnavailable, so the HTTP layer can say
-//     503 and the client try again later;
+//     timeout), a connection pool the driver cleared, a closed client and
+//     the server's "shutting down" or "not primary" answers wrap
+//     store.ErrUnavailable, so the HTTP layer can say 503 and the client
+//     try again later;
 //   - anything else is wrapped as it is (an internal error).
 //
 // outer is the caller's context, not the one bounded by begin: only the
@@ -107,6 +109,13 @@ func unavailable(err error) bool {
 	}
 	if errors.As(err, new(topology.ConnectionError)) || errors.As(err, new(topology.ServerSelectionError)) ||
 		errors.Is(err, topology.ErrPoolClosed) || errors.As(err, new(net.Error)) {
+		return true
+	}
+	// A call waiting for a connection when the pool was cleared (another
+	// call met a dead or stalled server) gets the driver's pool error,
+	// which says it may be retried, without a label.
+	var pe driver.RetryablePoolError
+	if errors.As(err, &pe) && pe.Retryable() {
 		return true
 	}
 	var se mongo.ServerError
