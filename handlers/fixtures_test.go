@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -104,6 +105,26 @@ func fakePNG() []byte {
 	return append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("<script>alert(1)</script>"), 10)...)
 }
 
+// pngHeaderThen is a real PNG's signature and IHDR chunk followed by
+// rest: its header reads as a 2×2 image.
+func pngHeaderThen(rest []byte) []byte {
+	return append(bytes.Clone(pngBytes(2, 2)[:8+25]), rest...)
+}
+
+// webpVP8XThen is a WebP's RIFF header and a VP8X chunk (an extended
+// 2×2 image) followed by rest, the RIFF size matching the file's.
+func webpVP8XThen(rest []byte) []byte {
+	vp8x := []byte("VP8X\x0a\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x01\x00\x00")
+	body := append(append([]byte("WEBP"), vp8x...), rest...)
+	return append(binary.LittleEndian.AppendUint32([]byte("RIFF"), uint32(len(body))), body...)
+}
+
+// cut is b without its last n bytes.
+func cut(b []byte, n int) []byte { return bytes.Clone(b[:len(b)-n]) }
+
+// plus is b with more after it.
+func plus(b []byte, more string) []byte { return append(bytes.Clone(b), more...) }
+
 // JWT helpers for building tokens the server did not issue.
 type jwtMethod = jwt.SigningMethod
 
@@ -121,13 +142,20 @@ func registered(iat, exp time.Time) jwt.RegisteredClaims {
 }
 
 func TestFixturesAreImages(t *testing.T) {
+	check := func(data []byte) error {
+		_, err := checkImage(t.Context(), bytes.NewReader(data), int64(len(data)), testMaxPixels, NewDecodeLimit(testMaxPixels*8))
+		return err
+	}
 	for name, data := range map[string][]byte{"png": pngBytes(2, 2), "jpeg": jpegBytes(), "webp": webpBytes()} {
-		if _, err := sniffImage(bytes.NewReader(data), testMaxPixels); err != nil {
+		if err := check(data); err != nil {
 			t.Errorf("%s fixture: %v", name, err)
 		}
 	}
-	if _, err := sniffImage(bytes.NewReader(fakePNG()), testMaxPixels); err == nil {
-		t.Error("fake PNG accepted")
+	for name, data := range map[string][]byte{"fake PNG": fakePNG(), "PNG header and a page": pngHeaderThen([]byte("<html><script>alert(1)</script></html>")),
+		"WebP VP8X and garbage": webpVP8XThen(bytes.Repeat([]byte{0x5a}, 64))} {
+		if err := check(data); !errors.Is(err, errNotImage) {
+			t.Errorf("%s: %v, want it refused as no image", name, err)
+		}
 	}
 	// blankPNG writes real PNGs: a small one decodes in full.
 	img, err := png.Decode(bytes.NewReader(blankPNG(13, 7)))
@@ -140,4 +168,13 @@ func TestFixturesAreImages(t *testing.T) {
 	if n := len(noisyPNG(160)); n < 64<<10 || n > 1<<20 {
 		t.Errorf("noisy PNG has %d bytes, want between the image cap and the form allowance", n)
 	}
+}
+
+// noise is n random bytes.
+func noise(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rand.Uint32())
+	}
+	return b
 }

@@ -147,7 +147,8 @@ func newEnvLimits(t *testing.T, wrap func(*boltstore.Store) interface {
 	count := &imageCounter{}
 	e := &env{
 		t: t, store: st, tokens: tokens, passwords: passwords, limiter: limiter, clock: clock, bc: &recorder{},
-		images:     Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, MaxPixels: testMaxPixels, Log: testLog(), Observer: count},
+		images: Images{Dir: filepath.Join(t.TempDir(), "images"), MaxBytes: 64 << 10, MaxPixels: testMaxPixels,
+			Decoding: NewDecodeLimit(testMaxPixels * 8), Log: testLog(), Observer: count},
 		imageCount: count,
 		users:      map[string]store.User{}, posts: map[string]store.Post{}, labels: map[string]string{},
 	}

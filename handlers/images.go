@@ -1,11 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/image/webp"
+	"golang.org/x/sync/semaphore"
 )
 
 // imageURLPrefix starts every imageUrl; the front end loads
@@ -69,6 +73,9 @@ type Images struct {
 	// 413: its body is small, and 413 here always means bytes over
 	// MaxBytes, which a client or proxy may act on differently.
 	MaxPixels int64
+	// Decoding bounds the memory of the uploads decoded at once (every
+	// upload is decoded whole before it is stored).
+	Decoding *DecodeLimit
 	// Log receives failures to remove files no longer used.
 	Log *slog.Logger
 	// Observer, if not nil, is told of every file written and removed
@@ -97,6 +104,8 @@ func (im Images) validate() error {
 		return errors.New("Images.MaxBytes must be positive")
 	case im.Dir == "":
 		return errors.New("Images.Dir is empty")
+	case im.Decoding == nil:
+		return errors.New("Images.Decoding is nil")
 	}
 	return nil
 }
@@ -119,7 +128,7 @@ func (im Images) limitBody(c *gin.Context) {
 // a real image of an accepted type (else errNotImage), and returns it
 // opened at its start with the extension to store it under. The caller
 // closes it.
-func (im Images) open(fh *multipart.FileHeader) (multipart.File, string, error) {
+func (im Images) open(ctx context.Context, fh *multipart.FileHeader) (multipart.File, string, error) {
 	if err := im.checkSize(fh.Size); err != nil {
 		return nil, "", err
 	}
@@ -127,7 +136,7 @@ func (im Images) open(fh *multipart.FileHeader) (multipart.File, string, error) 
 	if err != nil {
 		return nil, "", fmt.Errorf("open upload: %w", err)
 	}
-	ext, err := sniffImage(f, im.MaxPixels)
+	ext, err := checkImage(ctx, f, fh.Size, im.MaxPixels, im.Decoding)
 	if err != nil {
 		_ = f.Close()
 		return nil, "", err
@@ -135,26 +144,22 @@ func (im Images) open(fh *multipart.FileHeader) (multipart.File, string, error) 
 	return f, ext, nil
 }
 
-// check checks the upload as Save does, without storing it.
-func (im Images) check(fh *multipart.FileHeader) error {
-	f, _, err := im.open(fh)
-	if err != nil {
-		return err
-	}
-	_ = f.Close() // read only
-	return nil
-}
-
 // Save checks the upload (see open) and writes it into the directory
-// under a new random name, with O_EXCL so no existing file is ever
-// overwritten. It returns the imageUrl ("images/<name>") to store with
+// (see write). It returns the imageUrl ("images/<name>") to store with
 // the post.
-func (im Images) Save(fh *multipart.FileHeader) (imageURL string, err error) {
-	src, ext, err := im.open(fh)
+func (im Images) Save(ctx context.Context, fh *multipart.FileHeader) (imageURL string, err error) {
+	src, ext, err := im.open(ctx, fh)
 	if err != nil {
 		return "", err
 	}
 	defer src.Close()
+	return im.write(src, ext)
+}
+
+// write writes an upload open's checks passed into the directory under a
+// new random name with the extension ext, with O_EXCL so no existing
+// file is ever overwritten, and returns its imageUrl.
+func (im Images) write(src io.Reader, ext string) (imageURL string, err error) {
 	if err := os.MkdirAll(im.Dir, 0o750); err != nil {
 		return "", fmt.Errorf("images directory: %w", err)
 	}
@@ -297,11 +302,12 @@ func validImageName(name string) bool {
 		!strings.ContainsAny(name, "/\\\x00") && filepath.IsLocal(name)
 }
 
-// sniffImage identifies the upload by its content and decodes its header
-// to make sure it is an image and not just a file with the right magic
-// bytes, of at most maxPixels pixels. It returns the extension to store it
-// under and leaves f at the start.
-func sniffImage(f io.ReadSeeker, maxPixels int64) (ext string, err error) {
+// checkImage identifies the upload by its content, reads its header (of
+// at most maxPixels pixels) and decodes it whole: a PNG, JPEG or WebP
+// signature and header in front of anything else, a truncated image, or
+// an image with bytes after its end, is not an image. It returns the
+// extension to store it under and leaves f at the start.
+func checkImage(ctx context.Context, f io.ReadSeeker, size, maxPixels int64, decoding *DecodeLimit) (ext string, err error) {
 	head := make([]byte, 512)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -335,7 +341,119 @@ func sniffImage(f io.ReadSeeker, maxPixels int64) (ext string, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("rewind upload: %w", err)
 	}
+	release, err := decoding.acquire(ctx, decodedBytes(cfg))
+	if err != nil {
+		return "", err
+	}
+	err = decodeWhole(f, ctype, size)
+	release()
+	if err != nil {
+		return "", fmt.Errorf("%w (%s: %v)", errNotImage, ctype, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("rewind upload: %w", err)
+	}
 	return ext, nil
+}
+
+// decodeWhole decodes the size bytes of f as ctype and checks that the
+// image ends where the file does.
+func decodeWhole(f io.ReadSeeker, ctype string, size int64) error {
+	switch ctype {
+	case "image/png":
+		r := &countingReader{r: f} // the decoder reads exactly up to the end of IEND
+		if _, err := png.Decode(r); err != nil {
+			return err
+		}
+		if r.n != size {
+			return fmt.Errorf("%d bytes after the image", size-r.n)
+		}
+	case "image/jpeg":
+		if _, err := jpeg.Decode(f); err != nil {
+			return err
+		}
+		// The decoder reads ahead: the end is checked where it must be,
+		// the EOI marker in the file's last two bytes.
+		var end [2]byte
+		if _, err := f.Seek(size-2, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(f, end[:]); err != nil || end != [2]byte{0xff, 0xd9} {
+			return errors.New("bytes after the image's end (EOI)")
+		}
+	case "image/webp":
+		var hdr [8]byte // "RIFF" and the size of what follows
+		if _, err := io.ReadFull(f, hdr[:]); err != nil {
+			return err
+		}
+		if n := int64(binary.LittleEndian.Uint32(hdr[4:])); n+8 != size {
+			return fmt.Errorf("the RIFF container holds %d bytes, the file %d", n+8, size)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := webp.Decode(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodedBytes is the memory a decoder takes for an image (its pixels,
+// at the bytes per pixel of its colour model; YCbCr at its largest,
+// 4:4:4).
+func decodedBytes(cfg image.Config) int64 {
+	bpp := int64(8)
+	switch cfg.ColorModel {
+	case color.GrayModel, color.AlphaModel:
+		bpp = 1
+	case color.Gray16Model, color.Alpha16Model:
+		bpp = 2
+	case color.YCbCrModel:
+		bpp = 3
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		bpp = 4
+	default:
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			bpp = 1
+		}
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * bpp
+}
+
+// countingReader counts what is read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// DecodeLimit bounds the memory of the images decoded at once: each
+// decode takes its image's decoded size (decodedBytes) from a budget,
+// and waits while the budget cannot give it.
+type DecodeLimit struct {
+	sem    *semaphore.Weighted
+	budget int64
+}
+
+// NewDecodeLimit allows decodes of budget bytes in all at once.
+func NewDecodeLimit(budget int64) *DecodeLimit {
+	return &DecodeLimit{sem: semaphore.NewWeighted(budget), budget: budget}
+}
+
+// acquire takes n bytes of the budget (all of it for an image larger than
+// the budget), waiting for them while ctx lasts; release gives them back.
+func (l *DecodeLimit) acquire(ctx context.Context, n int64) (release func(), err error) {
+	n = min(max(n, 1), l.budget)
+	if err := l.sem.Acquire(ctx, n); err != nil {
+		return nil, fmt.Errorf("wait to decode an upload: %w", err)
+	}
+	return func() { l.sem.Release(n) }, nil
 }
 
 // randomBytes returns n bytes from crypto/rand (which cannot fail).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -117,7 +118,7 @@ func (p Posts) create(c *gin.Context) {
 		p.fail(c, validationError(msgNoImage, nil))
 		return
 	}
-	imageURL, err := p.Images.Save(form.file)
+	imageURL, err := p.Images.Save(c.Request.Context(), form.file)
 	if err != nil {
 		p.fail(c, notImageAs(err, msgNoImage))
 		return
@@ -192,14 +193,17 @@ func (p Posts) update(c *gin.Context) {
 		p.fail(c, validationError(msgNoFilePicked, nil))
 		return
 	}
+	var upload multipart.File
+	var ext string
 	if form.file != nil {
 		// Checked before the look-up so a bad upload costs no database
 		// round trip; a rejected file counts as no file, as with multer's
 		// fileFilter in the Node app.
-		if err := p.Images.check(form.file); err != nil {
+		if upload, ext, err = p.Images.open(c.Request.Context(), form.file); err != nil {
 			p.fail(c, notImageAs(err, msgNoFilePicked))
 			return
 		}
+		defer upload.Close()
 	}
 	post, err := p.owned(c)
 	if err != nil {
@@ -207,9 +211,9 @@ func (p Posts) update(c *gin.Context) {
 		return
 	}
 	newURL := "" // the store keeps the stored image
-	if form.file != nil {
-		if newURL, err = p.Images.Save(form.file); err != nil {
-			p.fail(c, notImageAs(err, msgNoFilePicked))
+	if upload != nil {
+		if newURL, err = p.Images.write(upload, ext); err != nil {
+			p.fail(c, err)
 			return
 		}
 	}

@@ -148,6 +148,55 @@ func TestFeedCreateAPI(t *testing.T) {
 			body: f(validPost(nil), file("image", "x.png", "image/png", fakePNG())), wantStatus: 422, want: noImage,
 		},
 		{
+			name: "create with a PNG header and random bytes", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "x.png", "image/png", pngHeaderThen(noise(2000)))),
+			wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a PNG header and a page", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "x.png", "image/png", pngHeaderThen([]byte("<html><script>alert(1)</script></html>")))),
+			wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a WebP VP8X header and garbage", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "x.webp", "image/webp", webpVP8XThen(noise(2000)))),
+			wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a truncated PNG", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(validPost(nil), file("image", "x.png", "image/png", cut(pngBytes(2, 2), 13))), wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with bytes after a PNG's end", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(validPost(nil), file("image", "x.png", "image/png", plus(pngBytes(2, 2), "<html>"))), wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a truncated JPEG", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(validPost(nil), file("image", "x.jpg", "image/jpeg", cut(jpegBytes(), 30))), wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with bytes after a JPEG's end", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(validPost(nil), file("image", "x.jpg", "image/jpeg", plus(jpegBytes(), "<html>"))), wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with bytes after a WebP's container", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(validPost(nil), file("image", "x.webp", "image/webp", plus(webpBytes(), "<html>"))), wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a truncated WebP", method: "POST", url: "/feed/post", caller: "alice",
+			body: f(validPost(nil), file("image", "x.webp", "image/webp", cut(webpBytes(), 4))), wantStatus: 422, want: noImage,
+		},
+		{
+			name: "create with a JPEG", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "x.jpg", "image/jpeg", jpegBytes())),
+			wantStatus: 201, wantEvent: "action:create", check: checkNewImage(jpegBytes(), ".jpg"),
+		},
+		{
+			name: "create with a WebP", method: "POST", url: "/feed/post", caller: "alice",
+			body:       f(validPost(nil), file("image", "x.webp", "image/webp", webpBytes())),
+			wantStatus: 201, wantEvent: "action:create", check: checkNewImage(webpBytes(), ".webp"),
+		},
+		{
 			name: "create with empty file", method: "POST", url: "/feed/post", caller: "alice",
 			body: f(validPost(nil), file("image", "x.png", "image/png", nil)), wantStatus: 422, want: noImage,
 		},

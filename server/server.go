@@ -72,6 +72,10 @@ type Server struct {
 
 	eng   *engineio.Server // under io: its connections count too
 	conns connCounter      // net/http's connections
+
+	// decoding bounds the memory of the uploads decoded at once: that
+	// of the largest image allowed (MAX_IMAGE_PIXELS at 8 bytes a pixel).
+	decoding *handlers.DecodeLimit
 }
 
 // New opens the store the config selects and builds the whole server.
@@ -125,6 +129,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		bc:       realtime.NewBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
+		decoding: handlers.NewDecodeLimit(cfg.MaxImagePixels * 8),
 	}
 	s.metrics, s.metricsLn = m, mln
 	s.io.On("connection", func(args ...any) {
@@ -181,7 +186,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 // whichever store holds the posts.
 func (s *Server) images() handlers.Images {
 	im := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes,
-		MaxPixels: s.cfg.MaxImagePixels, Log: s.log}
+		MaxPixels: s.cfg.MaxImagePixels, Decoding: s.decoding, Log: s.log}
 	if s.metrics != nil {
 		im.Observer = s.metrics.Images()
 	}

@@ -17,9 +17,10 @@ import (
 
 // TestSlowClientDropped: a WebSocket client that stops reading is dropped
 // once a write to it times out, and meanwhile the other clients get every
-// event.
+// event. (The bound on what one connection may hold is raised past the
+// burst here: TestSilentClientsDropped has it cut first.)
 func TestSlowClientDropped(t *testing.T) {
-	env := mustStart(t, nil, WithWebSocketWriteTimeout(500*time.Millisecond))
+	env := mustStart(t, func(c *Config) { c.SocketMaxQueued = 32 << 20 }, WithWebSocketWriteTimeout(500*time.Millisecond))
 	mustRawSocket(t, webSocketURL(env.url)) // the slow client: connected, it reads nothing from now on
 	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	fast.MustConnect()
@@ -326,4 +327,34 @@ func TestBroadcastFollowsConnects(t *testing.T) {
 	env.srv.bc.Broadcast("news", map[string]any{"i": 2})
 	expect(a, 2)
 	expect(c, 2)
+}
+
+// TestSilentClientsDropped: WebSocket clients that connect and never read
+// again, while a user creates posts of the largest content, are dropped
+// once what waits for each passes SOCKETIO_MAX_QUEUED_BYTES (the kernel's
+// buffers first take some megabytes); a client that reads gets every
+// post; and once the silent ones are gone nothing is counted as queued
+// any more.
+func TestSilentClientsDropped(t *testing.T) {
+	env := mustStart(t, withMetrics)
+	for range 5 {
+		mustRawSocket(t, webSocketURL(env.url)) // connected to "/", never read again
+	}
+	reader := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	reader.MustConnect()
+	api, _ := mustUser(t, env.url, "writer@example.com", "Writer")
+	content := strings.Repeat("x", env.srv.cfg.MaxContentLength-10)
+	img := pngBytes(t, 9)
+	const posts = 400 // 8 MB of events to each client
+	for i := range posts {
+		if status, body := api.form("POST", "/feed/post", map[string]string{"title": fmt.Sprintf("Post %d", i), "content": content}, img); status != 201 {
+			t.Fatalf("create %d: %d %v", i, status, body)
+		}
+		waitEvent(t, reader, "posts")
+	}
+	waitMetric(t, env, 5, "feedrt_socket_slow_consumers_dropped_total", "bound", "connection")
+	waitMetric(t, env, 0, "feedrt_socket_queued_bytes")
+	if n := env.srv.SocketIO().Engine().ClientsCount(); n != 1 {
+		t.Errorf("%d Engine.IO clients, want the reader alone", n)
+	}
 }
