@@ -136,7 +136,7 @@ func validPost(extra map[string]string) map[string]string {
 // unauthorized are the 401 rows every authenticated route gets.
 func unauthorized(method, url string, b func(*env) body) []apiCase {
 	var cases []apiCase
-	for _, caller := range []string{"", "expired", "forged", "none", "hs512", "noexp", "garbage", "basic", "empty-bearer"} {
+	for _, caller := range []string{"", "expired", "forged", "none", "hs512", "noexp", "stringexp", "garbage", "basic", "empty-bearer"} {
 		name := caller
 		if name == "" {
 			name = "no token"

@@ -2,10 +2,12 @@ package handlers
 
 import (
 	"flag"
+	"github.com/golang-jwt/jwt/v5"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -242,6 +244,23 @@ func (e *env) token(kind string) string {
 		return sign(hs512, testSecret, claimsFor(e.users["alice"].ID, now.Add(time.Hour)))
 	case "noexp":
 		return sign(hs256, testSecret, Claims{UserID: e.users["alice"].ID.Hex()})
+	case "stringexp", "stringnbf", "stringiat", "nullexp": // time claims that are not numbers
+		claims := jwt.MapClaims{"email": "x@example.com", "userId": e.users["alice"].ID.Hex(), "exp": now.Add(time.Hour).Unix()}
+		switch kind {
+		case "stringexp":
+			claims["exp"] = "9999999999"
+		case "stringnbf":
+			claims["nbf"] = "1"
+		case "stringiat":
+			claims["iat"] = strconv.FormatInt(now.Unix(), 10)
+		case "nullexp":
+			claims["exp"] = nil
+		}
+		s, err := jwt.NewWithClaims(hs256, claims).SignedString(testSecret)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return "Bearer " + s
 	case "garbage":
 		return "Bearer not.a.jwt"
 	case "basic":

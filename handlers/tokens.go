@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +38,29 @@ type Claims struct {
 	UserID string `json:"userId"`
 	// RegisteredClaims holds iat and exp.
 	jwt.RegisteredClaims
+}
+
+// UnmarshalJSON reads the claims, refusing time claims (exp, nbf, iat)
+// that are not JSON numbers: the JWT library would take "9999999999", a
+// string, for a date, where Node's jsonwebtoken refuses the token.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	for _, k := range []string{"exp", "nbf", "iat"} {
+		if v, ok := raw[k]; ok && !isJSONNumber(v) {
+			return fmt.Errorf("token claim %q is not a number", k)
+		}
+	}
+	type plain Claims // without this method
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// isJSONNumber reports whether v, a JSON value, is a number.
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimLeft(v, " \t\r\n")
+	return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
 }
 
 // Tokens issues and verifies the HS256 JWTs of the API.

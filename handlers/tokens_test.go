@@ -58,7 +58,7 @@ func TestTokensParse(t *testing.T) {
 			return s
 		}(),
 	}
-	for _, kind := range []string{"expired", "forged", "none", "hs512", "noexp"} {
+	for _, kind := range []string{"expired", "forged", "none", "hs512", "noexp", "stringexp", "stringnbf", "stringiat", "nullexp"} {
 		bad[kind] = strings.TrimPrefix(e.token(kind), "Bearer ")
 	}
 	for name, s := range bad {
