@@ -12,6 +12,7 @@
 //
 //	go run ./cmd/fanout -url http://127.0.0.1:8080 -clients 1000 -posts 20
 //	go run ./cmd/fanout -compare results.jsonl -labels go,node
+//	go run ./cmd/fanout silent -url http://127.0.0.1:8080 -clients 100 -posts 700 (see silent.go)
 package main
 
 import (
@@ -38,6 +39,9 @@ func main() {
 // cli is main without the process: parse flags, run, report; it returns
 // the exit status.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "silent" {
+		return silentCLI(ctx, args[1:], stdout, stderr)
+	}
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -206,3 +206,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// TestSmokeSilent runs the silent mode against the real server: a few
+// clients that never read, posts of the largest content; the run
+// completes and reads the server's memory.
+func TestSmokeSilent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server")
+	}
+	bin := buildServer(t)
+	base, pid := startServer(t, bin)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := RunSilent(ctx, SilentConfig{URL: base, Path: "/socket.io/", Clients: 3, Posts: 100, Content: 19_990, PID: pid}, testWriter{t})
+	if err != nil {
+		t.Fatalf("RunSilent: %v", err)
+	}
+	if res.RSSBefore <= 0 || res.RSSPeak < res.RSSBefore || res.RSSAfter <= 0 || res.PostSeconds <= 0 {
+		t.Errorf("result %+v", res)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 )
 
 // What the server holds for clients that have not taken it yet is
@@ -100,6 +101,19 @@ func (s *Server) evict() {
 		h.drop()
 		returning += h.held
 	}
+}
+
+// logDrop logs a dropped client, at most one line a second (a flood of
+// slow clients must not flood the log): the line counts the drops since
+// the last one. The metrics count every drop.
+func (s *Server) logDrop(sid string, cause SlowCause) {
+	now := time.Now().Unix()
+	if last := s.dropLogged.Load(); now > last && s.dropLogged.CompareAndSwap(last, now) {
+		s.log.Warn("Engine.IO client dropped: it does not take what is sent", "sid", sid, "cause", cause.String(),
+			"unlogged_before", s.dropsUnlogged.Swap(0))
+		return
+	}
+	s.dropsUnlogged.Add(1)
 }
 
 // sessions is a copy of the open sessions.

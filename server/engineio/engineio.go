@@ -152,6 +152,8 @@ type Server struct {
 	queued   atomic.Int64
 	evicting atomic.Bool
 	batches  sync.Pool
+	// Drops are logged at most once a second (logDrop).
+	dropLogged, dropsUnlogged atomic.Int64
 
 	wsOpen atomic.Int64  // WebSocket connections not yet closed
 	wsGone chan struct{} // signalled when one closes (for Close)

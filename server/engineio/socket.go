@@ -260,7 +260,7 @@ func (c *Socket) dropSlow(cause SlowCause) {
 	if !dropping {
 		return
 	}
-	c.srv.log.Warn("Engine.IO client dropped: it does not take what is sent", "sid", c.id, "cause", cause.String())
+	c.srv.logDrop(c.id, cause)
 	c.srv.opts.Observer.Dropped(cause)
 	c.close("transport error", false, typeClose)
 }
