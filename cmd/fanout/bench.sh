@@ -7,6 +7,7 @@
 #   TARGETS=go POSTS=50 bash cmd/fanout/bench.sh 2000
 #   CLUSTER=2 bash cmd/fanout/bench.sh 2000  # two Go processes on one Redis:
 #                                            # streams adapter vs pub/sub
+#   SILENT=1 bash cmd/fanout/bench.sh 100    # clients that never read (see below)
 #
 # Each server is started fresh for every client count (so its RSS and CPU
 # belong to that run alone) and stopped after it; both are stopped on any
@@ -31,6 +32,11 @@
 #            the table compares go-streams with go-pubsub. TARGETS is unused]
 #   BENCH_REDIS_URL [redis://127.0.0.1:6379/0; each run uses a stream and
 #            channel prefix of its own, its keys deleted after it]
+#   SILENT [unset; 1 = the silent mode: the clients connect over WebSocket
+#            and never read again while POSTS (here 700 by default) posts of
+#            CONTENT [19990] characters are created; each server's peak RSS,
+#            its RSS and (Go) heap in use AFTER [30s] after the clients are
+#            dropped; `fanout silent` prints one line per server]
 # Exits non-zero if any run lost a message or did not connect every client.
 set -euo pipefail
 
@@ -39,7 +45,10 @@ cd "$ROOT"
 
 CLIENT_COUNTS=("$@")
 [ ${#CLIENT_COUNTS[@]} -gt 0 ] || CLIENT_COUNTS=(1000 5000 10000)
-POSTS="${POSTS:-20}"
+SILENT="${SILENT:-}"
+POSTS="${POSTS:-$([ -n "$SILENT" ] && echo 700 || echo 20)}"
+CONTENT="${CONTENT:-19990}"
+AFTER="${AFTER:-30s}"
 INTERVAL="${INTERVAL:-auto}"
 WARMUP="${WARMUP:-1}"
 POLLING_SHARE="${POLLING_SHARE:-0.05}"
@@ -144,7 +153,7 @@ start_go() { # clients
   port_free "$GO_PORT" || { echo "bench: port $GO_PORT is taken" >&2; return 1; }
   env PORT="$GO_PORT" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1" BCRYPT_COST=4 \
     JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
-    "$WORK/feedrt-server" >"$log" 2>&1 &
+    METRICS_ADDR="127.0.0.1:$((GO_PORT + 100))" "$WORK/feedrt-server" >"$log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$GO_PORT" "$SERVER_PID" "$log"
 }
@@ -203,6 +212,14 @@ for n in "${CLIENT_COUNTS[@]}"; do
     *) echo "bench: unknown target $target" >&2; exit 2 ;;
     esac
     echo "bench: $target, $n clients (server pid $SERVER_PID)" >&2
+    if [ -n "$SILENT" ]; then
+      metrics=()
+      [ "$target" = go ] && metrics=(-metrics-url "http://127.0.0.1:$((GO_PORT + 100))/metrics")
+      "$WORK/fanout" silent -url "http://127.0.0.1:$port" -pid "$SERVER_PID" -clients "$n" -posts "$POSTS" \
+        -content "$CONTENT" -after "$AFTER" "${metrics[@]}" | sed "s/^/$target: /" || status=1
+      stop_server
+      continue
+    fi
     # In the background and waited for, so that a signal to this script
     # is handled at once (the trap stops the generator and the server).
     cluster_args=()
@@ -236,6 +253,7 @@ for n in "${CLIENT_COUNTS[@]}"; do
 done
 
 echo
+[ -n "$SILENT" ] && exit "$status"
 if [ -n "$CLUSTER" ]; then
   echo "Fan-out, two Go processes on one Redis (clients split, posts to the first; CPU and RSS of both): $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling"
   "$WORK/fanout" -compare "$RESULTS" -labels go-streams,go-pubsub

@@ -29,6 +29,7 @@
 package engineio
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -141,11 +142,12 @@ type Server struct {
 	onPoller atomic.Int64
 
 	// Keep-alive connections (keepalive.go, back.go).
-	ka        atomic.Pointer[KeepAlive] // set: polling connections move to the poller
-	back      *backListener
-	httpConns sync.Map  // *httpConn → struct{}: those on the poller
-	answers   sync.Pool // *[]byte: buffers for held GETs' answers
-	dateCache atomic.Pointer[dateText]
+	ka          atomic.Pointer[KeepAlive] // set: polling connections move to the poller
+	back        *backListener
+	httpConns   sync.Map  // *httpConn → struct{}: those on the poller
+	answers     sync.Pool // *[]byte: buffers for held GETs' answers
+	headReaders sync.Pool // *headReader
+	dateCache   atomic.Pointer[dateText]
 
 	// What waits for clients (bounds.go); batches are buffers for
 	// WebSocket queue refills.
@@ -176,6 +178,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, log: log, sched: newSchedule(), work: newWorker(), clients: map[string]*Socket{},
 		frames: newFrames(), back: newBackListener(), wsGone: make(chan struct{}, 1)}
 	s.answers.New = func() any { b := make([]byte, 0, 1024); return &b }
+	s.headReaders.New = func() any { hr := new(headReader); hr.br = *bufio.NewReaderSize(nil, 1024); return hr }
 	s.batches.New = func() any { b := make([]byte, 0, refillBatch); return &b }
 	if err := s.startPoller(); err != nil {
 		return nil, err

@@ -104,6 +104,7 @@ type httpConn struct {
 	t0        time.Time
 	afterPOST bool // the last request was a POST (net/http skips CR/LF after one)
 	tm        timer
+	tmKind    timerKind // what tm is armed for (0: not armed)
 	mark      int64     // bytes to be written by the write deadline
 	idleFrom  time.Time // when the connection became idle
 	// waitDrain: a request must go back to net/http once nbio has
@@ -251,8 +252,19 @@ func (h *httpConn) read(buf []byte) {
 	}
 	h.unread = false
 	err := readConn(h.w.nc, buf, func(b []byte) bool {
-		h.buf = append(h.buf, b...)
-		h.process()
+		if len(h.buf) == 0 {
+			// Requests read whole in one go (the common case) are parsed
+			// where they were read; what is left is kept.
+			h.buf = b
+			h.process()
+			h.buf = bytes.Clone(h.buf)
+		} else {
+			h.buf = append(h.buf, b...)
+			h.process()
+		}
+		if len(h.buf) == 0 {
+			h.buf = nil // an idle connection keeps no buffer
+		}
 		return h.state == hReading && !h.waitDrain.Load()
 	})
 	switch {
@@ -281,12 +293,13 @@ func (h *httpConn) process() {
 		}
 		if !h.started {
 			h.started, h.t0 = true, time.Now()
-			h.arm(headerDue, h.t0, ka.header)
 		}
 		end := headEnd(h.buf)
 		if end < 0 || end > maxHeaderBytes(ka.Server) {
 			if end > 0 || len(h.buf) > maxHeaderBytes(ka.Server) {
 				h.handBack()
+			} else {
+				h.arm(headerDue, h.t0, ka.header)
 			}
 			return
 		}
@@ -300,7 +313,11 @@ func (h *httpConn) process() {
 			h.arm(requestDue, h.t0, ka.request)
 			return
 		}
-		req.Body = io.NopCloser(bytes.NewReader(bytes.Clone(h.buf[end:need])))
+		if req.ContentLength > 0 {
+			req.Body = &wholeBody{Reader: *bytes.NewReader(bytes.Clone(h.buf[end:need]))}
+		} else {
+			req.Body = http.NoBody
+		}
 		h.buf = append(h.buf[:0], h.buf[need:]...)
 		h.afterPOST = req.Method == http.MethodPost
 		h.serve(req, ka)
@@ -343,7 +360,12 @@ func headEnd(b []byte) int {
 // reports whether the poller serves the request (see the top of the
 // file); a request it does not serve goes back to net/http.
 func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
-	req, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(head), len(head)))
+	hr := h.srv.headReaders.Get().(*headReader)
+	hr.rd.Reset(head)
+	hr.br.Reset(&hr.rd)
+	req, err := http.ReadRequest(&hr.br)
+	hr.rd.Reset(nil)
+	h.srv.headReaders.Put(hr)
 	if err != nil || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.URL.Host != "" ||
 		!strings.HasPrefix(req.URL.Path, ka.Path) || req.Close ||
 		req.ContentLength < 0 || req.ContentLength > h.srv.opts.MaxPayload || len(req.TransferEncoding) > 0 {
@@ -379,6 +401,18 @@ func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
 	return req, true
 }
 
+// headReader reads a request's header for http.ReadRequest; the server
+// keeps a few for reuse (they hold no part of a request once it is read).
+type headReader struct {
+	rd bytes.Reader
+	br bufio.Reader
+}
+
+// wholeBody is the body of a request read whole on the poller.
+type wholeBody struct{ bytes.Reader }
+
+func (*wholeBody) Close() error { return nil }
+
 // hostLines counts the header lines named Host.
 func hostLines(head []byte) int {
 	n := 0
@@ -394,7 +428,9 @@ func hostLines(head []byte) int {
 func (h *httpConn) serve(req *http.Request, ka *KeepAlive) {
 	resp := &pollerResponse{h: h, header: make(http.Header), inHandler: true}
 	h.state, h.cur, h.started = hServing, resp, false
-	h.srv.sched.disarm(&h.tm)
+	if h.tmKind != idleDue { // the idle deadline stays armed: it looks again when it fires
+		h.disarm()
+	}
 	h.mu.Unlock()
 	ka.Server.Handler.ServeHTTP(resp, req)
 	h.mu.Lock()
@@ -467,36 +503,52 @@ func (h *httpConn) next() {
 		h.arm(writeDue, now, h.srv.opts.WriteTimeout)
 		return
 	}
-	h.arm(idleDue, now, h.srv.ka.Load().idle)
+	if h.tmKind != idleDue { // an idle deadline armed already looks at idleFrom when it fires
+		h.arm(idleDue, now, h.srv.ka.Load().idle)
+	}
 }
 
 // arm sets the connection's deadline to d after from; no deadline when
 // d is 0 (net/http's "no timeout").
 func (h *httpConn) arm(kind timerKind, from time.Time, d time.Duration) {
 	if d <= 0 {
-		h.srv.sched.disarm(&h.tm)
+		h.disarm()
 		return
 	}
+	h.tmKind = kind
 	h.srv.sched.arm(&h.tm, kind, from.Add(d))
 }
 
-// onTimer: a deadline passed.
+func (h *httpConn) disarm() {
+	h.tmKind = 0
+	h.srv.sched.disarm(&h.tm)
+}
+
+// onTimer: a deadline passed. The idle deadline is not moved at every
+// request (two operations on the schedule's heap per poll): it stays
+// armed and, when it fires, looks at how long the connection has been
+// idle, and fires again later when that is not long enough.
 func (h *httpConn) onTimer(kind timerKind, now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.state != hReading {
-		return
-	}
-	if kind == writeDue && h.w.written.Load() >= h.mark { // the answers went out in time
+	h.tmKind = 0
+	idle := h.srv.ka.Load().idle
+	switch {
+	case h.state == hServing && kind == idleDue: // a request waits for its answer: look again later
+		h.arm(idleDue, now, idle)
+	case h.state != hReading:
+	case kind == idleDue && !h.started && now.Before(h.idleFrom.Add(idle)):
+		h.arm(idleDue, h.idleFrom, idle)
+	case kind == writeDue && h.w.written.Load() >= h.mark: // the answers went out in time
 		if !h.started {
-			h.arm(idleDue, h.idleFrom, h.srv.ka.Load().idle)
+			h.arm(idleDue, h.idleFrom, idle)
 		}
-		return
+	default:
+		if kind == writeDue {
+			h.srv.opts.Observer.Dropped(SlowTimeout)
+		}
+		h.closeLocked() // idle, header, whole request or write deadline: net/http closes too
 	}
-	if kind == writeDue {
-		h.srv.opts.Observer.Dropped(SlowTimeout)
-	}
-	h.closeLocked() // idle, header, whole request or write deadline: net/http closes too
 }
 
 // drained: nbio wrote all it had (under nc's lock, maybe in a write
@@ -521,10 +573,10 @@ func (h *httpConn) handBack() {
 			return // drained resumes
 		}
 	}
-	b := newBridge(h, h.buf)
+	b := newBridge(h, bytes.Clone(h.buf)) // h.buf may be the poller's buffer
 	h.buf = nil
 	h.state = hLent
-	h.srv.sched.disarm(&h.tm)
+	h.disarm()
 	h.bridge.Store(b)
 	if !h.srv.back.deliver(b) {
 		h.closeLocked()
@@ -537,7 +589,7 @@ func (h *httpConn) closeLocked() {
 		return
 	}
 	h.state = hClosed
-	h.srv.sched.disarm(&h.tm)
+	h.disarm()
 	_ = h.w.nc.Close()
 }
 
@@ -565,7 +617,7 @@ func (h *httpConn) gone() {
 	holder := h.holder
 	h.holder = nil
 	h.state = hClosed
-	h.srv.sched.disarm(&h.tm)
+	h.disarm()
 	h.mu.Unlock()
 	if holder != nil {
 		holder.heldGone(h)

@@ -3,7 +3,6 @@ package engineio
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -33,19 +32,8 @@ func mustDeadlineEngine(t *testing.T, header, read, idle time.Duration) *testEng
 // moved it to the poller; its answer is read.
 func polledConn(t *testing.T, e *testEngine) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, br, _ := handshakeOn(t, strings.TrimPrefix(e.hs.URL, "http://"))
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("handshake: %v %v", res, err)
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
 	return conn, br
 }
 

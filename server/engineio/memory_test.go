@@ -64,20 +64,30 @@ func heapInUse() uint64 {
 // pollRaw opens a polling session on a connection of its own and leaves
 // a GET waiting on it.
 func pollRaw(tb testing.TB, addr string) net.Conn {
+	conn, _, sid := handshakeOn(tb, addr)
+	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", sid, addr)
+	return conn
+}
+
+// handshakeOn opens a connection and a polling session on it (the
+// connection moves to the poller); it returns the connection, its reader
+// and the session id.
+func handshakeOn(tb testing.TB, addr string) (net.Conn, *bufio.Reader, string) {
+	tb.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
 	if err != nil || res.StatusCode != http.StatusOK {
 		tb.Fatalf("handshake: %v %v", res, err)
 	}
 	body, _ := io.ReadAll(res.Body)
 	var open struct{ Sid string }
-	if err := json.Unmarshal(body[1:], &open); err != nil {
-		tb.Fatalf("open packet %q: %v", body, err)
+	if len(body) < 1 || json.Unmarshal(body[1:], &open) != nil {
+		tb.Fatalf("open packet %q", body)
 	}
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", open.Sid, addr)
-	return conn
+	return conn, br, open.Sid
 }

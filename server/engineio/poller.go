@@ -101,17 +101,23 @@ func (s *Server) addToPoller(conn net.Conn, make func(*nbio.Conn) pollerConn) (*
 }
 
 // errStopped is what a connection's reading ends with when its owner
-// stops taking bytes: it reads again later.
+// stopped taking bytes while the kernel may hold more (the last read
+// filled the buffer): the owner reads again later, since no new edge
+// comes for what is there already.
 var errStopped = errors.New("engineio: not reading now")
 
 // readConn reads what the kernel holds for nc into buf, handing each
-// read to take, until the kernel has no more (nil), take stops
-// (errStopped: the rest stays in the kernel) or the connection fails
-// or ends (the error; the caller closes it).
+// read to take, until the kernel has no more (nil), take stops (nil
+// when that read did not fill buf: the kernel had no more then, and
+// whatever comes later brings a new edge; else errStopped) or the
+// connection fails or ends (the error; the caller closes it).
 func readConn(nc *nbio.Conn, buf []byte, take func([]byte) bool) error {
 	for {
 		n, err := nc.Read(buf)
 		if n > 0 && !take(buf[:n]) {
+			if n < len(buf) {
+				return nil
+			}
 			return errStopped
 		}
 		switch {
