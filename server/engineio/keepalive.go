@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -356,16 +355,11 @@ func headEnd(b []byte) int {
 	}
 }
 
-// eligible parses a request header with the standard library and
-// reports whether the poller serves the request (see the top of the
-// file); a request it does not serve goes back to net/http.
+// eligible parses a request header as the standard library does
+// (readHead) and reports whether the poller serves the request (see the
+// top of the file); a request it does not serve goes back to net/http.
 func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
-	hr := h.srv.headReaders.Get().(*headReader)
-	hr.rd.Reset(head)
-	hr.br.Reset(&hr.rd)
-	req, err := http.ReadRequest(&hr.br)
-	hr.rd.Reset(nil)
-	h.srv.headReaders.Put(hr)
+	req, err := h.srv.readHead(head)
 	if err != nil || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.URL.Host != "" ||
 		!strings.HasPrefix(req.URL.Path, ka.Path) || req.Close ||
 		req.ContentLength < 0 || req.ContentLength > h.srv.opts.MaxPayload || len(req.TransferEncoding) > 0 {
@@ -401,13 +395,6 @@ func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
 	return req, true
 }
 
-// headReader reads a request's header for http.ReadRequest; the server
-// keeps a few for reuse (they hold no part of a request once it is read).
-type headReader struct {
-	rd bytes.Reader
-	br bufio.Reader
-}
-
 // wholeBody is the body of a request read whole on the poller.
 type wholeBody struct{ bytes.Reader }
 
@@ -416,8 +403,15 @@ func (*wholeBody) Close() error { return nil }
 // hostLines counts the header lines named Host.
 func hostLines(head []byte) int {
 	n := 0
-	for line := range bytes.SplitSeq(head, []byte("\n")) {
-		if k, _, ok := bytes.Cut(line, []byte(":")); ok && strings.EqualFold(string(k), "Host") {
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		// ReadRequest took the header: a name is followed by its colon.
+		if len(line) > 4 && line[4] == ':' && bytes.EqualFold(line[:4], []byte("Host")) {
 			n++
 		}
 	}

@@ -105,6 +105,10 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 	if fresh {
 		c.ws = t // before anything can be sent
 	}
+	// The early bytes are read before anything the poller finds: it
+	// waits for rmu.
+	t.rmu.Lock()
+	defer t.rmu.Unlock()
 	if b, ok := conn.(*bridgeConn); ok { // lent by the poller: it becomes the WebSocket there
 		early = append(early, b.takeBack()...)
 		err = b.h.upgrade(b, t)
@@ -124,12 +128,8 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 	if !t.w.write(acceptResponse(key)) {
 		return true // closing: onWebSocketClose follows
 	}
-	if len(early) > 0 {
-		t.rmu.Lock()
-		if !t.take(early) {
-			t.unread = true
-		}
-		t.rmu.Unlock()
+	if len(early) > 0 && !t.take(early) {
+		t.unread = true
 	}
 	return true
 }
