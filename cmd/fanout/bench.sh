@@ -153,7 +153,7 @@ start_go() { # clients
   port_free "$GO_PORT" || { echo "bench: port $GO_PORT is taken" >&2; return 1; }
   env PORT="$GO_PORT" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1" BCRYPT_COST=4 \
     JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
-    METRICS_ADDR="127.0.0.1:$((GO_PORT + 100))" "$WORK/feedrt-server" >"$log" 2>&1 &
+    ${SILENT:+METRICS_ADDR="127.0.0.1:$((GO_PORT + 100))"} "$WORK/feedrt-server" >"$log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$GO_PORT" "$SERVER_PID" "$log"
 }
