@@ -19,9 +19,17 @@ import (
 // connCounter counts net/http's connections by their states.
 type connCounter struct{ n atomic.Int64 }
 
+// pollerConn is a connection the Socket.IO engine lends net/http while
+// its poller keeps it (and counts it).
+type pollerConn interface{ OnPoller() }
+
 // track is an http.Server's ConnState: a connection counts from New to
-// Closed, or to Hijacked (the engine's poller counts it then).
-func (c *connCounter) track(_ net.Conn, s http.ConnState) {
+// Closed, or to Hijacked (the engine's poller counts it then); one the
+// engine lent is its already.
+func (c *connCounter) track(conn net.Conn, s http.ConnState) {
+	if _, lent := conn.(pollerConn); lent {
+		return
+	}
 	switch s {
 	case http.StateNew:
 		c.n.Add(1)

@@ -111,3 +111,32 @@ func TestMaxConnections(t *testing.T) {
 		t.Errorf("/healthz on a new connection after the flood: %v", err)
 	}
 }
+
+// TestLentConnectionCountedOnce: a polling client's connection, moved to
+// the engine's poller and lent back to net/http for a REST request,
+// counts once toward MAX_CONNECTIONS.
+func TestLentConnectionCountedOnce(t *testing.T) {
+	env := mustStart(t, nil)
+	addr := strings.TrimPrefix(env.url, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	exchange := func(req string) {
+		t.Helper()
+		fmt.Fprintf(conn, req, addr)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("%q: %v %v", req, res, err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+	}
+	exchange("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n") // to the poller
+	waitFor(t, "one connection, on the poller", func() bool { return env.srv.openConns() == 1 })
+	exchange("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n") // lent to net/http
+	if n := env.srv.openConns(); n != 1 {
+		t.Errorf("%d connections counted, want the one", n)
+	}
+}

@@ -220,6 +220,10 @@ func (b *bridgeConn) takeBack() []byte {
 	return pre
 }
 
+// OnPoller says that the connection, though net/http serves it now, is
+// one of the engine's poller's (Server.PollerConns counts it).
+func (b *bridgeConn) OnPoller() {}
+
 func (b *bridgeConn) LocalAddr() net.Addr  { return b.h.w.nc.LocalAddr() }
 func (b *bridgeConn) RemoteAddr() net.Addr { return b.h.w.nc.RemoteAddr() }
 

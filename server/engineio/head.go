@@ -12,13 +12,15 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Reading a request's header on the poller. The standard library's
-// parser (http.ReadRequest) is the reference: readHead hands it every
-// header, unless the header is of the plain form polling clients send,
-// which plainHead reads itself at a fraction of the cost (a poll is a
-// request per message per client). plainHead takes a strict subset of
-// what http.ReadRequest and net/http's server take, and reads it the
-// same way: FuzzPlainHead holds the two against each other.
+// Reading a request's header on the poller: where it ends (headEnd), what
+// it says (readHead) and whether the poller serves the request
+// (eligible). The standard library's parser (http.ReadRequest) is the
+// reference: readHead hands it every header, unless the header is of the
+// plain form polling clients send, which plainHead reads itself at a
+// fraction of the cost (a poll is a request per message per client).
+// plainHead takes a strict subset of what http.ReadRequest and net/http's
+// server take, and reads it the same way: FuzzPlainHead holds the two
+// against each other.
 
 // readHead parses a request header (up to and including its empty line).
 func (s *Server) readHead(head []byte) (*http.Request, error) {
@@ -158,4 +160,99 @@ func urlText(s string) bool {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// maxHeaderBytes is how much of a request's header net/http reads before
+// it answers 431.
+func maxHeaderBytes(srv *http.Server) int {
+	n := srv.MaxHeaderBytes
+	if n <= 0 {
+		n = http.DefaultMaxHeaderBytes
+	}
+	return n + 4096
+}
+
+// headEnd is the length of the request header at the start of b, up to
+// and including the empty line that ends it (as the standard library
+// reads lines: ending in LF, a CR before it dropped); -1 when it has not
+// all come.
+func headEnd(b []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		case i >= len(b)-1:
+			return -1
+		}
+	}
+}
+
+// eligible parses a request header as the standard library does
+// (readHead) and reports whether the poller serves the request (see the
+// top of the file); a request it does not serve goes back to net/http.
+func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
+	req, err := h.srv.readHead(head)
+	if err != nil || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.URL.Host != "" ||
+		!strings.HasPrefix(req.URL.Path, ka.Path) || req.Close ||
+		req.ContentLength < 0 || req.ContentLength > h.srv.opts.MaxPayload || len(req.TransferEncoding) > 0 {
+		return nil, false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodPost, http.MethodOptions:
+	default:
+		return nil, false
+	}
+	for _, k := range []string{"Expect", "Upgrade", "Transfer-Encoding"} {
+		if _, ok := req.Header[k]; ok {
+			return nil, false
+		}
+	}
+	// net/http's server also wants exactly one valid Host, and header
+	// names and values it accepts (ReadRequest takes Host out of the
+	// header: its lines are counted here).
+	if hostLines(head) != 1 || !httpguts.ValidHostHeader(req.Host) {
+		return nil, false
+	}
+	for k, vs := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return nil, false
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, false
+			}
+		}
+	}
+	req.RemoteAddr = h.remote
+	return req, true
+}
+
+// wholeBody is the body of a request read whole on the poller.
+type wholeBody struct{ bytes.Reader }
+
+func (*wholeBody) Close() error { return nil }
+
+// hostLines counts the header lines named Host.
+func hostLines(head []byte) int {
+	n := 0
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		// ReadRequest took the header: a name is followed by its colon.
+		if len(line) > 4 && line[4] == ':' && bytes.EqualFold(line[:4], []byte("Host")) {
+			n++
+		}
+	}
+	return n
 }

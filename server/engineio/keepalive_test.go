@@ -3,6 +3,7 @@ package engineio
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -124,5 +125,44 @@ func TestPollerTimeoutsDefault(t *testing.T) {
 	start := time.Now()
 	if d := waitClosed(t, conn, br, start); d < testReadTimeout {
 		t.Errorf("idle connection closed after %v, before ReadTimeout (%v)", d, testReadTimeout)
+	}
+}
+
+// TestWebSocketOnLentConnection: a connection on the poller that a
+// request of another kind lent to net/http, and that then carries a
+// WebSocket upgrade (a client that reuses its keep-alive connection for
+// it), becomes that WebSocket in place: the session opens and echoes.
+func TestWebSocketOnLentConnection(t *testing.T) {
+	e := mustEngineWith(t, engineSetup{options: noPings, keepAlive: true, handler: func(srv *Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/plain" {
+				_, _ = io.WriteString(w, "plain")
+				return
+			}
+			wrapped(srv).ServeHTTP(w, r)
+		})
+	}})
+	conn, br := polledConn(t, e) // on the poller
+	addr := strings.TrimPrefix(e.hs.URL, "http://")
+	fmt.Fprintf(conn, "GET /plain HTTP/1.1\r\nHost: %s\r\n\r\n", addr) // lent to net/http
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("plain request: %v %v", res, err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
+	if res, err = http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if op, payload := readServerFrame(t, br); op != opText || !strings.HasPrefix(string(payload), "0{") {
+		t.Fatalf("open packet: %x %q", op, payload)
+	}
+	if _, err := conn.Write(clientFrame(0x80|opText, []byte("4hello"), false)); err != nil {
+		t.Fatal(err)
+	}
+	if op, payload := readServerFrame(t, br); op != opText || string(payload) != "4hello" {
+		t.Errorf("echo: %x %q", op, payload)
 	}
 }

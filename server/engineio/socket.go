@@ -265,53 +265,6 @@ func (c *Socket) dropSlow(cause SlowCause) {
 	c.close("transport error", false, typeClose)
 }
 
-// queuedJob is a job of the packet queue and the bytes it carries.
-type queuedJob struct {
-	size int64
-	fn   func()
-}
-
-// exec runs fn on the session's packet queue: after the jobs queued
-// before it, on a goroutine of the server's pool, never on the poller's.
-func (c *Socket) exec(size int, fn func()) {
-	c.inBytes.Add(int64(size))
-	c.imu.Lock()
-	c.inbox = append(c.inbox, queuedJob{int64(size), fn})
-	start := !c.draining
-	c.draining = true
-	c.imu.Unlock()
-	if start {
-		c.srv.pool.Go(c.drainInbox)
-	}
-}
-
-// drainInbox runs the queued jobs until none is left.
-func (c *Socket) drainInbox() {
-	for {
-		c.imu.Lock()
-		if c.inHead == len(c.inbox) {
-			clear(c.inbox)
-			c.inbox, c.inHead, c.draining = c.inbox[:0], 0, false
-			c.imu.Unlock()
-			return
-		}
-		job := c.inbox[c.inHead]
-		c.inbox[c.inHead] = queuedJob{}
-		c.inHead++
-		c.imu.Unlock()
-		job.fn()
-		if c.inBytes.Add(-job.size) <= c.srv.opts.MaxPayload {
-			if t := c.paused.Swap(nil); t != nil {
-				t.resume()
-			}
-		}
-	}
-}
-
-// inboundFull: the packet queue holds more than MaxPayload; the
-// WebSocket stops reading until it has run down.
-func (c *Socket) inboundFull() bool { return c.inBytes.Load() > c.srv.opts.MaxPayload }
-
 // Close closes the session ("forced close"); queued packets are written
 // first unless discard.
 func (c *Socket) Close(discard bool) { c.close("forced close", !discard, typeClose) }
