@@ -70,36 +70,42 @@ func (s *Server) evict() {
 	}
 	defer s.evicting.Store(false)
 	type holder struct {
-		held int64
-		drop func()
+		held   int64 // all it holds
+		copied int64 // of which nbio's copy
+		drop   func()
 	}
 	var hs []holder
 	for _, c := range s.sessions() {
 		c.mu.Lock()
 		n := c.heldLocked()
+		var copied int64
+		if c.ws != nil {
+			copied = c.ws.w.backlog()
+		}
 		c.mu.Unlock()
 		if n > 0 {
-			hs = append(hs, holder{n, func() { c.dropSlow(SlowTotal) }})
+			hs = append(hs, holder{n, copied, func() { c.dropSlow(SlowTotal) }})
 		}
 	}
 	s.httpConns.Range(func(k, _ any) bool {
 		h := k.(*httpConn)
 		if n := h.w.backlog(); n > 0 {
-			hs = append(hs, holder{n, h.dropSlow})
+			hs = append(hs, holder{n, n, h.dropSlow})
 		}
 		return true
 	})
 	slices.SortFunc(hs, func(a, b holder) int { return cmp.Compare(b.held, a.held) })
 	target := s.opts.MaxQueuedTotal / 8 * 7
-	// nbio gives a closed connection's copy back after the close, not at
-	// once: what is on its way back is counted off.
+	// A dropped connection's queue is given back at once (shared frames
+	// only once no queue holds them); nbio gives its copy back after the
+	// close: what is on its way back is counted off.
 	var returning int64
 	for _, h := range hs {
 		if s.queued.Load()-returning <= target {
 			break
 		}
 		h.drop()
-		returning += h.held
+		returning += h.copied
 	}
 }
 
