@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -126,11 +127,7 @@ func (s *Server) logDrop(sid string, cause SlowCause) {
 func (s *Server) sessions() []*Socket {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	all := make([]*Socket, 0, len(s.clients))
-	for _, c := range s.clients {
-		all = append(all, c)
-	}
-	return all
+	return slices.Collect(maps.Values(s.clients))
 }
 
 // worker runs, on one goroutine per server, what must not run where it

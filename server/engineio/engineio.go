@@ -36,8 +36,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,10 +221,7 @@ func (s *Server) Close() engine.BaseServer {
 		return s
 	}
 	s.closed = true
-	all := make([]*Socket, 0, len(s.clients))
-	for _, c := range s.clients {
-		all = append(all, c)
-	}
+	all := slices.Collect(maps.Values(s.clients))
 	s.mu.Unlock()
 	_ = s.back.Close()
 	for _, c := range all {
