@@ -47,7 +47,6 @@ import (
 	"time"
 
 	"github.com/lesismal/nbio"
-	"github.com/lesismal/nbio/taskpool"
 	engine "github.com/zishang520/socket.io/servers/engine/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -136,12 +135,13 @@ type Server struct {
 	clientCount atomic.Int64
 	opened      atomic.Uint64 // sessions opened (Socket.seq)
 
-	// The poller (poller.go): nbio's engine, the pool that runs sessions'
-	// packets, buffers for reads off the poller, connections on it.
+	// The poller (poller.go): nbio's engine, buffers for reads off the
+	// poller, connections on it.
 	nb       *nbio.Engine
-	pool     *taskpool.TaskPool
 	readBufs sync.Pool
 	onPoller atomic.Int64
+	// inboxes: the goroutines running sessions' packets (inbox.go).
+	inboxes sync.WaitGroup
 
 	// Keep-alive connections (keepalive.go, back.go).
 	ka          atomic.Pointer[KeepAlive] // set: polling connections move to the poller
@@ -229,9 +229,9 @@ func (s *Server) Close() engine.BaseServer {
 	}
 	s.waitWebSocketsFlushed()
 	s.nb.Stop()
+	s.waitInboxes()
 	s.sched.close()
 	s.work.close()
-	s.pool.Stop()
 	return s
 }
 

@@ -1,8 +1,11 @@
 package engineio
 
+import "time"
+
 // A session's packet queue: what its client sent (a POST's packets, a
-// WebSocket's messages) runs in order on the server's pool, never on the
-// poller's goroutine, which only reads. A WebSocket stops reading while
+// WebSocket's messages) runs in order on a goroutine of the session's
+// own while there is any (the server waits for them at Close), never on
+// the poller's goroutine, which only reads. A WebSocket stops reading while
 // the queue holds more than MaxPayload (the kernel keeps the rest and TCP
 // slows the client); a POST is answered once its packets have run.
 
@@ -13,7 +16,7 @@ type queuedJob struct {
 }
 
 // exec runs fn on the session's packet queue: after the jobs queued
-// before it, on a goroutine of the server's pool, never on the poller's.
+// before it, on the queue's goroutine, never on the poller's.
 func (c *Socket) exec(size int, fn func()) {
 	c.inBytes.Add(int64(size))
 	c.imu.Lock()
@@ -22,7 +25,7 @@ func (c *Socket) exec(size int, fn func()) {
 	c.draining = true
 	c.imu.Unlock()
 	if start {
-		c.srv.pool.Go(c.drainInbox)
+		c.srv.inboxes.Go(c.drainInbox)
 	}
 }
 
@@ -52,3 +55,17 @@ func (c *Socket) drainInbox() {
 // inboundFull: the packet queue holds more than MaxPayload; the
 // WebSocket stops reading until it has run down.
 func (c *Socket) inboundFull() bool { return c.inBytes.Load() > c.srv.opts.MaxPayload }
+
+// waitInboxes waits, at most WriteTimeout, for the packets sessions were
+// running when the server closed.
+func (s *Server) waitInboxes() {
+	done := make(chan struct{})
+	go func() { s.inboxes.Wait(); close(done) }()
+	t := time.NewTimer(s.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("Engine.IO: packets still being handled at close", "waited", s.opts.WriteTimeout)
+	}
+}

@@ -121,8 +121,8 @@ func TestPollerBodyTimeout(t *testing.T) {
 // the http.Server's ReadTimeout bounds both, as in net/http.
 func TestPollerTimeoutsDefault(t *testing.T) {
 	e := mustDeadlineEngine(t, 0, testReadTimeout, 0)
+	start := time.Now() // before the request: its answer starts the wait
 	conn, br := polledConn(t, e)
-	start := time.Now()
 	if d := waitClosed(t, conn, br, start); d < testReadTimeout {
 		t.Errorf("idle connection closed after %v, before ReadTimeout (%v)", d, testReadTimeout)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/logging"
 	"github.com/lesismal/nbio/mempool"
-	"github.com/lesismal/nbio/taskpool"
 )
 
 // The poller. Connections leave net/http for the poller of
@@ -27,9 +26,6 @@ import (
 //
 // A TLS connection from crypto/tls cannot move to the poller: terminate
 // TLS in front of the server.
-
-// messagePool bounds the goroutines that run sessions' packets.
-const messagePool = 64
 
 // pollerConn is what a connection on the poller is to the server: its
 // nbio session.
@@ -68,7 +64,6 @@ func (s *Server) startPoller() error {
 			p.wire().wrote(n)
 		}
 	})
-	s.pool = taskpool.New(messagePool, 1024)
 	s.readBufs.New = func() any { b := make([]byte, 16<<10); return &b }
 	return s.nb.Start()
 }

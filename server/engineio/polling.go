@@ -141,7 +141,7 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 	late := c.upgrading
 	if late && pollerResponseOf(w) != nil && len(p.buf) == 0 && p.last == 0 {
 		// On the poller nothing waits: the GET is held, and answered when
-		// the upgrade ends or the wait is over (lateGET).
+		// the upgrade ends or the wait is over (lateCheck).
 		h, _, _ := c.srv.hold(w, r, c)
 		p.held, p.waiting, p.late = h, true, w.Header()
 		c.mu.Unlock()

@@ -47,8 +47,8 @@ type Socket struct {
 	hb        timer    // ping, pong deadline, or a closing session's last wait
 	slow      bool     // dropped for not taking its data
 
-	// The packet queue (exec): what the client sent, run in order on the
-	// server's pool. inBytes is what waits there; a WebSocket stops
+	// The packet queue (exec): what the client sent, run in order on a
+	// goroutine of its own. inBytes is what waits there; a WebSocket stops
 	// reading (paused) while it is past MaxPayload.
 	imu      sync.Mutex
 	inbox    []queuedJob
@@ -59,6 +59,12 @@ type Socket struct {
 
 	lmu       sync.Mutex
 	listeners []listener
+	// announcedDone is set once the "connection" listeners have run; a
+	// session that closed before keeps its reason in closedEarly until
+	// then (both under lmu), so that the listeners they added hear of
+	// the close.
+	announcedDone bool
+	closedEarly   string
 	// announced is done once the "connection" listeners have run: a
 	// client may answer the open packet before they have, and its
 	// packets must wait for the listeners that take them.
@@ -107,7 +113,14 @@ func (c *Socket) open() {
 	c.mu.Unlock()
 	c.srv.opts.Observer.Opened(transport, c.protocol)
 	c.withRequestCopy(func() { c.srv.emitConnection(c) })
+	c.lmu.Lock()
+	c.announcedDone = true
+	reason, closed := c.closedEarly, c.closedEarly != ""
+	c.lmu.Unlock()
 	c.announced.Done()
+	if closed { // before its listeners were there: they hear of it now
+		c.emit("close", reason)
+	}
 }
 
 // Id is the session id.
@@ -307,7 +320,15 @@ func (c *Socket) close(reason string, flush bool, last byte) {
 		c.srv.forget(c)
 	}
 	c.srv.opts.Observer.Closed(transport, c.protocol, reason, slow)
-	c.emit("close", reason)
+	c.lmu.Lock()
+	early := !c.announcedDone
+	if early {
+		c.closedEarly = reason
+	}
+	c.lmu.Unlock()
+	if !early {
+		c.emit("close", reason)
+	}
 }
 
 // onTimer handles the session's deadlines.

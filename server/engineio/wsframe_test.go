@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -175,4 +176,41 @@ func readServerFrame(t *testing.T, br *bufio.Reader) (op byte, payload []byte) {
 		t.Fatalf("read a frame: %v", err)
 	}
 	return hdr[0] & 0x0f, payload
+}
+
+// TestCloseBeforeListeners: a session that closes while its
+// "connection" listeners still run (a client that answers the open
+// packet with a fault at once) tells the listeners they added of the
+// close once they are done, so that nothing they set up waits forever.
+func TestCloseBeforeListeners(t *testing.T) {
+	srv, err := New(testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, closes := make(chan struct{}), make(chan string, 1)
+	_ = srv.On("connection", func(args ...any) {
+		c := args[0].(*Socket)
+		<-release
+		_ = c.Once("close", func(a ...any) { closes <- a[0].(string) })
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	conn, br := dialRawReader(t, strings.TrimPrefix(hs.URL, "http://"))
+	defer conn.Close()
+	if op, _ := readServerFrame(t, br); op != opText {
+		t.Fatalf("open packet: opcode %x", op)
+	}
+	if _, err := conn.Write(clientFrame(0x80|opText, []byte("4x"), true)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the session closed", func() bool { return srv.ClientsCount() == 0 })
+	close(release)
+	select {
+	case r := <-closes:
+		if r != "transport error" {
+			t.Errorf("close reason %q, want transport error", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listeners added at connection never heard of the close")
+	}
 }
