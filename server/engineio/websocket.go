@@ -166,8 +166,15 @@ func (t *wsConn) take(b []byte) bool {
 		return false
 	}
 	if t.c.inboundFull() {
+		// The queue's goroutine resumes the connection when it has run
+		// down; if it did so before the connection was stored for it,
+		// reading goes on.
 		t.paused = true
-		return false
+		t.c.paused.Store(t)
+		if t.c.inboundFull() || !t.c.paused.CompareAndSwap(t, nil) {
+			return false
+		}
+		t.paused = false
 	}
 	return true
 }
