@@ -1,19 +1,22 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"feedrt/server/metrics/metricstest"
 )
 
 // The silent mode measures what clients that stop reading cost a server:
@@ -101,7 +104,7 @@ func RunSilent(ctx context.Context, cfg SilentConfig, log io.Writer) (*SilentRes
 		return nil, err
 	}
 	res := &SilentResult{Clients: cfg.Clients, Posts: cfg.Posts, RSSBefore: rss(), HeapInUseAfter: -1, Dropped: -1}
-	conns := make([]net.Conn, 0, cfg.Clients)
+	conns := make([]*websocket.Conn, 0, cfg.Clients)
 	defer func() {
 		for _, c := range conns {
 			c.Close()
@@ -180,58 +183,30 @@ func RunSilent(ctx context.Context, cfg SilentConfig, log io.Writer) (*SilentRes
 
 // silentClient opens a WebSocket session connected to "/" and reads no
 // more of it.
-func silentClient(ctx context.Context, target *url.URL, path string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", target.Host)
+func silentClient(ctx context.Context, target *url.URL, path string) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	u := url.URL{Scheme: "ws", Host: target.Host, Path: path, RawQuery: "EIO=4&transport=websocket"}
+	c, _, err := websocket.DefaultDialer.DialContext(ctx, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(c, "GET %s?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, target.Host)
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		c.Close()
-		return nil, fmt.Errorf("upgrade: %v %v", res, err)
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetReadDeadline(dl)
 	}
-	if _, err := readFrame(br); err != nil { // the open packet
+	if _, msg, err := c.ReadMessage(); err != nil || len(msg) == 0 || msg[0] != eioOpen {
+		c.Close()
+		return nil, fmt.Errorf("open packet: %q %v", msg, err)
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte{eioMessage, sioConnect}); err != nil {
 		c.Close()
 		return nil, err
 	}
-	// "40", masked as a client must.
-	if _, err := c.Write([]byte{0x81, 0x82, 1, 2, 3, 4, '4' ^ 1, '0' ^ 2}); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if msg, err := readFrame(br); err != nil || !strings.HasPrefix(string(msg), "40") {
+	if _, msg, err := c.ReadMessage(); err != nil || len(msg) < 2 || msg[0] != eioMessage || msg[1] != sioConnect {
 		c.Close()
 		return nil, fmt.Errorf("connect to /: %q %v", msg, err)
 	}
-	_ = c.SetDeadline(time.Time{})
 	return c, nil
-}
-
-// readFrame reads one unmasked frame's payload.
-func readFrame(br *bufio.Reader) ([]byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
-		return nil, err
-	}
-	n := int(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var l [2]byte
-		if _, err := io.ReadFull(br, l[:]); err != nil {
-			return nil, err
-		}
-		n = int(l[0])<<8 | int(l[1])
-	case 127:
-		return nil, errors.New("a frame longer than this client reads")
-	}
-	b := make([]byte, n)
-	_, err := io.ReadFull(br, b)
-	return b, err
 }
 
 // scrapeSum reads a Prometheus text endpoint and adds up the samples of
@@ -246,23 +221,14 @@ func scrapeSum(ctx context.Context, metricsURL, name string) (float64, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sum, found := 0.0, false
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
-			f := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
-			if len(f) > 0 {
-				v, err := strconv.ParseFloat(f[0], 64)
-				if err != nil {
-					return 0, fmt.Errorf("%s: %q: %w", metricsURL, line, err)
-				}
-				sum, found = sum+v, true
-			}
-		}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", metricsURL, err)
 	}
-	if !found {
+	f, ok := fams[name]
+	if !ok {
 		return 0, fmt.Errorf("%s: no %s", metricsURL, name)
 	}
-	return sum, nil
+	return metricstest.Sum(f), nil
 }

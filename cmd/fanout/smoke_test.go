@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestSmokeGoServer(t *testing.T) {
 		t.Logf("raise open-file limit: %v", err)
 	}
 	bin := buildServer(t)
-	base, pid := startServer(t, bin)
+	base, _, pid := startServer(t, bin)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
@@ -113,10 +114,10 @@ func buildServer(t *testing.T) string {
 // startServer runs the server binary on a kernel-chosen loopback port and
 // returns its base URL and pid once it listens. It is stopped with
 // SIGTERM at the end of the test; its log is shown if the test failed.
-func startServer(t *testing.T, bin string) (string, int) {
+func startServer(t *testing.T, bin string, env ...string) (base, metricsURL string, pid int) {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), env...),
 		"PORT=0",
 		"HOST=127.0.0.1",
 		"DATA_DIR="+t.TempDir(),
@@ -137,6 +138,7 @@ func startServer(t *testing.T, bin string) (string, int) {
 	}
 	exited := make(chan error, 1)
 	addr := make(chan string, 1)
+	var metricsAddr atomic.Value // logged before the listening address
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -145,14 +147,17 @@ func startServer(t *testing.T, bin string) (string, int) {
 			logMu.Lock()
 			log.WriteString(line + "\n")
 			logMu.Unlock()
-			if strings.Contains(line, "msg=listening") {
-				for _, f := range strings.Fields(line) {
-					if a, ok := strings.CutPrefix(f, "addr="); ok {
-						select {
-						case addr <- a:
-						default:
-						}
+			for _, f := range strings.Fields(line) {
+				a, ok := strings.CutPrefix(f, "addr=")
+				switch {
+				case !ok:
+				case strings.Contains(line, "msg=listening"):
+					select {
+					case addr <- a:
+					default:
 					}
+				case strings.Contains(line, `msg="serving metrics"`):
+					metricsAddr.Store(a)
 				}
 			}
 		}
@@ -179,14 +184,17 @@ func startServer(t *testing.T, bin string) (string, int) {
 	})
 	select {
 	case a := <-addr:
-		return "http://" + a, cmd.Process.Pid
+		if m, ok := metricsAddr.Load().(string); ok {
+			metricsURL = "http://" + m + "/metrics"
+		}
+		return "http://" + a, metricsURL, cmd.Process.Pid
 	case err := <-exited:
 		exited <- err
 		t.Fatalf("server exited before listening: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("server did not log its listening address within 30s")
 	}
-	return "", 0
+	return "", "", 0
 }
 
 type lockedWriter struct {
@@ -215,14 +223,19 @@ func TestSmokeSilent(t *testing.T) {
 		t.Skip("builds and starts the server")
 	}
 	bin := buildServer(t)
-	base, pid := startServer(t, bin)
+	base, metricsURL, pid := startServer(t, bin, "METRICS_ADDR=127.0.0.1:0")
+	if metricsURL == "" {
+		t.Fatal("the server logged no metrics address")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := RunSilent(ctx, SilentConfig{URL: base, Path: "/socket.io/", Clients: 3, Posts: 100, Content: 19_990, PID: pid}, testWriter{t})
+	res, err := RunSilent(ctx, SilentConfig{URL: base, Path: "/socket.io/", Clients: 3, Posts: 100, Content: 19_990, PID: pid,
+		MetricsURL: metricsURL, After: time.Second}, testWriter{t})
 	if err != nil {
 		t.Fatalf("RunSilent: %v", err)
 	}
-	if res.RSSBefore <= 0 || res.RSSPeak < res.RSSBefore || res.RSSAfter <= 0 || res.PostSeconds <= 0 {
+	if res.RSSBefore <= 0 || res.RSSPeak < res.RSSBefore || res.RSSAfter <= 0 || res.PostSeconds <= 0 ||
+		res.HeapInUseAfter <= 0 || res.Dropped < 0 {
 		t.Errorf("result %+v", res)
 	}
 }

@@ -1,7 +1,7 @@
 // Package metricstest reads Prometheus metric families in tests, alike
 // whether they were gathered from a registry (the tests of
-// server/metrics) or scraped over HTTP (the end-to-end tests of server/).
-// Only _test.go files import it.
+// server/metrics) or scraped over HTTP (the end-to-end tests of server/,
+// cmd/fanout's silent mode). Besides tests, only cmd/fanout imports it.
 package metricstest
 
 import (
