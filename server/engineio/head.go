@@ -22,18 +22,19 @@ import (
 // server take, and reads it the same way: FuzzPlainHead holds the two
 // against each other.
 
-// readHead parses a request header (up to and including its empty line).
-func (s *Server) readHead(head []byte) (*http.Request, error) {
+// readHead parses a request header (up to and including its empty line);
+// plain: plainHead read it.
+func (s *Server) readHead(head []byte) (req *http.Request, plain bool, err error) {
 	if req := plainHead(string(head)); req != nil {
-		return req, nil
+		return req, true, nil
 	}
 	hr := s.headReaders.Get().(*headReader)
 	hr.rd.Reset(head)
 	hr.br.Reset(&hr.rd)
-	req, err := http.ReadRequest(&hr.br)
+	req, err = http.ReadRequest(&hr.br)
 	hr.rd.Reset(nil)
 	s.headReaders.Put(hr)
-	return req, err
+	return req, false, err
 }
 
 // headReader reads a request's header for http.ReadRequest; the server
@@ -198,7 +199,7 @@ func headEnd(b []byte) int {
 // (readHead) and reports whether the poller serves the request (see the
 // top of the file); a request it does not serve goes back to net/http.
 func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
-	req, err := h.srv.readHead(head)
+	req, plain, err := h.srv.readHead(head)
 	if err != nil || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.URL.Host != "" ||
 		!strings.HasPrefix(req.URL.Path, ka.Path) || req.Close ||
 		req.ContentLength < 0 || req.ContentLength > h.srv.opts.MaxPayload || len(req.TransferEncoding) > 0 {
@@ -216,22 +217,31 @@ func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
 	}
 	// net/http's server also wants exactly one valid Host, and header
 	// names and values it accepts (ReadRequest takes Host out of the
-	// header: its lines are counted here).
-	if hostLines(head) != 1 || !httpguts.ValidHostHeader(req.Host) {
+	// header: its lines are counted here). A plain header has them.
+	if !plain && !validForServer(head, req) {
 		return nil, false
-	}
-	for k, vs := range req.Header {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return nil, false
-		}
-		for _, v := range vs {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return nil, false
-			}
-		}
 	}
 	req.RemoteAddr = h.remote
 	return req, true
+}
+
+// validForServer: the header http.ReadRequest read as req passes the
+// checks net/http's server adds.
+func validForServer(head []byte, req *http.Request) bool {
+	if hostLines(head) != 1 || !httpguts.ValidHostHeader(req.Host) {
+		return false
+	}
+	for k, vs := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // wholeBody is the body of a request read whole on the poller.
