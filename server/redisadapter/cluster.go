@@ -31,7 +31,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -40,30 +39,32 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
-// Options tune a Cluster; the zero value is Node's defaults.
+// Options tune a Cluster. Key, RequestsTimeout, CommandTimeout and
+// QueueSize are required (Open and New refuse a Cluster without them);
+// the server's configuration holds Node's values for them.
 type Options struct {
 	// Key prefixes every channel name, as the Node adapter's `key`
 	// option; servers share broadcasts only with the same Key.
-	// Default "socket.io".
 	Key string
 	// RequestsTimeout bounds how long fetchSockets, serverSideEmit with an
-	// acknowledgement and the like wait for the other servers. Default 5s.
+	// acknowledgement and the like wait for the other servers.
 	RequestsTimeout time.Duration
 	// PublishOnSpecificResponseChannel answers requests on the requesting
 	// server's own response channel instead of the shared one (Node's
 	// option of the same name; every 8.x server listens on both).
 	PublishOnSpecificResponseChannel bool
 	// CommandTimeout bounds every Redis command this package issues, so a
-	// dead Redis cannot stall a broadcast for long. Default 1s.
+	// dead Redis cannot stall a broadcast for long.
 	CommandTimeout time.Duration
 	// QueueSize is how many publishes may wait for Redis before new ones
-	// are dropped. Default 4096.
+	// are dropped.
 	QueueSize int
-	// Logger receives outage and recovery messages (rate-limited).
+	// Logger receives outage and recovery messages (rate-limited); nil
+	// discards them.
 	Logger *slog.Logger
 	// Local makes the adapter that delivers to this server's own sockets
 	// and keeps its rooms, not yet constructed (the cluster adapter embeds
-	// it and constructs it). Default: the library's session-aware adapter
+	// it and constructs it). If nil: the library's session-aware adapter
 	// when the server has connection state recovery on, else its plain one.
 	Local func() socket.Adapter
 	// Observer, if not nil, is told of the messages published, dropped
@@ -74,25 +75,32 @@ type Options struct {
 // logEvery is the longest a recurring Redis problem stays unlogged.
 const logEvery = 10 * time.Second
 
-func (o *Options) defaults() {
+// check refuses Options missing a required setting and fills in the
+// ones that are not settings (Logger, Observer).
+func (o *Options) check() error {
+	var errs []error
 	if o.Key == "" {
-		o.Key = "socket.io"
+		errs = append(errs, errors.New("Key is required"))
 	}
 	if o.RequestsTimeout <= 0 {
-		o.RequestsTimeout = 5 * time.Second
+		errs = append(errs, errors.New("RequestsTimeout must be positive"))
 	}
 	if o.CommandTimeout <= 0 {
-		o.CommandTimeout = time.Second
+		errs = append(errs, errors.New("CommandTimeout must be positive"))
 	}
 	if o.QueueSize <= 0 {
-		o.QueueSize = 4096
+		errs = append(errs, errors.New("QueueSize must be positive"))
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Observer == nil {
 		o.Observer = NopObserver{}
 	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("redisadapter: %w", err)
+	}
+	return nil
 }
 
 // Cluster is one server's link to the others: the socket.AdapterConstructor
@@ -115,12 +123,14 @@ var _ socket.AdapterConstructor = (*Cluster)(nil)
 // queueing work. It does not wait for Redis: the server starts and serves
 // its own sockets while Redis is down, and go-redis reconnects by itself.
 func Open(url string, opts Options) (*Cluster, error) {
-	opts.defaults()
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	ro, err := ClientOptions(url, opts.CommandTimeout)
 	if err != nil {
 		return nil, err
 	}
-	c := New(redis.NewClient(ro), opts)
+	c := newCluster(redis.NewClient(ro), opts)
 	c.ownsRDB = true
 	RouteClientLog(c.rlog)
 	return c, nil
@@ -170,8 +180,15 @@ func (l clientLog) Printf(_ context.Context, format string, v ...any) {
 
 // New builds a Cluster on an existing client; Close leaves that client
 // open.
-func New(rdb redis.UniversalClient, opts Options) *Cluster {
-	opts.defaults()
+func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	return newCluster(rdb, opts), nil
+}
+
+// newCluster builds a Cluster on rdb with checked opts.
+func newCluster(rdb redis.UniversalClient, opts Options) *Cluster {
 	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: NewRateLog(opts.Logger, logEvery)}
 	c.pub = NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog, opts.Observer)
 	return c

@@ -31,7 +31,7 @@ func redisURL(t *testing.T) string {
 	if u == "" {
 		u = "redis://127.0.0.1:6379/0"
 	}
-	c, err := Open(u, Options{})
+	c, err := Open(u, testOptions(prefix(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +46,66 @@ func prefix(t *testing.T) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return "feedrt-adapter-test-" + hex.EncodeToString(b)
+}
+
+// testOptions are the server configuration's values (Node's) under key;
+// tests change what they need on the copy.
+func testOptions(key string) Options {
+	return Options{
+		Key:             key,
+		RequestsTimeout: 5 * time.Second,
+		CommandTimeout:  time.Second,
+		QueueSize:       4096,
+	}
+}
+
+// TestOpenRefusesMissingOptions: Open and New refuse Options without a
+// Key, RequestsTimeout, CommandTimeout or QueueSize, naming what is
+// missing, before they touch Redis.
+func TestOpenRefusesMissingOptions(t *testing.T) {
+	const url = "redis://127.0.0.1:1/0" // never dialled
+	for _, tc := range []struct {
+		field string
+		unset func(*Options)
+	}{
+		{"Key", func(o *Options) { o.Key = "" }},
+		{"RequestsTimeout", func(o *Options) { o.RequestsTimeout = 0 }},
+		{"RequestsTimeout", func(o *Options) { o.RequestsTimeout = -time.Second }},
+		{"CommandTimeout", func(o *Options) { o.CommandTimeout = 0 }},
+		{"QueueSize", func(o *Options) { o.QueueSize = 0 }},
+		{"QueueSize", func(o *Options) { o.QueueSize = -1 }},
+	} {
+		opts := testOptions("k")
+		tc.unset(&opts)
+		if c, err := Open(url, opts); err == nil {
+			_ = c.Close()
+			t.Errorf("Open without %s: no error", tc.field)
+		} else if !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("Open without %s: %v", tc.field, err)
+		}
+		if c, err := New(nil, opts); err == nil || c != nil {
+			t.Errorf("New without %s: %v, %v", tc.field, c, err)
+		} else if !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("New without %s: %v", tc.field, err)
+		}
+	}
+	_, err := Open(url, Options{})
+	if err == nil {
+		t.Fatal("Open with no options: no error")
+	}
+	for _, field := range []string{"Key", "RequestsTimeout", "CommandTimeout", "QueueSize"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("Open with no options: %q does not name %s", err, field)
+		}
+	}
+	// Logger and Observer are not settings: nil is fine.
+	c, err := Open(url, testOptions("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
 }
 
 // mustServer is a Socket.IO server on a Cluster, both closed at cleanup.
@@ -91,9 +151,13 @@ func waitNspCount(t *testing.T, nsp socket.Namespace, n int64) {
 // namespace and another one; a closed server leaves the count.
 func TestServersTalk(t *testing.T) {
 	url, key := redisURL(t), prefix(t)
-	s1, _ := mustServer(t, url, Options{Key: key, RequestsTimeout: 2 * time.Second}, true)
-	s2, _ := mustServer(t, url, Options{Key: key, PublishOnSpecificResponseChannel: true}, false)
-	s3, c3 := mustServer(t, url, Options{Key: key}, false)
+	o1 := testOptions(key)
+	o1.RequestsTimeout = 2 * time.Second
+	o2 := testOptions(key)
+	o2.PublishOnSpecificResponseChannel = true
+	s1, _ := mustServer(t, url, o1, true)
+	s2, _ := mustServer(t, url, o2, false)
+	s3, c3 := mustServer(t, url, testOptions(key), false)
 	waitCount(t, s1, 3)
 	if _, ok := s1.Sockets().Adapter().(*Adapter); !ok {
 		t.Fatalf("adapter is %T", s1.Sockets().Adapter())
@@ -186,7 +250,10 @@ func TestDeadRedis(t *testing.T) {
 	var logs servertest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	obs := &recordingObserver{}
-	c, err := Open("redis://"+addr+"/0", Options{Logger: log, CommandTimeout: 300 * time.Millisecond, RequestsTimeout: 500 * time.Millisecond, Observer: obs})
+	opts := testOptions(prefix(t))
+	opts.Logger, opts.Observer = log, obs
+	opts.CommandTimeout, opts.RequestsTimeout = 300*time.Millisecond, 500*time.Millisecond
+	c, err := Open("redis://"+addr+"/0", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +333,9 @@ func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
 	})
 
 	const queue, n = 100, 1000
-	c, err := Open("redis://"+ln.Addr().String()+"/0", Options{QueueSize: queue}) // CommandTimeout: the default, 1 s
+	opts := testOptions(prefix(t))
+	opts.QueueSize, opts.CommandTimeout = queue, time.Second // the README's "never more than a second"
+	c, err := Open("redis://"+ln.Addr().String()+"/0", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

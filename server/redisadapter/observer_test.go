@@ -44,8 +44,10 @@ func (o *recordingObserver) requests() []requestDone {
 func TestObserver(t *testing.T) {
 	url, key := redisURL(t), prefix(t)
 	obs := &recordingObserver{}
-	s1, _ := mustServer(t, url, Options{Key: key, RequestsTimeout: 300 * time.Millisecond, Observer: obs}, false)
-	s2, _ := mustServer(t, url, Options{Key: key}, false)
+	o1 := testOptions(key)
+	o1.RequestsTimeout, o1.Observer = 300*time.Millisecond, obs
+	s1, _ := mustServer(t, url, o1, false)
+	s2, _ := mustServer(t, url, testOptions(key), false)
 	waitCount(t, s1, 2)
 
 	_ = s1.Emit("news", 1)
