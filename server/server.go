@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		return nil, err
 	}
 	st = m.Store(st)
-	policy := cors.New(cfg.AllowedOrigins, cfg.AllowedMethods)
+	policy := cors.New(cors.Options{Origins: cfg.AllowedOrigins, Methods: cfg.AllowedMethods, Credentials: true})
 	rt := feedRealtime(cfg, policy, o, log, m)
 	cluster, err := openCluster(cfg, rt, m, log)
 	if err != nil {

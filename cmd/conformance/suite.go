@@ -27,7 +27,7 @@ var suiteOptions = realtime.Options{
 	PingTimeout:       200 * time.Millisecond,
 	ConnectTimeout:    1000 * time.Millisecond,
 	MaxHTTPBufferSize: 1_000_000,
-	CORS:              cors.New([]string{"*"}, []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}),
+	CORS:              cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}, Credentials: true}),
 }
 
 // suite is what serves a protocol test suite: the handler, and what the

@@ -21,7 +21,7 @@ func TestBroadcastInSessionOrder(t *testing.T) {
 		PingInterval:      25 * time.Second,
 		PingTimeout:       20 * time.Second,
 		MaxHTTPBufferSize: 1e6,
-		CORS:              cors.New([]string{"*"}, []string{"GET", "POST"}),
+		CORS:              cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "POST"}, Credentials: true}),
 		WriteTimeout:      WebSocketWriteTimeout,
 		MaxQueued:         1 << 20,
 		MaxQueuedTotal:    64 << 20,

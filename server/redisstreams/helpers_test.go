@@ -102,7 +102,7 @@ func mustNode(t *testing.T, url string, opts Options) *node {
 		RecoveryMaxPackets:  1000,
 		RecoveryMaxBytes:    1 << 20,
 		RecoveryMaxSessions: 1000,
-		CORS:                cors.New([]string{"*"}, []string{"GET", "POST"}),
+		CORS:                cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "POST"}, Credentials: true}),
 		WriteTimeout:        realtime.WebSocketWriteTimeout,
 		MaxQueued:           1 << 20,
 		MaxQueuedTotal:      64 << 20,
