@@ -27,6 +27,8 @@ var suiteOptions = realtime.Options{
 	PingTimeout:       200 * time.Millisecond,
 	ConnectTimeout:    1000 * time.Millisecond,
 	MaxHTTPBufferSize: 1_000_000,
+	Transports:        []string{"polling", "websocket"},
+	AllowUpgrades:     true,
 	CORS:              cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}, Credentials: true}),
 }
 

@@ -52,7 +52,8 @@ import (
 )
 
 // Options are the engine's settings; every field is required (New
-// refuses a zero value) except CheckOrigin and Log.
+// refuses a zero value) except AllowUpgrades, AllowEIO3, Cookie,
+// CheckOrigin, Log and Observer.
 type Options struct {
 	PingInterval time.Duration
 	PingTimeout  time.Duration
@@ -75,6 +76,19 @@ type Options struct {
 	MaxQueuedTotal int64
 	// AllowEIO3 accepts protocol 3 (socket.io-client 2.x).
 	AllowEIO3 bool
+	// Transports are those clients may use, "polling" and/or "websocket"
+	// (Node's transports; its default is both). A request on another is
+	// refused with "Transport unknown", as Node refuses it.
+	Transports []string
+	// AllowUpgrades offers polling sessions the upgrade to WebSocket in
+	// their open packet (Node's allowUpgrades; its default is true).
+	// False only empties that list, as in Node: a client that probes
+	// anyway is upgraded.
+	AllowUpgrades bool
+	// Cookie, when set, is the cookie a polling handshake's answer sets
+	// to the session id (Node's cookie option; nil: none, Node's
+	// default).
+	Cookie *Cookie
 	// CheckOrigin, when set, refuses WebSocket upgrades it returns false
 	// for (403).
 	CheckOrigin func(r *http.Request) bool
@@ -114,6 +128,17 @@ func (o Options) check() error {
 		o.WriteTimeout <= 0 || o.MaxQueued <= 0 || o.MaxQueuedTotal <= 0 {
 		return errors.New("engineio: PingInterval, PingTimeout, MaxPayload, UpgradeTimeout, WriteTimeout, MaxQueued and MaxQueuedTotal are required")
 	}
+	if len(o.Transports) == 0 {
+		return errors.New("engineio: Transports is required")
+	}
+	for _, t := range o.Transports {
+		if t != "polling" && t != "websocket" {
+			return fmt.Errorf("engineio: unknown transport %q in Transports", t)
+		}
+	}
+	if o.Cookie != nil {
+		return o.Cookie.check()
+	}
 	return nil
 }
 
@@ -127,6 +152,11 @@ type Server struct {
 	sched  *schedule
 	work   *worker
 	frames frames // the fixed frames every socket sends
+
+	// The transports Options allow, and the attributes of the cookie
+	// (Options.Cookie), read at every request.
+	polling, websocket bool
+	cookieAttrs        string
 
 	mu          sync.RWMutex
 	clients     map[string]*Socket
@@ -178,7 +208,11 @@ func New(o Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: o, log: log, sched: newSchedule(), work: newWorker(), clients: map[string]*Socket{},
-		frames: newFrames(), back: newBackListener(), wsGone: make(chan struct{}, 1)}
+		frames: newFrames(), back: newBackListener(), wsGone: make(chan struct{}, 1),
+		polling: slices.Contains(o.Transports, "polling"), websocket: slices.Contains(o.Transports, "websocket")}
+	if o.Cookie != nil {
+		s.cookieAttrs = o.Cookie.attributes()
+	}
 	s.answers.New = func() any { b := make([]byte, 0, 1024); return &b }
 	s.headReaders.New = func() any { hr := new(headReader); hr.br = *bufio.NewReaderSize(nil, 1024); return hr }
 	s.batches.New = func() any { b := make([]byte, 0, refillBatch); return &b }
@@ -279,6 +313,41 @@ func refusalOf(code int) (int, []byte) {
 	return status, body
 }
 
+// abortUpgrade answers an upgrade request as Node's abortUpgrade does:
+// a 400 in plain text on the raw connection, which is then closed.
+func (s *Server) abortUpgrade(w http.ResponseWriter, r *http.Request, code int) {
+	hj, ok := w.(http.Hijacker)
+	if !ok { // HTTP/2 has no upgrades; answer as any request
+		s.refuse(w, r, code)
+		return
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	q := parseQuery(r.URL.RawQuery)
+	s.opts.Observer.Refused(code, q.transport == "websocket" && q.hasSid)
+	msg := errorMessages[code]
+	_ = conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout))
+	_, _ = conn.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " +
+		strconv.Itoa(len(msg)) + "\r\n\r\n" + msg))
+	_ = conn.Close()
+}
+
+// nodeUpgrade reports whether Node's HTTP parser takes r for an upgrade
+// request (Connection holds "upgrade" and there is an Upgrade header),
+// which Node's server hands to its "upgrade" listeners, not "request".
+func nodeUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+// cookieHeader is the Set-Cookie value for session sid, as the cookie
+// package's serialize writes it (a sid is URL-safe base64, which its
+// encodeURIComponent leaves as it is).
+func (s *Server) cookieHeader(sid string) string {
+	return s.opts.Cookie.Name + "=" + sid + s.cookieAttrs
+}
+
 // refusal is a whole refusal with the headers h, written later.
 func refusal(h http.Header, code int, date []byte) []byte {
 	status, body := refusalOf(code)
@@ -292,8 +361,15 @@ func refusal(h http.Header, code int, date []byte) []byte {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := parseQuery(r.URL.RawQuery)
 	transport := q.transport
-	if transport != "polling" && transport != "websocket" {
-		s.refuse(w, r, errUnknownTransport)
+	if !(transport == "polling" && s.polling || transport == "websocket" && s.websocket) {
+		// Node checks the transport first (verify). An upgrade request is
+		// its handleUpgrade's when WebSocket is allowed (it listens for
+		// upgrades then only), which answers on the raw connection.
+		if s.websocket && nodeUpgrade(r) {
+			s.abortUpgrade(w, r, errUnknownTransport)
+		} else {
+			s.refuse(w, r, errUnknownTransport)
+		}
 		return
 	}
 	protocol := 4
@@ -348,6 +424,12 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		}
 	} else {
 		c.startPolling(!b64)
+		if s.opts.Cookie != nil {
+			// Node sets the cookie in the polling transport's "headers"
+			// of the first request only; its WebSocket transport writes
+			// no headers, so a direct WebSocket gets none.
+			w.Header().Set("Set-Cookie", s.cookieHeader(c.id))
+		}
 	}
 	s.register(c)
 	c.open()

@@ -28,7 +28,7 @@ func testOptions() Options {
 	return Options{
 		PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond, MaxPayload: 1_000_000,
 		UpgradeTimeout: time.Second, WriteTimeout: time.Second, MaxQueued: 1 << 20, MaxQueuedTotal: 64 << 20,
-		AllowEIO3: true,
+		AllowEIO3: true, Transports: []string{"polling", "websocket"}, AllowUpgrades: true,
 	}
 }
 

@@ -96,8 +96,10 @@ func newSocket(srv *Server, id string, protocol int, req *handshakeRequest) *Soc
 // open sends the open packet, starts the heartbeat and announces the
 // session.
 func (c *Socket) open() {
+	// As Node's getAvailableUpgrades: polling's one upgrade, when
+	// upgrades are allowed and WebSocket is one of the transports.
 	upgrades := []string{}
-	if c.poll != nil {
+	if c.poll != nil && c.srv.opts.AllowUpgrades && c.srv.websocket {
 		upgrades = []string{"websocket"}
 	}
 	c.mu.Lock()

@@ -21,6 +21,8 @@ func TestBroadcastInSessionOrder(t *testing.T) {
 		PingInterval:      25 * time.Second,
 		PingTimeout:       20 * time.Second,
 		MaxHTTPBufferSize: 1e6,
+		Transports:        []string{"polling", "websocket"},
+		AllowUpgrades:     true,
 		CORS:              cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "POST"}, Credentials: true}),
 		WriteTimeout:      WebSocketWriteTimeout,
 		MaxQueued:         1 << 20,

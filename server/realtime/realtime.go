@@ -38,6 +38,15 @@ type Options struct {
 	RecoveryMaxPackets, RecoveryMaxBytes, RecoveryMaxSessions int
 	// AllowEIO3 accepts Engine.IO v3 clients (socket.io-client 2.x).
 	AllowEIO3 bool
+	// Transports are the Engine.IO transports clients may use, "polling"
+	// and/or "websocket" (required; engineio.Options.Transports).
+	Transports []string
+	// AllowUpgrades offers polling clients the upgrade to WebSocket
+	// (engineio.Options.AllowUpgrades).
+	AllowUpgrades bool
+	// Cookie, when set, is the cookie a polling handshake sets to the
+	// session id, for sticky sessions (engineio.Options.Cookie).
+	Cookie *engineio.Cookie
 	// CORS is the cross-origin policy the handler obeys (required).
 	CORS CORS
 	// Adapter, when set, replaces the in-memory one (LocalAdapter), e.g.

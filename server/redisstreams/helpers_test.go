@@ -98,6 +98,8 @@ func mustNode(t *testing.T, url string, opts Options) *node {
 		PingInterval:        25 * time.Second,
 		PingTimeout:         20 * time.Second,
 		MaxHTTPBufferSize:   1e6,
+		Transports:          []string{"polling", "websocket"},
+		AllowUpgrades:       true,
 		Recovery:            true,
 		RecoveryMaxPackets:  1000,
 		RecoveryMaxBytes:    1 << 20,
