@@ -11,9 +11,8 @@ import (
 
 // The Admin UI's fixed settings: the Node plugin's stats interval (the UI
 // marks a server unhealthy after 10 s without stats) and its RedisStore's
-// session lifetime; the namespace is the UI's default.
+// session lifetime, which the plugin does not offer as options either.
 const (
-	adminNamespace     = "/admin"
 	adminStatsInterval = 2 * time.Second
 	adminSessionTTL    = 24 * time.Hour
 	adminMaxSessions   = 10_000
@@ -22,27 +21,28 @@ const (
 // startAdminUI adds the Admin UI's namespace to io when the config sets
 // its credentials; nil when it does not.
 func startAdminUI(cfg Config, io *socket.Server, log *slog.Logger, now func() time.Time) (*adminui.Admin, error) {
-	if cfg.AdminUsername == "" {
+	ac := cfg.Admin
+	if ac.Username == "" {
 		return nil, nil
 	}
 	a, err := adminui.Instrument(io, adminui.Options{
-		Namespace:     adminNamespace,
-		Username:      cfg.AdminUsername,
-		PasswordHash:  cfg.AdminPasswordBcrypt,
-		Readonly:      cfg.AdminReadonly,
-		Development:   cfg.AdminDevelopment,
-		ServerID:      cfg.AdminServerID,
+		Namespace:     ac.Namespace,
+		Username:      ac.Username,
+		PasswordHash:  ac.PasswordBcrypt,
+		Readonly:      ac.Readonly,
+		Development:   ac.Development(),
+		ServerID:      ac.ServerID,
 		StatsInterval: adminStatsInterval,
 		SessionTTL:    adminSessionTTL,
 		MaxSessions:   adminMaxSessions,
-		MaxCompares:   cfg.BcryptConcurrency,
+		MaxCompares:   cfg.Auth.BcryptConcurrency,
 		Now:           now,
 		Log:           log.With("component", "admin-ui"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	log.Info("Socket.IO Admin UI enabled", "namespace", adminNamespace, "readonly", cfg.AdminReadonly, "server_id", cfg.AdminServerID)
+	log.Info("Socket.IO Admin UI enabled", "namespace", ac.Namespace, "readonly", ac.Readonly, "server_id", ac.ServerID)
 	return a, nil
 }
 

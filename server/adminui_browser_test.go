@@ -25,7 +25,7 @@ func TestAdminUIBrowser(t *testing.T) {
 	mustInstallAdminUI(t)
 	uiOrigin := mustServeAdminUI(t)
 	edit := withAdminUI(t, false)
-	env := mustStart(t, func(c *Config) { edit(c); c.AllowedOrigins = []string{uiOrigin} })
+	env := mustStart(t, func(c *Config) { edit(c); c.CORS.Origins = []string{uiOrigin} })
 
 	polling := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"polling"}})
 	ws := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"websocket"}, "reconnection": false})
@@ -39,7 +39,7 @@ func TestAdminUIBrowser(t *testing.T) {
 		"sockets":    []map[string]string{{"id": pollingID, "transport": "polling"}, {"id": wsID, "transport": "websocket"}},
 		"join":       map[string]string{"id": pollingID, "room": "ui-room"},
 		"disconnect": wsID,
-		"serverId":   env.srv.cfg.AdminServerID,
+		"serverId":   env.srv.cfg.Admin.ServerID,
 		"artifacts":  artifactsDir("feedrt-adminui"),
 		"shots":      os.Getenv("BROWSER_ARTIFACTS") != "",
 		"chromium":   chromiumPath,

@@ -16,7 +16,7 @@ func TestAdminUICluster(t *testing.T) {
 		return mustStart(t, func(c *Config) {
 			admin(c)
 			clustered(url, prefix)(c)
-			c.AdminServerID = serverID // both run in this test's process, with one pid
+			c.Admin.ServerID = serverID // both run in this test's process, with one pid
 		})
 	}
 	a, b := start("go-a"), start("go-b")

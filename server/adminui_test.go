@@ -23,7 +23,7 @@ func withAdminUI(t *testing.T, readonly bool) func(*Config) {
 		t.Fatal(err)
 	}
 	return func(c *Config) {
-		c.AdminUsername, c.AdminPasswordBcrypt, c.AdminReadonly = adminUser, string(hash), readonly
+		c.Admin.Username, c.Admin.PasswordBcrypt, c.Admin.Readonly = adminUser, string(hash), readonly
 	}
 }
 
@@ -172,7 +172,7 @@ func TestAdminUIProtocol(t *testing.T) {
 			SocketsCount int    `json:"socketsCount"`
 		} `json:"namespaces"`
 	}](t, admin.wait(t, "server_stats", nil)[0])
-	if stats.ServerID != env.srv.cfg.AdminServerID || stats.PID == 0 || stats.ClientsCount != 3 || stats.PollingClientsCount < 1 ||
+	if stats.ServerID != env.srv.cfg.Admin.ServerID || stats.PID == 0 || stats.ClientsCount != 3 || stats.PollingClientsCount < 1 ||
 		len(stats.Namespaces) != 2 || stats.Namespaces[0].Name != "/" || stats.Namespaces[0].SocketsCount != 2 || stats.Namespaces[1].Name != "/admin" {
 		t.Errorf("server_stats %+v: want this server's id, 3 clients (1 or 2 polling), 2 sockets in / and the /admin namespace", stats)
 	}

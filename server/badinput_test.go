@@ -61,7 +61,7 @@ func TestSocketIOBadInput(t *testing.T) {
 
 	t.Run("oversized polling payload", func(t *testing.T) {
 		sid := handshake(t, base)
-		status, _ := do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, "4"+strings.Repeat("a", MaxHTTPBufferSize+10))
+		status, _ := do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, "4"+strings.Repeat("a", 1_000_000+10))
 		if status != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d, want 413", status)
 		}
@@ -72,7 +72,7 @@ func TestSocketIOBadInput(t *testing.T) {
 	t.Run("oversized chunked polling payload", func(t *testing.T) {
 		sid := handshake(t, base)
 		url := base + "?EIO=4&transport=polling&sid=" + sid
-		body := io.MultiReader(strings.NewReader("1\x1e4"), strings.NewReader(strings.Repeat("a", MaxHTTPBufferSize+10)))
+		body := io.MultiReader(strings.NewReader("1\x1e4"), strings.NewReader(strings.Repeat("a", 1_000_000+10)))
 		req, err := http.NewRequest("POST", url, body)
 		if err != nil {
 			t.Fatal(err)
@@ -103,7 +103,7 @@ func TestSocketIOBadInput(t *testing.T) {
 			t.Fatalf("connect answer %q", body)
 		}
 		big := strings.Repeat("x", 100_000)
-		for range int(env.srv.cfg.SocketMaxQueued)/len(big) + 2 {
+		for range int(env.srv.cfg.SocketIO.MaxQueued)/len(big) + 2 {
 			env.srv.bc.Broadcast("news", big)
 		}
 		deadline := time.Now().Add(10 * time.Second)

@@ -51,7 +51,7 @@ func TestBrowser(t *testing.T) {
 		{"cors-refused/v2", "v2", "cors-refused", []string{strings.Replace(pageOrigin, "127.0.0.1", "localhost", 1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := mustStart(t, func(c *Config) { c.AllowedOrigins = tc.origins })
+			env := mustStart(t, func(c *Config) { c.CORS.Origins = tc.origins })
 			// The script stops itself after its timeoutMs; 80 s is the backstop.
 			runNodeScript(t, webappDir, "e2e/browser.mjs", browserScenario(t, env, pageOrigin, tc.client, tc.mode), 80*time.Second)
 		})

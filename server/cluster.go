@@ -33,7 +33,7 @@ type clusterAdapter interface {
 // Redis answers, and the client reconnects. rt's local adapters are the
 // cluster adapter's local part.
 func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.Logger) (clusterAdapter, error) {
-	if cfg.RedisURL == "" {
+	if cfg.Redis.URL == "" {
 		return nil, nil
 	}
 	var obs redisadapter.Observer
@@ -42,28 +42,28 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 	}
 	var c clusterAdapter
 	var err error
-	if cfg.RedisAdapter == RedisStreams {
-		c, err = redisstreams.Open(cfg.RedisURL, redisstreams.Options{
-			StreamName:       cfg.RedisStreamName,
-			MaxLen:           cfg.RedisStreamMaxLen,
-			ReadCount:        cfg.RedisStreamReadCount,
-			BlockTime:        cfg.RedisStreamBlockTime,
-			SessionKeyPrefix: cfg.RedisSessionKeyPrefix,
-			SessionRefresh:   cfg.RedisSessionRefresh,
-			ChannelPrefix:    cfg.RedisKeyPrefix,
-			RequestsTimeout:  cfg.RedisRequestsTimeout,
-			CommandTimeout:   cfg.RedisCommandTimeout,
-			QueueSize:        cfg.RedisQueueSize,
+	if cfg.Redis.Adapter == RedisStreams {
+		c, err = redisstreams.Open(cfg.Redis.URL, redisstreams.Options{
+			StreamName:       cfg.Redis.StreamName,
+			MaxLen:           cfg.Redis.StreamMaxLen,
+			ReadCount:        cfg.Redis.StreamReadCount,
+			BlockTime:        cfg.Redis.StreamBlockTime,
+			SessionKeyPrefix: cfg.Redis.SessionKeyPrefix,
+			SessionRefresh:   cfg.Redis.SessionRefresh,
+			ChannelPrefix:    cfg.Redis.KeyPrefix,
+			RequestsTimeout:  cfg.Redis.RequestsTimeout,
+			CommandTimeout:   cfg.Redis.CommandTimeout,
+			QueueSize:        cfg.Redis.QueueSize,
 			Logger:           log.With("component", "redis-streams-adapter"),
 			Local:            rt.ClusterLocalAdapter(),
 			Observer:         obs,
 		})
 	} else {
-		c, err = redisadapter.Open(cfg.RedisURL, redisadapter.Options{
-			Key:             cfg.RedisKeyPrefix,
-			RequestsTimeout: cfg.RedisRequestsTimeout,
-			CommandTimeout:  cfg.RedisCommandTimeout,
-			QueueSize:       cfg.RedisQueueSize,
+		c, err = redisadapter.Open(cfg.Redis.URL, redisadapter.Options{
+			Key:             cfg.Redis.KeyPrefix,
+			RequestsTimeout: cfg.Redis.RequestsTimeout,
+			CommandTimeout:  cfg.Redis.CommandTimeout,
+			QueueSize:       cfg.Redis.QueueSize,
 			Logger:          log.With("component", "redis-adapter"),
 			Local:           rt.LocalAdapter(),
 			Observer:        obs,
@@ -76,9 +76,9 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
-		log.Warn("Redis unreachable at start: serving local sockets only until it answers", "url", maskURI(cfg.RedisURL), "adapter", cfg.RedisAdapter, "err", err)
+		log.Warn("Redis unreachable at start: serving local sockets only until it answers", "url", maskURI(cfg.Redis.URL), "adapter", cfg.Redis.Adapter, "err", err)
 	} else {
-		log.Info("Socket.IO cluster through Redis", "url", maskURI(cfg.RedisURL), "adapter", cfg.RedisAdapter, "key_prefix", cfg.RedisKeyPrefix)
+		log.Info("Socket.IO cluster through Redis", "url", maskURI(cfg.Redis.URL), "adapter", cfg.Redis.Adapter, "key_prefix", cfg.Redis.KeyPrefix)
 	}
 	return c, nil
 }

@@ -88,7 +88,7 @@ func waitServers(t testing.TB, rdb *redis.Client, prefix string, n int64) {
 
 // clustered is a config edit joining a server to the cluster on url/prefix.
 func clustered(url, prefix string) func(*Config) {
-	return func(c *Config) { c.RedisURL, c.RedisKeyPrefix = url, prefix }
+	return func(c *Config) { c.Redis.URL, c.Redis.KeyPrefix = url, prefix }
 }
 
 // testCluster is servers sharing the Redis at url under a key prefix of

@@ -65,8 +65,8 @@ func (s *streamsSetup) config(t *testing.T) func(*Config) {
 		if err != nil {
 			t.Fatalf("config %v: %v", vars, err)
 		}
-		loaded.Host, loaded.Port, loaded.DataDir = c.Host, c.Port, c.DataDir
-		loaded.BcryptCost, loaded.ShutdownTimeout = c.BcryptCost, c.ShutdownTimeout
+		loaded.HTTP.Host, loaded.HTTP.Port, loaded.Store.DataDir = c.HTTP.Host, c.HTTP.Port, c.Store.DataDir
+		loaded.Auth.BcryptCost, loaded.HTTP.ShutdownTime = c.Auth.BcryptCost, c.HTTP.ShutdownTime
 		*c = loaded
 	}
 }

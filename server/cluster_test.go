@@ -244,15 +244,15 @@ func inRoom(io *socket.Server, id socket.SocketId, room socket.Room) bool {
 // is no Redis URL stops the start, and the password never reaches the log.
 func TestClusterConfig(t *testing.T) {
 	c, err := loadEnv(map[string]string{"REDIS_URL": "redis://:s3cretpass@redis:6379/2", "REDIS_KEY_PREFIX": "feed"})
-	if err != nil || c.RedisURL != "redis://:s3cretpass@redis:6379/2" || c.RedisKeyPrefix != "feed" {
+	if err != nil || c.Redis.URL != "redis://:s3cretpass@redis:6379/2" || c.Redis.KeyPrefix != "feed" {
 		t.Errorf("config %+v, %v", c, err)
 	}
 	logged := configLog(c)
 	if strings.Contains(logged, "s3cretpass") || !strings.Contains(logged, "redis_key_prefix=feed") {
 		t.Errorf("log: %s", logged)
 	}
-	if c, _ := loadEnv(nil); c.RedisURL != "" || c.RedisKeyPrefix != "socket.io" {
-		t.Errorf("defaults: %q %q", c.RedisURL, c.RedisKeyPrefix)
+	if c, _ := loadEnv(nil); c.Redis.URL != "" || c.Redis.KeyPrefix != "socket.io" {
+		t.Errorf("defaults: %q %q", c.Redis.URL, c.Redis.KeyPrefix)
 	}
 	if _, err := loadEnv(map[string]string{"REDIS_URL": "http://redis:6379"}); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Errorf("bad REDIS_URL: %v", err)

@@ -2,12 +2,13 @@ package server
 
 import (
 	"log/slog"
+	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"feedrt/server/realtime"
 )
 
 // loadEnv loads the config from an environment holding only vars.
@@ -22,325 +23,200 @@ func configLog(c Config) string {
 	return buf.String()
 }
 
-func TestLoadConfigDefaultsAndEnv(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Port != 8080 || c.PostsPerPage != 2 || c.BcryptCost != 12 || c.JWTTTL != time.Hour || !c.GeneratedSecret || len(c.JWTSecret) < 32 {
-		t.Errorf("defaults: %+v", c)
-	}
-	vars := map[string]string{
-		"PORT": "9000", "CORS_ORIGINS": " https://a.example , http://b.example:8081 ", "CORS_METHODS": "get,post",
-		"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017/feed", "JWT_SECRET": strings.Repeat("k", 32),
-		"POSTS_PER_PAGE": "10", "LOG_LEVEL": "debug",
-	}
-	c, err = loadEnv(vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Port != 9000 || c.PostsPerPage != 10 || c.GeneratedSecret || c.LogLevel != slog.LevelDebug ||
-		strings.Join(c.AllowedOrigins, " ") != "https://a.example http://b.example:8081" ||
-		strings.Join(c.AllowedMethods, " ") != "GET POST" {
-		t.Errorf("from env: %+v", c)
-	}
-	logged := configLog(c)
-	if strings.Contains(logged, "hunter2") || strings.Contains(logged, strings.Repeat("k", 32)) {
-		t.Errorf("secret in log: %s", logged)
-	}
-}
+const adminHash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS" // the plugin README's "changeit"
 
-// TestLoadConfigImagePixels: the pixel cap has its default, reads
-// MAX_IMAGE_PIXELS, refuses a value that is not a positive integer, and
-// shows in the start-up log.
-func TestLoadConfigImagePixels(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil || c.MaxImagePixels != 40_000_000 {
-		t.Errorf("default MaxImagePixels = %d, %v; want 40000000", c.MaxImagePixels, err)
-	}
-	c, err = loadEnv(map[string]string{"MAX_IMAGE_PIXELS": "1000000"})
-	if err != nil || c.MaxImagePixels != 1_000_000 {
-		t.Errorf("MAX_IMAGE_PIXELS=1000000: MaxImagePixels = %d, %v", c.MaxImagePixels, err)
-	}
-	logged := configLog(c)
-	if !strings.Contains(logged, "config.max_image_pixels=1000000") {
-		t.Errorf("pixel cap not in the log: %s", logged)
-	}
-	for _, v := range []string{"0", "-5", "4e7", "lots"} {
-		if _, err := loadEnv(map[string]string{"MAX_IMAGE_PIXELS": v}); err == nil ||
-			!strings.Contains(err.Error(), "MAX_IMAGE_PIXELS") {
-			t.Errorf("MAX_IMAGE_PIXELS=%s: error %v, want one naming the variable", v, err)
-		}
-	}
-}
-
-// TestLoadConfigImageSweep: the sweep's age and interval have their
-// defaults, read their variables, refuse what is not a positive duration,
-// and show in the start-up log.
-func TestLoadConfigImageSweep(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil || c.ImageSweepAge != time.Hour || c.ImageSweepInterval != time.Hour {
-		t.Errorf("defaults: age %v, interval %v, %v; want 1h, 1h", c.ImageSweepAge, c.ImageSweepInterval, err)
-	}
-	vars := map[string]string{"IMAGE_SWEEP_AGE": "30m", "IMAGE_SWEEP_INTERVAL": "5m"}
-	c, err = loadEnv(vars)
-	if err != nil || c.ImageSweepAge != 30*time.Minute || c.ImageSweepInterval != 5*time.Minute {
-		t.Errorf("from env: age %v, interval %v, %v", c.ImageSweepAge, c.ImageSweepInterval, err)
-	}
-	logged := configLog(c)
-	if !strings.Contains(logged, "config.image_sweep_age=30m0s") || !strings.Contains(logged, "config.image_sweep_interval=5m0s") {
-		t.Errorf("sweep settings not in the log: %s", logged)
-	}
-	for _, name := range []string{"IMAGE_SWEEP_AGE", "IMAGE_SWEEP_INTERVAL"} {
-		for _, v := range []string{"0s", "-1h", "3600"} {
-			if _, err := loadEnv(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {
-				t.Errorf("%s=%s: error %v, want one naming the variable", name, v, err)
-			}
-		}
-	}
-}
-
-// TestConfigLoginProtection: the bcrypt cap and the failed-login limits
-// have their defaults, are read from the environment, and bad values
-// stop the start naming the variable.
-func TestConfigLoginProtection(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.BcryptConcurrency != runtime.GOMAXPROCS(0) || c.LoginEmailBurst != 10 || c.LoginEmailInterval != 10*time.Second ||
-		c.LoginAddressBurst != 50 || c.LoginAddressInterval != 2*time.Second || c.LoginLimitKeys != 100_000 {
-		t.Errorf("defaults: %+v", c)
-	}
-	vars := map[string]string{
-		"BCRYPT_CONCURRENCY": "3", "LOGIN_EMAIL_BURST": "5", "LOGIN_EMAIL_INTERVAL": "1m",
-		"LOGIN_ADDRESS_BURST": "20", "LOGIN_ADDRESS_INTERVAL": "500ms", "LOGIN_LIMIT_KEYS": "1000",
-	}
-	c, err = loadEnv(vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.BcryptConcurrency != 3 || c.LoginEmailBurst != 5 || c.LoginEmailInterval != time.Minute ||
-		c.LoginAddressBurst != 20 || c.LoginAddressInterval != 500*time.Millisecond || c.LoginLimitKeys != 1000 {
-		t.Errorf("from env: %+v", c)
-	}
-	for name, bad := range map[string]string{
-		"BCRYPT_CONCURRENCY": "0", "LOGIN_EMAIL_BURST": "0", "LOGIN_EMAIL_INTERVAL": "10",
-		"LOGIN_ADDRESS_BURST": "many", "LOGIN_ADDRESS_INTERVAL": "-1s", "LOGIN_LIMIT_KEYS": "0",
-	} {
-		_, err := loadEnv(map[string]string{name: bad})
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%q: error %v, want one naming it", name, bad, err)
-		}
-	}
-	logged := configLog(c)
-	for _, key := range []string{"bcrypt_concurrency=3", "login_email_burst=5", "login_email_interval=1m0s",
-		"login_address_burst=20", "login_address_interval=500ms", "login_limit_keys=1000"} {
-		if !strings.Contains(logged, key) {
-			t.Errorf("start-up log lacks %s: %s", key, logged)
-		}
-	}
-}
-
-// TestConfigTrustedProxies: TRUSTED_PROXIES is a list of IPs and CIDRs,
-// none by default; anything else stops the start.
-func TestConfigTrustedProxies(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil || c.TrustedProxies != nil {
-		t.Errorf("default: %q, %v; want none", c.TrustedProxies, err)
-	}
-	c, err = loadEnv(map[string]string{"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1 "})
-	if err != nil || strings.Join(c.TrustedProxies, " ") != "127.0.0.1 10.0.0.0/8 ::1" {
-		t.Errorf("from env: %q, %v", c.TrustedProxies, err)
-	}
-	for _, bad := range []string{"localhost", "10.0.0.300", "10.0.0.0/33", "127.0.0.1:80"} {
-		_, err := loadEnv(map[string]string{"TRUSTED_PROXIES": bad})
-		if err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
-			t.Errorf("TRUSTED_PROXIES=%q: error %v, want one naming it", bad, err)
-		}
-	}
-}
-
-// TestLoadConfigAdminUI: the Admin UI is off without credentials, needs
-// both of them and a real bcrypt hash, reads its mode and read-only flag,
-// and the start-up log never shows the hash.
-func TestLoadConfigAdminUI(t *testing.T) {
-	const hash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS" // the plugin README's "changeit"
-	c, err := loadEnv(nil)
-	if err != nil || c.AdminUsername != "" || !c.AdminDevelopment || c.AdminReadonly || !strings.Contains(c.AdminServerID, "#") {
-		t.Errorf("defaults: %+v, %v", c, err)
-	}
-	if !strings.Contains(configLog(c), "admin_ui=(off)") {
-		t.Errorf("log without the admin UI: %s", configLog(c))
-	}
-	c, err = loadEnv(map[string]string{"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD_BCRYPT": hash,
-		"ADMIN_READONLY": "true", "ADMIN_MODE": "production", "ADMIN_SERVER_ID": "eu-1"})
-	if err != nil || c.AdminUsername != "admin" || c.AdminPasswordBcrypt != hash || !c.AdminReadonly || c.AdminDevelopment || c.AdminServerID != "eu-1" {
-		t.Errorf("from env: %+v, %v", c, err)
-	}
-	if logged := configLog(c); strings.Contains(logged, "heqvAkYM") || !strings.Contains(logged, "admin_ui.username=admin") {
-		t.Errorf("log: %s", logged)
-	}
-	for _, vars := range []map[string]string{
-		{"ADMIN_USERNAME": "admin"},
-		{"ADMIN_PASSWORD_BCRYPT": hash},
-		{"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD_BCRYPT": "changeit"},
-		{"ADMIN_READONLY": "maybe"},
-		{"ADMIN_MODE": "staging"},
-	} {
-		if _, err := loadEnv(vars); err == nil || !strings.Contains(err.Error(), "ADMIN_") {
-			t.Errorf("%v: err %v, want one naming the variable", vars, err)
-		}
-	}
-}
-
-// TestLoadConfigListenerAddrs: METRICS_ADDR and PPROF_ADDR, the addresses
-// of the two listeners kept off the public port, are off by default, read
-// as host:port, refused when malformed (METRICS_ADDR also on the public
-// port), and shown in the start-up log.
-func TestLoadConfigListenerAddrs(t *testing.T) {
+// TestLoadConfig: each setting read from its variable (and shown so in
+// the start-up log), the defaults that depend on the machine, and the
+// derived ones.
+func TestLoadConfig(t *testing.T) {
 	for _, tc := range []struct {
-		env, logKey, addr string // addr: a valid value
-		got               func(Config) string
-		refused           []map[string]string
+		name string
+		env  map[string]string
+		ok   func(Config) bool
+		logs []string // in the start-up log
 	}{
-		{"METRICS_ADDR", "metrics_addr", "127.0.0.1:9464", func(c Config) string { return c.MetricsAddr }, []map[string]string{
-			{"METRICS_ADDR": "9464"},
-			{"METRICS_ADDR": ":8080"},                          // the default PORT
-			{"METRICS_ADDR": "127.0.0.1:9000", "PORT": "9000"}, // the public port on one interface
-		}},
-		{"PPROF_ADDR", "pprof_addr", "127.0.0.1:6060", func(c Config) string { return c.PprofAddr }, []map[string]string{
-			{"PPROF_ADDR": "6060"},
-		}},
+		{"defaults", nil, func(c Config) bool {
+			return c.HTTP.Port == 8080 && c.Posts.PerPage == 2 && c.Auth.BcryptCost == 12 && c.Auth.JWTTTL == time.Hour &&
+				c.GeneratedSecret && len(c.Auth.JWTSecret) >= 32 && c.Images.MaxPixels == 40_000_000 &&
+				c.Auth.BcryptConcurrency == runtime.GOMAXPROCS(0) && c.HTTP.MaxConnections == maxConnectionsFor(descriptorLimit()) &&
+				c.Redis.SessionRefresh == time.Minute && c.Ops.GCPercent() == 50 && c.HTTP.TrustedProxies == nil &&
+				c.Admin.Development() && strings.Contains(c.Admin.ServerID, "#") && c.SocketIOPath() == "/socket.io/" &&
+				slices.Equal(c.SocketIO.Transports, []string{"polling", "websocket"}) && c.Recovery.Enabled
+		}, []string{"config.port=8080", "config.metrics_addr=(unset)", "config.jwt_secret=set", "config.log_level=info",
+			"config.socketio_ping_interval=25s", "config.redis_session_refresh=1m0s", "config.cors_origins=http://localhost:3000,http://localhost:5173"}},
+		{"listener and CORS", map[string]string{"PORT": "9000", "CORS_ORIGINS": " https://a.example , http://b.example:8081 ", "CORS_METHODS": "get,post", "LOG_LEVEL": "debug"},
+			func(c Config) bool {
+				return c.HTTP.Port == 9000 && c.Ops.LogLevel == slog.LevelDebug && strings.Join(c.CORS.Origins, " ") == "https://a.example http://b.example:8081"
+			}, []string{"config.cors_origins=https://a.example,http://b.example:8081", "config.log_level=debug"}},
+		{"secrets masked", map[string]string{"MONGODB_URI": "mongodb://user:hunter2hunter2@db:27017/feed", "JWT_SECRET": strings.Repeat("k", 32)},
+			func(c Config) bool { return !c.GeneratedSecret && c.Auth.JWTSecret == strings.Repeat("k", 32) },
+			[]string{"config.mongodb_uri=mongodb://user:xxxxx@db:27017/feed", "config.jwt_secret=set"}},
+		{"images", map[string]string{"MAX_IMAGE_PIXELS": "1000000", "IMAGE_SWEEP_AGE": "30m", "IMAGE_SWEEP_INTERVAL": "5m"},
+			func(c Config) bool {
+				return c.Images.MaxPixels == 1_000_000 && c.Images.SweepAge == 30*time.Minute && c.Images.SweepInterval == 5*time.Minute
+			}, []string{"config.max_image_pixels=1000000", "config.image_sweep_age=30m0s", "config.image_sweep_interval=5m0s"}},
+		{"login protection", map[string]string{"BCRYPT_CONCURRENCY": "3", "LOGIN_EMAIL_BURST": "5", "LOGIN_EMAIL_INTERVAL": "1m",
+			"LOGIN_ADDRESS_BURST": "20", "LOGIN_ADDRESS_INTERVAL": "500ms", "LOGIN_LIMIT_KEYS": "1000"},
+			func(c Config) bool {
+				a := c.Auth
+				return a.BcryptConcurrency == 3 && a.LoginEmailBurst == 5 && a.LoginEmailInterval == time.Minute &&
+					a.LoginAddressBurst == 20 && a.LoginAddressInterval == 500*time.Millisecond && a.LoginLimitKeys == 1000
+			}, []string{"config.bcrypt_concurrency=3", "config.login_address_interval=500ms", "config.login_limit_keys=1000"}},
+		{"trusted proxies", map[string]string{"TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8 ,::1 "},
+			func(c Config) bool { return strings.Join(c.HTTP.TrustedProxies, " ") == "127.0.0.1 10.0.0.0/8 ::1" }, nil},
+		{"admin UI", map[string]string{"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD_BCRYPT": adminHash, "ADMIN_READONLY": "true", "ADMIN_MODE": "production", "ADMIN_SERVER_ID": "eu-1"},
+			func(c Config) bool {
+				a := c.Admin
+				return a.Username == "admin" && a.PasswordBcrypt == adminHash && a.Readonly && !a.Development() && a.ServerID == "eu-1"
+			}, []string{"config.admin_username=admin", "config.admin_password_bcrypt=set"}},
+		{"listeners", map[string]string{"METRICS_ADDR": "127.0.0.1:9464", "PPROF_ADDR": "127.0.0.1:6060"},
+			func(c Config) bool {
+				return c.Ops.MetricsAddr == "127.0.0.1:9464" && c.Ops.PprofAddr == "127.0.0.1:6060"
+			},
+			[]string{"config.metrics_addr=127.0.0.1:9464", "config.pprof_addr=127.0.0.1:6060"}},
+		{"GOGC set: the runtime's", map[string]string{"GOGC": "200"}, func(c Config) bool { return c.Ops.GCPercent() == 0 }, nil},
+		{"streams adapter", map[string]string{"REDIS_ADAPTER": "streams", "REDIS_STREAM_NAME": "feed-events", "REDIS_SESSION_KEY_PREFIX": "feed:session:",
+			"REDIS_STREAM_MAXLEN": "500", "REDIS_SESSION_REFRESH": "20s", "REDIS_URL": "redis://:pw@localhost:6379/0"},
+			func(c Config) bool {
+				r := c.Redis
+				return r.Adapter == RedisStreams && r.StreamName == "feed-events" && r.SessionKeyPrefix == "feed:session:" &&
+					r.StreamMaxLen == 500 && r.SessionRefresh == 20*time.Second
+			}, []string{"config.redis_adapter=streams", "config.redis_stream_maxlen=500", "config.redis_session_refresh=20s", "config.redis_url=redis://:xxxxx@localhost:6379/0"}},
+		{"client bounds", map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "2097152", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1073741824", "MAX_CONNECTIONS": "5000"},
+			func(c Config) bool {
+				return c.SocketIO.MaxQueued == 2<<20 && c.SocketIO.MaxQueuedTotal == 1<<30 && c.HTTP.MaxConnections == 5000
+			}, []string{"config.socketio_max_queued_bytes=2097152", "config.max_connections=5000"}},
+		{"Node's durations in milliseconds", map[string]string{"SOCKETIO_PING_INTERVAL": "10000", "SOCKETIO_PING_TIMEOUT": "5s", "SOCKETIO_UPGRADE_TIMEOUT": "2500"},
+			func(c Config) bool {
+				s := c.SocketIO
+				return s.PingInterval == 10*time.Second && s.PingTimeout == 5*time.Second && s.UpgradeTimeout == 2500*time.Millisecond
+			}, []string{"config.socketio_ping_interval=10s", "config.socketio_upgrade_timeout=2.5s"}},
+		{"path without the trailing slash", map[string]string{"SOCKETIO_PATH": "/api/socket.io/", "SOCKETIO_ADD_TRAILING_SLASH": "false"},
+			func(c Config) bool { return c.SocketIOPath() == "/api/socket.io" }, nil},
+		{"websocket only, recovery off", map[string]string{"SOCKETIO_TRANSPORTS": "websocket", "SOCKETIO_RECOVERY": "false"},
+			func(c Config) bool {
+				return slices.Equal(c.SocketIO.Transports, []string{"websocket"}) && !c.Recovery.Enabled
+			}, nil},
+		{"recovery window sets the session refresh", map[string]string{"SOCKETIO_RECOVERY_MAX_DISCONNECTION_DURATION": "10m"},
+			func(c Config) bool { return c.Redis.SessionRefresh == 5*time.Minute }, nil},
 	} {
-		t.Run(tc.env, func(t *testing.T) {
-			c, err := loadEnv(nil)
-			if err != nil || tc.got(c) != "" {
-				t.Errorf("default %s = %q, %v; want off", tc.env, tc.got(c), err)
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadEnv(tc.env)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if logged := configLog(c); !strings.Contains(logged, "config."+tc.logKey+"=(off)") {
-				t.Errorf("%s off not in the log: %s", tc.env, logged)
+			if !tc.ok(c) {
+				t.Errorf("%+v", c)
 			}
-			c, err = loadEnv(map[string]string{tc.env: tc.addr})
-			if err != nil || tc.got(c) != tc.addr {
-				t.Errorf("%s=%s: got %q, %v", tc.env, tc.addr, tc.got(c), err)
+			logged := configLog(c)
+			for _, want := range tc.logs {
+				if !strings.Contains(logged, want) {
+					t.Errorf("start-up log lacks %s: %s", want, logged)
+				}
 			}
-			if logged := configLog(c); !strings.Contains(logged, "config."+tc.logKey+"="+tc.addr) {
-				t.Errorf("%s not in the log: %s", tc.env, logged)
-			}
-			for _, env := range tc.refused {
-				if _, err := loadEnv(env); err == nil || !strings.Contains(err.Error(), tc.env) {
-					t.Errorf("%v: error %v, want one naming %s", env, err, tc.env)
+			for _, secret := range []string{"hunter2", strings.Repeat("k", 32), "heqvAkYM", ":pw@"} {
+				if strings.Contains(logged, secret) {
+					t.Errorf("secret %q in the log: %s", secret, logged)
 				}
 			}
 		})
 	}
 }
 
-// TestLoadConfigGCPercent: the collector's target is 50 unless GOGC is
-// set, which the Go runtime reads itself (GCPercent 0: leave it).
-func TestLoadConfigGCPercent(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil || c.GCPercent != 50 {
-		t.Errorf("default GCPercent = %d, %v; want 50", c.GCPercent, err)
-	}
-	if logged := configLog(c); !strings.Contains(logged, "config.gc_percent=50") {
-		t.Errorf("GC percent not in the log: %s", logged)
-	}
-	c, err = loadEnv(map[string]string{"GOGC": "200"})
-	if err != nil || c.GCPercent != 0 {
-		t.Errorf("GOGC=200: GCPercent = %d, %v; want 0 (the runtime's)", c.GCPercent, err)
-	}
-}
-
-// TestLoadConfigRedisAdapter: the cluster's protocol is pub/sub unless
-// REDIS_ADAPTER says streams; anything else is refused, naming the
-// variable; the streams adapter's settings have Node's defaults, are read
-// from their variables, and show in the start-up log.
-func TestLoadConfigRedisAdapter(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.RedisAdapter != RedisPubSub || c.RedisStreamName != "socket.io" || c.RedisSessionKeyPrefix != "sio:session:" ||
-		c.RedisStreamMaxLen != 10_000 || c.RedisStreamReadCount != 100 || c.RedisStreamBlockTime != 5*time.Second {
-		t.Errorf("defaults: %+v", c)
-	}
-	c, err = loadEnv(map[string]string{
-		"REDIS_ADAPTER": "streams", "REDIS_STREAM_NAME": "feed-events",
-		"REDIS_SESSION_KEY_PREFIX": "feed:session:", "REDIS_STREAM_MAXLEN": "500",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.RedisAdapter != RedisStreams || c.RedisStreamName != "feed-events" || c.RedisSessionKeyPrefix != "feed:session:" || c.RedisStreamMaxLen != 500 {
-		t.Errorf("from env: %+v", c)
-	}
-	logged := configLog(c)
-	for _, want := range []string{"redis_adapter=streams", "redis_stream_name=feed-events", "redis_session_key_prefix=feed:session:", "redis_stream_maxlen=500"} {
-		if !strings.Contains(logged, want) {
-			t.Errorf("start-up log lacks %s: %s", want, logged)
-		}
-	}
-	for name, bad := range map[string]string{"REDIS_ADAPTER": "stream", "REDIS_STREAM_MAXLEN": "0"} {
-		_, err := loadEnv(map[string]string{name: bad})
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%s: error %v, want one naming the variable", name, bad, err)
+// TestLoadConfigRefuses: a bad value of each kind stops the start with an
+// error naming every variable at fault, all at once.
+func TestLoadConfigRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want []string // variables the error names
+	}{
+		{map[string]string{"PORT": "http", "BCRYPT_COST": "99", "JWT_TTL": "1 hour"}, []string{"PORT", "BCRYPT_COST", "JWT_TTL"}},
+		{map[string]string{"MAX_IMAGE_PIXELS": "0"}, []string{"MAX_IMAGE_PIXELS"}},
+		{map[string]string{"MAX_IMAGE_PIXELS": "4e7"}, []string{"MAX_IMAGE_PIXELS"}},
+		{map[string]string{"IMAGE_SWEEP_AGE": "0s", "IMAGE_SWEEP_INTERVAL": "-1h"}, []string{"IMAGE_SWEEP_AGE", "IMAGE_SWEEP_INTERVAL"}},
+		{map[string]string{"IMAGE_SWEEP_AGE": "3600"}, []string{"IMAGE_SWEEP_AGE"}}, // bare numbers are for Node's durations only
+		{map[string]string{"LOGIN_EMAIL_BURST": "0", "LOGIN_ADDRESS_BURST": "many", "LOGIN_LIMIT_KEYS": "0", "BCRYPT_CONCURRENCY": "0"},
+			[]string{"LOGIN_EMAIL_BURST", "LOGIN_ADDRESS_BURST", "LOGIN_LIMIT_KEYS", "BCRYPT_CONCURRENCY"}},
+		{map[string]string{"TRUSTED_PROXIES": "localhost,10.0.0.300,10.0.0.0/33"}, []string{"TRUSTED_PROXIES"}},
+		{map[string]string{"TRUSTED_PROXIES": "127.0.0.1:80"}, []string{"TRUSTED_PROXIES"}},
+		{map[string]string{"ADMIN_USERNAME": "admin"}, []string{"ADMIN_USERNAME", "ADMIN_PASSWORD_BCRYPT"}},
+		{map[string]string{"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD_BCRYPT": "changeit"}, []string{"ADMIN_PASSWORD_BCRYPT"}},
+		{map[string]string{"ADMIN_READONLY": "maybe", "ADMIN_MODE": "staging"}, []string{"ADMIN_READONLY", "ADMIN_MODE"}},
+		{map[string]string{"METRICS_ADDR": "9464", "PPROF_ADDR": "6060"}, []string{"METRICS_ADDR", "PPROF_ADDR"}},
+		{map[string]string{"METRICS_ADDR": ":8080"}, []string{"METRICS_ADDR"}}, // the public port
+		{map[string]string{"METRICS_ADDR": "127.0.0.1:9000", "PORT": "9000"}, []string{"METRICS_ADDR"}},
+		{map[string]string{"REDIS_ADAPTER": "stream", "REDIS_STREAM_MAXLEN": "0", "REDIS_URL": "localhost:6379"}, []string{"REDIS_ADAPTER", "REDIS_STREAM_MAXLEN", "REDIS_URL"}},
+		{map[string]string{"REDIS_SESSION_REFRESH": "2m"}, []string{"REDIS_SESSION_REFRESH"}}, // not below the recovery window
+		{map[string]string{"REDIS_SESSION_REFRESH": "soon"}, []string{"REDIS_SESSION_REFRESH"}},
+		{map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "100", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1k", "MAX_CONNECTIONS": "0"},
+			[]string{"SOCKETIO_MAX_QUEUED_BYTES", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES", "MAX_CONNECTIONS"}},
+		{map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "4194304", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "2097152"},
+			[]string{"SOCKETIO_MAX_QUEUED_BYTES", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES"}},
+		{map[string]string{"CORS_ORIGINS": "app.example.com"}, []string{"CORS_ORIGINS"}},
+		{map[string]string{"JWT_SECRET": "short"}, []string{"JWT_SECRET"}},
+		{map[string]string{"SOCKETIO_PATH": "socket.io", "SOCKETIO_TRANSPORTS": "polling,flash"}, []string{"SOCKETIO_PATH", "SOCKETIO_TRANSPORTS"}},
+		{map[string]string{"SOCKETIO_TRANSPORTS": ","}, []string{"SOCKETIO_TRANSPORTS"}},
+		{map[string]string{"SOCKETIO_PING_INTERVAL": "0", "SOCKETIO_PING_TIMEOUT": "-5s", "SOCKETIO_MAX_HTTP_BUFFER_SIZE": "1e7"},
+			[]string{"SOCKETIO_PING_INTERVAL", "SOCKETIO_PING_TIMEOUT", "SOCKETIO_MAX_HTTP_BUFFER_SIZE"}},
+		{map[string]string{"SOCKETIO_COOKIE": "io;x", "SOCKETIO_COOKIE_SAME_SITE": "sometimes"}, []string{"SOCKETIO_COOKIE", "SOCKETIO_COOKIE_SAME_SITE"}},
+		{map[string]string{"SOCKETIO_COOKIE": "io", "SOCKETIO_COOKIE_SAME_SITE": "none"}, []string{"SOCKETIO_COOKIE_SAME_SITE", "SOCKETIO_COOKIE_SECURE"}},
+		{map[string]string{"SOCKETIO_RECOVERY": "yes please"}, []string{"SOCKETIO_RECOVERY"}},
+		{map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+	} {
+		_, err := loadEnv(tc.env)
+		for _, name := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%v: error %v, want one naming %s", tc.env, err, name)
+			}
 		}
 	}
 }
 
-// REDIS_SESSION_REFRESH: half the recovery window by default, read from
-// its variable, logged, and refused when not below the window (the
-// connected sockets' sessions would expire between refreshes).
-func TestLoadConfigSessionRefresh(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.RedisSessionRefresh != realtime.RecoveryWindow/2 {
-		t.Errorf("default %v, want %v", c.RedisSessionRefresh, realtime.RecoveryWindow/2)
-	}
-	if c, err = loadEnv(map[string]string{"REDIS_SESSION_REFRESH": "20s"}); err != nil || c.RedisSessionRefresh != 20*time.Second {
-		t.Errorf("REDIS_SESSION_REFRESH=20s: %v, %v", c.RedisSessionRefresh, err)
-	}
-	if logged := configLog(c); !strings.Contains(logged, "redis_session_refresh=20s") {
-		t.Errorf("start-up log lacks redis_session_refresh=20s: %s", logged)
-	}
-	for _, bad := range []string{"0s", "soon", realtime.RecoveryWindow.String(), "1h"} {
-		if _, err := loadEnv(map[string]string{"REDIS_SESSION_REFRESH": bad}); err == nil || !strings.Contains(err.Error(), "REDIS_SESSION_REFRESH") {
-			t.Errorf("REDIS_SESSION_REFRESH=%s: error %v, want one naming the variable", bad, err)
-		}
-	}
-}
-
-// TestLoadConfigClientBounds: what the server holds for slow Socket.IO
-// clients and the connection maximum have their defaults (the maximum
-// from the descriptor limit), read their variables, refuse what is out
-// of range, and show in the start-up log.
-func TestLoadConfigClientBounds(t *testing.T) {
-	c, err := loadEnv(nil)
-	if err != nil || c.SocketMaxQueued != 1<<20 || c.SocketMaxQueuedTotal != 256<<20 || c.MaxConnections != maxConnectionsFor(descriptorLimit()) {
-		t.Errorf("defaults: %d, %d, %d, %v", c.SocketMaxQueued, c.SocketMaxQueuedTotal, c.MaxConnections, err)
-	}
-	c, err = loadEnv(map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "2097152", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1073741824", "MAX_CONNECTIONS": "5000"})
-	if err != nil || c.SocketMaxQueued != 2<<20 || c.SocketMaxQueuedTotal != 1<<30 || c.MaxConnections != 5000 {
-		t.Errorf("from env: %d, %d, %d, %v", c.SocketMaxQueued, c.SocketMaxQueuedTotal, c.MaxConnections, err)
-	}
-	logged := configLog(c)
-	for _, want := range []string{"config.socketio_max_queued_bytes=2097152", "config.socketio_max_queued_total_bytes=1073741824", "config.max_connections=5000"} {
-		if !strings.Contains(logged, want) {
-			t.Errorf("%s not in the log: %s", want, logged)
-		}
-	}
-	for name, v := range map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "100", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1k", "MAX_CONNECTIONS": "0"} {
-		if _, err := loadEnv(map[string]string{name: v}); err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("%s=%s: error %v, want one naming the variable", name, v, err)
-		}
-	}
+func TestMaxConnectionsFor(t *testing.T) {
 	for limit, want := range map[uint64]int{1024: 768, 20_000: 19_000, 300: 150, 1 << 20: 1<<20 - 1<<20/20} {
 		if got := maxConnectionsFor(limit); got != want {
 			t.Errorf("maxConnectionsFor(%d) = %d, want %d", limit, got, want)
+		}
+	}
+}
+
+// TestREADMEConfiguration: the README's configuration table documents
+// every declared setting, with its default where the declaration has a
+// constant one, and nothing that is not declared.
+func TestREADMEConfiguration(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)[strings.Index(string(readme), "## Configuration"):]
+	section = section[:strings.Index(section[3:], "\n## ")+3]
+	rows := map[string]string{} // variable: default cell
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z0-9_]+)` \\| ([^|]*) \\|").FindAllStringSubmatch(section, -1) {
+		if _, dup := rows[m[1]]; dup {
+			t.Errorf("README documents %s twice", m[1])
+		}
+		rows[m[1]] = strings.TrimSpace(m[2])
+	}
+	var c Config
+	declared := map[string]bool{}
+	for _, s := range settings(&c) {
+		declared[s.key] = true
+		if s.field.Tag.Get("desc") == "" {
+			t.Errorf("%s has no desc", s.key)
+		}
+		cell, ok := rows[s.key]
+		switch {
+		case !ok:
+			t.Errorf("README's configuration table lacks %s", s.key)
+		case s.hasDef && cell != "`"+s.def+"`":
+			t.Errorf("README gives %s the default %s, the declaration `%s`", s.key, cell, s.def)
+		case !s.hasDef && strings.HasPrefix(cell, "`"):
+			t.Errorf("README gives %s the default %s, the declaration none", s.key, cell)
+		}
+	}
+	for name := range rows {
+		if !declared[name] {
+			t.Errorf("README documents %s, which is not a setting", name)
 		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 // taken again.
 func TestMaxConnections(t *testing.T) {
 	const max = 30
-	env := mustStart(t, func(c *Config) { withMetrics(c); c.MaxConnections = max })
+	env := mustStart(t, func(c *Config) { withMetrics(c); c.HTTP.MaxConnections = max })
 	addr := strings.TrimPrefix(env.url, "http://")
 	health := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one connection, kept
 	healthz := func(c *http.Client) error {

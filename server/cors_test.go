@@ -16,7 +16,7 @@ const (
 // TestCORS checks that one origin list governs REST, preflights, the
 // polling handshake and the WebSocket upgrade.
 func TestCORS(t *testing.T) {
-	env := mustStart(t, func(c *Config) { c.AllowedOrigins = []string{goodOrigin} })
+	env := mustStart(t, func(c *Config) { c.CORS.Origins = []string{goodOrigin} })
 
 	cases := []struct {
 		name       string
@@ -105,7 +105,7 @@ func TestCORS(t *testing.T) {
 
 // TestCORSWildcard: "*" lets any page in, for local development.
 func TestCORSWildcard(t *testing.T) {
-	env := mustStart(t, func(c *Config) { c.AllowedOrigins = []string{"*"} })
+	env := mustStart(t, func(c *Config) { c.CORS.Origins = []string{"*"} })
 	req, _ := http.NewRequest("GET", env.url+"/socket.io/?EIO=4&transport=polling", nil)
 	req.Header.Set("Origin", badOrigin)
 	res, err := http.DefaultClient.Do(req)

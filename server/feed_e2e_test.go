@@ -93,8 +93,8 @@ func TestFeedRestart(t *testing.T) { forEachStore(t, feedRestart) }
 
 func feedRestart(t *testing.T, useStore func(*Config)) {
 	dir := t.TempDir()
-	secret := []byte(strings.Repeat("s", 32))
-	edit := func(c *Config) { useStore(c); c.DataDir, c.JWTSecret = dir, secret }
+	secret := strings.Repeat("s", 32)
+	edit := func(c *Config) { useStore(c); c.Store.DataDir, c.Auth.JWTSecret = dir, secret }
 
 	env := mustStart(t, edit)
 	api, _ := mustUser(t, env.url, "bob@example.com", "Bob")

@@ -77,7 +77,7 @@ func forEachStore(t *testing.T, test func(t *testing.T, useStore func(*Config)))
 	t.Run("bolt", func(t *testing.T) { test(t, func(*Config) {}) })
 	t.Run("mongo", func(t *testing.T) {
 		uri := mustMongoURI(t)
-		test(t, func(c *Config) { c.MongoURI = uri })
+		test(t, func(c *Config) { c.Store.MongoURI = uri })
 	})
 }
 
@@ -97,10 +97,10 @@ func mustStart(tb testing.TB, edit func(*Config), opts ...Option) *testEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.Host, cfg.Port = "127.0.0.1", 0
-	cfg.DataDir = tb.TempDir()
-	cfg.BcryptCost = 4
-	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.HTTP.Host, cfg.HTTP.Port = "127.0.0.1", 0
+	cfg.Store.DataDir = tb.TempDir()
+	cfg.Auth.BcryptCost = 4
+	cfg.HTTP.ShutdownTime = 5 * time.Second
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -57,8 +57,8 @@ func TestImageSweepLoop(t *testing.T) {
 	young := write("young.png", 0)
 
 	env := mustStart(t, func(c *Config) {
-		c.DataDir = dataDir
-		c.ImageSweepInterval = 20 * time.Millisecond
+		c.Store.DataDir = dataDir
+		c.Images.SweepInterval = 20 * time.Millisecond
 	}, WithClock(now))
 	waitGone(t, orphan)
 

@@ -1,10 +1,6 @@
 package server
 
-import (
-	"time"
-
-	"feedrt/server/realtime"
-)
+import "time"
 
 // Option changes a setting of New that is no operator's business, so it
 // is not in Config: a timeout fixed by the protocol's timings, or a
@@ -15,13 +11,12 @@ type Option func(*tuning)
 // tuning is what Option changes, defaults in newTuning.
 type tuning struct {
 	readTimeout, writeTimeout time.Duration // http.Server's
-	wsWriteTimeout            time.Duration
 	now                       func() time.Time
 }
 
-// newTuning applies opts to the defaults.
-func newTuning(opts []Option) tuning {
-	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout, wsWriteTimeout: realtime.WebSocketWriteTimeout, now: time.Now}
+// newTuning applies opts to the defaults, some of which follow cfg.
+func newTuning(cfg Config, opts []Option) tuning {
+	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout(cfg), now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -35,13 +30,6 @@ func newTuning(opts []Option) tuning {
 // test shortens them to show).
 func WithHTTPTimeouts(read, write time.Duration) Option {
 	return func(o *tuning) { o.readTimeout, o.writeTimeout = read, write }
-}
-
-// WithWebSocketWriteTimeout replaces how long a WebSocket client may
-// leave bytes unwritten before it is dropped
-// (realtime.WebSocketWriteTimeout).
-func WithWebSocketWriteTimeout(d time.Duration) Option {
-	return func(o *tuning) { o.wsWriteTimeout = d }
 }
 
 // WithClock replaces time.Now as the clock of the image sweep's age test

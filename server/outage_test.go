@@ -16,7 +16,7 @@ import (
 func TestMongoOutage(t *testing.T) {
 	db := ferretdbtest.StartServer(t) // its own, to stop it
 	uri := ferretdbtest.WithDatabase(db.URI(), ferretdbtest.DBName(t))
-	env := mustStart(t, func(c *Config) { c.MongoURI = uri })
+	env := mustStart(t, func(c *Config) { c.Store.MongoURI = uri })
 	watcher := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
 	watcher.MustConnect()
 	api, _ := mustUser(t, env.url, "dora@example.com", "Dora")

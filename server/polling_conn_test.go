@@ -19,8 +19,8 @@ import (
 func TestRESTOnPollingConnection(t *testing.T) {
 	const origin = "http://app.example.test:3000" // a page of another origin, allowed
 	env := mustStart(t, func(c *Config) {
-		c.MaxImageBytes = 64 << 10
-		c.AllowedOrigins = []string{origin}
+		c.Images.MaxBytes = 64 << 10
+		c.CORS.Origins = []string{origin}
 	})
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
 	conns := map[string]bool{}

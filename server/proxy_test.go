@@ -52,9 +52,9 @@ func TestProxyTrust(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := mustStart(t, func(c *Config) {
-				c.TrustedProxies = cfg.TrustedProxies
-				c.LoginAddressBurst, c.LoginAddressInterval = 2, time.Hour // no refill during the test
-				c.LoginEmailBurst, c.LoginEmailInterval = 100, time.Hour
+				c.HTTP.TrustedProxies = cfg.HTTP.TrustedProxies
+				c.Auth.LoginAddressBurst, c.Auth.LoginAddressInterval = 2, time.Hour // no refill during the test
+				c.Auth.LoginEmailBurst, c.Auth.LoginEmailInterval = 100, time.Hour
 			})
 			for i, l := range tc.logins {
 				body := fmt.Sprintf(`{"email":"nobody%d@example.com","password":"secret1"}`, i)

@@ -4,30 +4,50 @@ import (
 	"log/slog"
 
 	"feedrt/server/cors"
+	"feedrt/server/engineio"
 	"feedrt/server/metrics"
 	"feedrt/server/realtime"
 )
 
-// feedRealtime is what the feed server's real-time engine runs with:
-// Node's defaults, every client version from 2.x on, recovery on within
-// cfg's limits, and the CORS policy the REST routes obey too.
-func feedRealtime(cfg Config, policy cors.Policy, tune tuning, log *slog.Logger, m *metrics.Metrics) realtime.Options {
+// RealtimeOptions is what the feed server's real-time engine runs with:
+// the Socket.IO part of cfg, and the CORS policy the REST routes obey
+// too. The conformance command runs the protocol suites on it.
+func RealtimeOptions(cfg Config, log *slog.Logger, m *metrics.Metrics) realtime.Options {
+	sio, rec := cfg.SocketIO, cfg.Recovery
 	return realtime.Options{
-		PingInterval:        PingInterval,
-		PingTimeout:         PingTimeout,
-		MaxHTTPBufferSize:   MaxHTTPBufferSize,
-		Recovery:            true,
-		RecoveryMaxPackets:  cfg.RecoveryMaxPackets,
-		RecoveryMaxBytes:    cfg.RecoveryMaxBytes,
-		RecoveryMaxSessions: cfg.RecoveryMaxSessions,
-		AllowEIO3:           true,
-		Transports:          []string{"polling", "websocket"},
-		AllowUpgrades:       true,
-		CORS:                policy,
-		WriteTimeout:        tune.wsWriteTimeout,
-		MaxQueued:           cfg.SocketMaxQueued,
-		MaxQueuedTotal:      cfg.SocketMaxQueuedTotal,
+		PingInterval:        sio.PingInterval,
+		PingTimeout:         sio.PingTimeout,
+		UpgradeTimeout:      sio.UpgradeTimeout,
+		ConnectTimeout:      sio.ConnectTimeout,
+		MaxHTTPBufferSize:   sio.MaxHTTPBufferSize,
+		Recovery:            rec.Enabled,
+		RecoveryWindow:      rec.MaxDisconnectionDuration,
+		SkipMiddlewares:     rec.SkipMiddlewares,
+		RecoveryMaxPackets:  rec.MaxPackets,
+		RecoveryMaxBytes:    rec.MaxBytes,
+		RecoveryMaxSessions: rec.MaxSessions,
+		AllowEIO3:           sio.AllowEIO3,
+		Transports:          sio.Transports,
+		AllowUpgrades:       sio.AllowUpgrades,
+		Cookie:              cookie(sio),
+		CORS:                cors.New(cfg.CORS),
+		WriteTimeout:        sio.WriteTimeout,
+		MaxQueued:           sio.MaxQueued,
+		MaxQueuedTotal:      sio.MaxQueuedTotal,
 		Log:                 log,
 		Metrics:             m,
 	}
+}
+
+// cookie is Node's cookie option of sio; nil when no cookie is set.
+func cookie(sio SocketIOConfig) *engineio.Cookie {
+	if sio.Cookie == "" {
+		return nil
+	}
+	sameSite := sio.CookieSameSite
+	if sameSite == "off" {
+		sameSite = ""
+	}
+	return &engineio.Cookie{Name: sio.Cookie, Path: sio.CookiePath, HTTPOnly: sio.CookieHTTPOnly,
+		SameSite: sameSite, Secure: sio.CookieSecure, MaxAge: sio.CookieMaxAge}
 }

@@ -31,21 +31,22 @@ import (
 	"feedrt/store/mongostore"
 )
 
-// HTTP timeouts (readTimeout and writeTimeout are the defaults of
-// WithHTTPTimeouts). WriteTimeout bounds a long-polling GET, which the server
-// holds open for up to pingInterval, so it must stay above
-// pingInterval + pingTimeout. They do not limit WebSockets: net/http
-// clears the read deadline of a hijacked connection and gorilla/websocket
-// sets its own write deadline on every frame (a test holds both to it).
+// HTTP timeouts (readTimeout is the default of WithHTTPTimeouts, and
+// writeTimeout(cfg) the write timeout's). They do not limit WebSockets:
+// net/http clears the read deadline of a hijacked connection and the
+// engine sets its own write deadline (a test holds both to it).
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
-	writeTimeout      = PingInterval + PingTimeout + 15*time.Second
 	idleTimeout       = 120 * time.Second
 )
 
-// socketIOPath is where Socket.IO is served.
-const socketIOPath = "/socket.io/"
+// writeTimeout bounds a response. A long-polling GET is held open for up
+// to pingInterval and its client may take pingTimeout to come back, so it
+// follows them, with room to write the answer.
+func writeTimeout(cfg Config) time.Duration {
+	return cfg.SocketIO.PingInterval + cfg.SocketIO.PingTimeout + 15*time.Second
+}
 
 // Server is the running back end.
 type Server struct {
@@ -81,12 +82,12 @@ type Server struct {
 // New opens the store the config selects and builds the whole server.
 // It does not listen yet; call Serve.
 func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *Server, err error) {
-	o := newTuning(opts)
+	o := newTuning(cfg, opts)
 	var m *metrics.Metrics // nil (every report a no-op) without METRICS_ADDR
-	if cfg.MetricsAddr != "" {
+	if cfg.Ops.MetricsAddr != "" {
 		m = metrics.New()
 	}
-	mln, err := m.Listen(cfg.MetricsAddr, metrics.ListenOptions{ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Log: log})
+	mln, err := m.Listen(cfg.Ops.MetricsAddr, metrics.ListenOptions{ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
 	}
@@ -100,8 +101,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		return nil, err
 	}
 	st = m.Store(st)
-	policy := cors.New(cors.Options{Origins: cfg.AllowedOrigins, Methods: cfg.AllowedMethods, Credentials: true})
-	rt := feedRealtime(cfg, policy, o, log, m)
+	policy := cors.New(cfg.CORS)
+	rt := RealtimeOptions(cfg, log, m)
 	cluster, err := openCluster(cfg, rt, m, log)
 	if err != nil {
 		_ = st.Close()
@@ -126,10 +127,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		store:    st,
 		io:       io,
 		eio:      sio.Handler,
-		bc:       realtime.NewBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.BroadcastQueue),
+		bc:       realtime.NewBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.SocketIO.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
-		decoding: handlers.NewDecodeLimit(cfg.MaxImagePixels * 8),
+		decoding: handlers.NewDecodeLimit(cfg.Images.MaxPixels * 8),
 	}
 	s.metrics, s.metricsLn = m, mln
 	s.io.On("connection", func(args ...any) {
@@ -162,8 +163,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// serves their polling requests with net/http's deadlines; every other
 	// request on them comes back to s.http.
 	s.eng = sio.Engine
-	s.eng.ServeKeepAlive(engineio.KeepAlive{Server: s.http, Path: socketIOPath})
-	m.WatchConnections(s.openConns, int64(cfg.MaxConnections))
+	s.eng.ServeKeepAlive(engineio.KeepAlive{Server: s.http, Path: cfg.SocketIOPath()})
+	m.WatchConnections(s.openConns, int64(cfg.HTTP.MaxConnections))
 	m.WatchQueued(s.eng.QueuedBytes)
 	// Shutdown closes the listeners first and then runs this; ending the
 	// Socket.IO sessions is what lets Shutdown's wait for active
@@ -176,8 +177,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		close(s.ioClosed)
 	})
 	s.sweeper = startImageSweeper(handlers.ImageSweep{
-		Images: s.images(), Store: st, Age: cfg.ImageSweepAge, Now: o.now,
-	}, cfg.ImageSweepInterval, log)
+		Images: s.images(), Store: st, Age: cfg.Images.SweepAge, Now: o.now,
+	}, cfg.Images.SweepInterval, log)
 	mln.Serve()
 	return s, nil
 }
@@ -185,8 +186,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 // images is where uploads are stored and served from: under the data dir,
 // whichever store holds the posts.
 func (s *Server) images() handlers.Images {
-	im := handlers.Images{Dir: filepath.Join(s.cfg.DataDir, "images"), MaxBytes: s.cfg.MaxImageBytes,
-		MaxPixels: s.cfg.MaxImagePixels, Decoding: s.decoding, Log: s.log}
+	im := handlers.Images{Dir: filepath.Join(s.cfg.Store.DataDir, "images"), MaxBytes: s.cfg.Images.MaxBytes,
+		MaxPixels: s.cfg.Images.MaxPixels, Decoding: s.decoding, Log: s.log}
 	if s.metrics != nil {
 		im.Observer = s.metrics.Images()
 	}
@@ -198,18 +199,18 @@ func (s *Server) images() handlers.Images {
 // selection wait if it cannot be reached), the embedded bbolt file
 // otherwise. Uploaded images live under the data dir either way.
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.Store.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if cfg.MongoURI != "" {
-		st, err := mongostore.Open(ctx, cfg.MongoURI, cfg.MongoDB, mongostore.WithLogger(log))
+	if cfg.Store.MongoURI != "" {
+		st, err := mongostore.Open(ctx, cfg.Store.MongoURI, cfg.Store.MongoDB, mongostore.WithLogger(log))
 		if err != nil {
-			return nil, fmt.Errorf("open MongoDB store at %s: %w", maskURI(cfg.MongoURI), err)
+			return nil, fmt.Errorf("open MongoDB store at %s: %w", maskURI(cfg.Store.MongoURI), err)
 		}
-		log.Info("using MongoDB store", "uri", maskURI(cfg.MongoURI))
+		log.Info("using MongoDB store", "uri", maskURI(cfg.Store.MongoURI))
 		return st, nil
 	}
-	path := filepath.Join(cfg.DataDir, "feed.db")
+	path := filepath.Join(cfg.Store.DataDir, "feed.db")
 	st, err := boltstore.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
@@ -221,18 +222,18 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 // routes builds the Gin engine: recovery, request log, CORS, the REST
 // handlers, the images and Socket.IO at /socket.io/.
 func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
-	tokens, err := handlers.NewTokens(s.cfg.JWTSecret, s.cfg.JWTTTL)
+	tokens, err := handlers.NewTokens([]byte(s.cfg.Auth.JWTSecret), s.cfg.Auth.JWTTTL)
 	if err != nil {
 		return nil, err
 	}
-	passwords, err := handlers.NewPasswords(s.cfg.BcryptCost, s.cfg.BcryptConcurrency)
+	passwords, err := handlers.NewPasswords(s.cfg.Auth.BcryptCost, s.cfg.Auth.BcryptConcurrency)
 	if err != nil {
 		return nil, err
 	}
 	limiter, err := handlers.NewLoginLimiter(handlers.LoginLimits{
-		PerEmail:   handlers.FailureLimit{Burst: s.cfg.LoginEmailBurst, Every: s.cfg.LoginEmailInterval},
-		PerAddress: handlers.FailureLimit{Burst: s.cfg.LoginAddressBurst, Every: s.cfg.LoginAddressInterval},
-		MaxKeys:    s.cfg.LoginLimitKeys,
+		PerEmail:   handlers.FailureLimit{Burst: s.cfg.Auth.LoginEmailBurst, Every: s.cfg.Auth.LoginEmailInterval},
+		PerAddress: handlers.FailureLimit{Burst: s.cfg.Auth.LoginAddressBurst, Every: s.cfg.Auth.LoginAddressInterval},
+		MaxKeys:    s.cfg.Auth.LoginLimitKeys,
 	}, s.tune.now)
 	if err != nil {
 		return nil, err
@@ -245,7 +246,7 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	// Gin trusts every proxy unless told: any client could then choose
 	// the address it is logged and rate limited as by sending
 	// X-Forwarded-For. nil trusts none.
-	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+	if err := r.SetTrustedProxies(s.cfg.HTTP.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	if s.metrics != nil {
@@ -253,29 +254,39 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	}
 	r.Use(s.recovery, s.requestLog)
 
-	// CORS for Socket.IO is answered as Node's engine.io answers it (same
-	// policy, see cors.Policy.EngineIO), so the Gin middleware skips that
-	// path instead of adding a second set of headers.
-	ginCORS := policy.Gin()
-	r.Use(func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, socketIOPath) {
-			return
-		}
-		ginCORS(c)
-	})
-	r.Any(socketIOPath+"*any", gin.WrapH(s.eio))
+	r.Use(policy.Gin())
 
 	handlers.Health{Store: s.readiness(), Log: s.log}.Register(r)
-	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Limiter: limiter, MaxStatusLength: s.cfg.MaxStatusLength, Log: s.log}.Register(r)
+	handlers.Auth{Store: s.store, Tokens: tokens, Passwords: passwords, Limiter: limiter, MaxStatusLength: s.cfg.Auth.MaxStatusLength, Log: s.log}.Register(r)
 	handlers.Posts{
-		Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.PostsPerPage,
-		MaxTitleLength: s.cfg.MaxTitleLength, MaxContentLength: s.cfg.MaxContentLength, Log: s.log,
+		Store: s.store, Broadcaster: s.bc, Images: images, Tokens: tokens, PerPage: s.cfg.Posts.PerPage,
+		MaxTitleLength: s.cfg.Posts.MaxTitleLength, MaxContentLength: s.cfg.Posts.MaxContentLength, Log: s.log,
 	}.Register(r)
 	images.Register(r)
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
 	})
-	return r, nil
+	return mount{prefix: s.cfg.SocketIOPath(), socketIO: s.eio, rest: r}, nil
+}
+
+// mount sends the requests under the Socket.IO path to the engine (behind
+// the CORS policy, answered as Node's engine.io answers) and the rest to
+// Gin. The path is a prefix, as in Node: with addTrailingSlash off,
+// /socket.io matches /socket.io?EIO=4 and /socket.io/ alike. Gin never
+// sees Socket.IO's requests, so its router cannot redirect them, and its
+// request log and metrics hold the REST API's only (the engine reports its
+// own).
+type mount struct {
+	prefix         string
+	socketIO, rest http.Handler
+}
+
+func (m mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, m.prefix) {
+		m.socketIO.ServeHTTP(w, r)
+		return
+	}
+	m.rest.ServeHTTP(w, r)
 }
 
 // recovery turns a handler panic into the contract's JSON 500 and a log
@@ -292,21 +303,12 @@ func (s *Server) recovery(c *gin.Context) {
 	c.Next()
 }
 
-// requestLog logs each request. Socket.IO polling requests are routine
-// (one per client every pingInterval), so they log at debug level only.
+// requestLog logs each REST request (Socket.IO's do not reach Gin: see
+// mount).
 func (s *Server) requestLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	level := slog.LevelInfo
-	if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
-		level = slog.LevelDebug
-	}
-	// Checked first: long-polling makes a request per message, and the
-	// arguments (client IP included) cost even when the line is dropped.
-	if !s.log.Enabled(c.Request.Context(), level) {
-		return
-	}
-	s.log.Log(c.Request.Context(), level, "request",
+	s.log.Info("request",
 		"method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
 		"duration", time.Since(start), "client", c.ClientIP())
 }
@@ -318,7 +320,7 @@ func (s *Server) SocketIO() *socket.Server { return s.io }
 // Serve serves on ln until Shutdown, refusing connections past
 // MaxConnections. It returns nil after a Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	ln = &limitListener{Listener: ln, max: int64(s.cfg.MaxConnections), open: s.openConns,
+	ln = &limitListener{Listener: ln, max: int64(s.cfg.HTTP.MaxConnections), open: s.openConns,
 		refused: s.metrics.ConnectionRefused, log: s.log}
 	if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err

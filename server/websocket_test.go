@@ -20,7 +20,7 @@ import (
 // event. (The bound on what one connection may hold is raised past the
 // burst here: TestSilentClientsDropped has it cut first.)
 func TestSlowClientDropped(t *testing.T) {
-	env := mustStart(t, func(c *Config) { c.SocketMaxQueued = 32 << 20 }, WithWebSocketWriteTimeout(500*time.Millisecond))
+	env := mustStart(t, func(c *Config) { c.SocketIO.MaxQueued, c.SocketIO.WriteTimeout = 32<<20, 500*time.Millisecond })
 	mustRawSocket(t, webSocketURL(env.url)) // the slow client: connected, it reads nothing from now on
 	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	fast.MustConnect()
@@ -343,7 +343,7 @@ func TestSilentClientsDropped(t *testing.T) {
 	reader := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	reader.MustConnect()
 	api, _ := mustUser(t, env.url, "writer@example.com", "Writer")
-	content := strings.Repeat("x", env.srv.cfg.MaxContentLength-10)
+	content := strings.Repeat("x", env.srv.cfg.Posts.MaxContentLength-10)
 	img := pngBytes(t, 9)
 	const posts = 400 // 8 MB of events to each client
 	for i := range posts {

@@ -21,7 +21,11 @@ import (
 // mustConformance serves handler(mode) on 127.0.0.1:0.
 func mustConformance(t *testing.T, mode string) (httpURL, wsURL string) {
 	t.Helper()
-	return mustConformanceWith(t, mode, suiteOptions)
+	o, err := suiteOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustConformanceWith(t, mode, o)
 }
 
 // mustConformanceWith is mustConformance with other options.
@@ -131,7 +135,10 @@ func TestConformanceEngineIO(t *testing.T) {
 		// Pings far apart: the suite's 300 + 200 ms heartbeat (checked
 		// above) can end a polling session that waits out its probe on a
 		// loaded machine.
-		o := suiteOptions
+		o, err := suiteOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
 		o.PingInterval = time.Minute
 		base, ws := mustConformanceWith(t, "engineio", o)
 		eio := base + "/engine.io/?EIO=4&transport=polling"

@@ -46,7 +46,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
 
-	su, err := handler(*mode, suiteOptions)
+	o, err := suiteOptions()
+	if err != nil {
+		return err
+	}
+	su, err := handler(*mode, o)
 	if err != nil {
 		return err
 	}

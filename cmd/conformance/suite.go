@@ -4,32 +4,37 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/cors"
+	"feedrt/server"
 	"feedrt/server/engineio"
 	"feedrt/server/realtime"
 )
 
-// suiteOptions are the settings the Socket.IO and Engine.IO projects'
-// protocol test suites are written against: pingInterval 300 ms,
-// pingTimeout 200 ms, connectTimeout 1000 ms, maxPayload 1 000 000, CORS
-// "*". Recovery is off (the suites expect a CONNECT reply of exactly
-// {"sid"}) and so is Engine.IO v3 (they expect a request without EIO=4 to
-// fail).
-var suiteOptions = realtime.Options{
-	WriteTimeout:      realtime.WebSocketWriteTimeout,
-	MaxQueued:         1 << 20,
-	MaxQueuedTotal:    256 << 20,
-	PingInterval:      300 * time.Millisecond,
-	PingTimeout:       200 * time.Millisecond,
-	ConnectTimeout:    1000 * time.Millisecond,
-	MaxHTTPBufferSize: 1_000_000,
-	Transports:        []string{"polling", "websocket"},
-	AllowUpgrades:     true,
-	CORS:              cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"}, Credentials: true}),
+// suiteEnv is what the Socket.IO and Engine.IO projects' protocol test
+// suites are written against, as an operator would configure the feed
+// server for them: pingInterval 300 ms, pingTimeout 200 ms,
+// connectTimeout 1000 ms, CORS "*"; recovery off (the suites expect a
+// CONNECT reply of exactly {"sid"}) and Engine.IO v3 off (they expect a
+// request without EIO=4 to fail). Everything else is the feed server's
+// default, so the suites test the options it runs with.
+var suiteEnv = map[string]string{
+	"SOCKETIO_PING_INTERVAL":   "300",
+	"SOCKETIO_PING_TIMEOUT":    "200",
+	"SOCKETIO_CONNECT_TIMEOUT": "1000",
+	"SOCKETIO_RECOVERY":        "false",
+	"SOCKETIO_ALLOW_EIO3":      "false",
+	"CORS_ORIGINS":             "*",
+}
+
+// suiteOptions are the real-time options of suiteEnv.
+func suiteOptions() (realtime.Options, error) {
+	cfg, err := server.LoadConfig(func(k string) string { return suiteEnv[k] })
+	if err != nil {
+		return realtime.Options{}, err
+	}
+	return server.RealtimeOptions(cfg, nil, nil), nil
 }
 
 // suite is what serves a protocol test suite: the handler, and what the

@@ -39,17 +39,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.Ops.LogLevel}))
 	log.Info("starting", "config", cfg)
 	if cfg.GeneratedSecret {
 		log.Warn("JWT_SECRET is not set: using a random secret, tokens will not survive a restart")
 	}
 
-	if cfg.GCPercent > 0 {
-		debug.SetGCPercent(cfg.GCPercent)
+	if gc := cfg.Ops.GCPercent(); gc > 0 {
+		debug.SetGCPercent(gc)
 	}
-	if cfg.PprofAddr != "" {
-		startPprof(cfg.PprofAddr, log)
+	if cfg.Ops.PprofAddr != "" {
+		startPprof(cfg.Ops.PprofAddr, log)
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
@@ -71,8 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTime)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTime)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // startPprof serves net/http/pprof on its own listener, for profiling the
-// fan-out (see cmd/fanout). Off unless PPROF_ADDR is set (Config.PprofAddr); meant for a
+// fan-out (see cmd/fanout). Off unless PPROF_ADDR is set (Config.Ops.PprofAddr); meant for a
 // loopback address such as 127.0.0.1:6060, never the public port.
 func startPprof(addr string, log *slog.Logger) {
 	mux := http.NewServeMux()

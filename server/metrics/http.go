@@ -13,11 +13,6 @@ const (
 	// unmatchedRoute labels every request no route matched (Gin's
 	// FullPath is empty), so scanners probing random paths add no series.
 	unmatchedRoute = "unmatched"
-	// socketIORoute is Gin's template of the Socket.IO mount. Its
-	// requests are left out: a long-polling GET is held open for up to
-	// pingInterval, which would drown the latency of the REST API, and
-	// the Socket.IO engine reports its own metrics.
-	socketIORoute = "/socket.io/*any"
 )
 
 // httpMetrics counts and times REST requests by route template, method
@@ -44,7 +39,10 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return h
 }
 
-// HTTPMiddleware counts and times every request except Socket.IO's. Put
+// HTTPMiddleware counts and times every request it sees (the server
+// routes Socket.IO's past Gin: a long-polling GET is held open for up to
+// pingInterval, which would drown the REST API's latency, and the engine
+// reports its own metrics). Put
 // it first, so the status it reads is the final one (the recovery
 // middleware's 500 included). The route label is Gin's template
 // (/feed/post/:postId), never the path, and the method is one of the
@@ -58,10 +56,7 @@ func (m *Metrics) HTTPMiddleware() gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
-		switch route {
-		case socketIORoute:
-			return
-		case "":
+		if route == "" {
 			route = unmatchedRoute
 		}
 		method, status := methodLabel(c.Request.Method), statusClass(c.Writer.Status())

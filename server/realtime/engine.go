@@ -3,20 +3,10 @@ package realtime
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"feedrt/server/engineio"
 	"feedrt/server/metrics"
 )
-
-// upgradeTimeout is how long a transport upgrade may take, Node's
-// default.
-const upgradeTimeout = 10 * time.Second
-
-// WebSocketWriteTimeout is how long a client may leave bytes unwritten
-// before it is dropped (Node has no such limit): the Options.WriteTimeout
-// the feed server (by default) and the conformance command pass in.
-const WebSocketWriteTimeout = 10 * time.Second
 
 // errNoCORS is New's and NewEngine's answer to Options without a policy:
 // no policy would mean no origin check on WebSocket upgrades.
@@ -43,7 +33,7 @@ func engineOptions(o Options) engineio.Options {
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxHTTPBufferSize,
-		UpgradeTimeout: upgradeTimeout,
+		UpgradeTimeout: o.UpgradeTimeout,
 		WriteTimeout:   o.WriteTimeout,
 		MaxQueued:      o.MaxQueued,
 		MaxQueuedTotal: o.MaxQueuedTotal,

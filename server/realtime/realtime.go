@@ -10,6 +10,7 @@
 package realtime
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -22,19 +23,25 @@ import (
 	"feedrt/server/redisadapter"
 )
 
-// Options are the Engine.IO and Socket.IO settings. The feed server runs
-// with Node's defaults; the conformance command with those the
-// protocols' test suites expect.
+// Options are the Engine.IO and Socket.IO settings, Node's options of the
+// same names; every duration and size is required (New refuses a zero).
+// The feed server passes its configuration; the conformance command what
+// the protocols' test suites expect.
 type Options struct {
 	PingInterval      time.Duration
 	PingTimeout       time.Duration
-	ConnectTimeout    time.Duration // 0: the library's default (45 s, as Node)
+	UpgradeTimeout    time.Duration
+	ConnectTimeout    time.Duration
 	MaxHTTPBufferSize int64
-	// Recovery turns on connection state recovery (RecoveryWindow), which
-	// keeps at most RecoveryMaxPackets broadcasts of RecoveryMaxBytes in
-	// all and RecoveryMaxSessions disconnected sessions (all required
-	// with Recovery).
+	// Recovery turns on connection state recovery: a disconnected
+	// socket's session and the broadcasts it may miss are kept for
+	// RecoveryWindow (Node's maxDisconnectionDuration), at most
+	// RecoveryMaxPackets broadcasts of RecoveryMaxBytes in all and
+	// RecoveryMaxSessions sessions; SkipMiddlewares is Node's option of
+	// that name. All required with Recovery.
 	Recovery                                                  bool
+	RecoveryWindow                                            time.Duration
+	SkipMiddlewares                                           bool
 	RecoveryMaxPackets, RecoveryMaxBytes, RecoveryMaxSessions int
 	// AllowEIO3 accepts Engine.IO v3 clients (socket.io-client 2.x).
 	AllowEIO3 bool
@@ -53,8 +60,7 @@ type Options struct {
 	// with the Redis cluster's, whose local part should be LocalAdapter's
 	// (redisadapter.Options.Local).
 	Adapter socket.AdapterConstructor
-	// WriteTimeout drops a client that leaves bytes unwritten this long
-	// (the feed server's default: WebSocketWriteTimeout).
+	// WriteTimeout drops a client that leaves bytes unwritten this long.
 	WriteTimeout time.Duration
 	// MaxQueued bounds what one connection holds for its client,
 	// MaxQueuedTotal what all of them hold (engineio.Options).
@@ -73,10 +79,6 @@ type CORS interface {
 	// the CORS headers of the origins it allows.
 	EngineIO(h http.Handler) http.Handler
 }
-
-// RecoveryWindow is how long connection state recovery keeps a
-// disconnected socket's session and the broadcasts it may miss.
-const RecoveryWindow = 2 * time.Minute
 
 // LocalAdapter makes the adapter that delivers to this process's own
 // sockets, not constructed yet: the local part of a cluster adapter
@@ -99,11 +101,11 @@ func localAdapters(o Options) fanoutAdapters {
 	if !o.Recovery {
 		return fanoutAdapters{metrics: o.Metrics}
 	}
-	if o.RecoveryMaxPackets <= 0 || o.RecoveryMaxBytes <= 0 || o.RecoveryMaxSessions <= 0 {
-		panic("realtime: recovery needs RecoveryMaxPackets, RecoveryMaxBytes and RecoveryMaxSessions")
+	if o.RecoveryWindow <= 0 || o.RecoveryMaxPackets <= 0 || o.RecoveryMaxBytes <= 0 || o.RecoveryMaxSessions <= 0 {
+		panic("realtime: recovery needs RecoveryWindow, RecoveryMaxPackets, RecoveryMaxBytes and RecoveryMaxSessions")
 	}
 	return fanoutAdapters{metrics: o.Metrics, recovery: recoveryLimits{
-		maxAge:      RecoveryWindow,
+		maxAge:      o.RecoveryWindow,
 		maxPackets:  o.RecoveryMaxPackets,
 		maxBytes:    o.RecoveryMaxBytes,
 		maxSessions: o.RecoveryMaxSessions,
@@ -121,6 +123,9 @@ type Server struct {
 // New builds a Socket.IO server over polling and WebSocket (with
 // upgrade) on the project's Engine.IO server.
 func New(o Options) (*Server, error) {
+	if o.ConnectTimeout <= 0 {
+		return nil, errors.New("realtime: Options.ConnectTimeout is required")
+	}
 	eio, handler, err := NewEngine(o)
 	if err != nil {
 		return nil, err
@@ -132,13 +137,11 @@ func New(o Options) (*Server, error) {
 	// order) with its binary as attachments, and JSON without the HTML
 	// escapes of encoding/json.
 	opts.SetParser(redisadapter.Parser(parser.NewParser()))
-	if o.ConnectTimeout > 0 {
-		opts.SetConnectTimeout(o.ConnectTimeout)
-	}
+	opts.SetConnectTimeout(o.ConnectTimeout)
 	if o.Recovery {
 		csr := &socket.ConnectionStateRecovery{}
-		csr.SetMaxDisconnectionDuration(RecoveryWindow.Milliseconds())
-		csr.SetSkipMiddlewares(true)
+		csr.SetMaxDisconnectionDuration(o.RecoveryWindow.Milliseconds())
+		csr.SetSkipMiddlewares(o.SkipMiddlewares)
 		opts.SetConnectionStateRecovery(csr)
 	}
 	if o.Adapter != nil {

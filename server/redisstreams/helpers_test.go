@@ -92,6 +92,10 @@ type node struct {
 	url string // ws://host/socket.io/?EIO=4&transport=websocket
 }
 
+// testRecoveryWindow is the nodes' connection state recovery window
+// (Node's maxDisconnectionDuration).
+const testRecoveryWindow = 2 * time.Minute
+
 func mustNode(t *testing.T, url string, opts Options) *node {
 	t.Helper()
 	rt := realtime.Options{
@@ -100,12 +104,16 @@ func mustNode(t *testing.T, url string, opts Options) *node {
 		MaxHTTPBufferSize:   1e6,
 		Transports:          []string{"polling", "websocket"},
 		AllowUpgrades:       true,
+		UpgradeTimeout:      10 * time.Second,
+		ConnectTimeout:      45 * time.Second,
 		Recovery:            true,
+		RecoveryWindow:      testRecoveryWindow,
+		SkipMiddlewares:     true,
 		RecoveryMaxPackets:  1000,
 		RecoveryMaxBytes:    1 << 20,
 		RecoveryMaxSessions: 1000,
 		CORS:                cors.New(cors.Options{Origins: []string{"*"}, Methods: []string{"GET", "POST"}, Credentials: true}),
-		WriteTimeout:        realtime.WebSocketWriteTimeout,
+		WriteTimeout:        10 * time.Second,
 		MaxQueued:           1 << 20,
 		MaxQueuedTotal:      64 << 20,
 		Log:                 slog.New(slog.NewTextHandler(io.Discard, nil)),

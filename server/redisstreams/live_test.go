@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
 )
 
@@ -85,7 +84,7 @@ func TestLiveSessionLifecycle(t *testing.T) {
 	tick := manualTicker(&opts)
 	a := mustNode(t, url, opts)
 	rdb := mustRedis(t, url)
-	window := realtime.RecoveryWindow
+	window := testRecoveryWindow
 
 	c := connect(t, a, "")
 	key := opts.SessionKeyPrefix + c.pid
