@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"regexp"
@@ -217,6 +218,28 @@ func TestREADMEConfiguration(t *testing.T) {
 	for name := range rows {
 		if !declared[name] {
 			t.Errorf("README documents %s, which is not a setting", name)
+		}
+	}
+}
+
+// TestSocketIOPathTakesNoRESTRoute: a Socket.IO path that would swallow
+// a REST route stops the start, naming the variable.
+func TestSocketIOPathTakesNoRESTRoute(t *testing.T) {
+	for _, tc := range []struct {
+		path  string
+		slash bool
+	}{{"/feed", true}, {"/", true}, {"/image", false}, {"/healthz", false}} {
+		cfg, err := loadEnv(map[string]string{"DATA_DIR": t.TempDir(), "BCRYPT_COST": "4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.SocketIO.Path, cfg.SocketIO.AddTrailingSlash = tc.path, tc.slash
+		srv, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+		if err == nil {
+			_ = srv.Shutdown(context.Background())
+		}
+		if err == nil || !strings.Contains(err.Error(), "SOCKETIO_PATH") {
+			t.Errorf("path %q, trailing slash %v: error %v, want one naming SOCKETIO_PATH", tc.path, tc.slash, err)
 		}
 	}
 }

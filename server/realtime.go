@@ -44,10 +44,14 @@ func cookie(sio SocketIOConfig) *engineio.Cookie {
 	if sio.Cookie == "" {
 		return nil
 	}
-	sameSite := sio.CookieSameSite
+	// "off" and "false" are Node's sameSite: false and path: false.
+	sameSite, path := sio.CookieSameSite, sio.CookiePath
 	if sameSite == "off" {
 		sameSite = ""
 	}
-	return &engineio.Cookie{Name: sio.Cookie, Path: sio.CookiePath, HTTPOnly: sio.CookieHTTPOnly,
+	if path == "false" {
+		path = ""
+	}
+	return &engineio.Cookie{Name: sio.Cookie, Path: path, HTTPOnly: sio.CookieHTTPOnly,
 		SameSite: sameSite, Secure: sio.CookieSecure, MaxAge: sio.CookieMaxAge}
 }

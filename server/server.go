@@ -266,7 +266,14 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	r.NoRoute(func(c *gin.Context) {
 		handlers.Respond(c, s.log, handlers.NewError(http.StatusNotFound, "Not found."))
 	})
-	return mount{prefix: s.cfg.SocketIOPath(), socketIO: s.eio, rest: r}, nil
+	prefix := s.cfg.SocketIOPath()
+	for _, route := range r.Routes() {
+		if strings.HasPrefix(route.Path, prefix) {
+			return nil, fmt.Errorf("SOCKETIO_PATH: %q (SOCKETIO_ADD_TRAILING_SLASH=%v) would take the REST route %s %s",
+				s.cfg.SocketIO.Path, s.cfg.SocketIO.AddTrailingSlash, route.Method, route.Path)
+		}
+	}
+	return mount{prefix: prefix, socketIO: s.eio, rest: r}, nil
 }
 
 // mount sends the requests under the Socket.IO path to the engine (behind

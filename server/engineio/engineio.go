@@ -167,9 +167,10 @@ type Server struct {
 
 	// The poller (poller.go): nbio's engine, buffers for reads off the
 	// poller, connections on it.
-	nb       *nbio.Engine
-	readBufs sync.Pool
-	onPoller atomic.Int64
+	nb        *nbio.Engine
+	nbRunning bool // under mu: runPoller started nb
+	readBufs  sync.Pool
+	onPoller  atomic.Int64
 	// inboxes: the goroutines running sessions' packets (inbox.go).
 	inboxes sync.WaitGroup
 
@@ -216,9 +217,7 @@ func New(o Options) (*Server, error) {
 	s.answers.New = func() any { b := make([]byte, 0, 1024); return &b }
 	s.headReaders.New = func() any { hr := new(headReader); hr.br = *bufio.NewReaderSize(nil, 1024); return hr }
 	s.batches.New = func() any { b := make([]byte, 0, refillBatch); return &b }
-	if err := s.startPoller(); err != nil {
-		return nil, err
-	}
+	s.newPoller()
 	go s.sched.run()
 	go s.work.run()
 	return s, nil
@@ -262,7 +261,12 @@ func (s *Server) Close() engine.BaseServer {
 		c.close("server shutting down", true, typeClose)
 	}
 	s.waitWebSocketsFlushed()
-	s.nb.Stop()
+	s.mu.Lock()
+	running := s.nbRunning // runPoller starts no engine once closed is set
+	s.mu.Unlock()
+	if running {
+		s.nb.Stop()
+	}
 	s.waitInboxes()
 	s.sched.close()
 	s.work.close()

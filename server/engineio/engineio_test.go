@@ -735,3 +735,26 @@ func (w wrapWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (w wrapWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.ResponseWriter.(http.Hijacker).Hijack()
 }
+
+// TestCloseRightAfterNew: a server closed before any connection reached
+// its poller closes at once (a start-up that fails after New). Each
+// round stands for a start whose later step failed.
+func TestCloseRightAfterNew(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			s, err := New(testOptions())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			s.Close()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close right after New did not return")
+	}
+}

@@ -38,8 +38,8 @@ type pollerConn interface {
 	wire() *wire
 }
 
-// startPoller starts the server's nbio engine.
-func (s *Server) startPoller() error {
+// newPoller builds the server's nbio engine; runPoller starts it.
+func (s *Server) newPoller() {
 	logging.SetLevel(logging.LevelError) // nbio logs every start at info, to stdout
 	s.nb = nbio.NewEngine(nbio.Config{
 		Name:          "engineio",
@@ -65,7 +65,31 @@ func (s *Server) startPoller() error {
 		}
 	})
 	s.readBufs.New = func() any { b := make([]byte, 16<<10); return &b }
-	return s.nb.Start()
+}
+
+// errClosed refuses a connection to a closed server's poller.
+var errClosed = errors.New("engineio: server closed")
+
+// runPoller starts the nbio engine the first time a connection moves to
+// it. Not in New: nbio v1.6.8 loses a Stop that comes before its
+// pollers' loops have begun (each loop clears the stop flag as it
+// starts), so a server closed right after New (a start-up that fails
+// at a later step) would wait for the pollers for ever. Started here,
+// the engine has a connection to serve by the time Close can come.
+func (s *Server) runPoller() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return errClosed
+	case s.nbRunning:
+		return nil
+	}
+	if err := s.nb.Start(); err != nil {
+		return err
+	}
+	s.nbRunning = true
+	return nil
 }
 
 // addToPoller moves conn, hijacked from net/http, to the poller as p,
@@ -78,6 +102,10 @@ func (s *Server) startPoller() error {
 // creating any descriptor must) until the new descriptor is marked
 // close-on-exec. conn is closed either way.
 func (s *Server) addToPoller(conn net.Conn, make func(*nbio.Conn) pollerConn) (*nbio.Conn, error) {
+	if err := s.runPoller(); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
 	syscall.ForkLock.RLock()
 	nc, err := nbio.NBConn(conn)
 	if err == nil {
