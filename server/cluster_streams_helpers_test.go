@@ -61,13 +61,7 @@ func (s *streamsSetup) config(t *testing.T) func(*Config) {
 			k, v, _ := strings.Cut(kv, "=")
 			vars[k] = v
 		}
-		loaded, err := loadEnv(vars)
-		if err != nil {
-			t.Fatalf("config %v: %v", vars, err)
-		}
-		loaded.HTTP.Host, loaded.HTTP.Port, loaded.Store.DataDir = c.HTTP.Host, c.HTTP.Port, c.Store.DataDir
-		loaded.Auth.BcryptCost, loaded.HTTP.ShutdownTime = c.Auth.BcryptCost, c.HTTP.ShutdownTime
-		*c = loaded
+		fromEnv(t, vars)(c)
 	}
 }
 

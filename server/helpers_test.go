@@ -123,6 +123,21 @@ func mustStart(tb testing.TB, edit func(*Config), opts ...Option) *testEnv {
 	return env
 }
 
+// fromEnv is a mustStart edit that configures the server from the
+// variables vars alone, as a deployment would, keeping what mustStart
+// set for tests (address, data dir, bcrypt cost, shutdown time).
+func fromEnv(tb testing.TB, vars map[string]string) func(*Config) {
+	return func(c *Config) {
+		loaded, err := loadEnv(vars)
+		if err != nil {
+			tb.Fatalf("config %v: %v", vars, err)
+		}
+		loaded.HTTP.Host, loaded.HTTP.Port, loaded.Store.DataDir = c.HTTP.Host, c.HTTP.Port, c.Store.DataDir
+		loaded.Auth.BcryptCost, loaded.HTTP.ShutdownTime = c.Auth.BcryptCost, c.HTTP.ShutdownTime
+		*c = loaded
+	}
+}
+
 // stop shuts the server down gracefully; later calls do nothing.
 func (e *testEnv) stop(tb testing.TB) {
 	e.once.Do(func() {

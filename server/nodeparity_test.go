@@ -80,23 +80,11 @@ func mustNodeOptions(t *testing.T, opts map[string]any) string {
 	}
 }
 
-// mustStartEnv starts the Go server configured from vars alone, read by
-// LoadConfig as at the server's start (so the variable names are what is
-// tested), keeping what mustStart sets for tests.
-func mustStartEnv(t *testing.T, vars map[string]string, then ...func(*Config)) *testEnv {
+// mustStartEnv starts a server configured by the variables vars (as a
+// deployment would be), keeping mustStart's test settings.
+func mustStartEnv(t *testing.T, vars map[string]string) *testEnv {
 	t.Helper()
-	return mustStart(t, func(c *Config) {
-		loaded, err := loadEnv(vars)
-		if err != nil {
-			t.Fatalf("config %v: %v", vars, err)
-		}
-		loaded.HTTP.Host, loaded.HTTP.Port, loaded.Store.DataDir = c.HTTP.Host, c.HTTP.Port, c.Store.DataDir
-		loaded.Auth.BcryptCost, loaded.HTTP.ShutdownTime = c.Auth.BcryptCost, c.HTTP.ShutdownTime
-		*c = loaded
-		for _, edit := range then {
-			edit(c)
-		}
-	})
+	return mustStart(t, fromEnv(t, vars))
 }
 
 // handshakePath is a polling handshake of Engine.IO 4.
