@@ -295,7 +295,28 @@ func (s *nodeServer) call(cmd map[string]any) json.RawMessage {
 // nodeRedisDir is the Node cluster harness.
 const nodeRedisDir = "../testdata/noderedis"
 
-var nodeRedisOnce sync.Once
+var (
+	nodeRedisOnce       sync.Once
+	nodeRedisInstallErr error
+)
+
+// mustInstallNodeRedis installs the Node harness's packages, once per
+// test binary, if they are missing (.ci/run installs them first).
+func mustInstallNodeRedis(t *testing.T) {
+	t.Helper()
+	nodeRedisOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter")); err == nil {
+			return
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = nodeRedisDir
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		nodeRedisInstallErr = cmd.Run()
+	})
+	if nodeRedisInstallErr != nil {
+		t.Fatalf("npm ci in %s: %v", nodeRedisDir, nodeRedisInstallErr)
+	}
+}
 
 // mustNodeServer starts a Node Socket.IO server on the Redis at
 // redisURL with the key prefix, and kills it at cleanup.
@@ -308,19 +329,7 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 // last wins): REDIS_ADAPTER=streams and its options, for one.
 func mustNodeServerEnv(t *testing.T, redisURL, prefix string, extra ...string) *nodeServer {
 	t.Helper()
-	var installErr error
-	nodeRedisOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter")); err == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = nodeRedisDir
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		installErr = cmd.Run()
-	})
-	if installErr != nil {
-		t.Fatalf("npm ci in %s: %v", nodeRedisDir, installErr)
-	}
+	mustInstallNodeRedis(t)
 	msgs := make(chan nodeMsg, 1024)
 	lines := make(chan map[string]json.RawMessage, 1024)
 	env := append([]string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1", "REDIS_ADAPTER="}, extra...)

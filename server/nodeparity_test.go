@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,26 +34,12 @@ import (
 // written out in the test and asserted as it is, so a change on either
 // side shows.
 
-var nodeOptionsOnce sync.Once
-
 // mustNodeOptions starts socket.io on Node with opts (JSON, as given to
 // `new Server`) and returns its base URL; the process is killed at
 // cleanup.
 func mustNodeOptions(t *testing.T, opts map[string]any) string {
 	t.Helper()
-	var installErr error
-	nodeOptionsOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "socket.io", "package.json")); err == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = nodeRedisDir
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		installErr = cmd.Run()
-	})
-	if installErr != nil {
-		t.Fatalf("npm ci in %s: %v", nodeRedisDir, installErr)
-	}
+	mustInstallNodeRedis(t)
 	raw, err := json.Marshal(opts)
 	if err != nil {
 		t.Fatal(err)
