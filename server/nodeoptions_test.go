@@ -40,8 +40,11 @@ func TestOptionPath(t *testing.T) {
 				}
 			}
 			openPacket(t, env.url+"/api/socket.io/")
-			if status, body := do(t, "GET", env.url+"/socket.io/?EIO=4&transport=polling", ""); status != 404 {
-				t.Errorf("default path: %d %q, want the REST 404", status, body)
+			// Node compares the path as sent: an encoded dot is another path.
+			for _, other := range []string{"/socket.io/", "/api/socket%2Eio/", "/api%2Fsocket.io/"} {
+				if status, body := do(t, "GET", env.url+other+"?EIO=4&transport=polling", ""); status != 404 {
+					t.Errorf("%s: %d %q, want the REST 404", other, status, body)
+				}
 			}
 			status, body := do(t, "GET", env.url+"/api/socket.io?EIO=4&transport=polling", "")
 			if slash && status != 404 || !slash && (status != 200 || !strings.HasPrefix(body, "0{")) {

@@ -282,14 +282,16 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 // /socket.io matches /socket.io?EIO=4 and /socket.io/ alike. Gin never
 // sees Socket.IO's requests, so its router cannot redirect them, and its
 // request log and metrics hold the REST API's only (the engine reports its
-// own).
+// own). The path compared is the one the client sent, as Node compares
+// req.url: /socket%2Eio/ is not /socket.io/ (the poller's KeepAlive.Path
+// check does the same).
 type mount struct {
 	prefix         string
 	socketIO, rest http.Handler
 }
 
 func (m mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, m.prefix) {
+	if strings.HasPrefix(r.URL.EscapedPath(), m.prefix) {
 		m.socketIO.ServeHTTP(w, r)
 		return
 	}

@@ -201,7 +201,7 @@ func headEnd(b []byte) int {
 func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
 	req, plain, err := h.srv.readHead(head)
 	if err != nil || req.ProtoMajor != 1 || req.ProtoMinor != 1 || req.URL.Host != "" ||
-		!strings.HasPrefix(req.URL.Path, ka.Path) || req.Close ||
+		!strings.HasPrefix(req.URL.EscapedPath(), ka.Path) || req.Close ||
 		req.ContentLength < 0 || req.ContentLength > h.srv.opts.MaxPayload || len(req.TransferEncoding) > 0 {
 		return nil, false
 	}
