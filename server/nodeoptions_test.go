@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,5 +326,38 @@ func waitPings(t *testing.T, httpURL string, n int, within time.Duration) {
 			pings++
 			c.Send("3")
 		}
+	}
+}
+
+// TestOptionRecoverySkipMiddlewares: a recovered socket passes the
+// namespace's middlewares again only with
+// SOCKETIO_RECOVERY_SKIP_MIDDLEWARES=false (Node's skipMiddlewares).
+func TestOptionRecoverySkipMiddlewares(t *testing.T) {
+	for _, skip := range []bool{true, false} {
+		t.Run(fmt.Sprint("skip=", skip), func(t *testing.T) {
+			env := mustStart(t, func(c *Config) { c.Recovery.SkipMiddlewares = skip })
+			var calls atomic.Int32
+			env.srv.SocketIO().Use(func(_ *socket.Socket, next func(*socket.ExtendedError)) {
+				calls.Add(1)
+				next(nil)
+			})
+			c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+			c.MustConnect()
+			api, _ := mustUser(t, env.url, fmt.Sprintf("skip%v@example.com", skip), "Sam")
+			api.mustCreatePost("Seen post", "an offset to recover from", 1)
+			waitEvent(t, c, "posts")
+			c.Send(map[string]any{"op": "drop", "ms": 500})
+			c.Next(5*time.Second, "disconnect")
+			if again := c.MustConnect(); !again.Recovered {
+				t.Fatal("reconnect not recovered")
+			}
+			want := int32(2)
+			if skip {
+				want = 1
+			}
+			if got := calls.Load(); got != want {
+				t.Errorf("middleware ran %d times, want %d", got, want)
+			}
+		})
 	}
 }
