@@ -361,3 +361,19 @@ func TestOptionRecoverySkipMiddlewares(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionRecoveryWindow: a socket away longer than
+// SOCKETIO_RECOVERY_MAX_DISCONNECTION_DURATION comes back as a new one.
+func TestOptionRecoveryWindow(t *testing.T) {
+	env := mustStart(t, func(c *Config) { c.Recovery.MaxDisconnectionDuration = 300 * time.Millisecond })
+	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	first := c.MustConnect()
+	api, _ := mustUser(t, env.url, "window@example.com", "Wendy")
+	api.mustCreatePost("Seen post", "an offset to recover from", 1)
+	waitEvent(t, c, "posts")
+	c.Send(map[string]any{"op": "drop", "ms": 1500}) // back after five windows
+	c.Next(5*time.Second, "disconnect")
+	if again := c.MustConnect(); again.Recovered || again.ID == first.ID {
+		t.Errorf("reconnect after the window: recovered=%v id %v (was %v), want a new socket", again.Recovered, again.ID, first.ID)
+	}
+}
