@@ -58,6 +58,10 @@ type HTTPConfig struct {
 	TrustedProxies []string      `env:"TRUSTED_PROXIES" desc:"reverse proxies whose X-Forwarded-For names the client"`
 	MaxConnections int           `env:"MAX_CONNECTIONS" min:"1" max:"100000000" desc:"client connections open at once"`
 	ShutdownTime   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s" min:"1ms" desc:"how long a graceful stop may take"`
+	// net/http's deadlines, which the engine's poller keeps too.
+	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"10s" min:"1ms" desc:"time to read a request's header"`
+	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" envDefault:"60s" min:"1ms" desc:"time to read a whole request"`
+	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" envDefault:"120s" min:"1ms" desc:"how long an idle keep-alive connection is kept"`
 }
 
 // SocketIOConfig is the real-time engine's: Node's socket.io and

@@ -16,7 +16,7 @@ type tuning struct {
 
 // newTuning applies opts to the defaults, some of which follow cfg.
 func newTuning(cfg Config, opts []Option) tuning {
-	o := tuning{readTimeout: readTimeout, writeTimeout: writeTimeout(cfg), now: time.Now}
+	o := tuning{readTimeout: cfg.HTTP.ReadTimeout, writeTimeout: writeTimeout(cfg), now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -24,8 +24,8 @@ func newTuning(cfg Config, opts []Option) tuning {
 }
 
 // WithHTTPTimeouts replaces http.Server's ReadTimeout and WriteTimeout
-// (60 s, and pingInterval + pingTimeout + 15 s). Not a configuration
-// setting: a WriteTimeout at or below pingInterval + pingTimeout breaks
+// (HTTP_READ_TIMEOUT, and pingInterval + pingTimeout + 15 s). The write
+// timeout is not a configuration setting: one at or below pingInterval + pingTimeout breaks
 // long-polling, and WebSockets are bound by neither (which is what a
 // test shortens them to show).
 func WithHTTPTimeouts(read, write time.Duration) Option {

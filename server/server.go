@@ -31,17 +31,10 @@ import (
 	"feedrt/store/mongostore"
 )
 
-// HTTP timeouts (readTimeout is the default of WithHTTPTimeouts, and
-// writeTimeout(cfg) the write timeout's). They do not limit WebSockets:
-// net/http clears the read deadline of a hijacked connection and the
-// engine sets its own write deadline (a test holds both to it).
-const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 60 * time.Second
-	idleTimeout       = 120 * time.Second
-)
-
-// writeTimeout bounds a response. A long-polling GET is held open for up
+// writeTimeout bounds a response (the other HTTP deadlines are settings,
+// cfg.HTTP; none limits WebSockets: net/http clears the read deadline of
+// a hijacked connection and the engine sets its own write deadline, a
+// test holds both to it). A long-polling GET is held open for up
 // to pingInterval and its client may take pingTimeout to come back, so it
 // follows them, with room to write the answer.
 func writeTimeout(cfg Config) time.Duration {
@@ -87,7 +80,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	if cfg.Ops.MetricsAddr != "" {
 		m = metrics.New()
 	}
-	mln, err := m.Listen(cfg.Ops.MetricsAddr, metrics.ListenOptions{ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout, Log: log})
+	mln, err := m.Listen(cfg.Ops.MetricsAddr, metrics.ListenOptions{ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
 	}
@@ -152,10 +145,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	}
 	s.http = &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
 		ReadTimeout:       o.readTimeout,
 		WriteTimeout:      o.writeTimeout,
-		IdleTimeout:       idleTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		ConnState:         s.conns.track,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
