@@ -213,7 +213,8 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (store.Store, 
 }
 
 // routes builds the Gin engine: recovery, request log, CORS, the REST
-// handlers, the images and Socket.IO at /socket.io/.
+// handlers and the images, with Socket.IO mounted ahead of it at its path
+// (mount).
 func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 	tokens, err := handlers.NewTokens([]byte(s.cfg.Auth.JWTSecret), s.cfg.Auth.JWTTTL)
 	if err != nil {
