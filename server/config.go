@@ -78,6 +78,12 @@ type SocketIOConfig struct {
 	AllowUpgrades     bool          `env:"SOCKETIO_ALLOW_UPGRADES" envDefault:"true" desc:"Node's allowUpgrades"`
 	AllowEIO3         bool          `env:"SOCKETIO_ALLOW_EIO3" envDefault:"true" desc:"Node's allowEIO3 (socket.io-client 2.x)"`
 
+	ServeClient bool   `env:"SOCKETIO_SERVE_CLIENT" envDefault:"true" desc:"Node's serveClient: the client bundle at <path>/socket.io.js"`
+	ClientDir   string `env:"SOCKETIO_CLIENT_DIR" envDefault:"node_modules/socket.io/client-dist" desc:"the folder the client bundle is served from"`
+
+	HTTPCompression          bool  `env:"SOCKETIO_HTTP_COMPRESSION" envDefault:"true" desc:"Node's httpCompression: long-polling answers gzip or deflate"`
+	HTTPCompressionThreshold int64 `env:"SOCKETIO_HTTP_COMPRESSION_THRESHOLD" envDefault:"1024" min:"0" max:"1073741824" desc:"Node's httpCompression.threshold: smallest answer compressed, bytes"`
+
 	Cookie         string        `env:"SOCKETIO_COOKIE" desc:"Node's cookie.name; empty: no cookie"`
 	CookiePath     string        `env:"SOCKETIO_COOKIE_PATH" envDefault:"/" desc:"Node's cookie.path"`
 	CookieHTTPOnly bool          `env:"SOCKETIO_COOKIE_HTTP_ONLY" envDefault:"true" desc:"Node's cookie.httpOnly"`
