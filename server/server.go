@@ -267,7 +267,8 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 				s.cfg.SocketIO.Path, s.cfg.SocketIO.AddTrailingSlash, route.Method, route.Path)
 		}
 	}
-	return mount{prefix: prefix, socketIO: s.eio, rest: r}, nil
+	client := loadClientBundle(s.cfg.SocketIO, s.log)
+	return mount{prefix: prefix, socketIO: s.eio, rest: r, client: client, clientFiles: policy.EngineIO(client)}, nil
 }
 
 // mount sends the requests under the Socket.IO path to the engine (behind
@@ -279,13 +280,29 @@ func (s *Server) routes(policy cors.Policy) (http.Handler, error) {
 // own). The path compared is the one the client sent, as Node compares
 // req.url: /socket%2Eio/ is not /socket.io/ (the poller's KeepAlive.Path
 // check does the same).
+//
+// Ahead of both, as socket.io does ahead of its engine, the client
+// bundle's names (/socket.io/socket.io.js...) are plain files, behind the
+// CORS policy as in Node: served when read at start, else the REST API's
+// 404. With SOCKETIO_SERVE_CLIENT off (client nil) they are Engine.IO's.
 type mount struct {
 	prefix         string
 	socketIO, rest http.Handler
+	client         *clientBundle
+	clientFiles    http.Handler // client behind the CORS policy
 }
 
 func (m mount) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.EscapedPath(), m.prefix) {
+	path := r.URL.EscapedPath()
+	if name, ok := m.client.file(path); ok {
+		if m.client.loaded(name) {
+			m.clientFiles.ServeHTTP(w, r)
+		} else {
+			m.rest.ServeHTTP(w, r)
+		}
+		return
+	}
+	if strings.HasPrefix(path, m.prefix) {
 		m.socketIO.ServeHTTP(w, r)
 		return
 	}

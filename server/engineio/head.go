@@ -210,6 +210,13 @@ func (h *httpConn) eligible(head []byte, ka *KeepAlive) (*http.Request, bool) {
 	default:
 		return nil, false
 	}
+	// Every Engine.IO client names its protocol in the query; any other
+	// request under the path (socket.io's client bundle, hundreds of KB)
+	// is an ordinary one, for net/http, which streams it, where the
+	// poller would hold it whole against MaxQueued.
+	if q := req.URL.RawQuery; !strings.HasPrefix(q, "EIO=") && !strings.Contains(q, "&EIO=") {
+		return nil, false
+	}
 	for _, k := range []string{"Expect", "Upgrade", "Transfer-Encoding"} {
 		if _, ok := req.Header[k]; ok {
 			return nil, false
