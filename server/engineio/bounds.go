@@ -37,18 +37,37 @@ const (
 func (s *Server) holdQueued(m *Message, n int64) {
 	if m == nil {
 		s.queued.Add(n)
-	} else if m.refs.Add(1) == 1 {
+		return
+	}
+	m.mu.Lock()
+	if m.refs++; m.refs == 1 {
 		s.queued.Add(m.mem())
 	}
+	m.mu.Unlock()
 }
 
 // releaseQueued takes back what holdQueued counted.
 func (s *Server) releaseQueued(m *Message, n int64) {
 	if m == nil {
 		s.queued.Add(-n)
-	} else if m.refs.Add(-1) == 0 {
+		return
+	}
+	m.mu.Lock()
+	if m.refs--; m.refs == 0 {
 		s.queued.Add(-m.mem())
 	}
+	m.mu.Unlock()
+}
+
+// holdZipped adds a compressed answer of n bytes to m's memory, counted
+// now if a queue holds m, else when one takes it.
+func (s *Server) holdZipped(m *Message, n int64) {
+	m.mu.Lock()
+	m.zipMem += n
+	if m.refs > 0 {
+		s.queued.Add(n)
+	}
+	m.mu.Unlock()
 }
 
 // QueuedBytes is the memory held now for clients that have not taken it.

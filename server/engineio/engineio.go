@@ -52,8 +52,9 @@ import (
 )
 
 // Options are the engine's settings; every field is required (New
-// refuses a zero value) except AllowUpgrades, AllowEIO3, Cookie,
-// CheckOrigin, Log and Observer.
+// refuses a zero value) except AllowUpgrades, AllowEIO3,
+// HTTPCompression, CompressionThreshold, Cookie, CheckOrigin, Log and
+// Observer.
 type Options struct {
 	PingInterval time.Duration
 	PingTimeout  time.Duration
@@ -85,6 +86,13 @@ type Options struct {
 	// False only empties that list, as in Node: a client that probes
 	// anyway is upgraded.
 	AllowUpgrades bool
+	// HTTPCompression compresses long-polling answers of at least
+	// CompressionThreshold bytes, gzip or deflate as the client accepts
+	// (Node's httpCompression, on in Node with a threshold of 1024; see
+	// compress.go). A client on polling for good, behind a proxy that
+	// blocks WebSocket, then gets a post's text in under half the bytes.
+	HTTPCompression      bool
+	CompressionThreshold int64
 	// Cookie, when set, is the cookie a polling handshake's answer sets
 	// to the session id (Node's cookie option; nil: none, Node's
 	// default).
@@ -127,6 +135,9 @@ func (o Options) check() error {
 	if o.PingInterval <= 0 || o.PingTimeout <= 0 || o.MaxPayload <= 0 || o.UpgradeTimeout <= 0 ||
 		o.WriteTimeout <= 0 || o.MaxQueued <= 0 || o.MaxQueuedTotal <= 0 {
 		return errors.New("engineio: PingInterval, PingTimeout, MaxPayload, UpgradeTimeout, WriteTimeout, MaxQueued and MaxQueuedTotal are required")
+	}
+	if o.CompressionThreshold < 0 {
+		return errors.New("engineio: CompressionThreshold must not be negative")
 	}
 	if len(o.Transports) == 0 {
 		return errors.New("engineio: Transports is required")
@@ -177,9 +188,11 @@ type Server struct {
 	// Keep-alive connections (keepalive.go, back.go).
 	ka          atomic.Pointer[KeepAlive] // set: polling connections move to the poller
 	back        *backListener
-	httpConns   sync.Map  // *httpConn → struct{}: those on the poller
-	answers     sync.Pool // *[]byte: buffers for held GETs' answers
-	headReaders sync.Pool // *headReader
+	httpConns   sync.Map     // *httpConn → struct{}: those on the poller
+	answers     sync.Pool    // *[]byte: buffers for held GETs' answers
+	zippers     [2]sync.Pool // *zipper: gzip's, deflate's (compress.go)
+	zips        atomic.Int64 // answers compressed, a shared one once (tests count them)
+	headReaders sync.Pool    // *headReader
 	dateCache   atomic.Pointer[dateText]
 
 	// What waits for clients (bounds.go); batches are buffers for

@@ -173,7 +173,7 @@ func (s *Server) moveToPoller(w http.ResponseWriter, r *http.Request, answer fun
 		if answer == nil { // a noop: the client polls again, elsewhere
 			answer = func(closing bool) []byte {
 				body, text := encodePayload([]outPacket{{typ: typeNoop}}, holder.protocol, holder.poll.supportsBinary)
-				return pollAnswer(w.Header(), pollContentType(text), body, closing, s.date())
+				return pollAnswer(w.Header(), pollContentType(text), identity, body, closing, s.date())
 			}
 		}
 		_, werr := conn.Write(answer(true)) // fails if the poller closed it

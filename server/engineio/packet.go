@@ -3,7 +3,7 @@ package engineio
 import (
 	"encoding/base64"
 	"encoding/binary"
-	"sync/atomic"
+	"sync"
 
 	"github.com/zishang520/socket.io/parsers/engine/v3/packet"
 	"github.com/zishang520/socket.io/parsers/engine/v3/parser"
@@ -23,10 +23,12 @@ const (
 
 // outPacket is one packet waiting for a polling client. data is shared
 // and never written to: a broadcast's encoding is the same slice in
-// every session's buffer (m is then the broadcast's Message).
+// every session's buffer (m is then the broadcast's Message). plain: it
+// does not ask for its answer to be compressed (compress.go).
 type outPacket struct {
 	typ    byte
 	binary bool
+	plain  bool
 	data   []byte
 	m      *Message
 }
@@ -34,17 +36,29 @@ type outPacket struct {
 func (p outPacket) size() int { return 1 + len(p.data) }
 
 // Message is a text message encoded once for many sockets: its data
-// for polling buffers and its WebSocket frame. refs counts the queues
-// and buffers holding it (its memory counts once in Server.queued while
-// any does).
+// for polling buffers, its WebSocket frame and, made when first needed,
+// its compressed polling answers (zips, by protocol and encoding: see
+// zipped).
 type Message struct {
 	data  []byte
 	frame []byte
-	refs  atomic.Int32
+	zips  [4]struct {
+		once sync.Once
+		body []byte
+	}
+	// Under mu: refs counts the queues and buffers holding the message
+	// (its memory counts once in Server.queued while any does); zipMem
+	// is the size of its compressed answers made so far. A lock rather
+	// than atomics: the memory counted when the first queue takes the
+	// message must be what is taken back when the last lets it go,
+	// though an answer may be compressed meanwhile.
+	mu     sync.Mutex
+	refs   int32
+	zipMem int64
 }
 
-// mem is the memory a message holds.
-func (m *Message) mem() int64 { return int64(len(m.data) + len(m.frame)) }
+// mem is the memory a message holds (under mu).
+func (m *Message) mem() int64 { return int64(len(m.data)+len(m.frame)) + m.zipMem }
 
 // NewMessage wraps an encoded Socket.IO packet (text) for
 // Socket.WriteMessage. data must not change afterwards.

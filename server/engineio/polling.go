@@ -32,6 +32,7 @@ type polling struct {
 	held           *httpConn     // the connection of the GET held on the poller
 	heldHead       []byte        // the status line and headers of its answer
 	late           http.Header   // the held GET came during the upgrade: its answer's headers
+	heldEnc        encoding      // the encoding the held GET's answer may take
 	wake           chan struct{} // wakes the parked GET; capacity 1
 	posting        bool          // a POST is being read
 	// last is set once the session has closed: the packet a GET gets at
@@ -202,8 +203,8 @@ func (c *Socket) pollGET(w http.ResponseWriter, r *http.Request) {
 		c.srv.sched.disarm(&c.hb)
 		c.srv.forget(c)
 	}
-	body, text := encodePayload(out, c.protocol, p.supportsBinary)
-	c.srv.answerPoll(w, r, pollContentType(text), body)
+	body, text, ce := c.srv.pollBody(out, c.protocol, p.supportsBinary, c.srv.requestEncoding(r))
+	c.srv.answerPoll(w, r, pollContentType(text), ce, body)
 }
 
 // answerPacketsLocked empties the buffer into a GET's answer: what is
@@ -215,9 +216,9 @@ func (c *Socket) answerPacketsLocked() (out []outPacket, ended bool) {
 	ended = p.last != 0
 	switch {
 	case ended:
-		out = append(out, outPacket{typ: p.last})
+		out = append(out, outPacket{typ: p.last, plain: true})
 	case c.ws != nil || len(out) == 0:
-		out = append(out, outPacket{typ: typeNoop})
+		out = append(out, outPacket{typ: typeNoop, plain: true})
 	}
 	return out, ended
 }
@@ -245,7 +246,7 @@ func (c *Socket) wakeGET() {
 	}
 	p.held, p.waiting = nil, false
 	out, _ := c.answerPacketsLocked()
-	c.srv.release(h, p.heldHead, out, c.protocol, p.supportsBinary)
+	c.srv.release(h, p.heldHead, out, c.protocol, p.supportsBinary, p.heldEnc)
 }
 
 // lateCheck answers a GET held during the upgrade once the wait for the
@@ -341,14 +342,14 @@ func (c *Socket) pollPOST(w http.ResponseWriter, r *http.Request) {
 		resp.h.mu.Unlock()
 		c.exec(len(body), func() {
 			run()
-			resp.h.answer(pollAnswer(h, "text/html", okBody, false, c.srv.date()))
+			resp.h.answer(pollAnswer(h, "text/html", identity, okBody, false, c.srv.date()))
 		})
 		return
 	}
 	done := make(chan struct{})
 	c.exec(len(body), func() { run(); close(done) })
 	<-done
-	c.srv.answerPoll(w, r, "text/html", okBody)
+	c.srv.answerPoll(w, r, "text/html", identity, okBody)
 }
 
 // okBody is the answer to a POST.
@@ -369,23 +370,25 @@ func (s *Server) hold(w http.ResponseWriter, r *http.Request, c *Socket) (h *htt
 		return nil, answered, gone
 	}
 	c.poll.heldHead = c.poll.headFor(w.Header())
+	c.poll.heldEnc = s.requestEncoding(r)
 	return h, false, false
 }
 
-// release answers a held GET with a polling payload of packets. The
-// answer is put together in a buffer of the server's, reused: nbio
-// copies what the kernel does not take at once.
-func (s *Server) release(h *httpConn, head []byte, packets []outPacket, protocol int, supportsBinary bool) {
+// release answers a held GET with a polling payload of packets,
+// compressed with enc where it is compressible. The answer is put
+// together in a buffer of the server's, reused: nbio copies what the
+// kernel does not take at once.
+func (s *Server) release(h *httpConn, head []byte, packets []outPacket, protocol int, supportsBinary bool, enc encoding) {
 	bp := s.answers.Get().(*[]byte)
 	b := append((*bp)[:0], head...)
 	b = appendDate(b, s.date())
-	if protocol == 4 {
-		b = appendPollHeaders(b, true, payloadLen(packets))
+	if n := payloadLen(packets); protocol == 4 && !s.compressible(packets, n, enc) {
+		b = appendPollHeaders(b, true, identity, n)
 		b = append(b, "\r\n"...)
 		b = appendPayload(b, packets)
 	} else {
-		body, text := encodePayload(packets, protocol, supportsBinary)
-		b = appendPollHeaders(b, text, len(body))
+		body, text, ce := s.pollBody(packets, protocol, supportsBinary, enc)
+		b = appendPollHeaders(b, text, ce, len(body))
 		b = append(b, "\r\n"...)
 		b = append(b, body...)
 	}
@@ -400,41 +403,49 @@ func (s *Server) release(h *httpConn, head []byte, packets []outPacket, protocol
 const maxPooledAnswer = 64 << 10
 
 // answerPoll writes a polling answer (200), not to be cached (as Node's
-// engine.io answers GETs and POSTs). A connection net/http serves moves
-// to the poller first.
-func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
+// engine.io answers GETs and POSTs), its body in the content encoding
+// ce. A connection net/http serves moves to the poller first.
+func (s *Server) answerPoll(w http.ResponseWriter, r *http.Request, contentType string, ce encoding, body []byte) {
 	h := w.Header()
 	if pollerResponseOf(w) == nil {
-		answer := func(closing bool) []byte { return pollAnswer(h, contentType, body, closing, s.date()) }
+		answer := func(closing bool) []byte { return pollAnswer(h, contentType, ce, body, closing, s.date()) }
 		if hc, answered, _ := s.moveToPoller(w, r, answer, nil); hc != nil || answered {
 			return
 		}
 	}
-	setPollAnswerHeaders(h, contentType, len(body))
+	setPollAnswerHeaders(h, contentType, ce, len(body))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
 
 // pollAnswer is a whole polling answer with the headers h (Connection:
 // close when closing).
-func pollAnswer(h http.Header, contentType string, body []byte, closing bool, date []byte) []byte {
-	setPollAnswerHeaders(h, contentType, len(body))
+func pollAnswer(h http.Header, contentType string, ce encoding, body []byte, closing bool, date []byte) []byte {
+	setPollAnswerHeaders(h, contentType, ce, len(body))
 	if closing {
 		h.Set("Connection", "close")
 	}
 	return rawResponse(h, http.StatusOK, body, date)
 }
 
-func setPollAnswerHeaders(h http.Header, contentType string, n int) {
+func setPollAnswerHeaders(h http.Header, contentType string, ce encoding, n int) {
 	h.Set("Content-Type", contentType)
+	if ce != identity {
+		h.Set("Content-Encoding", ce.String())
+	}
 	h.Set("Content-Length", strconv.Itoa(n))
 	h.Set("Cache-Control", "no-store")
 }
 
-// appendPollHeaders appends the headers of a polling payload answer.
-func appendPollHeaders(b []byte, text bool, n int) []byte {
+// appendPollHeaders appends the headers of a polling payload answer, as
+// setPollAnswerHeaders sets them.
+func appendPollHeaders(b []byte, text bool, ce encoding, n int) []byte {
 	b = append(b, "Content-Type: "...)
 	b = append(b, pollContentType(text)...)
+	if ce != identity {
+		b = append(b, "\r\nContent-Encoding: "...)
+		b = append(b, ce.String()...)
+	}
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, "\r\nCache-Control: no-store\r\n"...)

@@ -178,10 +178,12 @@ func (c *Socket) Upgraded() bool {
 }
 
 // Write sends a message: r is the Socket.IO layer's encoded packet, a
-// *types.StringBuffer (text) or another types.BufferInterface (binary).
-// The callback is not supported (the Socket.IO layer passes none).
-func (c *Socket) Write(r io.Reader, _ *packet.Options, _ engine.SendCallback) engine.Socket {
-	p := outPacket{typ: typeMessage}
+// *types.StringBuffer (text) or another types.BufferInterface (binary);
+// o's Compress false (the layer's compress(false)) keeps a polling
+// answer of it alone uncompressed, as in Node. The callback is not
+// supported (the Socket.IO layer passes none).
+func (c *Socket) Write(r io.Reader, o *packet.Options, _ engine.SendCallback) engine.Socket {
+	p := outPacket{typ: typeMessage, plain: o != nil && o.Compress != nil && !*o.Compress}
 	switch d := r.(type) {
 	case *types.StringBuffer:
 		p.data = d.Bytes()

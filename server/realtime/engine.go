@@ -30,20 +30,22 @@ func NewEngine(o Options) (*engineio.Server, http.Handler, error) {
 // engineOptions is the Engine.IO part of o.
 func engineOptions(o Options) engineio.Options {
 	return engineio.Options{
-		PingInterval:   o.PingInterval,
-		PingTimeout:    o.PingTimeout,
-		MaxPayload:     o.MaxHTTPBufferSize,
-		UpgradeTimeout: o.UpgradeTimeout,
-		WriteTimeout:   o.WriteTimeout,
-		MaxQueued:      o.MaxQueued,
-		MaxQueuedTotal: o.MaxQueuedTotal,
-		AllowEIO3:      o.AllowEIO3,
-		Transports:     o.Transports,
-		AllowUpgrades:  o.AllowUpgrades,
-		Cookie:         o.Cookie,
-		CheckOrigin:    o.CORS.AllowsRequest,
-		Log:            o.Log,
-		Observer:       engineMetrics{o.Metrics},
+		PingInterval:         o.PingInterval,
+		PingTimeout:          o.PingTimeout,
+		MaxPayload:           o.MaxHTTPBufferSize,
+		UpgradeTimeout:       o.UpgradeTimeout,
+		WriteTimeout:         o.WriteTimeout,
+		MaxQueued:            o.MaxQueued,
+		MaxQueuedTotal:       o.MaxQueuedTotal,
+		AllowEIO3:            o.AllowEIO3,
+		Transports:           o.Transports,
+		AllowUpgrades:        o.AllowUpgrades,
+		HTTPCompression:      o.HTTPCompression,
+		CompressionThreshold: o.HTTPCompressionThreshold,
+		Cookie:               o.Cookie,
+		CheckOrigin:          o.CORS.AllowsRequest,
+		Log:                  o.Log,
+		Observer:             engineMetrics{o.Metrics},
 	}
 }
 

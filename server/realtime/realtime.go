@@ -51,6 +51,11 @@ type Options struct {
 	// AllowUpgrades offers polling clients the upgrade to WebSocket
 	// (engineio.Options.AllowUpgrades).
 	AllowUpgrades bool
+	// HTTPCompression compresses long-polling answers of at least
+	// HTTPCompressionThreshold bytes for clients that accept it
+	// (engineio.Options.HTTPCompression, CompressionThreshold).
+	HTTPCompression          bool
+	HTTPCompressionThreshold int64
 	// Cookie, when set, is the cookie a polling handshake sets to the
 	// session id, for sticky sessions (engineio.Options.Cookie).
 	Cookie *engineio.Cookie
