@@ -11,9 +11,11 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	mrand "math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"time"
 )
 
@@ -102,6 +104,47 @@ func (a *api) signupLogin(ctx context.Context) error {
 	a.token = login.Token
 	return nil
 }
+
+// postContent is the content of post seq: n bytes of words drawn at
+// random from a few hundred common ones, seeded by seq (so every server
+// gets the same posts), which compress about as a post's prose does (to
+// about a third with gzip); n 0 is one short sentence.
+func postContent(seq, n int) string {
+	if n == 0 {
+		return "Posted by cmd/fanout to measure event fan-out."
+	}
+	rng := mrand.New(mrand.NewPCG(uint64(seq), 0x5eed))
+	b := make([]byte, 0, n+16)
+	for len(b) < n {
+		b = append(b, proseWords[rng.IntN(len(proseWords))]...)
+		if rng.IntN(12) == 0 {
+			b = append(b, '.')
+		}
+		b = append(b, ' ')
+	}
+	b = b[:n]
+	b[0] = 'A'
+	if b[n-1] == ' ' { // the servers trim the content
+		b[n-1] = '.'
+	}
+	return string(b)
+}
+
+// proseWords are common English words (postContent).
+var proseWords = strings.Fields(`the of and to a in is it you that he was for on are with as I his they
+be at one have this from or had by hot word but what some we can out other were all there when up use
+your how said an each she which do their time if will way about many then them write would like so
+these her long make thing see him two has look more day could go come did number sound no most people
+my over know water than call first who may down side been now find any new work part take get place
+made live where after back little only round man year came show every good me give our under name
+very through just form sentence great think say help low line differ turn cause much mean before move
+right boy old too same tell does set three want air well also play small end put home read hand port
+large spell add even land here must big high such follow act why ask men change went light kind off
+need house picture try us again animal point mother world near build self earth father head stand own
+page should country found answer school grow study still learn plant cover food sun four between state
+keep eye never last let thought city tree cross farm hard start might story saw far sea draw left late
+run while press close night real life few north open seem together next white children begin got walk
+example ease paper group always music those both mark often letter until mile river car feet care`)
 
 // postForm is the multipart body of one create-post request.
 func postForm(title, content string) (body []byte, contentType string, err error) {

@@ -8,6 +8,9 @@
 #   CLUSTER=2 bash cmd/fanout/bench.sh 2000  # two Go processes on one Redis:
 #                                            # streams adapter vs pub/sub
 #   SILENT=1 bash cmd/fanout/bench.sh 100    # clients that never read (see below)
+#   POLLING_SHARE=1 CONTENT_BYTES=8192 bash cmd/fanout/bench.sh 2000
+#                                            # long-polling, posts of 8 KiB:
+#                                            # compressed answers on both sides
 #
 # Each server is started fresh for every client count (so its RSS and CPU
 # belong to that run alone) and stopped after it; both are stopped on any
@@ -23,6 +26,13 @@
 #   GO_PORT [18080]  NODE_PORT [18090]  OUT_DIR [a new /tmp/fanout-bench.*]
 #   NODE_CSR [0; 1 turns on connection state recovery in the Node reference,
 #             as the Go server always has it]
+#   CONTENT_BYTES [0 = one short sentence; else each post's content is this
+#             many bytes of prose-like words, the same for both servers]
+#   HTTP_COMPRESSION [true]  HTTP_COMPRESSION_THRESHOLD [1024]: compressed
+#             long-polling answers, given to both servers alike (Go's
+#             SOCKETIO_HTTP_COMPRESSION*, Node's httpCompression; on with
+#             1024 is both servers' default); the polling clients accept
+#             gzip, deflate and br, as a browser does
 #   FANOUT_ARGS [extra flags for cmd/fanout]
 #   CLUSTER [unset; 2 = the cluster mode: for each client count, two Go
 #            processes (GO_PORT and GO_PORT+1) on the Redis at BENCH_REDIS_URL,
@@ -48,6 +58,9 @@ CLIENT_COUNTS=("$@")
 SILENT="${SILENT:-}"
 POSTS="${POSTS:-$([ -n "$SILENT" ] && echo 700 || echo 20)}"
 CONTENT="${CONTENT:-19990}"
+CONTENT_BYTES="${CONTENT_BYTES:-0}"
+HTTP_COMPRESSION="${HTTP_COMPRESSION:-true}"
+HTTP_COMPRESSION_THRESHOLD="${HTTP_COMPRESSION_THRESHOLD:-1024}"
 AFTER="${AFTER:-30s}"
 INTERVAL="${INTERVAL:-auto}"
 WARMUP="${WARMUP:-1}"
@@ -153,6 +166,7 @@ start_go() { # clients
   port_free "$GO_PORT" || { echo "bench: port $GO_PORT is taken" >&2; return 1; }
   env PORT="$GO_PORT" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1" BCRYPT_COST=4 \
     JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
+    SOCKETIO_HTTP_COMPRESSION="$HTTP_COMPRESSION" SOCKETIO_HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" \
     ${SILENT:+METRICS_ADDR="127.0.0.1:$((GO_PORT + 100))"} "$WORK/feedrt-server" >"$log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$GO_PORT" "$SERVER_PID" "$log"
@@ -170,6 +184,7 @@ start_go_cluster() {
     port_free "$port" || { echo "bench: port $port is taken" >&2; return 1; }
     env PORT="$port" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1-$2-$i" BCRYPT_COST=4 \
       JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
+      SOCKETIO_HTTP_COMPRESSION="$HTTP_COMPRESSION" SOCKETIO_HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" \
       REDIS_URL="$BENCH_REDIS_URL" REDIS_ADAPTER="$2" REDIS_KEY_PREFIX="$RUN_KEY" \
       REDIS_STREAM_NAME="$RUN_KEY-stream" REDIS_SESSION_KEY_PREFIX="$RUN_KEY:session:" \
       "$WORK/feedrt-server" >"$OUT_DIR/go-$2-$1-$i.log" 2>&1 &
@@ -193,7 +208,8 @@ start_node() { # clients
   local log="$OUT_DIR/node-$1.log" csr=""
   port_free "$NODE_PORT" || { echo "bench: port $NODE_PORT is taken" >&2; return 1; }
   [ "$NODE_CSR" = 1 ] && csr=1
-  (cd testdata/noderef && PORT="$NODE_PORT" HOST=127.0.0.1 CONNECTION_STATE_RECOVERY="$csr" exec node server.js) >"$log" 2>&1 &
+  (cd testdata/noderef && PORT="$NODE_PORT" HOST=127.0.0.1 CONNECTION_STATE_RECOVERY="$csr" \
+    HTTP_COMPRESSION="$HTTP_COMPRESSION" HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" exec node server.js) >"$log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$NODE_PORT" "$SERVER_PID" "$log"
 }
@@ -226,7 +242,7 @@ for n in "${CLIENT_COUNTS[@]}"; do
     [ -n "$SERVER2_PID" ] && cluster_args=(-also-url "http://127.0.0.1:$((GO_PORT + 1))" -also-pid "$SERVER2_PID")
     "$WORK/fanout" -url "http://127.0.0.1:$port" -label "$target" -pid "$SERVER_PID" "${cluster_args[@]}" \
       -clients "$n" -posts "$POSTS" -warmup "$WARMUP" -interval "$interval" -polling-share "$POLLING_SHARE" \
-      -connect-concurrency "$CONNECT_CONCURRENCY" -connect-rate "$CONNECT_RATE" \
+      -connect-concurrency "$CONNECT_CONCURRENCY" -connect-rate "$CONNECT_RATE" -content "$CONTENT_BYTES" \
       -timeout "$RUN_TIMEOUT" -json-out "$RESULTS" "${EXTRA_ARGS[@]}" \
       >"$OUT_DIR/$target-$n.out" &
     FANOUT_PID=$!
@@ -259,6 +275,6 @@ if [ -n "$CLUSTER" ]; then
   "$WORK/fanout" -compare "$RESULTS" -labels go-streams,go-pubsub
   exit "$status"
 fi
-echo "Fan-out: $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling, Node CSR: $NODE_CSR"
+echo "Fan-out: $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling, Node CSR: $NODE_CSR, content: $CONTENT_BYTES bytes (0: one sentence), HTTP compression: $HTTP_COMPRESSION (threshold $HTTP_COMPRESSION_THRESHOLD)"
 "$WORK/fanout" -compare "$RESULTS" -labels go,node
 exit "$status"

@@ -376,13 +376,23 @@ func (t *transports) pollGet(ctx context.Context, sid string, wait time.Duration
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(u)
+	// As a browser asks: servers with compression on (Node's default)
+	// answer large payloads gzip-encoded.
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 	if err := t.do(ctx, req, resp, wait); err != nil {
 		return nil, err
 	}
 	if resp.StatusCode() != http.StatusOK {
 		return nil, fmt.Errorf("polling GET: status %d: %s", resp.StatusCode(), snippet(resp.Body()))
 	}
-	body := bytes.Clone(resp.Body()) // resp is reused
+	var body []byte
+	if len(resp.Header.ContentEncoding()) == 0 {
+		body = bytes.Clone(resp.Body()) // resp is reused
+	} else if b, err := resp.BodyUncompressed(); err != nil { // a new slice
+		return nil, fmt.Errorf("polling GET: %s body: %w", resp.Header.ContentEncoding(), err)
+	} else {
+		body = b
+	}
 	return bytes.Split(body, []byte{recordSep}), nil
 }
 

@@ -72,6 +72,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.AlsoPIDs = append(cfg.AlsoPIDs, pid)
 		return nil
 	})
+	fs.IntVar(&cfg.Content, "content", cfg.Content, "bytes of each post's content: prose-like words; 0 = one short sentence")
 	fs.BoolVar(&cfg.VerifyAll, "verify-all", cfg.VerifyAll, "decode and check every event against the contract, not only each client's first (costs generator CPU)")
 	jsonOut := fs.String("json-out", "", "also append the one-line JSON summary to this file")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")

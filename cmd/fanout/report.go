@@ -47,6 +47,7 @@ func printHuman(w io.Writer, r *Result) {
 		{"server CPU connecting", num(r.CPUConnectMS, "ms")},
 		{"server CPU broadcasting", num(r.CPUBroadcastMS, "ms") + fmt.Sprintf(" over %.2f s", r.BroadcastSecs)},
 		{"server CPU per post", num(r.CPUPerPostMS, "ms")},
+		{"bytes sent per post", num(r.BytesPerPostKiB, "KiB") + " (read by the clients, HTTP headers included)"},
 		{"generator CPU broadcasting", num(r.GenCPUMS, "ms")},
 	}
 	for _, e := range r.Errors {
@@ -128,6 +129,7 @@ func printCompare(w io.Writer, results []Result, a, b string) {
 		{"per-client p99 (ms)", func(r Result) float64 { return r.LatencyP99 }, false},
 		{"KiB per connection", func(r Result) float64 { return r.KiBPerConn }, false},
 		{"server CPU per post (ms)", func(r Result) float64 { return r.CPUPerPostMS }, false},
+		{"bytes sent per post (KiB)", func(r Result) float64 { return r.BytesPerPostKiB }, false},
 		{"server RSS after posts (MiB)", func(r Result) float64 {
 			if r.RSSAfterKiB < 0 {
 				return -1

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -41,8 +43,11 @@ type Config struct {
 	// their RSS and CPU time are added to PID's, so the figures are the
 	// whole cluster's.
 	AlsoPIDs  []int
-	VerifyAll bool      // decode and check every event, not only each client's first
-	Log       io.Writer // progress lines; nil = none
+	VerifyAll bool // decode and check every event, not only each client's first
+	// Content is the size of each post's content in bytes: prose-like
+	// words (postContent), or 0 for one short sentence.
+	Content int
+	Log     io.Writer // progress lines; nil = none
 }
 
 // DefaultConfig is the flags' defaults.
@@ -92,6 +97,9 @@ func (c Config) validate() error {
 	}
 	if c.Settle < 0 {
 		errs = append(errs, fmt.Errorf("-settle: must not be negative"))
+	}
+	if c.Content < 0 || c.Content > 1<<20 {
+		errs = append(errs, fmt.Errorf("-content: want 0 to 1048576 bytes, got %d", c.Content))
 	}
 	return errors.Join(errs...)
 }
@@ -148,6 +156,10 @@ type Result struct {
 	CPUConnectMS    float64 `json:"cpu_connect_ms"`
 	CPUBroadcastMS  float64 `json:"cpu_broadcast_ms"`
 	CPUPerPostMS    float64 `json:"cpu_per_post_ms"`
+	// BytesPerPostKiB is what the server sent on the clients' connections
+	// (Socket.IO: WebSocket frames, polling answers with their HTTP
+	// headers) per measured post, as the clients read it.
+	BytesPerPostKiB float64 `json:"bytes_per_post_kib"`
 	GenCPUMS        float64 `json:"generator_cpu_broadcast_ms"`
 	BroadcastSecs   float64 `json:"broadcast_seconds"`
 
@@ -179,6 +191,9 @@ type runner struct {
 	sent []time.Duration
 	ok   []bool
 	okN  int // posts created so far
+
+	// received counts the bytes the clients read off their connections.
+	received atomic.Int64
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -242,11 +257,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	genCPU0 := selfCPU()
+	bytes0 := r.received.Load()
 	start := time.Now()
 	res.PostsOK = r.postAndWait(ctx, res, cfg.Warmup, cfg.Warmup+cfg.Posts)
 	res.BroadcastSecs = time.Since(start).Seconds()
 	cpuEnd := r.cpu()
 	genCPU1 := selfCPU()
+	if res.PostsOK > 0 {
+		res.BytesPerPostKiB = float64(r.received.Load()-bytes0) / float64(res.PostsOK) / 1024
+	}
 	rssAfter := r.rss()
 
 	r.closeAll()
@@ -278,8 +297,11 @@ func (r *runner) setup() {
 
 	sioPath := "/" + trimSlashes(r.cfg.Path) + "/"
 	nPoll := pollingCount(r.cfg.Clients, r.cfg.PollingShare)
+	wsDial := loopbackDialer(r.cfg.ConnectTimeout).DialContext
 	dialer := &websocket.Dialer{
-		NetDialContext:   loopbackDialer(r.cfg.ConnectTimeout).DialContext,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return r.counted(wsDial(ctx, network, addr))
+		},
 		Proxy:            nil,
 		HandshakeTimeout: r.cfg.ConnectTimeout,
 		ReadBufferSize:   2048,
@@ -298,8 +320,10 @@ func (r *runner) setup() {
 		poll := *target
 		poll.Path = target.Path + sioPath
 		poll.RawQuery = "EIO=4&transport=polling"
-		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer,
-			poll: newPollClient(target, 2*nPoll+16)})
+		pc := newPollClient(target, 2*nPoll+16)
+		pollDial := pc.Dial
+		pc.Dial = func(addr string) (net.Conn, error) { return r.counted(pollDial(addr)) }
+		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer, poll: pc})
 	}
 	r.sent = make([]time.Duration, r.cfg.Warmup+r.cfg.Posts)
 	r.ok = make([]bool, r.cfg.Warmup+r.cfg.Posts)
@@ -309,6 +333,28 @@ func (r *runner) setup() {
 		posts:     r.cfg.Warmup + r.cfg.Posts,
 		verifyAll: r.cfg.VerifyAll,
 	}
+}
+
+// counted makes what is read off a client's connection count in
+// r.received (both servers' bytes are counted the same way, by the
+// clients that read them).
+func (r *runner) counted(c net.Conn, err error) (net.Conn, error) {
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, &r.received}, nil
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // tr is the transport set of the cluster member client c talks to.
@@ -526,7 +572,7 @@ func (r *runner) postAndWait(ctx context.Context, res *Result, from, to int) int
 			sleepCtx(ctx, wait)
 		}
 		title := fmt.Sprintf("%s%d fan-out benchmark post", r.sink.marker, i)
-		req, err := r.api.newPostRequest(ctx, title, "Posted by cmd/fanout to measure event fan-out.")
+		req, err := r.api.newPostRequest(ctx, title, postContent(i, r.cfg.Content))
 		if err != nil {
 			reasons["post: "+normalizeErr(err)]++
 			continue

@@ -24,8 +24,9 @@ var raceEnabled bool
 
 // TestSmokeGoServer builds the real server, starts it on a free loopback
 // port with an embedded store in a temp dir, and runs the load generator
-// in-process against it: 200 clients (5% long-polling), 5 posts, every
-// event checked in full. Every client must connect and get every post.
+// in-process against it: 200 clients (5% long-polling), 5 posts of 8 KiB
+// (which reach the polling clients compressed), every event checked in
+// full. Every client must connect and get every post.
 func TestSmokeGoServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the server")
@@ -51,6 +52,7 @@ func TestSmokeGoServer(t *testing.T) {
 	cfg.Timeout = 40 * time.Second
 	cfg.PID = pid
 	cfg.VerifyAll = true
+	cfg.Content = 8 << 10
 	cfg.Log = testWriter{t}
 	start := time.Now()
 	res, err := Run(ctx, cfg)
@@ -81,6 +83,11 @@ func TestSmokeGoServer(t *testing.T) {
 	}
 	if res.PID != pid || res.RSSConnectedKiB <= 0 || res.CPUBroadcastMS < 0 {
 		t.Errorf("server measurements missing: pid %d, RSS %d KiB, CPU %v ms", res.PID, res.RSSConnectedKiB, res.CPUBroadcastMS)
+	}
+	// The bytes are counted: each post reaches 190 WebSockets whole (8
+	// KiB and more) and 10 polling clients (compressed, less).
+	if lo, hi := 190*8.0, 200*9.0; res.BytesPerPostKiB < lo || res.BytesPerPostKiB > hi {
+		t.Errorf("%.1f KiB sent per post, want %.0f to %.0f", res.BytesPerPostKiB, lo, hi)
 	}
 	if !res.OK() || len(res.Errors) > 0 {
 		t.Errorf("run not OK: %q", res.Errors)

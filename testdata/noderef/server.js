@@ -9,7 +9,11 @@
 // Environment: PORT (default 8090), HOST (default 127.0.0.1),
 // CONNECTION_STATE_RECOVERY=1 to enable socket.io's connection state
 // recovery with the Go server's settings (off by default: socket.io's
-// defaults otherwise, pingInterval 25000, pingTimeout 20000).
+// defaults otherwise, pingInterval 25000, pingTimeout 20000),
+// HTTP_COMPRESSION=false to turn engine.io's httpCompression off (on by
+// default, as in socket.io) and HTTP_COMPRESSION_THRESHOLD to set its
+// threshold (1024 by default), as the Go server's SOCKETIO_HTTP_COMPRESSION
+// and SOCKETIO_HTTP_COMPRESSION_THRESHOLD.
 
 const crypto = require('crypto');
 const http = require('http');
@@ -39,6 +43,11 @@ if (process.env.CONNECTION_STATE_RECOVERY === '1') {
     maxDisconnectionDuration: 2 * 60 * 1000,
     skipMiddlewares: true,
   };
+}
+if (process.env.HTTP_COMPRESSION === 'false' || process.env.HTTP_COMPRESSION === '0') {
+  ioOptions.httpCompression = false;
+} else if (process.env.HTTP_COMPRESSION_THRESHOLD) {
+  ioOptions.httpCompression = { threshold: Number(process.env.HTTP_COMPRESSION_THRESHOLD) };
 }
 const io = new Server(server, ioOptions);
 
@@ -152,7 +161,7 @@ io.on('connection', () => {});
 
 server.listen(PORT, HOST, () => {
   const addr = server.address();
-  console.log(`noderef listening addr=${addr.address}:${addr.port} pid=${process.pid} csr=${Boolean(ioOptions.connectionStateRecovery)}`);
+  console.log(`noderef listening addr=${addr.address}:${addr.port} pid=${process.pid} csr=${Boolean(ioOptions.connectionStateRecovery)} httpCompression=${JSON.stringify(io.engine.opts.httpCompression)}`);
 });
 
 const stop = () => {
