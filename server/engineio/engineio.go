@@ -178,10 +178,9 @@ type Server struct {
 
 	// The poller (poller.go): nbio's engine, buffers for reads off the
 	// poller, connections on it.
-	nb        *nbio.Engine
-	nbRunning bool // under mu: runPoller started nb
-	readBufs  sync.Pool
-	onPoller  atomic.Int64
+	nb       *nbio.Engine
+	readBufs sync.Pool
+	onPoller atomic.Int64
 	// inboxes: the goroutines running sessions' packets (inbox.go).
 	inboxes sync.WaitGroup
 
@@ -231,6 +230,9 @@ func New(o Options) (*Server, error) {
 	s.headReaders.New = func() any { hr := new(headReader); hr.br = *bufio.NewReaderSize(nil, 1024); return hr }
 	s.batches.New = func() any { b := make([]byte, 0, refillBatch); return &b }
 	s.newPoller()
+	if err := s.startPoller(); err != nil {
+		return nil, err // a poller that never started cannot be stopped
+	}
 	go s.sched.run()
 	go s.work.run()
 	return s, nil
@@ -274,12 +276,7 @@ func (s *Server) Close() engine.BaseServer {
 		c.close("server shutting down", true, typeClose)
 	}
 	s.waitWebSocketsFlushed()
-	s.mu.Lock()
-	running := s.nbRunning // runPoller starts no engine once closed is set
-	s.mu.Unlock()
-	if running {
-		s.nb.Stop()
-	}
+	s.nb.Stop()
 	s.waitInboxes()
 	s.sched.close()
 	s.work.close()

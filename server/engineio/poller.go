@@ -2,8 +2,11 @@ package engineio
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/lesismal/nbio"
 	"github.com/lesismal/nbio/logging"
@@ -38,7 +41,7 @@ type pollerConn interface {
 	wire() *wire
 }
 
-// newPoller builds the server's nbio engine; runPoller starts it.
+// newPoller builds the server's nbio engine; startPoller starts it.
 func (s *Server) newPoller() {
 	logging.SetLevel(logging.LevelError) // nbio logs every start at info, to stdout
 	s.nb = nbio.NewEngine(nbio.Config{
@@ -67,30 +70,77 @@ func (s *Server) newPoller() {
 	s.readBufs.New = func() any { b := make([]byte, 16<<10); return &b }
 }
 
-// errClosed refuses a connection to a closed server's poller.
-var errClosed = errors.New("engineio: server closed")
-
-// runPoller starts the nbio engine the first time a connection moves to
-// it. Not in New: nbio v1.6.8 loses a Stop that comes before its
-// pollers' loops have begun (each loop clears the stop flag as it
-// starts), so a server closed right after New (a start-up that fails
-// at a later step) would wait for the pollers for ever. Started here,
-// the engine has a connection to serve by the time Close can come.
-func (s *Server) runPoller() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return errClosed
-	case s.nbRunning:
-		return nil
-	}
+// startPoller starts the nbio engine and returns once every one of its
+// pollers has run its loop. nbio v1.6.8 loses a Stop that comes before a
+// poller's loop has begun (the loop clears the stop flag as it starts,
+// and then waits for events for ever), so a server closed right after
+// New, or right after its first connection, would hang in Close. Each
+// poller is shown a probe connection carrying a byte; once every probe
+// has been read, every loop is past that point.
+func (s *Server) startPoller() error {
 	if err := s.nb.Start(); err != nil {
 		return err
 	}
-	s.nbRunning = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("engineio: poller probe: %w", err)
+	}
+	defer ln.Close()
+	n := s.nb.NPoller
+	read := make(chan struct{}, n)
+	var probes []net.Conn // the writing ends; nbio's are closed with them
+	defer func() {
+		for _, c := range probes {
+			_ = c.Close()
+		}
+	}()
+	covered := map[int]bool{}
+	for try := 0; len(covered) < n; try++ {
+		if try == 8*n+8 { // descriptors come in order: this never runs out
+			return errors.New("engineio: poller probe found no descriptor for every poller")
+		}
+		w, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return fmt.Errorf("engineio: poller probe: %w", err)
+		}
+		probes = append(probes, w)
+		r, err := ln.Accept()
+		if err != nil {
+			return fmt.Errorf("engineio: poller probe: %w", err)
+		}
+		var once sync.Once
+		nc, err := s.addToPoller(r, func(*nbio.Conn) pollerConn {
+			return pollerProbe(func() { once.Do(func() { read <- struct{}{} }) })
+		})
+		if err != nil {
+			return fmt.Errorf("engineio: poller probe: %w", err)
+		}
+		if p := nc.Hash() % n; !covered[p] {
+			covered[p] = true
+			if _, err := w.Write([]byte{0}); err != nil {
+				return fmt.Errorf("engineio: poller probe: %w", err)
+			}
+		}
+	}
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+	for range n {
+		select {
+		case <-read:
+		case <-timeout.C:
+			return errors.New("engineio: a poller did not start within 10 s")
+		}
+	}
 	return nil
 }
+
+// pollerProbe is a poller connection of startPoller's: it reports its first
+// read.
+type pollerProbe func()
+
+func (p pollerProbe) readable([]byte) { p() }
+func (pollerProbe) gone()             {}
+func (pollerProbe) wire() *wire       { return nil } // nothing is written to it
 
 // addToPoller moves conn, hijacked from net/http, to the poller as p,
 // which make builds for its nbio connection. nbio duplicates the
@@ -102,10 +152,6 @@ func (s *Server) runPoller() error {
 // creating any descriptor must) until the new descriptor is marked
 // close-on-exec. conn is closed either way.
 func (s *Server) addToPoller(conn net.Conn, make func(*nbio.Conn) pollerConn) (*nbio.Conn, error) {
-	if err := s.runPoller(); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
 	syscall.ForkLock.RLock()
 	nc, err := nbio.NBConn(conn)
 	if err == nil {
