@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -227,9 +226,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, err
 }
 
-// cookieName is what a cookie's name may hold (RFC 6265's token).
-var cookieName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-
 // check refuses what each value alone allows but the server cannot run
 // with: malformed addresses and origins, and contradictory combinations.
 func (c *Config) check() error {
@@ -280,15 +276,12 @@ func (c *Config) check() error {
 	if len(sio.Transports) == 0 {
 		add("SOCKETIO_TRANSPORTS: want polling, websocket or both")
 	}
-	if sio.Cookie != "" {
-		if !cookieName.MatchString(sio.Cookie) {
-			add("SOCKETIO_COOKIE: %q is not a cookie name", sio.Cookie)
+	if k := cookie(sio); k != nil {
+		if err := k.Check(); err != nil {
+			add("SOCKETIO_COOKIE, SOCKETIO_COOKIE_PATH, SOCKETIO_COOKIE_MAX_AGE: %v", err)
 		}
 		if sio.CookieSameSite == "none" && !sio.CookieSecure {
 			add("SOCKETIO_COOKIE_SAME_SITE=none needs SOCKETIO_COOKIE_SECURE=true: browsers drop a SameSite=None cookie that is not Secure")
-		}
-		if strings.ContainsAny(sio.CookiePath, ";\x00\r\n") {
-			add("SOCKETIO_COOKIE_PATH: %q is not a cookie path", sio.CookiePath)
 		}
 	}
 	if sio.MaxQueued > sio.MaxQueuedTotal {

@@ -38,9 +38,10 @@ var (
 
 var sameSites = map[string]string{"": "", "lax": "Lax", "strict": "Strict", "none": "None"}
 
-// check refuses what the cookie package's serialize throws on, so a bad
-// cookie fails New instead of every handshake.
-func (k *Cookie) check() error {
+// Check refuses what the cookie package's serialize throws on, so a bad
+// cookie fails the start (New calls it; so does the server's config,
+// which names the variables) instead of every handshake.
+func (k *Cookie) Check() error {
 	switch {
 	case !cookieName.MatchString(k.Name):
 		return errors.New("engineio: Cookie.Name must be a token (RFC 7230)")

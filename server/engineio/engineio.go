@@ -148,7 +148,7 @@ func (o Options) check() error {
 		}
 	}
 	if o.Cookie != nil {
-		return o.Cookie.check()
+		return o.Cookie.Check()
 	}
 	return nil
 }
