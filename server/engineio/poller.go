@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"syscall"
 	"time"
 
@@ -75,9 +74,11 @@ func (s *Server) newPoller() {
 // poller's loop has begun (the loop clears the stop flag as it starts,
 // and then waits for events for ever), so a server closed right after
 // New, or right after its first connection, would hang in Close. Each
-// poller is shown a probe connection carrying a byte; once every probe
-// has been read, every loop is past that point.
+// poller is shown a probe connection carrying one byte; once as many
+// reads as pollers have come, every loop is past that point.
 func (s *Server) startPoller() error {
+	n := s.nb.NPoller
+	read := make(chan struct{}, n) // before Start: see pollerProbe
 	if err := s.nb.Start(); err != nil {
 		return err
 	}
@@ -86,8 +87,6 @@ func (s *Server) startPoller() error {
 		return fmt.Errorf("engineio: poller probe: %w", err)
 	}
 	defer ln.Close()
-	n := s.nb.NPoller
-	read := make(chan struct{}, n)
 	var probes []net.Conn // the writing ends; nbio's are closed with them
 	defer func() {
 		for _, c := range probes {
@@ -108,10 +107,7 @@ func (s *Server) startPoller() error {
 		if err != nil {
 			return fmt.Errorf("engineio: poller probe: %w", err)
 		}
-		var once sync.Once
-		nc, err := s.addToPoller(r, func(*nbio.Conn) pollerConn {
-			return pollerProbe(func() { once.Do(func() { read <- struct{}{} }) })
-		})
+		nc, err := s.addToPoller(r, func(*nbio.Conn) pollerConn { return pollerProbe(read) })
 		if err != nil {
 			return fmt.Errorf("engineio: poller probe: %w", err)
 		}
@@ -134,13 +130,22 @@ func (s *Server) startPoller() error {
 	return nil
 }
 
-// pollerProbe is a poller connection of startPoller's: it reports its first
-// read.
-type pollerProbe func()
+// pollerProbe is a poller connection of startPoller's: each read of it
+// sends on the channel. A channel (a pointer, so the interface holding it
+// allocates nothing) made before the engine started: the poller's
+// goroutine learns of the probe through the kernel, which the race
+// detector cannot see, and needs nothing written after it started.
+type pollerProbe chan<- struct{}
 
-func (p pollerProbe) readable([]byte) { p() }
-func (pollerProbe) gone()             {}
-func (pollerProbe) wire() *wire       { return nil } // nothing is written to it
+func (p pollerProbe) readable([]byte) {
+	select {
+	case p <- struct{}{}:
+	default:
+	}
+}
+
+func (pollerProbe) gone()       {}
+func (pollerProbe) wire() *wire { return nil } // nothing is written to it
 
 // addToPoller moves conn, hijacked from net/http, to the poller as p,
 // which make builds for its nbio connection. nbio duplicates the
