@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	o := newTuning(cfg, opts)
 	var m *metrics.Metrics // nil (every report a no-op) without METRICS_ADDR
 	if cfg.Ops.MetricsAddr != "" {
-		m = metrics.New()
+		m = metrics.New(handlers.EventPosts)
 	}
 	mln, err := m.Listen(cfg.Ops.MetricsAddr, metrics.ListenOptions{ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, IdleTimeout: cfg.HTTP.IdleTimeout, Log: log})
 	if err != nil {

@@ -40,8 +40,9 @@ type Metrics struct {
 
 // New makes the registry of one server, with the Go runtime and process
 // collectors, the build information of this binary, and every metric of
-// the feed at zero.
-func New() *Metrics {
+// the feed at zero. events are the broadcast events counted under their
+// own name (the feed's "posts"); every other is counted as "other".
+func New(events ...string) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -53,7 +54,7 @@ func New() *Metrics {
 	m.store = newStoreMetrics(reg)
 	m.images = newImages(reg)
 	m.redis = newRedis(reg)
-	m.sockets = newSocketMetrics(reg)
+	m.sockets = newSocketMetrics(reg, events)
 	m.conns = newConnMetrics(reg)
 	return m
 }

@@ -146,7 +146,8 @@ type socketMetrics struct {
 	handshakeFailed [numFailureCauses]prometheus.Counter
 	upgradeFailed   [numFailureCauses]prometheus.Counter
 
-	broadcastPosts, broadcastOther prometheus.Counter
+	broadcasts     map[string]prometheus.Counter // the events with series of their own
+	broadcastOther prometheus.Counter
 	fanout                         prometheus.Observer
 	slowDropped                    [numSlowBounds]prometheus.Counter
 	recovered, expired             prometheus.Counter
@@ -158,7 +159,7 @@ const numSlowBounds = 3
 
 var slowBoundNames = [numSlowBounds]string{"connection", "total", "timeout"}
 
-func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
+func newSocketMetrics(reg prometheus.Registerer, events []string) *socketMetrics {
 	connected := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "sockets_connected",
 		Help: "Engine.IO connections open now, by current transport (polling, websocket) and Engine.IO protocol (3, 4).",
@@ -173,7 +174,7 @@ func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
 	upgrade := newCounterVec(reg, "socket_upgrade_failures_total",
 		"Engine.IO transport upgrades (polling to WebSocket) that failed, by cause.", "cause")
 	broadcasts := newCounterVec(reg, "socket_broadcasts_total",
-		"Broadcasts emitted by this server, by event (posts, or other for any other name).", "event")
+		"Broadcasts emitted by this server, by event (the application's own event names, or other for any other name).", "event")
 	fanout := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "socket_fanout_duration_seconds",
 		Help: "Time to hand one broadcast to every local socket's transport.",
@@ -187,11 +188,14 @@ func newSocketMetrics(reg prometheus.Registerer) *socketMetrics {
 		"Reconnections that asked for connection state recovery, by result (recovered, expired: the session or the packets it missed were gone).", "result")
 
 	s := &socketMetrics{
-		broadcastPosts: broadcasts.WithLabelValues("posts"),
+		broadcasts:     map[string]prometheus.Counter{},
 		broadcastOther: broadcasts.WithLabelValues("other"),
 		fanout:         fanout,
 		recovered:      recovery.WithLabelValues("recovered"),
 		expired:        recovery.WithLabelValues("expired"),
+	}
+	for _, ev := range events {
+		s.broadcasts[ev] = broadcasts.WithLabelValues(ev)
 	}
 	for t, tn := range transportNames {
 		for p, pn := range protocolNames {
@@ -272,15 +276,16 @@ func (m *Metrics) UpgradeFailed(cause FailureCause) {
 	m.sockets.upgradeFailed[cause].Inc()
 }
 
-// Broadcast counts one broadcast of event: "posts" has its own series,
-// every other name is "other" (names come from application code and, in
-// a cluster, from other servers, so they are not labels).
+// Broadcast counts one broadcast of event: the events New was given have
+// their own series, every other name is "other" (names come from
+// application code and, in a cluster, from other servers, so they are
+// not labels).
 func (m *Metrics) Broadcast(event string) {
 	if m == nil {
 		return
 	}
-	if event == "posts" {
-		m.sockets.broadcastPosts.Inc()
+	if c, ok := m.sockets.broadcasts[event]; ok {
+		c.Inc()
 		return
 	}
 	m.sockets.broadcastOther.Inc()

@@ -11,7 +11,7 @@ import (
 // TestSocketAPI drives the engine's API through a session's life and
 // reads every series it moves.
 func TestSocketAPI(t *testing.T) {
-	m := New()
+	m := New("posts")
 	m.SocketOpened(TransportPolling, 4)
 	m.SocketOpened(TransportPolling, 4)
 	m.SocketOpened(TransportWebSocket, 3)
@@ -56,7 +56,7 @@ feedrt_socket_connections_closed_total{reason="ping_timeout"} 1
 feedrt_socket_connections_closed_total{reason="server_shutdown"} 0
 feedrt_socket_connections_closed_total{reason="slow_consumer"} 1
 feedrt_socket_connections_closed_total{reason="transport_error"} 0
-# HELP feedrt_socket_broadcasts_total Broadcasts emitted by this server, by event (posts, or other for any other name).
+# HELP feedrt_socket_broadcasts_total Broadcasts emitted by this server, by event (the application's own event names, or other for any other name).
 # TYPE feedrt_socket_broadcasts_total counter
 feedrt_socket_broadcasts_total{event="other"} 1
 feedrt_socket_broadcasts_total{event="posts"} 2
@@ -123,7 +123,7 @@ func TestSocketAPINil(t *testing.T) {
 // TestSocketAPIAllocs: the calls the engine makes per connection and
 // per broadcast allocate nothing.
 func TestSocketAPIAllocs(t *testing.T) {
-	m := New()
+	m := New("posts")
 	event := strings.Repeat("p", 1) + "osts" // not a constant the compiler could fold
 	allocs := testing.AllocsPerRun(200, func() {
 		m.SocketOpened(TransportPolling, 4)
