@@ -73,9 +73,17 @@ type Server struct {
 }
 
 // New opens the store the config selects and builds the whole server.
-// It does not listen yet; call Serve.
+// It does not listen yet; call Serve. It builds in steps; each step that
+// makes something to release pushes its release on undo, and a failing
+// step releases, last first, exactly what the steps before it made.
 func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *Server, err error) {
 	o := newTuning(cfg, opts)
+	var undo undoStack
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
 	var m *metrics.Metrics // nil (every report a no-op) without METRICS_ADDR
 	if cfg.Ops.MetricsAddr != "" {
 		m = metrics.New(handlers.EventPosts)
@@ -84,35 +92,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	if err != nil {
 		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = mln.Close(context.Background())
-		}
-	}()
+	undo.push(func() { _ = mln.Close(context.Background()) })
+
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	undo.push(func() { _ = st.Close() })
 	st = m.Store(st)
-	policy := cors.New(cfg.CORS)
+
 	rt := RealtimeOptions(cfg, log, m)
 	cluster, err := openCluster(cfg, rt, m, log)
 	if err != nil {
-		_ = st.Close()
 		return nil, err
 	}
 	if cluster != nil {
+		undo.push(func() { _ = cluster.Close() })
 		rt.Adapter = cluster
 	}
+
 	sio, err := realtime.New(rt)
 	if err != nil {
-		_ = st.Close()
-		if cluster != nil {
-			_ = cluster.Close()
-		}
 		return nil, err
 	}
 	io := sio.IO
+	undo.push(func() { io.Close(nil) })
 	s := &Server{
 		cfg:      cfg,
 		tune:     o,
@@ -120,29 +124,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 		store:    st,
 		io:       io,
 		eio:      sio.Handler,
+		eng:      sio.Engine,
 		bc:       realtime.NewBroadcaster(func(name string, payload any) { _ = io.Emit(name, payload) }, log, cfg.SocketIO.BroadcastQueue),
 		cluster:  cluster,
 		ioClosed: make(chan struct{}),
 		decoding: handlers.NewDecodeLimit(cfg.Images.MaxPixels * 8),
 	}
+	undo.push(s.bc.Close)
 	s.metrics, s.metricsLn = m, mln
 	s.io.On("connection", func(args ...any) {
 		if c, ok := args[0].(*socket.Socket); ok {
 			log.Debug("socket connected", "id", c.Id(), "recovered", c.Recovered())
 		}
 	})
-	h, err := s.routes(policy)
-	if err == nil {
-		// After routes: the stats read the Engine.IO server it binds.
-		s.admin, err = startAdminUI(cfg, io, log, o.now)
-	}
+
+	h, err := s.routes(cors.New(cfg.CORS))
 	if err != nil {
-		s.bc.Close()
-		s.io.Close(nil)
-		_ = st.Close()
-		_ = s.closeCluster()
 		return nil, err
 	}
+	if s.admin, err = startAdminUI(cfg, io, log, o.now); err != nil {
+		return nil, err
+	}
+	undo.push(s.closeAdminUI)
+
 	s.http = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
@@ -155,7 +159,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	// Polling clients' connections move to the engine's poller, where it
 	// serves their polling requests with net/http's deadlines; every other
 	// request on them comes back to s.http.
-	s.eng = sio.Engine
 	s.eng.ServeKeepAlive(engineio.KeepAlive{Server: s.http, Path: cfg.SocketIOPath()})
 	m.WatchConnections(s.openConns, int64(cfg.HTTP.MaxConnections))
 	m.WatchQueued(s.eng.QueuedBytes)
@@ -174,6 +177,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	}, cfg.Images.SweepInterval, log)
 	mln.Serve()
 	return s, nil
+}
+
+// undoStack is what New has made so far and must release if a later
+// step fails, last made first.
+type undoStack []func()
+
+func (u *undoStack) push(release func()) { *u = append(*u, release) }
+
+func (u undoStack) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
 }
 
 // images is where uploads are stored and served from: under the data dir,
