@@ -3,7 +3,6 @@ package handlers
 import (
 	"slices"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -13,28 +12,6 @@ import (
 // Node app stored addresses in its output, and a user must find their
 // account here under the same key. Lengths are counted in UTF-16 code
 // units and character classes are BMP ranges, as JavaScript does.
-
-// jsSpace reports whether r is matched by JavaScript's \s, which differs
-// from unicode.IsSpace (it includes U+FEFF and excludes U+0085).
-func jsSpace(r rune) bool {
-	switch r {
-	case '\t', '\n', '\v', '\f', '\r', ' ', 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200a
-}
-
-// jsTrim is validator.js trim(): strips \s from both ends.
-func jsTrim(s string) string { return strings.TrimFunc(s, jsSpace) }
-
-// jsLen is String.prototype.length: UTF-16 code units.
-func jsLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
-}
 
 // inBMPRanges reports whether r lies in one of the ranges validator.js
 // allows for non-ASCII characters in a local part or TLD.

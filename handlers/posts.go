@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -263,3 +265,25 @@ func (p Posts) broadcast(payload any) {
 
 // fail answers err through Respond, the one error-to-status mapping.
 func (p Posts) fail(c *gin.Context, err error) { Respond(c, p.Log, err) }
+
+// parsePage reads the page query parameter: anything but a positive
+// integer that fits an int is page 1.
+func parsePage(raw string) int {
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// pageSkip is (page-1)*perPage, saturating instead of overflowing: a page
+// beyond any data is just empty. perPage is positive (Posts.Register).
+func pageSkip(page, perPage int) int {
+	if page <= 1 {
+		return 0
+	}
+	if page-1 > math.MaxInt/perPage {
+		return math.MaxInt
+	}
+	return (page - 1) * perPage
+}

@@ -169,3 +169,13 @@ func bearer(header string) (string, bool) {
 	token = strings.TrimSpace(token)
 	return token, token != ""
 }
+
+// requireUser returns the authenticated user's id. It can only fail if a
+// route was registered without the auth middleware, which is a bug.
+func requireUser(c *gin.Context) (store.ID, error) {
+	id, ok := UserID(c)
+	if !ok {
+		return store.ID{}, errors.New("handler reached without authentication middleware")
+	}
+	return id, nil
+}

@@ -4,14 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"feedrt/store"
 )
 
 // MaxJSONBytes caps a JSON request body (express.json() allows 100 kB; a
@@ -57,68 +52,10 @@ func readJSON(c *gin.Context) (map[string]any, error) {
 	return body, nil
 }
 
-// jsString converts a decoded JSON value to the string express-validator's
-// validators and sanitizers see: strings as they are, numbers and booleans
-// in their text form, a missing field or null as "". Objects and arrays
-// have no sensible string form; ok is false for them so they fail
-// validation instead of becoming "[object Object]" as in JavaScript.
-func jsString(v any) (s string, ok bool) {
-	switch v := v.(type) {
-	case nil:
-		return "", true
-	case string:
-		return v, true
-	case json.Number:
-		return v.String(), true
-	case bool:
-		return strconv.FormatBool(v), true
-	default:
-		return "", false
-	}
-}
-
 // trimmedField returns the jsTrim'd string value of a body field and
 // whether it is a scalar; the trimmed value is what express-validator
 // reports after a trim() sanitizer.
 func trimmedField(body map[string]any, name string) (string, bool) {
 	s, ok := jsString(body[name])
 	return jsTrim(s), ok
-}
-
-// jsTime formats t as JavaScript's Date.prototype.toISOString does, which
-// is how mongoose documents render their timestamps in JSON.
-func jsTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z")
-}
-
-// parsePage reads the page query parameter: anything but a positive
-// integer that fits an int is page 1.
-func parsePage(raw string) int {
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
-}
-
-// pageSkip is (page-1)*perPage, saturating instead of overflowing: a page
-// beyond any data is just empty. perPage is positive (Posts.Register).
-func pageSkip(page, perPage int) int {
-	if page <= 1 {
-		return 0
-	}
-	if page-1 > math.MaxInt/perPage {
-		return math.MaxInt
-	}
-	return (page - 1) * perPage
-}
-
-// requireUser returns the authenticated user's id. It can only fail if a
-// route was registered without the auth middleware, which is a bug.
-func requireUser(c *gin.Context) (store.ID, error) {
-	id, ok := UserID(c)
-	if !ok {
-		return store.ID{}, errors.New("handler reached without authentication middleware")
-	}
-	return id, nil
 }
