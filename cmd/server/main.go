@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,7 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		debug.SetGCPercent(gc)
 	}
 	if cfg.Ops.PprofAddr != "" {
-		startPprof(cfg.Ops.PprofAddr, log)
+		pp := startPprof(cfg.Ops.PprofAddr, log)
+		defer func() { _ = pp.Close() }() // its goroutine ends with run
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
@@ -87,16 +89,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // startPprof serves net/http/pprof on its own listener, for profiling the
 // fan-out (see cmd/fanout). Off unless PPROF_ADDR is set (Config.Ops.PprofAddr); meant for a
 // loopback address such as 127.0.0.1:6060, never the public port.
-func startPprof(addr string, log *slog.Logger) {
+func startPprof(addr string, log *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := srv.ListenAndServe(); err != nil {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("pprof listener", "addr", addr, "err", err)
 		}
 	}()
 	log.Warn("pprof enabled", "addr", addr)
+	return srv
 }
