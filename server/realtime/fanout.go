@@ -35,8 +35,9 @@ import (
 // It also holds connection state recovery's storage, since the library's
 // session-aware adapter cannot be layered over another adapter.
 
-// fanoutAdapters builds fanoutAdapters; it is the socket.AdapterConstructor
-// of a single server, and the Redis cluster adapter's local base.
+// fanoutAdapters makes the fanoutAdapter of each namespace: it is the
+// socket.AdapterConstructor of a single server, and the Redis cluster
+// adapter's local base (Make).
 type fanoutAdapters struct {
 	recovery recoveryLimits   // maxAge 0: connection state recovery off
 	metrics  *metrics.Metrics // nil: not measured
