@@ -146,11 +146,11 @@ type socketMetrics struct {
 	handshakeFailed [numFailureCauses]prometheus.Counter
 	upgradeFailed   [numFailureCauses]prometheus.Counter
 
-	broadcasts     map[string]prometheus.Counter // the events with series of their own
-	broadcastOther prometheus.Counter
-	fanout                         prometheus.Observer
-	slowDropped                    [numSlowBounds]prometheus.Counter
-	recovered, expired             prometheus.Counter
+	broadcasts         map[string]prometheus.Counter // the events with series of their own
+	broadcastOther     prometheus.Counter
+	fanout             prometheus.Observer
+	slowDropped        [numSlowBounds]prometheus.Counter
+	recovered, expired prometheus.Counter
 }
 
 // The bounds a slow consumer can pass (the engine's SlowCause names):
