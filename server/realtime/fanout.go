@@ -208,10 +208,12 @@ func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	wopts.Compress = flags.Compress
 	// One message for every session: encoded and framed once, shared by
 	// every WebSocket and every polling buffer. Packets with binary
-	// attachments (several parts) and volatile ones (dropped where the
-	// transport is busy) take the library's path.
+	// attachments (several parts), volatile ones (dropped where the
+	// transport is busy) and those sent with compress(false) (each
+	// transport then sends them uncompressed) take the library's path.
 	var msg *engineio.Message
-	if text, ok := singleText(encoded); ok && !flags.Volatile {
+	plain := flags.Compress != nil && !*flags.Compress
+	if text, ok := singleText(encoded); ok && !flags.Volatile && !plain {
 		msg = engineio.NewMessage(text.Bytes())
 	}
 	deliver := func(targets []target) {
