@@ -82,6 +82,10 @@ type SocketIOConfig struct {
 
 	HTTPCompression          bool  `env:"SOCKETIO_HTTP_COMPRESSION" envDefault:"true" desc:"Node's httpCompression: long-polling answers gzip or deflate"`
 	HTTPCompressionThreshold int64 `env:"SOCKETIO_HTTP_COMPRESSION_THRESHOLD" envDefault:"1024" min:"0" max:"1073741824" desc:"Node's httpCompression.threshold: smallest answer compressed, bytes"`
+	// Off by default as in Node: compressing costs CPU on both ends, and
+	// most posts are short.
+	PerMessageDeflate          bool  `env:"SOCKETIO_PER_MESSAGE_DEFLATE" envDefault:"false" desc:"Node's perMessageDeflate: WebSocket messages compressed"`
+	PerMessageDeflateThreshold int64 `env:"SOCKETIO_PER_MESSAGE_DEFLATE_THRESHOLD" envDefault:"1024" min:"0" max:"1073741824" desc:"Node's perMessageDeflate.threshold: smallest message compressed, bytes"`
 
 	Cookie         string        `env:"SOCKETIO_COOKIE" desc:"Node's cookie.name; empty: no cookie"`
 	CookiePath     string        `env:"SOCKETIO_COOKIE_PATH" envDefault:"/" desc:"Node's cookie.path"`

@@ -31,6 +31,8 @@ func RealtimeOptions(cfg Config, log *slog.Logger, m *metrics.Metrics) realtime.
 		AllowUpgrades:            sio.AllowUpgrades,
 		HTTPCompression:          sio.HTTPCompression,
 		HTTPCompressionThreshold: sio.HTTPCompressionThreshold,
+		PerMessageDeflate:        sio.PerMessageDeflate,
+		DeflateThreshold:         sio.PerMessageDeflateThreshold,
 		Cookie:                   cookie(sio),
 		CORS:                     cors.New(cfg.CORS),
 		WriteTimeout:             sio.WriteTimeout,

@@ -33,6 +33,10 @@
 #             SOCKETIO_HTTP_COMPRESSION*, Node's httpCompression; on with
 #             1024 is both servers' default); the polling clients accept
 #             gzip, deflate and br, as a browser does
+#   PER_MESSAGE_DEFLATE [0; 1 = permessage-deflate on both servers (Go's
+#             SOCKETIO_PER_MESSAGE_DEFLATE, Node's perMessageDeflate) with
+#             PER_MESSAGE_DEFLATE_THRESHOLD [1024], and the WebSocket
+#             clients offer it (and fail if it is not accepted)]
 #   FANOUT_ARGS [extra flags for cmd/fanout]
 #   CLUSTER [unset; 2 = the cluster mode: for each client count, two Go
 #            processes (GO_PORT and GO_PORT+1) on the Redis at BENCH_REDIS_URL,
@@ -61,6 +65,13 @@ CONTENT="${CONTENT:-19990}"
 CONTENT_BYTES="${CONTENT_BYTES:-0}"
 HTTP_COMPRESSION="${HTTP_COMPRESSION:-true}"
 HTTP_COMPRESSION_THRESHOLD="${HTTP_COMPRESSION_THRESHOLD:-1024}"
+PER_MESSAGE_DEFLATE="${PER_MESSAGE_DEFLATE:-0}"
+PER_MESSAGE_DEFLATE_THRESHOLD="${PER_MESSAGE_DEFLATE_THRESHOLD:-1024}"
+case "$PER_MESSAGE_DEFLATE" in
+1 | true) PER_MESSAGE_DEFLATE=true ;;
+0 | false | "") PER_MESSAGE_DEFLATE=false ;;
+*) echo "bench: PER_MESSAGE_DEFLATE=$PER_MESSAGE_DEFLATE: want 0 or 1" >&2; exit 2 ;;
+esac
 AFTER="${AFTER:-30s}"
 INTERVAL="${INTERVAL:-auto}"
 WARMUP="${WARMUP:-1}"
@@ -80,6 +91,7 @@ case "$CLUSTER" in
 *) echo "bench: CLUSTER=$CLUSTER: only 2 is supported" >&2; exit 2 ;;
 esac
 read -r -a EXTRA_ARGS <<<"${FANOUT_ARGS:-}"
+[ "$PER_MESSAGE_DEFLATE" = true ] && EXTRA_ARGS+=(-ws-compression)
 OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/fanout-bench.XXXXXX)}"
 mkdir -p "$OUT_DIR"
 WORK="$(mktemp -d)"
@@ -167,7 +179,8 @@ start_go() { # clients
   env PORT="$GO_PORT" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1" BCRYPT_COST=4 \
     JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
     SOCKETIO_HTTP_COMPRESSION="$HTTP_COMPRESSION" SOCKETIO_HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" \
-    ${SILENT:+METRICS_ADDR="127.0.0.1:$((GO_PORT + 100))"} "$WORK/feedrt-server" >"$log" 2>&1 &
+    SOCKETIO_PER_MESSAGE_DEFLATE="$PER_MESSAGE_DEFLATE" SOCKETIO_PER_MESSAGE_DEFLATE_THRESHOLD="$PER_MESSAGE_DEFLATE_THRESHOLD" \
+    ${PPROF_ADDR:+PPROF_ADDR="$PPROF_ADDR"} ${SILENT:+METRICS_ADDR="127.0.0.1:$((GO_PORT + 100))"} "$WORK/feedrt-server" >"$log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$GO_PORT" "$SERVER_PID" "$log"
 }
@@ -185,6 +198,7 @@ start_go_cluster() {
     env PORT="$port" HOST=127.0.0.1 DATA_DIR="$WORK/data-$1-$2-$i" BCRYPT_COST=4 \
       JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
       SOCKETIO_HTTP_COMPRESSION="$HTTP_COMPRESSION" SOCKETIO_HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" \
+      SOCKETIO_PER_MESSAGE_DEFLATE="$PER_MESSAGE_DEFLATE" SOCKETIO_PER_MESSAGE_DEFLATE_THRESHOLD="$PER_MESSAGE_DEFLATE_THRESHOLD" \
       REDIS_URL="$BENCH_REDIS_URL" REDIS_ADAPTER="$2" REDIS_KEY_PREFIX="$RUN_KEY" \
       REDIS_STREAM_NAME="$RUN_KEY-stream" REDIS_SESSION_KEY_PREFIX="$RUN_KEY:session:" \
       "$WORK/feedrt-server" >"$OUT_DIR/go-$2-$1-$i.log" 2>&1 &
@@ -209,7 +223,8 @@ start_node() { # clients
   port_free "$NODE_PORT" || { echo "bench: port $NODE_PORT is taken" >&2; return 1; }
   [ "$NODE_CSR" = 1 ] && csr=1
   (cd testdata/noderef && PORT="$NODE_PORT" HOST=127.0.0.1 CONNECTION_STATE_RECOVERY="$csr" \
-    HTTP_COMPRESSION="$HTTP_COMPRESSION" HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" exec node server.js) >"$log" 2>&1 &
+    HTTP_COMPRESSION="$HTTP_COMPRESSION" HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" \
+    PER_MESSAGE_DEFLATE="$PER_MESSAGE_DEFLATE" PER_MESSAGE_DEFLATE_THRESHOLD="$PER_MESSAGE_DEFLATE_THRESHOLD" exec node server.js) >"$log" 2>&1 &
   SERVER_PID=$!
   wait_ready "http://127.0.0.1:$NODE_PORT" "$SERVER_PID" "$log"
 }
@@ -275,6 +290,6 @@ if [ -n "$CLUSTER" ]; then
   "$WORK/fanout" -compare "$RESULTS" -labels go-streams,go-pubsub
   exit "$status"
 fi
-echo "Fan-out: $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling, Node CSR: $NODE_CSR, content: $CONTENT_BYTES bytes (0: one sentence), HTTP compression: $HTTP_COMPRESSION (threshold $HTTP_COMPRESSION_THRESHOLD)"
+echo "Fan-out: $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling, Node CSR: $NODE_CSR, content: $CONTENT_BYTES bytes (0: one sentence), HTTP compression: $HTTP_COMPRESSION (threshold $HTTP_COMPRESSION_THRESHOLD), permessage-deflate: $PER_MESSAGE_DEFLATE (threshold $PER_MESSAGE_DEFLATE_THRESHOLD)"
 "$WORK/fanout" -compare "$RESULTS" -labels go,node
 exit "$status"

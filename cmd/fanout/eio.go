@@ -247,6 +247,7 @@ type transports struct {
 	wsURL   string // ws://host:port/socket.io/?EIO=4&transport=websocket
 	pollURL string // http://host:port/socket.io/?EIO=4&transport=polling
 	dialer  *websocket.Dialer
+	deflate bool                 // permessage-deflate must be negotiated
 	poll    *fasthttp.HostClient // long-polling requests
 }
 
@@ -266,6 +267,9 @@ func (t *transports) connectWS(ctx context.Context, s *eventSink, c *client) err
 			conn.Close()
 		}
 	}()
+	if t.deflate && !strings.HasPrefix(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+		return errors.New("websocket: the server did not accept permessage-deflate")
+	}
 	if dl, has := ctx.Deadline(); has {
 		_ = conn.SetReadDeadline(dl)
 		_ = conn.SetWriteDeadline(dl)

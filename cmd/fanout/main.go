@@ -54,6 +54,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Label, "label", cfg.Label, "name of the target in the report (e.g. go, node)")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "Socket.IO clients to connect")
 	fs.Float64Var(&cfg.PollingShare, "polling-share", cfg.PollingShare, "fraction of clients on HTTP long-polling; the rest use WebSocket")
+	fs.BoolVar(&cfg.WSCompression, "ws-compression", cfg.WSCompression, "WebSocket clients offer permessage-deflate and require it")
 	fs.IntVar(&cfg.Posts, "posts", cfg.Posts, "posts to create and measure (each one is an event to every client)")
 	fs.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "posts to create and wait for before the measured ones (not in the latency figures or the CPU time)")
 	fs.DurationVar(&cfg.Interval, "interval", cfg.Interval, "time between the starts of two create-post requests (they are sent one at a time)")

@@ -47,7 +47,12 @@ type Config struct {
 	// Content is the size of each post's content in bytes: prose-like
 	// words (postContent), or 0 for one short sentence.
 	Content int
-	Log     io.Writer // progress lines; nil = none
+	// WSCompression has the WebSocket clients offer permessage-deflate
+	// (as socket.io-client in Node and browsers do) and fail if the
+	// server does not accept it, so a run with compression on compares
+	// servers that both compress.
+	WSCompression bool
+	Log           io.Writer // progress lines; nil = none
 }
 
 // DefaultConfig is the flags' defaults.
@@ -302,11 +307,12 @@ func (r *runner) setup() {
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return r.counted(wsDial(ctx, network, addr))
 		},
-		Proxy:            nil,
-		HandshakeTimeout: r.cfg.ConnectTimeout,
-		ReadBufferSize:   2048,
-		WriteBufferSize:  256,
-		WriteBufferPool:  &sync.Pool{},
+		Proxy:             nil,
+		HandshakeTimeout:  r.cfg.ConnectTimeout,
+		ReadBufferSize:    2048,
+		WriteBufferSize:   256,
+		WriteBufferPool:   &sync.Pool{},
+		EnableCompression: r.cfg.WSCompression,
 	}
 	for _, target := range append([]*url.URL{r.target}, r.also...) {
 		ws := *target
@@ -323,7 +329,7 @@ func (r *runner) setup() {
 		pc := newPollClient(target, 2*nPoll+16)
 		pollDial := pc.Dial
 		pc.Dial = func(addr string) (net.Conn, error) { return r.counted(pollDial(addr)) }
-		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer, poll: pc})
+		r.trs = append(r.trs, &transports{wsURL: ws.String(), pollURL: poll.String(), dialer: dialer, poll: pc, deflate: r.cfg.WSCompression})
 	}
 	r.sent = make([]time.Duration, r.cfg.Warmup+r.cfg.Posts)
 	r.ok = make([]bool, r.cfg.Warmup+r.cfg.Posts)

@@ -9,8 +9,9 @@
 //     connection hijacked from net/http moves onto it, so an idle one has
 //     no goroutine; writes never block;
 //   - a broadcast is encoded once (Message) and shared: one WebSocket
-//     frame that every connection's queue refers to, one packet shared by
-//     every polling session's buffer; what waits for a client is bounded
+//     frame that every connection's queue refers to (with
+//     permessage-deflate, one compressed frame too: wsdeflate.go), one
+//     packet shared by every polling session's buffer; what waits for a client is bounded
 //     per connection and in all (bounds.go), and a client that stops
 //     reading is dropped;
 //   - heartbeats and every other deadline (HTTP's on the poller too) run
@@ -53,8 +54,8 @@ import (
 
 // Options are the engine's settings; every field is required (New
 // refuses a zero value) except AllowUpgrades, AllowEIO3,
-// HTTPCompression, CompressionThreshold, Cookie, CheckOrigin, Log and
-// Observer.
+// HTTPCompression, CompressionThreshold, PerMessageDeflate,
+// DeflateThreshold, Cookie, CheckOrigin, Log and Observer.
 type Options struct {
 	PingInterval time.Duration
 	PingTimeout  time.Duration
@@ -93,6 +94,14 @@ type Options struct {
 	// blocks WebSocket, then gets a post's text in under half the bytes.
 	HTTPCompression      bool
 	CompressionThreshold int64
+	// PerMessageDeflate negotiates permessage-deflate with WebSocket
+	// clients that offer it and sends them messages of at least
+	// DeflateThreshold bytes compressed (Node's perMessageDeflate, off in
+	// Node, with a threshold of 1024 when on; see wsdeflate.go). Without
+	// context takeover, so a broadcast is compressed once for every
+	// socket.
+	PerMessageDeflate bool
+	DeflateThreshold  int64
 	// Cookie, when set, is the cookie a polling handshake's answer sets
 	// to the session id (Node's cookie option; nil: none, Node's
 	// default).
@@ -136,8 +145,8 @@ func (o Options) check() error {
 		o.WriteTimeout <= 0 || o.MaxQueued <= 0 || o.MaxQueuedTotal <= 0 {
 		return errors.New("engineio: PingInterval, PingTimeout, MaxPayload, UpgradeTimeout, WriteTimeout, MaxQueued and MaxQueuedTotal are required")
 	}
-	if o.CompressionThreshold < 0 {
-		return errors.New("engineio: CompressionThreshold must not be negative")
+	if o.CompressionThreshold < 0 || o.DeflateThreshold < 0 {
+		return errors.New("engineio: CompressionThreshold and DeflateThreshold must not be negative")
 	}
 	if len(o.Transports) == 0 {
 		return errors.New("engineio: Transports is required")
@@ -192,6 +201,9 @@ type Server struct {
 	zippers     [2]sync.Pool // *zipper: gzip's, deflate's (compress.go)
 	zips        atomic.Int64 // answers compressed, a shared one once (tests count them)
 	headReaders sync.Pool    // *headReader
+	deflaters   sync.Pool    // *deflater (wsdeflate.go)
+	inflaters   sync.Pool    // flate's io.ReadCloser, a flate.Resetter
+	deflates    atomic.Int64 // WebSocket messages compressed, a shared one once (tests count them)
 	dateCache   atomic.Pointer[dateText]
 
 	// What waits for clients (bounds.go); batches are buffers for

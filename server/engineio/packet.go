@@ -38,7 +38,7 @@ func (p outPacket) size() int { return 1 + len(p.data) }
 // Message is a text message encoded once for many sockets: its data
 // for polling buffers, its WebSocket frame and, made when first needed,
 // its compressed polling answers (zips, by protocol and encoding: see
-// zipped).
+// zipped) and compressed WebSocket frame (deflated).
 type Message struct {
 	data  []byte
 	frame []byte
@@ -46,6 +46,11 @@ type Message struct {
 		once sync.Once
 		body []byte
 	}
+	// pmdFrame is its compressed WebSocket frame (wsdeflate.go), made
+	// once (pmd) when a connection with permessage-deflate first needs
+	// it; nil below the threshold.
+	pmd      sync.Once
+	pmdFrame []byte
 	// Under mu: refs counts the queues and buffers holding the message
 	// (its memory counts once in Server.queued while any does); zipMem
 	// is the size of its compressed answers made so far. A lock rather

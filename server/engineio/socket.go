@@ -218,7 +218,7 @@ func (c *Socket) WriteMessage(m *Message) {
 	}
 	var ok bool
 	if c.ws != nil {
-		ok = c.ws.send(m.frame, m)
+		ok = c.ws.send(c.ws.messageFrame(m), m)
 	} else {
 		ok = c.poll.push(c.srv, outPacket{typ: typeMessage, data: m.data, m: m})
 		c.wakeGET()
@@ -248,7 +248,7 @@ func (c *Socket) send(p outPacket) {
 // would hold more than MaxQueued.
 func (c *Socket) sendLocked(p outPacket) bool {
 	if c.ws != nil {
-		return c.ws.send(packetFrame(p, c.protocol), nil)
+		return c.ws.send(c.ws.packetFrame(p), nil)
 	}
 	ok := c.poll.push(c.srv, p)
 	c.wakeGET()

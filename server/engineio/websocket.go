@@ -33,6 +33,10 @@ type wsConn struct {
 	c *Socket
 	w wire
 
+	// deflate: permessage-deflate was negotiated (wsdeflate.go); set
+	// before the connection is on the poller, never changed.
+	deflate bool
+
 	// Reading, on the poller's goroutine or a resuming one (rmu).
 	rmu     sync.Mutex
 	rd      wsReader
@@ -89,6 +93,12 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 	early := make([]byte, rw.Reader.Buffered())
 	_, _ = io.ReadFull(rw.Reader, early)
 	t.rd.max = int(s.opts.MaxPayload)
+	var ext string
+	if s.opts.PerMessageDeflate {
+		if ext = acceptDeflate(r); ext != "" {
+			t.deflate, t.rd.inflate = true, s.inflate
+		}
+	}
 	t.wd = newTimer(t.onTimer)
 	if fresh {
 		c.ws = t // before anything can be sent
@@ -113,7 +123,7 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 		return false
 	}
 	s.wsOpen.Add(1)
-	if !t.w.write(acceptResponse(key)) {
+	if !t.w.write(acceptResponse(key, ext)) {
 		return true // closing: onWebSocketClose follows
 	}
 	if len(early) > 0 && !t.take(early) {
@@ -122,14 +132,19 @@ func (s *Server) acceptWebSocket(w http.ResponseWriter, r *http.Request, c *Sock
 	return true
 }
 
-// acceptResponse is the 101 answer to a handshake with key.
-func acceptResponse(key string) []byte {
+// acceptResponse is the 101 answer to a handshake with key, naming the
+// extensions accepted (ext, "" for none).
+func acceptResponse(key, ext string) []byte {
 	h := sha1.New()
 	h.Write([]byte(key))
 	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	b := make([]byte, 0, 160)
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = base64.StdEncoding.AppendEncode(b, h.Sum(nil))
+	if ext != "" {
+		b = append(b, "\r\nSec-WebSocket-Extensions: "...)
+		b = append(b, ext...)
+	}
 	return append(b, "\r\n\r\n"...)
 }
 
@@ -259,9 +274,9 @@ func (c *Socket) onProbe(t *wsConn, p inPacket, ok bool) {
 		full := false
 		for _, pk := range c.poll.take(c.srv) {
 			if pk.m != nil {
-				full = full || !t.send(pk.m.frame, pk.m)
+				full = full || !t.send(t.messageFrame(pk.m), pk.m)
 			} else {
-				full = full || !t.send(packetFrame(pk, c.protocol), nil)
+				full = full || !t.send(t.packetFrame(pk), nil)
 			}
 		}
 		c.wakeGET() // a GET still waiting gets a noop

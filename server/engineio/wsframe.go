@@ -2,14 +2,16 @@ package engineio
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 	"unicode/utf8"
 )
 
 // Reading WebSocket frames from a client (RFC 6455, section 5), as a
-// server must: every frame masked, no reserved bit (no extension is
-// negotiated), known opcodes only, control frames short and whole,
-// fragments in order, text in UTF-8, messages within the payload limit.
+// server must: every frame masked, no reserved bit but RSV1 on the first
+// frame of a message when permessage-deflate was negotiated (RFC 7692;
+// the message is then inflated, wsdeflate.go), known opcodes only,
+// control frames short and whole, fragments in order, text in UTF-8, messages within the payload limit.
 // A fault closes the connection with the status code the RFC names.
 
 // Close status codes this server sends.
@@ -44,10 +46,14 @@ type wsEvents interface {
 // of a frame not complete yet, and the fragments of a message not
 // complete yet.
 type wsReader struct {
-	max     int    // largest message payload
-	partial []byte // the start of a frame whose end has not come
-	frag    []byte // fragments of a message so far
-	fragOp  byte   // its opcode; 0 when no fragmented message is open
+	max int // largest message payload (inflated)
+	// inflate, set when permessage-deflate was negotiated, inflates a
+	// compressed message, refusing one past max bytes (errTooBig).
+	inflate    func(compressed []byte, max int) ([]byte, error)
+	compressed bool   // the fragmented message open is compressed
+	partial    []byte // the start of a frame whose end has not come
+	frag       []byte // fragments of a message so far
+	fragOp     byte   // its opcode; 0 when no fragmented message is open
 }
 
 // wsError is a fault in a client's frames: the status to close with.
@@ -113,7 +119,10 @@ func (r *wsReader) frameLen(b []byte) (int, error) {
 	b0, b1 := b[0], b[1]
 	op := b0 & 0x0f
 	switch {
-	case b0&0x70 != 0: // RSV1-3: no extension was negotiated
+	case b0&0x30 != 0: // RSV2-3: no extension uses them
+		return 0, wsError(closeProtocol)
+	case b0&0x40 != 0 && (r.inflate == nil || op != opText && op != opBinary):
+		// RSV1: only with permessage-deflate, on a message's first frame
 		return 0, wsError(closeProtocol)
 	case b1&0x80 == 0: // a client must mask every frame (section 5.1)
 		return 0, wsError(closeProtocol)
@@ -185,6 +194,7 @@ func (r *wsReader) frame(f []byte, ev wsEvents) (done bool, err error) {
 		if r.fragOp != 0 {
 			return false, wsError(closeProtocol)
 		}
+		r.compressed = f[0]&0x40 != 0
 		if !fin {
 			r.frag, r.fragOp = payload, op
 			return false, nil
@@ -197,6 +207,16 @@ func (r *wsReader) frame(f []byte, ev wsEvents) (done bool, err error) {
 // deliver reports a whole message.
 func (r *wsReader) deliver(payload []byte, op byte, ev wsEvents) error {
 	r.frag, r.fragOp = nil, 0
+	if r.compressed {
+		r.compressed = false
+		var err error
+		if payload, err = r.inflate(payload, r.max); err != nil {
+			if errors.Is(err, errTooBig) {
+				return wsError(closeTooBig)
+			}
+			return wsError(closeInvalidData) // not DEFLATE: ws closes with 1007 too
+		}
+	}
 	if op == opText && !utf8.Valid(payload) {
 		return wsError(closeInvalidData)
 	}

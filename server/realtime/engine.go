@@ -42,6 +42,8 @@ func engineOptions(o Options) engineio.Options {
 		AllowUpgrades:        o.AllowUpgrades,
 		HTTPCompression:      o.HTTPCompression,
 		CompressionThreshold: o.HTTPCompressionThreshold,
+		PerMessageDeflate:    o.PerMessageDeflate,
+		DeflateThreshold:     o.DeflateThreshold,
 		Cookie:               o.Cookie,
 		CheckOrigin:          o.CORS.AllowsRequest,
 		Log:                  o.Log,

@@ -56,6 +56,11 @@ type Options struct {
 	// (engineio.Options.HTTPCompression, CompressionThreshold).
 	HTTPCompression          bool
 	HTTPCompressionThreshold int64
+	// PerMessageDeflate compresses WebSocket messages of at least
+	// DeflateThreshold bytes for clients that offer permessage-deflate
+	// (engineio.Options.PerMessageDeflate, DeflateThreshold).
+	PerMessageDeflate bool
+	DeflateThreshold  int64
 	// Cookie, when set, is the cookie a polling handshake sets to the
 	// session id, for sticky sessions (engineio.Options.Cookie).
 	Cookie *engineio.Cookie

@@ -13,7 +13,10 @@
 // HTTP_COMPRESSION=false to turn engine.io's httpCompression off (on by
 // default, as in socket.io) and HTTP_COMPRESSION_THRESHOLD to set its
 // threshold (1024 by default), as the Go server's SOCKETIO_HTTP_COMPRESSION
-// and SOCKETIO_HTTP_COMPRESSION_THRESHOLD.
+// and SOCKETIO_HTTP_COMPRESSION_THRESHOLD; PER_MESSAGE_DEFLATE=true to turn
+// engine.io's perMessageDeflate on (off by default, as in socket.io) with
+// PER_MESSAGE_DEFLATE_THRESHOLD (1024 by default), as the Go server's
+// SOCKETIO_PER_MESSAGE_DEFLATE and SOCKETIO_PER_MESSAGE_DEFLATE_THRESHOLD.
 
 const crypto = require('crypto');
 const http = require('http');
@@ -48,6 +51,9 @@ if (process.env.HTTP_COMPRESSION === 'false' || process.env.HTTP_COMPRESSION ===
   ioOptions.httpCompression = false;
 } else if (process.env.HTTP_COMPRESSION_THRESHOLD) {
   ioOptions.httpCompression = { threshold: Number(process.env.HTTP_COMPRESSION_THRESHOLD) };
+}
+if (process.env.PER_MESSAGE_DEFLATE === 'true' || process.env.PER_MESSAGE_DEFLATE === '1') {
+  ioOptions.perMessageDeflate = { threshold: Number(process.env.PER_MESSAGE_DEFLATE_THRESHOLD || 1024) };
 }
 const io = new Server(server, ioOptions);
 
