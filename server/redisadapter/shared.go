@@ -88,10 +88,15 @@ func Deliverable(data any, objectParser bool) any {
 	return binaryAsMaps(data)
 }
 
-// IsObjectEncoder reports whether e is Parser's encoder.
+// IsObjectEncoder reports whether e writes *Object itself, binary inside
+// included: Parser's encoder, or one that says so (the msgpack parser's,
+// through a WritesOrderedObjects method returning true).
 func IsObjectEncoder(e parser.Encoder) bool {
-	_, ok := e.(objectEncoder)
-	return ok
+	if _, ok := e.(objectEncoder); ok {
+		return true
+	}
+	w, ok := e.(interface{ WritesOrderedObjects() bool })
+	return ok && w.WritesOrderedObjects()
 }
 
 // SocketOf is a local socket as a fetchSockets answer carries it:
