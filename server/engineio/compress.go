@@ -103,7 +103,7 @@ func (m *Message) zipped(s *Server, protocol int, enc encoding) []byte {
 	}
 	z := &m.zips[slot]
 	z.once.Do(func() {
-		body, _ := encodePayload([]outPacket{{typ: typeMessage, data: m.data}}, protocol, false)
+		body, _ := encodePayload([]outPacket{{typ: typeMessage, binary: m.binary, data: m.data}}, protocol, false)
 		if int64(len(body)) < s.opts.CompressionThreshold {
 			return
 		}

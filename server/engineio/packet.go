@@ -35,14 +35,16 @@ type outPacket struct {
 
 func (p outPacket) size() int { return 1 + len(p.data) }
 
-// Message is a text message encoded once for many sockets: its data
-// for polling buffers, its WebSocket frame and, made when first needed,
+// Message is a message encoded once for many sockets, text or binary:
+// its data for polling buffers, its WebSocket frame and, made when first
+// needed,
 // its compressed polling answers (zips, by protocol and encoding: see
 // zipped) and compressed WebSocket frame (deflated).
 type Message struct {
-	data  []byte
-	frame []byte
-	zips  [4]struct {
+	data   []byte
+	frame  []byte
+	binary bool // a binary message (NewBinaryMessage)
+	zips   [4]struct {
 		once sync.Once
 		body []byte
 	}
@@ -69,6 +71,15 @@ func (m *Message) mem() int64 { return int64(len(m.data)+len(m.frame)) + m.zipMe
 // Socket.WriteMessage. data must not change afterwards.
 func NewMessage(data []byte) *Message {
 	return &Message{data: data, frame: wsFrame(wsText, []byte{typeMessage}, data)}
+}
+
+// NewBinaryMessage wraps an encoded Socket.IO packet that is one binary
+// message (socket.io-msgpack-parser's) for Socket.WriteMessage: one
+// WebSocket binary frame, "b" and base64 in a protocol 4 polling
+// payload. Protocol 3 sessions frame it themselves (their binary frame
+// starts with the packet type). data must not change afterwards.
+func NewBinaryMessage(data []byte) *Message {
+	return &Message{data: data, frame: wsFrame(wsBinary, data), binary: true}
 }
 
 // Size is the encoded size of m.

@@ -211,6 +211,12 @@ func (c *Socket) Seq() uint64 { return c.seq }
 // WriteMessage sends a message encoded once for many sockets: its frame
 // (WebSocket) or packet (polling) is shared, not copied.
 func (c *Socket) WriteMessage(m *Message) {
+	if m.binary && c.protocol == 3 {
+		// Protocol 3 frames binary with the packet type in front: framed
+		// here, the data still shared.
+		c.send(outPacket{typ: typeMessage, binary: true, data: m.data})
+		return
+	}
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
@@ -220,7 +226,7 @@ func (c *Socket) WriteMessage(m *Message) {
 	if c.ws != nil {
 		ok = c.ws.send(c.ws.messageFrame(m), m)
 	} else {
-		ok = c.poll.push(c.srv, outPacket{typ: typeMessage, data: m.data, m: m})
+		ok = c.poll.push(c.srv, outPacket{typ: typeMessage, binary: m.binary, data: m.data, m: m})
 		c.wakeGET()
 	}
 	c.mu.Unlock()

@@ -140,10 +140,16 @@ func (s *Server) deflateFrame(opcode byte, parts ...[]byte) []byte {
 // long as m and counts with it in the queued total.
 func (m *Message) deflated(s *Server) []byte {
 	m.pmd.Do(func() {
-		if int64(1+len(m.data)) < s.opts.DeflateThreshold {
+		if m.binary {
+			if int64(len(m.data)) >= s.opts.DeflateThreshold {
+				m.pmdFrame = s.deflateFrame(wsBinary, m.data)
+			}
+		} else if int64(1+len(m.data)) >= s.opts.DeflateThreshold {
+			m.pmdFrame = s.deflateFrame(wsText, []byte{typeMessage}, m.data)
+		}
+		if m.pmdFrame == nil {
 			return
 		}
-		m.pmdFrame = s.deflateFrame(wsText, []byte{typeMessage}, m.data)
 		s.holdZipped(m, int64(len(m.pmdFrame)))
 	})
 	if m.pmdFrame == nil {

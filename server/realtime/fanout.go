@@ -28,9 +28,9 @@ import (
 // of sockets that per-socket path costs more CPU than the writes. This
 // adapter keeps the library's adapter for rooms and everything else and
 // replaces Broadcast: it encodes and frames the packet once, then hands
-// the frame straight to each WebSocket transport's queue. Sockets that
-// are not (yet) on such a transport (long-polling, mid-upgrade) and
-// packets with binary attachments take the library's path.
+// the frame straight to each WebSocket transport's queue. Sockets of
+// another engine and packets with binary attachments take the library's
+// path.
 //
 // It also holds connection state recovery's storage, since the library's
 // session-aware adapter cannot be layered over another adapter.
@@ -207,14 +207,15 @@ func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOption
 	wopts := &socket.WriteOptions{PreEncoded: true, Volatile: flags.Volatile}
 	wopts.Compress = flags.Compress
 	// One message for every session: encoded and framed once, shared by
-	// every WebSocket and every polling buffer. Packets with binary
-	// attachments (several parts), volatile ones (dropped where the
+	// every WebSocket and every polling buffer, text or binary (the
+	// msgpack parser's). Packets with binary attachments (several
+	// parts), volatile ones (dropped where the
 	// transport is busy) and those sent with compress(false) (each
 	// transport then sends them uncompressed) take the library's path.
 	var msg *engineio.Message
 	plain := flags.Compress != nil && !*flags.Compress
-	if text, ok := singleText(encoded); ok && !flags.Volatile && !plain {
-		msg = engineio.NewMessage(text.Bytes())
+	if !flags.Volatile && !plain {
+		msg = sharedMessage(encoded)
 	}
 	deliver := func(targets []target) {
 		for _, t := range targets {
@@ -265,13 +266,18 @@ func encodedLen(encoded []types.BufferInterface) int {
 	return n
 }
 
-// singleText is the packet's encoding when it is one text part.
-func singleText(encoded []types.BufferInterface) (*types.StringBuffer, bool) {
+// sharedMessage is the message every session is sent for a packet
+// encoded as one part: text (the default parser's packets without
+// binary) or binary (socket.io-msgpack-parser's packets, all of them);
+// nil for several parts (binary attachments).
+func sharedMessage(encoded []types.BufferInterface) *engineio.Message {
 	if len(encoded) != 1 {
-		return nil, false
+		return nil
 	}
-	s, ok := encoded[0].(*types.StringBuffer)
-	return s, ok
+	if s, ok := encoded[0].(*types.StringBuffer); ok {
+		return engineio.NewMessage(s.Bytes())
+	}
+	return engineio.NewBinaryMessage(encoded[0].Bytes())
 }
 
 // Close forgets what recovery kept.
