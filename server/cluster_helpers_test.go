@@ -305,7 +305,9 @@ var (
 func mustInstallNodeRedis(t *testing.T) {
 	t.Helper()
 	nodeRedisOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter")); err == nil {
+		_, errStreams := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter"))
+		_, errMsgpack := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "socket.io-msgpack-parser"))
+		if errStreams == nil && errMsgpack == nil {
 			return
 		}
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")

@@ -76,6 +76,10 @@ type SocketIOConfig struct {
 	Transports        []string      `env:"SOCKETIO_TRANSPORTS" envDefault:"polling,websocket" oneof:"polling websocket" desc:"Node's transports"`
 	AllowUpgrades     bool          `env:"SOCKETIO_ALLOW_UPGRADES" envDefault:"true" desc:"Node's allowUpgrades"`
 	AllowEIO3         bool          `env:"SOCKETIO_ALLOW_EIO3" envDefault:"true" desc:"Node's allowEIO3 (socket.io-client 2.x)"`
+	// Parser is Node's parser option: the default socket.io-parser, or
+	// socket.io-msgpack-parser 3.x, which every client (and every
+	// server of a cluster) must use too.
+	Parser string `env:"SOCKETIO_PARSER" envDefault:"default" oneof:"default msgpack" desc:"Node's parser: default or msgpack (socket.io-msgpack-parser)"`
 
 	ServeClient bool   `env:"SOCKETIO_SERVE_CLIENT" envDefault:"true" desc:"Node's serveClient: the client bundle at <path>/socket.io.js"`
 	ClientDir   string `env:"SOCKETIO_CLIENT_DIR" envDefault:"node_modules/socket.io/client-dist" desc:"the folder the client bundle is served from"`

@@ -38,6 +38,7 @@ func RealtimeOptions(cfg Config, log *slog.Logger, m *metrics.Metrics) realtime.
 		WriteTimeout:             sio.WriteTimeout,
 		MaxQueued:                sio.MaxQueued,
 		MaxQueuedTotal:           sio.MaxQueuedTotal,
+		Parser:                   sio.Parser,
 		Log:                      log,
 		Metrics:                  m,
 	}

@@ -11,6 +11,7 @@ package realtime
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"feedrt/server/engineio"
 	"feedrt/server/metrics"
+	"feedrt/server/msgpackparser"
 	"feedrt/server/redisadapter"
 )
 
@@ -75,9 +77,18 @@ type Options struct {
 	// MaxQueued bounds what one connection holds for its client,
 	// MaxQueuedTotal what all of them hold (engineio.Options).
 	MaxQueued, MaxQueuedTotal int64
-	Log                       *slog.Logger     // nil: discard
-	Metrics                   *metrics.Metrics // nil: not measured
+	// Parser is the Socket.IO parser of every connection: ParserDefault
+	// ("" too) or ParserMsgpack (Node's socket.io-msgpack-parser 3.x).
+	Parser  string
+	Log     *slog.Logger     // nil: discard
+	Metrics *metrics.Metrics // nil: not measured
 }
+
+// The parsers Options.Parser names.
+const (
+	ParserDefault = "default" // socket.io-parser's text packets with binary attachments
+	ParserMsgpack = "msgpack" // socket.io-msgpack-parser 3.x: one msgpack message a packet
+)
 
 // CORS is the cross-origin policy of the Engine.IO handler; server/cors's
 // Policy, the one the REST routes obey too, is the implementation.
@@ -136,17 +147,27 @@ func New(o Options) (*Server, error) {
 	if o.ConnectTimeout <= 0 {
 		return nil, errors.New("realtime: Options.ConnectTimeout is required")
 	}
+	var p parser.Parser
+	switch o.Parser {
+	case "", ParserDefault:
+		// Packets go out as a Node server writes them: data from other
+		// servers of a cluster (*redisadapter.Object, keys in the
+		// sender's order) with its binary as attachments, and JSON
+		// without the HTML escapes of encoding/json.
+		p = redisadapter.Parser(parser.NewParser())
+	case ParserMsgpack:
+		// It writes *redisadapter.Object in order itself (Ordered).
+		p = msgpackparser.New()
+	default:
+		return nil, fmt.Errorf("realtime: unknown Options.Parser %q", o.Parser)
+	}
 	eio, handler, err := NewEngine(o)
 	if err != nil {
 		return nil, err
 	}
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
-	// Packets go out as a Node server writes them: data from other
-	// servers of a cluster (*redisadapter.Object, keys in the sender's
-	// order) with its binary as attachments, and JSON without the HTML
-	// escapes of encoding/json.
-	opts.SetParser(redisadapter.Parser(parser.NewParser()))
+	opts.SetParser(p)
 	opts.SetConnectTimeout(o.ConnectTimeout)
 	if o.Recovery {
 		csr := &socket.ConnectionStateRecovery{}

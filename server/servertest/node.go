@@ -69,7 +69,8 @@ func mustInstall(tb testing.TB) {
 	installOnce.Do(func() {
 		_, err4 := os.Stat(filepath.Join(ClientsDir, "node_modules", "socket.io-client", "package.json"))
 		_, err2 := os.Stat(filepath.Join(ClientsDir, "node_modules", "socket.io-client-v2", "package.json"))
-		if err4 == nil && err2 == nil {
+		_, errMsgpack := os.Stat(filepath.Join(ClientsDir, "node_modules", "socket.io-msgpack-parser", "package.json"))
+		if err4 == nil && err2 == nil && errMsgpack == nil {
 			return
 		}
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")

@@ -5,7 +5,8 @@
 // options: {url, version: 4|2, transports?: [...], path?, namespace?, auth?,
 //           query?, reconnection?: bool, extraHeaders?,
 //           raw?: bool (also print every text packet as received),
-//           ackWith?: value (answer every event that asks for an ack with it)}
+//           ackWith?: value (answer every event that asks for an ack with it),
+//           parser?: "msgpack" (socket.io-msgpack-parser, 4.x only)}
 // stdin commands:  {"op":"emit","event":E,"args":[...],"ack":true,"id":N}
 //                  {"op":"close"}  {"op":"drop","ms":N} (lose the transport, reconnect after N ms)
 //                  {"op":"state"} (answers {"ev":"state","transport":..})
@@ -43,6 +44,7 @@ if (opts.path) socketOpts.path = opts.path;
 if (opts.auth) socketOpts.auth = opts.auth;
 if (opts.query) socketOpts.query = opts.query;
 if (opts.extraHeaders) socketOpts.extraHeaders = opts.extraHeaders;
+if (opts.parser === 'msgpack') socketOpts.parser = require('socket.io-msgpack-parser');
 
 const socket = io(url, socketOpts);
 const manager = socket.io;

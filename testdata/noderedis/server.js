@@ -8,6 +8,9 @@
 //     REDIS_SESSION_KEY_PREFIX=sio:session: REDIS_STREAM_MAXLEN=10000 \
 //     REDIS_URL=... KEY=socket.io PORT=0 node server.js
 //
+// PARSER=msgpack gives the server socket.io-msgpack-parser (the Go
+// server's SOCKETIO_PARSER=msgpack).
+//
 // The environment names are the Go server's; KEY is the pub/sub adapter's
 // key, and the streams adapter's channelPrefix (its pub/sub channels for
 // fetchSockets, serverSideEmit and emits with acknowledgements).
@@ -48,6 +51,7 @@ async function main() {
   const pub = createClient({ url: process.env.REDIS_URL || 'redis://127.0.0.1:6379' });
   pub.on('error', (e) => process.stderr.write(`redis pub: ${e.message}\n`));
   const options = { cors: { origin: '*' } };
+  if (process.env.PARSER === 'msgpack') options.parser = require('socket.io-msgpack-parser');
   if (process.env.REDIS_ADAPTER === 'streams') {
     // The Go server's defaults, written out: the adapter's own are the same.
     await pub.connect();
