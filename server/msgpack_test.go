@@ -151,3 +151,40 @@ func TestMsgpackNodeClient(t *testing.T) {
 		})
 	}
 }
+
+// TestMsgpackAdminUI: the Admin UI works with a msgpack server as with
+// Node's (the UI's advanced options offer the MessagePack parser, which
+// the /admin namespace then speaks like every other): login, config,
+// the sockets, the stats, an action and its live event, all through
+// socket.io-client with socket.io-msgpack-parser.
+func TestMsgpackAdminUI(t *testing.T) {
+	env := mustStart(t, func(c *Config) { withAdminUI(t, false)(c); useMsgpack(c) })
+	c := mustMsgpackClient(t, env.url, map[string]any{"transports": []string{"websocket"}})
+	id, _ := c.MustConnect().ID.(string)
+	admin := &adminSocket{nodeClient: mustMsgpackClient(t, env.url, map[string]any{"namespace": "/admin",
+		"auth": map[string]any{"username": adminUser, "password": adminPassword}, "reconnection": false})}
+	admin.MustConnect()
+	if session := str(admin.wait(t, "session", nil)[0]); len(session) != 16 {
+		t.Errorf("session id %q", session)
+	}
+	admin.wait(t, "config", nil)
+	all := mustDecode[[]adminSocketJSON](t, admin.wait(t, "all_sockets", nil)[0])
+	if s, ok := bySocketID(all, id); !ok || s.Transport != "websocket" {
+		t.Errorf("all_sockets %+v lacks %s on websocket", all, id)
+	}
+	stats := mustDecode[struct {
+		ClientsCount int `json:"clientsCount"`
+	}](t, admin.wait(t, "server_stats", nil)[0])
+	if stats.ClientsCount != 2 {
+		t.Errorf("server_stats counts %d clients, want 2", stats.ClientsCount)
+	}
+	if ans := admin.act(t, 1, "join", "/", "room-a", id); len(ans) != 0 {
+		t.Errorf("join answered %s", ans)
+	}
+	admin.wait(t, "room_joined", argsAre("/", "room-a", id))
+
+	wrong := mustMsgpackClient(t, env.url, map[string]any{"namespace": "/admin", "auth": map[string]any{"username": adminUser, "password": "nope"}, "reconnection": false})
+	if m := wrong.Next(10*time.Second, "connect", "connect_error"); m.Ev != "connect_error" || m.Message != "invalid credentials" {
+		t.Errorf("wrong password: %+v, want connect_error invalid credentials", m)
+	}
+}
