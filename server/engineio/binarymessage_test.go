@@ -93,3 +93,25 @@ func TestBinaryMessageCompressedPolling(t *testing.T) {
 		t.Error("the answers are not the message's one compressed body")
 	}
 }
+
+// TestBinaryMessageDeflate: with permessage-deflate, a binary message at
+// the threshold is compressed once, as a binary frame with RSV1, and
+// inflates to the message.
+func TestBinaryMessageDeflate(t *testing.T) {
+	e := mustEngine(t, deflating)
+	conn, br, _ := dialRawOffer(t, e.hs.Listener.Addr().String(), "permessage-deflate")
+	if b0, _ := readRawFrame(t, conn, br); b0 != 0x81 {
+		t.Fatalf("open frame %#x", b0)
+	}
+	waitUntil(t, "the session", func() bool { return e.srv.ClientsCount() == 1 })
+	data := []byte(bigText(4 << 10))
+	m := NewBinaryMessage(data)
+	e.broadcast(m)
+	b0, p := readRawFrame(t, conn, br)
+	if b0 != 0xc2 || inflateFrame(t, p) != string(data) {
+		t.Fatalf("frame %#x of %d bytes, want a compressed binary frame of the message", b0, len(p))
+	}
+	if m.pmdFrame == nil {
+		t.Error("the compressed frame is not the message's")
+	}
+}
