@@ -737,7 +737,8 @@ func (w wrapWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // TestCloseRightAfterNew: a server closed before any connection reached
-// its poller closes at once (a start-up that fails after New). Each
+// its poller closes at once (a start-up that fails after New), and New
+// leaves none of its probes on the poller (counted as connections). Each
 // round stands for a start whose later step failed.
 func TestCloseRightAfterNew(t *testing.T) {
 	done := make(chan struct{})
@@ -748,6 +749,9 @@ func TestCloseRightAfterNew(t *testing.T) {
 			if err != nil {
 				t.Error(err)
 				return
+			}
+			if n := s.PollerConns(); n != 0 {
+				t.Errorf("%d connections on the poller right after New, want 0 (its probes closed)", n)
 			}
 			s.Close()
 		}

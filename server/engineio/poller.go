@@ -75,10 +75,13 @@ func (s *Server) newPoller() {
 // and then waits for events for ever), so a server closed right after
 // New, or right after its first connection, would hang in Close. Each
 // poller is shown a probe connection carrying one byte; once as many
-// reads as pollers have come, every loop is past that point.
+// reads as pollers have come, every loop is past that point. The probes
+// are then closed, and startPoller waits until nbio has closed each of
+// them: left to close when their peers' EOF came, they stayed counted in
+// PollerConns (so in MAX_CONNECTIONS) for a moment after New returned.
 func (s *Server) startPoller() error {
 	n := s.nb.NPoller
-	read := make(chan struct{}, n) // before Start: see pollerProbe
+	probe := pollerProbe{read: make(chan struct{}, n), closed: make(chan struct{}, 8*n+8)} // before Start: see pollerProbe
 	if err := s.nb.Start(); err != nil {
 		return err
 	}
@@ -87,7 +90,8 @@ func (s *Server) startPoller() error {
 		return fmt.Errorf("engineio: poller probe: %w", err)
 	}
 	defer ln.Close()
-	var probes []net.Conn // the writing ends; nbio's are closed with them
+	var probes []net.Conn  // the writing ends
+	var polled []*nbio.Conn // nbio's ends
 	defer func() {
 		for _, c := range probes {
 			_ = c.Close()
@@ -107,10 +111,11 @@ func (s *Server) startPoller() error {
 		if err != nil {
 			return fmt.Errorf("engineio: poller probe: %w", err)
 		}
-		nc, err := s.addToPoller(r, func(*nbio.Conn) pollerConn { return pollerProbe(read) })
+		nc, err := s.addToPoller(r, func(*nbio.Conn) pollerConn { return probe })
 		if err != nil {
 			return fmt.Errorf("engineio: poller probe: %w", err)
 		}
+		polled = append(polled, nc)
 		if p := nc.Hash() % n; !covered[p] {
 			covered[p] = true
 			if _, err := w.Write([]byte{0}); err != nil {
@@ -122,29 +127,45 @@ func (s *Server) startPoller() error {
 	defer timeout.Stop()
 	for range n {
 		select {
-		case <-read:
+		case <-probe.read:
 		case <-timeout.C:
 			return errors.New("engineio: a poller did not start within 10 s")
+		}
+	}
+	for _, nc := range polled {
+		_ = nc.Close()
+	}
+	for range polled {
+		select {
+		case <-probe.closed:
+		case <-timeout.C:
+			return errors.New("engineio: the poller did not close its probes within 10 s")
 		}
 	}
 	return nil
 }
 
 // pollerProbe is a poller connection of startPoller's: each read of it
-// sends on the channel. A channel (a pointer, so the interface holding it
-// allocates nothing) made before the engine started: the poller's
-// goroutine learns of the probe through the kernel, which the race
-// detector cannot see, and needs nothing written after it started.
-type pollerProbe chan<- struct{}
+// sends on read, its close on closed. Channels made before the engine
+// started: the poller's goroutine learns of the probe through the
+// kernel, which the race detector cannot see, and needs nothing written
+// after it started.
+type pollerProbe struct{ read, closed chan struct{} }
 
 func (p pollerProbe) readable([]byte) {
 	select {
-	case p <- struct{}{}:
+	case p.read <- struct{}{}:
 	default:
 	}
 }
 
-func (pollerProbe) gone()       {}
+func (p pollerProbe) gone() {
+	select {
+	case p.closed <- struct{}{}:
+	default:
+	}
+}
+
 func (pollerProbe) wire() *wire { return nil } // nothing is written to it
 
 // addToPoller moves conn, hijacked from net/http, to the poller as p,
