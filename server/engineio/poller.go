@@ -90,7 +90,7 @@ func (s *Server) startPoller() error {
 		return fmt.Errorf("engineio: poller probe: %w", err)
 	}
 	defer ln.Close()
-	var probes []net.Conn  // the writing ends
+	var probes []net.Conn   // the writing ends
 	var polled []*nbio.Conn // nbio's ends
 	defer func() {
 		for _, c := range probes {
