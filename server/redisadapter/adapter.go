@@ -43,6 +43,8 @@ type Adapter struct {
 	mu       sync.Mutex
 	requests map[string]*pending    // requests of ours awaiting answers
 	acks     map[string]*ackRequest // broadcasts of ours awaiting acks
+
+	callbacks Callbacks // the application's acks, on goroutines Close waits for
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
@@ -149,6 +151,9 @@ func (a *Adapter) Close() {
 			}
 		}
 		a.failPending()
+		if !a.callbacks.Close(2 * a.c.opts.CommandTimeout) {
+			a.c.log.Warn("redis adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
+		}
 		a.Adapter.Close()
 	})
 }

@@ -275,13 +275,14 @@ func (a *Adapter) tell(req *request) {
 // not answer within RequestsTimeout). Arguments travel as JSON.
 func (a *Adapter) ServerSideEmit(packet []any) error {
 	if args, ack, ok := SplitAck(packet); ok {
-		go EmitAcross(a.serverCount, func(n int64) ([]any, error) {
+		ask := func(n int64) ([]any, error) {
 			req := &request{UID: a.uid, RequestID: newUID(), Type: typeServerSideEmit, Data: args}
 			p, err := a.ask(req, &pending{typ: typeServerSideEmit, want: n - 1}, "serverSideEmit")
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			return append([]any{}, p.responses...), err
-		}, ack)
+		}
+		a.callbacks.Go(func() { EmitAcross(a.serverCount, ask, ack) })
 		return nil
 	}
 	raw, err := marshalJSON(&request{UID: a.uid, Type: typeServerSideEmit, Data: packet})
@@ -323,7 +324,8 @@ func EmitAcross(count func() (int64, error), ask func(n int64) ([]any, error), a
 }
 
 // onResponse files an answer to one of our requests. It runs on the
-// routing goroutine, so callbacks into application code run elsewhere.
+// routing goroutine, so callbacks into application code run elsewhere
+// (a.callbacks).
 func (a *Adapter) onResponse(raw []byte) {
 	res, err := decodeResponse(raw)
 	if err != nil || res.RequestID == "" {
@@ -334,9 +336,9 @@ func (a *Adapter) onResponse(raw []byte) {
 		a.mu.Unlock()
 		switch {
 		case res.Type != nil && *res.Type == typeBroadcastClientCount && res.ClientCount != nil:
-			go ar.clientCount(*res.ClientCount)
+			a.callbacks.Go(func() { ar.clientCount(*res.ClientCount) })
 		case res.Type != nil && *res.Type == typeBroadcastAck:
-			go ar.ack([]any{res.packet}, nil)
+			a.callbacks.Go(func() { ar.ack([]any{res.packet}, nil) })
 		}
 		return
 	}

@@ -46,6 +46,8 @@ type Adapter struct {
 	requests sync.Map // request id → *pending: requests of ours awaiting answers
 	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
 
+	callbacks redisadapter.Callbacks // the application's acks, on goroutines Close waits for
+
 	liveMu sync.Mutex
 	live   map[socket.SocketId]*liveSession // connected sockets' sessions kept in Redis
 }
@@ -122,6 +124,9 @@ func (a *Adapter) Close() {
 			}
 		}
 		a.wg.Wait()
+		if !a.callbacks.Close(2 * a.c.opts.CommandTimeout) {
+			a.c.opts.Logger.Warn("redis streams adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
+		}
 		a.Adapter.Close()
 	})
 }

@@ -98,13 +98,14 @@ func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket
 // not answer within RequestsTimeout).
 func (a *Adapter) ServerSideEmit(packet []any) error {
 	if args, ack, ok := redisadapter.SplitAck(packet); ok {
-		go redisadapter.EmitAcross(a.serverCount, func(n int64) ([]any, error) {
+		ask := func(n int64) ([]any, error) {
 			id := randomID()
 			p, err := a.ask(typeServerSideEmit, id, object("requestId", id, "packet", args), int(n-1), a.c.opts.RequestsTimeout)
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			return append([]any{}, p.responses...), err
-		}, ack)
+		}
+		a.callbacks.Go(func() { redisadapter.EmitAcross(a.serverCount, ask, ack) })
 		return nil
 	}
 	if !a.publish(typeServerSideEmit, object("packet", packet)) {
@@ -153,7 +154,7 @@ func (a *Adapter) onServerSideEmit(m *message) {
 }
 
 // onResponse files an answer to one of our requests. Callbacks into
-// application code run on their own goroutine.
+// application code run on their own goroutine (a.callbacks).
 func (a *Adapter) onResponse(m *message) {
 	id := m.requestID()
 	if id == "" {
@@ -164,10 +165,10 @@ func (a *Adapter) onResponse(m *message) {
 		switch m.typ {
 		case typeBroadcastClientCount:
 			if n, ok := m.data["clientCount"].(float64); ok && n >= 0 {
-				go ar.clientCount(uint64(n))
+				a.callbacks.Go(func() { ar.clientCount(uint64(n)) })
 			}
 		case typeBroadcastAck:
-			go ar.ack([]any{m.data["packet"]}, nil)
+			a.callbacks.Go(func() { ar.ack([]any{m.data["packet"]}, nil) })
 		}
 		return
 	}

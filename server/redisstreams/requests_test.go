@@ -159,3 +159,50 @@ func twoServers(t *testing.T) (a, b *node, ca, cb *client) {
 	waitServers(t, b, 2)
 	return a, b, connect(t, a, ""), connect(t, b, "")
 }
+
+// TestCloseWaitsForCallbacks: an application callback the adapter
+// started (serverSideEmit's acknowledgement, which a lone server answers
+// at once) has an owner: the adapter's Close waits for it to end.
+func TestCloseWaitsForCallbacks(t *testing.T) {
+	url := redisURL(t)
+	c, err := Open(url, testOptions(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := socket.DefaultServerOptions()
+	so.SetAdapter(c)
+	io := socket.NewServer(nil, so)
+	t.Cleanup(func() {
+		io.Close(nil)
+		_ = c.Close()
+	})
+	entered, release := make(chan struct{}), make(chan struct{})
+	_ = io.ServerSideEmitWithAck("ask")(func([]any, error) {
+		close(entered)
+		<-release
+	})
+	<-entered
+	a := io.Of("/", nil).Adapter().(*Adapter)
+	closed := make(chan struct{})
+	go func() {
+		a.Close()
+		close(closed)
+	}()
+	stacks := func() string {
+		buf := make([]byte, 1<<20)
+		return string(buf[:runtime.Stack(buf, true)])
+	}
+	waitFor(t, "Close to wait for the callback", func() bool {
+		return strings.Contains(stacks(), "redisadapter.(*Callbacks).Close")
+	})
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the callback ran")
+	default:
+	}
+	close(release)
+	<-closed
+	if s := stacks(); strings.Contains(s, "TestCloseWaitsForCallbacks.func1(") { // the callback
+		t.Errorf("the callback's goroutine outlived Close:\n%s", s)
+	}
+}
