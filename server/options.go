@@ -32,8 +32,8 @@ func WithHTTPTimeouts(read, write time.Duration) Option {
 	return func(o *tuning) { o.readTimeout, o.writeTimeout = read, write }
 }
 
-// WithClock replaces time.Now as the clock of the image sweep's age test
-// and of the failed-login limits.
+// WithClock replaces time.Now as the clock of the image sweep's age test,
+// of the failed-login limits and of connection state recovery's log.
 func WithClock(now func() time.Time) Option {
 	return func(o *tuning) { o.now = now }
 }

@@ -102,6 +102,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *
 	st = m.Store(st)
 
 	rt := RealtimeOptions(cfg, log, m)
+	rt.Now = o.now
 	cluster, err := openCluster(cfg, rt, m, log)
 	if err != nil {
 		return nil, err

@@ -131,7 +131,9 @@ type Observer interface {
 	Refused(code int, upgrade bool)
 }
 
-// noObserver is the Observer of a server given none.
+// NoObserver reports nothing: the Observer of a server given none.
+var NoObserver Observer = noObserver{}
+
 type noObserver struct{}
 
 func (noObserver) Opened(string, int)               {}
@@ -226,7 +228,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	if o.Observer == nil {
-		o.Observer = noObserver{}
+		o.Observer = NoObserver
 	}
 	log := o.Log
 	if log == nil {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"feedrt/server/engineio"
-	"feedrt/server/metrics"
 )
 
 // errNoCORS is New's and NewEngine's answer to Options without a policy:
@@ -47,34 +46,6 @@ func engineOptions(o Options) engineio.Options {
 		Cookie:               o.Cookie,
 		CheckOrigin:          o.CORS.AllowsRequest,
 		Log:                  o.Log,
-		Observer:             engineMetrics{o.Metrics},
+		Observer:             o.observer(),
 	}
-}
-
-// engineMetrics reports the engine's sessions to the metrics.
-type engineMetrics struct{ m *metrics.Metrics }
-
-func (e engineMetrics) Opened(transport string, protocol int) { e.m.SocketOpened(transport, protocol) }
-func (e engineMetrics) Upgraded(protocol int)                 { e.m.SocketUpgraded(protocol) }
-
-func (e engineMetrics) Closed(transport string, protocol int, reason string, slow bool) {
-	r := metrics.CloseReasonOf(reason)
-	if slow {
-		r = metrics.CloseSlowConsumer
-	}
-	e.m.SocketClosed(transport, protocol, r)
-}
-
-func (e engineMetrics) Dropped(cause engineio.SlowCause) { e.m.SlowConsumerDropped(cause.String()) }
-
-func (e engineMetrics) Refused(code int, upgrade bool) {
-	cause := metrics.FailureCause(code)
-	if code < 0 {
-		cause = metrics.FailTimeout
-	}
-	if upgrade {
-		e.m.UpgradeFailed(cause)
-		return
-	}
-	e.m.HandshakeFailed(cause)
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/utils"
 
 	"feedrt/server/engineio"
-	"feedrt/server/metrics"
 )
 
 // The broadcast fan-out.
@@ -39,8 +38,9 @@ import (
 // socket.AdapterConstructor of a single server, and the Redis cluster
 // adapter's local base (Make).
 type fanoutAdapters struct {
-	recovery recoveryLimits   // maxAge 0: connection state recovery off
-	metrics  *metrics.Metrics // nil: not measured
+	recovery recoveryLimits // maxAge 0: connection state recovery off
+	observer Observer
+	now      func() time.Time // the recovery log's clock
 }
 
 // New builds and constructs the adapter of nsp.
@@ -52,9 +52,9 @@ func (b fanoutAdapters) New(nsp socket.Namespace) socket.Adapter {
 
 // Make builds an adapter that is not constructed yet (for embedding).
 func (b fanoutAdapters) Make() socket.Adapter {
-	a := &fanoutAdapter{Adapter: socket.MakeAdapter(), metrics: b.metrics}
+	a := &fanoutAdapter{Adapter: socket.MakeAdapter(), observer: b.observer}
 	if b.recovery.maxAge > 0 {
-		a.recovery = newRecoveryLog(b.recovery, time.Now)
+		a.recovery = newRecoveryLog(b.recovery, b.now)
 	}
 	a.Prototype(a)
 	return a
@@ -66,7 +66,7 @@ type fanoutAdapter struct {
 	nsp      socket.Namespace
 	encoder  parser.Encoder
 	recovery *recoveryLog // nil: recovery off
-	metrics  *metrics.Metrics
+	observer Observer
 
 	// everyone is the list of sockets a broadcast to all (no rooms, no
 	// except) goes to, kept from one broadcast to the next: members
@@ -87,7 +87,15 @@ type socketList struct {
 // that is this package's engine's (nil: the library's path).
 type target struct {
 	s *socket.Socket
-	c *engineio.Socket
+	c session
+}
+
+// session is an Engine.IO session of this package's engine
+// (*engineio.Socket): it takes a message encoded once for many sockets,
+// and tells its place in the order sessions opened.
+type session interface {
+	WriteMessage(*engineio.Message)
+	Seq() uint64
 }
 
 // targetsOf resolves sockets to targets.
@@ -95,7 +103,7 @@ func targetsOf(sockets []socket.SocketDetails) []target {
 	ts := make([]target, 0, len(sockets))
 	for _, sd := range sockets {
 		if s, ok := sd.(*socket.Socket); ok {
-			c, _ := s.Conn().(*engineio.Socket)
+			c, _ := s.Conn().(session)
 			ts = append(ts, target{s: s, c: c})
 		}
 	}
@@ -177,13 +185,13 @@ func (a *fanoutAdapter) BroadcastWithOffset(p *parser.Packet, opts *socket.Broad
 // record a new offset of the recovery log, which keeps it.
 func (a *fanoutAdapter) broadcast(p *parser.Packet, opts *socket.BroadcastOptions, offset string, record bool) {
 	start := time.Now()
-	if a.metrics != nil && p.Type == parser.EVENT {
+	if p.Type == parser.EVENT {
 		name := ""
 		if d := utils.TryCast[[]any](p.Data); len(d) > 0 {
 			name, _ = d[0].(string)
 		}
-		a.metrics.Broadcast(name)
-		defer func() { a.metrics.FanoutDone(time.Since(start)) }()
+		a.observer.Broadcast(name)
+		defer func() { a.observer.FanoutDone(time.Since(start)) }()
 	}
 	var flags socket.BroadcastFlags
 	if opts != nil && opts.Flags != nil {
@@ -304,9 +312,9 @@ func (a *fanoutAdapter) RestoreSession(pid socket.PrivateSessionId, offset strin
 	}
 	s := a.recovery.restore(pid, offset)
 	if s != nil {
-		a.metrics.SessionRecovered()
+		a.observer.SessionRecovered()
 	} else {
-		a.metrics.SessionExpired()
+		a.observer.SessionExpired()
 	}
 	return s, nil
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/engineio"
-	"feedrt/server/metrics"
 	"feedrt/server/msgpackparser"
 	"feedrt/server/redisadapter"
 )
@@ -79,10 +78,34 @@ type Options struct {
 	MaxQueued, MaxQueuedTotal int64
 	// Parser is the Socket.IO parser of every connection: ParserDefault
 	// ("" too) or ParserMsgpack (Node's socket.io-msgpack-parser 3.x).
-	Parser  string
-	Log     *slog.Logger     // nil: discard
-	Metrics *metrics.Metrics // nil: not measured
+	Parser   string
+	Log      *slog.Logger     // nil: discard
+	Observer Observer         // nil: nothing reported
+	Now      func() time.Time // the recovery log's clock; nil: time.Now
 }
+
+// Observer is what the engine reports: its Engine.IO sessions (the
+// engineio.Observer events), its broadcasts and connection state
+// recovery. server/metrics is measured through it.
+type Observer interface {
+	engineio.Observer
+	// Broadcast: a broadcast of event is delivered to this process's
+	// sockets; FanoutDone: in that time.
+	Broadcast(event string)
+	FanoutDone(time.Duration)
+	// SessionRecovered, SessionExpired: a reconnecting client's session
+	// was restored, or was too old or unknown.
+	SessionRecovered()
+	SessionExpired()
+}
+
+// noObserver is the Observer of Options without one.
+type noObserver struct{ engineio.Observer }
+
+func (noObserver) Broadcast(string)         {}
+func (noObserver) FanoutDone(time.Duration) {}
+func (noObserver) SessionRecovered()        {}
+func (noObserver) SessionExpired()          {}
 
 // The parsers Options.Parser names.
 const (
@@ -101,6 +124,22 @@ type CORS interface {
 	EngineIO(h http.Handler) http.Handler
 }
 
+// observer is o's Observer, or one that reports nothing.
+func (o Options) observer() Observer {
+	if o.Observer == nil {
+		return noObserver{engineio.NoObserver}
+	}
+	return o.Observer
+}
+
+// now is o's clock.
+func (o Options) now() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
+}
+
 // LocalAdapter makes the adapter that delivers to this process's own
 // sockets, not constructed yet: the local part of a cluster adapter
 // (redisadapter.Options.Local). It panics when Recovery is on without
@@ -112,7 +151,7 @@ func (o Options) LocalAdapter() func() socket.Adapter { return localAdapters(o).
 // Streams adapter: in Redis): no recovery log here, and the cluster
 // gives each broadcast its offset (BroadcastWithOffset).
 func (o Options) ClusterLocalAdapter() func() socket.Adapter {
-	return fanoutAdapters{metrics: o.Metrics}.Make
+	return fanoutAdapters{observer: o.observer(), now: o.now()}.Make
 }
 
 // localAdapters builds the adapters that deliver to this process's own
@@ -120,12 +159,12 @@ func (o Options) ClusterLocalAdapter() func() socket.Adapter {
 // cluster adapter (redisadapter.Options.Local is its Make method).
 func localAdapters(o Options) fanoutAdapters {
 	if !o.Recovery {
-		return fanoutAdapters{metrics: o.Metrics}
+		return fanoutAdapters{observer: o.observer(), now: o.now()}
 	}
 	if o.RecoveryWindow <= 0 || o.RecoveryMaxPackets <= 0 || o.RecoveryMaxBytes <= 0 || o.RecoveryMaxSessions <= 0 {
 		panic("realtime: recovery needs RecoveryWindow, RecoveryMaxPackets, RecoveryMaxBytes and RecoveryMaxSessions")
 	}
-	return fanoutAdapters{metrics: o.Metrics, recovery: recoveryLimits{
+	return fanoutAdapters{observer: o.observer(), now: o.now(), recovery: recoveryLimits{
 		maxAge:      o.RecoveryWindow,
 		maxPackets:  o.RecoveryMaxPackets,
 		maxBytes:    o.RecoveryMaxBytes,

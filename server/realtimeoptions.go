@@ -40,8 +40,38 @@ func RealtimeOptions(cfg Config, log *slog.Logger, m *metrics.Metrics) realtime.
 		MaxQueuedTotal:           sio.MaxQueuedTotal,
 		Parser:                   sio.Parser,
 		Log:                      log,
-		Metrics:                  m,
+		Observer:                 realtimeMetrics{m},
 	}
+}
+
+// realtimeMetrics reports the real-time engine's sessions, broadcasts and
+// recoveries to m (nil: nowhere), translating the engine's close reasons
+// and error codes into the metrics' labels.
+type realtimeMetrics struct{ *metrics.Metrics }
+
+func (r realtimeMetrics) Opened(transport string, protocol int) { r.SocketOpened(transport, protocol) }
+func (r realtimeMetrics) Upgraded(protocol int)                 { r.SocketUpgraded(protocol) }
+
+func (r realtimeMetrics) Closed(transport string, protocol int, reason string, slow bool) {
+	c := metrics.CloseReasonOf(reason)
+	if slow {
+		c = metrics.CloseSlowConsumer
+	}
+	r.SocketClosed(transport, protocol, c)
+}
+
+func (r realtimeMetrics) Dropped(cause engineio.SlowCause) { r.SlowConsumerDropped(cause.String()) }
+
+func (r realtimeMetrics) Refused(code int, upgrade bool) {
+	cause := metrics.FailureCause(code)
+	if code < 0 {
+		cause = metrics.FailTimeout
+	}
+	if upgrade {
+		r.UpgradeFailed(cause)
+		return
+	}
+	r.HandshakeFailed(cause)
 }
 
 // cookie is Node's cookie option of sio; nil when no cookie is set.
