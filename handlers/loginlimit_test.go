@@ -146,7 +146,7 @@ func TestLoginRateLimitConcurrent(t *testing.T) {
 			t.Fatal("timed out waiting for 2 logins to be refused: all 5 went to bcrypt")
 		}
 	}
-	waitFor(t, "3 logins at bcrypt", func() bool { return len(e.passwords.slots)+int(e.passwords.waiting.Load()) == 3 })
+	storetest.WaitFor(t, "3 logins at bcrypt", func() bool { return len(e.passwords.slots)+int(e.passwords.waiting.Load()) == 3 })
 	release()
 	wg.Wait()
 	close(codes)

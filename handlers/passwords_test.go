@@ -6,18 +6,11 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/store/storetest"
 )
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	storetest.WaitFor(t, what, 10*time.Second, cond)
-}
 
 // gatedCompare replaces the bcrypt comparison of p by one that counts the
 // comparisons under way and blocks until release is closed.
@@ -73,7 +66,7 @@ func TestBcryptCap(t *testing.T) {
 	for i, b := range bodies {
 		wg.Go(func() { codes[i] = e.do("POST", "/auth/login", "", jsonBody(b)).Code })
 	}
-	waitFor(t, "2 comparisons running and 4 queued", func() bool {
+	storetest.WaitFor(t, "2 comparisons running and 4 queued", func() bool {
 		return len(e.passwords.slots) == 2 && e.passwords.waiting.Load() == 4
 	})
 	if active, most := g.state(); active != 2 || most != 2 {
@@ -85,7 +78,7 @@ func TestBcryptCap(t *testing.T) {
 	go func() {
 		left <- e.doFrom(ctx, "", "POST", "/auth/login", "", jsonBody(`{"email":"alice@example.com","password":"wrong3"}`))
 	}()
-	waitFor(t, "a fifth login queued", func() bool { return e.passwords.waiting.Load() == 5 })
+	storetest.WaitFor(t, "a fifth login queued", func() bool { return e.passwords.waiting.Load() == 5 })
 	cancel()
 	if w := <-left; w.Code != http.StatusServiceUnavailable {
 		t.Errorf("login abandoned while queued: %d %s, want 503", w.Code, w.Body)
@@ -120,7 +113,7 @@ func TestSignupWaitsForBcryptSlot(t *testing.T) {
 	go func() {
 		done <- e.do("PUT", "/auth/signup", "", jsonBody(`{"email":"carol@example.com","password":"secret1","name":"Carol"}`))
 	}()
-	waitFor(t, "the signup to queue for a slot", func() bool { return e.passwords.waiting.Load() == 1 })
+	storetest.WaitFor(t, "the signup to queue for a slot", func() bool { return e.passwords.waiting.Load() == 1 })
 	<-e.passwords.slots
 	if w := <-done; w.Code != http.StatusCreated {
 		t.Errorf("signup: %d %s", w.Code, w.Body)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"feedrt/server/servertest"
 )
 
 // adminUIDir holds the Admin UI harness: @socket.io/admin-ui (whose
@@ -27,8 +29,8 @@ func TestAdminUIBrowser(t *testing.T) {
 	edit := withAdminUI(t, false)
 	env := mustStart(t, func(c *Config) { edit(c); c.CORS.Origins = []string{uiOrigin} })
 
-	polling := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"polling"}})
-	ws := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"websocket"}, "reconnection": false})
+	polling := servertest.MustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"polling"}})
+	ws := servertest.MustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"websocket"}, "reconnection": false})
 	pollingID, wsID := polling.MustConnect().ID.(string), ws.MustConnect().ID.(string)
 
 	cfg := map[string]any{

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"feedrt/store/storetest"
 )
 
 // TestAdminUICluster: two Go servers on one Redis. A UI connected to
@@ -21,7 +23,7 @@ func TestAdminUICluster(t *testing.T) {
 	}
 	a, b := start("go-a"), start("go-b")
 	rdb := mustRedisClient(t, url)
-	waitFor(t, "both servers subscribed to / and /admin", func() bool {
+	storetest.WaitFor(t, "both servers subscribed to / and /admin", func() bool {
 		chans := []string{prefix + "-request#/#", prefix + "-request#/admin#"}
 		res, err := rdb.PubSubNumSub(context.Background(), chans...).Result()
 		return err == nil && res[chans[0]] == 2 && res[chans[1]] == 2

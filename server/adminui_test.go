@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"feedrt/server/servertest"
 )
 
 // The Admin UI's credentials in the tests.
@@ -31,21 +33,21 @@ func withAdminUI(t *testing.T, readonly bool) func(*Config) {
 // connected to /admin, and the events it has received but no test step
 // has asked for yet.
 type adminSocket struct {
-	*nodeClient
-	seen []nodeMsg
+	*servertest.NodeClient
+	seen []servertest.NodeMsg
 }
 
 // mustAdmin connects a socket.io-client to the admin namespace with auth.
 func mustAdmin(t *testing.T, url string, auth map[string]any) *adminSocket {
 	t.Helper()
-	return &adminSocket{nodeClient: mustNodeClient(t, map[string]any{"url": url, "namespace": "/admin", "auth": auth, "reconnection": false})}
+	return &adminSocket{NodeClient: servertest.MustNodeClient(t, map[string]any{"url": url, "namespace": "/admin", "auth": auth, "reconnection": false})}
 }
 
 // wait returns the arguments of the first event name whose arguments
 // match (nil matches any), waiting up to 10 s; the other events are kept.
 func (a *adminSocket) wait(t *testing.T, name string, match func(args []json.RawMessage) bool) []json.RawMessage {
 	t.Helper()
-	ok := func(m nodeMsg) bool { return m.Name == name && (match == nil || match(m.Args)) }
+	ok := func(m servertest.NodeMsg) bool { return m.Name == name && (match == nil || match(m.Args)) }
 	for i, m := range a.seen {
 		if ok(m) {
 			a.seen = slices.Delete(a.seen, i, i+1)
@@ -134,8 +136,8 @@ func bySocketID(list []adminSocketJSON, id string) (adminSocketJSON, bool) {
 // and the actions.
 func TestAdminUIProtocol(t *testing.T) {
 	env := mustStart(t, withAdminUI(t, false))
-	polling := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"polling"}})
-	ws := mustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"websocket"}, "reconnection": false})
+	polling := servertest.MustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"polling"}})
+	ws := servertest.MustNodeClient(t, map[string]any{"url": env.url, "transports": []string{"websocket"}, "reconnection": false})
 	pollingID, wsID := polling.MustConnect().ID.(string), ws.MustConnect().ID.(string)
 
 	admin := mustAdmin(t, env.url, map[string]any{"username": adminUser, "password": adminPassword})
@@ -230,7 +232,7 @@ func TestAdminUIProtocol(t *testing.T) {
 	})
 
 	t.Run("new socket and upgrade", func(t *testing.T) {
-		c := mustNodeClient(t, map[string]any{"url": env.url})
+		c := servertest.MustNodeClient(t, map[string]any{"url": env.url})
 		id := c.MustConnect().ID.(string)
 		got := mustDecode[adminSocketJSON](t, admin.wait(t, "socket_connected", func(args []json.RawMessage) bool {
 			return mustDecode[adminSocketJSON](t, args[0]).ID == id
@@ -265,7 +267,7 @@ func TestAdminUIProtocol(t *testing.T) {
 // and every action is refused, with nothing changed.
 func TestAdminUIReadonly(t *testing.T) {
 	env := mustStart(t, withAdminUI(t, true))
-	c := mustNodeClient(t, map[string]any{"url": env.url, "reconnection": false})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "reconnection": false})
 	id := c.MustConnect().ID.(string)
 	admin := mustAdmin(t, env.url, map[string]any{"username": adminUser, "password": adminPassword})
 	admin.MustConnect()

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // TestSocketIOBadInput throws garbage at /socket.io/ and checks that each
@@ -38,7 +40,7 @@ func TestSocketIOBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := do(t, tc.method, base+"?"+tc.query, tc.body)
+			status, body := servertest.Do(t, tc.method, base+"?"+tc.query, tc.body)
 			if status != tc.wantStatus {
 				t.Errorf("status %d, want %d (body %q)", status, tc.wantStatus, body)
 			}
@@ -52,7 +54,7 @@ func TestSocketIOBadInput(t *testing.T) {
 	// handshake answers in v3 framing ("<length>:<packet>").
 	t.Run("EIO other than 4 is v3", func(t *testing.T) {
 		for _, q := range []string{"EIO=3&transport=polling", "EIO=5&transport=polling", "EIO=x&transport=polling", "transport=polling"} {
-			status, body := do(t, "GET", base+"?"+q, "")
+			status, body := servertest.Do(t, "GET", base+"?"+q, "")
 			if status != 200 || !regexp.MustCompile(`^\d+:0\{`).MatchString(body) {
 				t.Errorf("%s: %d %q, want a v3 open packet", q, status, body)
 			}
@@ -61,7 +63,7 @@ func TestSocketIOBadInput(t *testing.T) {
 
 	t.Run("oversized polling payload", func(t *testing.T) {
 		sid := handshake(t, base)
-		status, _ := do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, "4"+strings.Repeat("a", 1_000_000+10))
+		status, _ := servertest.Do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, "4"+strings.Repeat("a", 1_000_000+10))
 		if status != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d, want 413", status)
 		}
@@ -85,8 +87,8 @@ func TestSocketIOBadInput(t *testing.T) {
 		if res.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Errorf("status %d, want 413", res.StatusCode)
 		}
-		do(t, "POST", url, "40")
-		if status, body := do(t, "GET", url, ""); status != 200 || !strings.HasPrefix(body, "40{") {
+		servertest.Do(t, "POST", url, "40")
+		if status, body := servertest.Do(t, "GET", url, ""); status != 200 || !strings.HasPrefix(body, "40{") {
 			t.Errorf("after the refused payload: %d %q, want the session open and connected", status, body)
 		}
 	})
@@ -96,8 +98,8 @@ func TestSocketIOBadInput(t *testing.T) {
 	t.Run("abandoned polling session", func(t *testing.T) {
 		sid := handshake(t, base)
 		url := base + "?EIO=4&transport=polling&sid=" + sid
-		do(t, "POST", url, "40")
-		_, body := do(t, "GET", url, "")
+		servertest.Do(t, "POST", url, "40")
+		_, body := servertest.Do(t, "GET", url, "")
 		var connected struct{ Sid socket.SocketId }
 		if !strings.HasPrefix(body, "40{") || json.Unmarshal([]byte(body[2:]), &connected) != nil {
 			t.Fatalf("connect answer %q", body)
@@ -113,7 +115,7 @@ func TestSocketIOBadInput(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond) // polling the condition
 		}
-		if status, body := do(t, "GET", url, ""); status != 400 || !strings.Contains(body, "Session ID unknown") {
+		if status, body := servertest.Do(t, "GET", url, ""); status != 400 || !strings.Contains(body, "Session ID unknown") {
 			t.Errorf("GET after the drop: %d %q, want 400 Session ID unknown", status, body)
 		}
 	})
@@ -123,14 +125,14 @@ func TestSocketIOBadInput(t *testing.T) {
 		t.Run("invalid socket.io packet "+pkt, func(t *testing.T) {
 			sid := handshake(t, base)
 			url := base + "?EIO=4&transport=polling&sid=" + sid
-			do(t, "POST", url, "40")
-			if _, body := do(t, "GET", url, ""); !strings.HasPrefix(body, "40{") {
+			servertest.Do(t, "POST", url, "40")
+			if _, body := servertest.Do(t, "GET", url, ""); !strings.HasPrefix(body, "40{") {
 				t.Fatalf("connect answer %q", body)
 			}
-			do(t, "POST", url, pkt)
+			servertest.Do(t, "POST", url, pkt)
 			deadline := time.Now().Add(5 * time.Second)
 			for {
-				status, body := do(t, "GET", url, "")
+				status, body := servertest.Do(t, "GET", url, "")
 				if status == 400 && strings.Contains(body, "Session ID unknown") {
 					break
 				}
@@ -179,22 +181,22 @@ func TestSocketIOBadInput(t *testing.T) {
 			for i := range b {
 				b[i] = byte(rng.IntN(256))
 			}
-			do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, string(b))
+			servertest.Do(t, "POST", base+"?EIO=4&transport=polling&sid="+sid, string(b))
 		}
 	})
 
 	// Still alive: health check and a real client connect.
-	if status, _ := do(t, "GET", env.url+"/healthz", ""); status != 200 {
+	if status, _ := servertest.Do(t, "GET", env.url+"/healthz", ""); status != 200 {
 		t.Fatalf("healthz after garbage: %d", status)
 	}
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4})
 	c.MustConnect()
 }
 
 // handshake opens an Engine.IO v4 polling session and returns its sid.
 func handshake(t *testing.T, base string) string {
 	t.Helper()
-	status, body := do(t, "GET", base+"?EIO=4&transport=polling", "")
+	status, body := servertest.Do(t, "GET", base+"?EIO=4&transport=polling", "")
 	if status != 200 || !strings.HasPrefix(body, "0") {
 		t.Fatalf("handshake: %d %q", status, body)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // TestMixedClusterExactPayloads: two Go servers and a Node server
@@ -24,10 +26,10 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 
 	clients := []struct {
 		name, url string
-		c         *nodeClient
+		c         *servertest.NodeClient
 	}{{"go1", g1.url, nil}, {"go2", g2.url, nil}, {"node", node.url, nil}}
 	for i := range clients {
-		clients[i].c = mustNodeClient(t, map[string]any{"url": clients[i].url, "version": 4, "transports": []string{"websocket"}, "raw": true})
+		clients[i].c = servertest.MustNodeClient(t, map[string]any{"url": clients[i].url, "version": 4, "transports": []string{"websocket"}, "raw": true})
 		clients[i].c.MustConnect()
 	}
 	// sameEverywhere waits for the event on every client and checks that
@@ -131,7 +133,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	}
 
 	// A Node client's acknowledgement of Go #1's emitWithAck.
-	acker := mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}, "ackWith": json.RawMessage(`{"b":1,"a":[{"d":2,"c":3}]}`)})
+	acker := servertest.MustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}, "ackWith": json.RawMessage(`{"b":1,"a":[{"d":2,"c":3}]}`)})
 	ackerID, _ := acker.MustConnect().ID.(string)
 	answer = newAck()
 	io1.To(socket.Room(ackerID)).Timeout(5 * time.Second).EmitWithAck("ask")(answer.callback)
@@ -143,7 +145,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 // rawFirstArg waits for the event name in the packets a client with the
 // raw option received and returns its first argument, exactly as
 // received (Go servers append a recovery offset, the last argument).
-func rawFirstArg(t *testing.T, c *nodeClient, name string) json.RawMessage {
+func rawFirstArg(t *testing.T, c *servertest.NodeClient, name string) json.RawMessage {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

@@ -142,13 +142,13 @@ func (c *testCluster) waitAll(t *testing.T) {
 
 // connectNode starts a socket.io-client 4.x on url and returns it with
 // its socket id.
-func connectNode(t *testing.T, url string, transports ...string) (*nodeClient, socket.SocketId) {
+func connectNode(t *testing.T, url string, transports ...string) (*servertest.NodeClient, socket.SocketId) {
 	t.Helper()
 	opts := map[string]any{"url": url, "version": 4}
 	if len(transports) > 0 {
 		opts["transports"] = transports
 	}
-	c := mustNodeClient(t, opts)
+	c := servertest.MustNodeClient(t, opts)
 	m := c.MustConnect()
 	id, _ := m.ID.(string)
 	return c, socket.SocketId(id)
@@ -169,7 +169,7 @@ func joinLocal(t *testing.T, io *socket.Server, id socket.SocketId, rooms ...soc
 // their socket ids. Each test then puts them in the rooms it needs.
 type pairSockets struct {
 	ioA, ioB         *socket.Server
-	a1, b1, b2       *nodeClient
+	a1, b1, b2       *servertest.NodeClient
 	a1id, b1id, b2id socket.SocketId
 }
 
@@ -187,7 +187,7 @@ func mustPairSockets(t *testing.T) *pairSockets {
 
 // eventsUntil collects the names of the events c receives until the
 // event named marker, which it does not include.
-func eventsUntil(t *testing.T, c *nodeClient, marker string) []string {
+func eventsUntil(t *testing.T, c *servertest.NodeClient, marker string) []string {
 	t.Helper()
 	var names []string
 	deadline := time.Now().Add(10 * time.Second)
@@ -203,7 +203,7 @@ func eventsUntil(t *testing.T, c *nodeClient, marker string) []string {
 
 // plainEvent waits for the event name on a client of a Node server (no
 // recovery offset there) and returns its arguments as printed.
-func plainEvent(t *testing.T, c *nodeClient, name string) []json.RawMessage {
+func plainEvent(t *testing.T, c *servertest.NodeClient, name string) []json.RawMessage {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -257,11 +257,11 @@ func socketIDs(sockets []*socket.RemoteSocket) []string {
 // @socket.io/redis-adapter 8.3.0 (or @socket.io/redis-streams-adapter
 // 0.3.1), driven over stdin/stdout.
 type nodeServer struct {
-	*nodeClient // events: connection, serverSideEmit
-	tb          testing.TB
-	url         string
-	results     chan map[string]json.RawMessage
-	ids         int
+	*servertest.NodeClient // events: connection, serverSideEmit
+	tb                     testing.TB
+	url                    string
+	results                chan map[string]json.RawMessage
+	ids                    int
 }
 
 // call sends a command and returns the value of its result.
@@ -332,15 +332,15 @@ func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
 func mustNodeServerEnv(t *testing.T, redisURL, prefix string, extra ...string) *nodeServer {
 	t.Helper()
 	mustInstallNodeRedis(t)
-	msgs := make(chan nodeMsg, 1024)
+	msgs := make(chan servertest.NodeMsg, 1024)
 	lines := make(chan map[string]json.RawMessage, 1024)
 	env := append([]string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1", "REDIS_ADAPTER="}, extra...)
-	stdin := startNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
+	stdin := servertest.StartNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
 		defer close(msgs)
 		defer close(lines)
 		for sc.Scan() {
 			var raw map[string]json.RawMessage
-			var m nodeMsg
+			var m servertest.NodeMsg
 			if json.Unmarshal(sc.Bytes(), &raw) != nil || json.Unmarshal(sc.Bytes(), &m) != nil {
 				t.Errorf("node server printed %q", sc.Text())
 				continue
@@ -356,7 +356,7 @@ func mustNodeServerEnv(t *testing.T, redisURL, prefix string, extra ...string) *
 			}
 		}
 	}, "server.js")
-	s := &nodeServer{nodeClient: servertest.NewNodeClient(t, stdin, msgs), tb: t}
+	s := &nodeServer{NodeClient: servertest.NewNodeClient(t, stdin, msgs), tb: t}
 	s.results = lines
 	select {
 	case raw, ok := <-lines:

@@ -12,6 +12,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
+
+	"feedrt/server/servertest"
 )
 
 // A mixed cluster: a Node server (socket.io 4.8.4 on
@@ -24,11 +28,11 @@ import (
 func TestMixedClusterPosts(t *testing.T) {
 	node, g := mustNodeAndGo(t)
 
-	onNode := connected(
-		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
-		mustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"polling"}}),
+	onNode := servertest.Connected(
+		servertest.MustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
+		servertest.MustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"polling"}}),
 	)
-	onGo := connected(mustNodeClient(t, map[string]any{"url": g.url, "version": 4}))[0]
+	onGo := servertest.Connected(servertest.MustNodeClient(t, map[string]any{"url": g.url, "version": 4}))[0]
 
 	api, _ := mustUser(t, g.url, "mia@example.com", "Mia")
 	created := api.mustCreatePost("Made in Go", "read by Node", 6)
@@ -72,7 +76,7 @@ func TestMixedClusterRooms(t *testing.T) {
 	joinLocal(t, io, g2id, "vip")
 
 	type client struct {
-		c     *nodeClient
+		c     *servertest.NodeClient
 		plain bool // on the Node server: no recovery offset
 	}
 	clients := map[string]client{"n1": {n1, true}, "n2": {n2, true}, "g1": {g1, false}, "g2": {g2, false}}
@@ -196,15 +200,15 @@ func TestMixedClusterManagement(t *testing.T) {
 
 	// socketsJoin from Node moves Go's sockets; from Go, Node's.
 	node.Send(map[string]any{"op": "socketsJoin", "rooms": []string{"red"}, "target": []string{"from-node"}})
-	waitFor(t, "g1 in from-node", func() bool { return inRoom(io, g1id, "from-node") })
+	storetest.WaitFor(t, "g1 in from-node", func() bool { return inRoom(io, g1id, "from-node") })
 	io.Except("red").SocketsJoin("from-go")
-	waitFor(t, "n1 in from-go", func() bool {
+	storetest.WaitFor(t, "n1 in from-go", func() bool {
 		var s []struct{ ID string }
 		_ = json.Unmarshal(node.call(map[string]any{"op": "fetchSockets", "rooms": []string{"from-go"}}), &s)
 		return len(s) == 1 && s[0].ID == string(n1id)
 	})
 	node.Send(map[string]any{"op": "socketsLeave", "target": []string{"from-node"}})
-	waitFor(t, "g1 out of from-node", func() bool { return !inRoom(io, g1id, "from-node") })
+	storetest.WaitFor(t, "g1 out of from-node", func() bool { return !inRoom(io, g1id, "from-node") })
 	rooms := node.call(map[string]any{"op": "allRooms"})
 	if !strings.Contains(string(rooms), `"red"`) || !strings.Contains(string(rooms), `"from-go"`) {
 		t.Errorf("Node's allRooms: %s", rooms)

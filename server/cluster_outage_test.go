@@ -8,6 +8,8 @@ import (
 
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
+
+	"feedrt/store/storetest"
 )
 
 // startRedis runs a redis-server of the test's own (servertest.StartRedis),
@@ -29,25 +31,25 @@ func TestClusterRedisOutage(t *testing.T) {
 	rp := startRedis(t, servertest.RedisConfig{})
 	cluster := mustCluster(t, rp.URL(), false, 2)
 	a, b := cluster.gos[0], cluster.gos[1]
-	onA := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
-	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
+	onA := servertest.MustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
+	onB := servertest.MustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
 	onA.MustConnect()
 	onB.MustConnect()
 	api, _ := mustUser(t, b.url, "otto@example.com", "Otto")
 	create := func(title string) { t.Helper(); api.mustCreatePostWithin(3*time.Second, title, "redis outage", 7) }
-	title := func(c *nodeClient) string {
+	title := func(c *servertest.NodeClient) string {
 		t.Helper()
 		ev := decodeArg(t, waitEvent(t, c, "posts").Args[0])
 		post, _ := ev["post"].(map[string]any)
 		return fmt.Sprint(post["title"])
 	}
 	ready := func(env *testEnv) int {
-		status, _ := do(t, "GET", env.url+"/readyz", "")
+		status, _ := servertest.Do(t, "GET", env.url+"/readyz", "")
 		return status
 	}
 
 	create("Before the outage")
-	for _, c := range []*nodeClient{onA, onB} {
+	for _, c := range []*servertest.NodeClient{onA, onB} {
 		if got := title(c); got != "Before the outage" {
 			t.Errorf("before: %q", got)
 		}
@@ -55,11 +57,11 @@ func TestClusterRedisOutage(t *testing.T) {
 	noLeaks := ferretdbtest.LeakCheck(t)
 
 	rp.Stop()
-	waitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
-	if status, body := do(t, "GET", b.url+"/readyz", ""); status != 503 || !jsonEqual([]byte(body), `{"message":"Not ready: a dependency is unavailable.","data":[]}`) {
+	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
+	if status, body := servertest.Do(t, "GET", b.url+"/readyz", ""); status != 503 || !jsonEqual([]byte(body), `{"message":"Not ready: a dependency is unavailable.","data":[]}`) {
 		t.Errorf("/readyz during the outage: %d %s", status, body)
 	}
-	if status, _ := do(t, "GET", a.url+"/healthz", ""); status != 200 {
+	if status, _ := servertest.Do(t, "GET", a.url+"/healthz", ""); status != 200 {
 		t.Errorf("/healthz during the outage: %d", status)
 	}
 	dropped := b.srv.cluster.Dropped()
@@ -84,10 +86,10 @@ func TestClusterRedisOutage(t *testing.T) {
 	// post and the burst) has been given up (within CommandTimeout) before
 	// Redis comes back. One still being retried when Redis is back is
 	// delivered late, to every server.
-	waitFor(t, "B to give up the publishes of the outage", func() bool { return b.srv.cluster.Dropped() == dropped+1+burst })
+	storetest.WaitFor(t, "B to give up the publishes of the outage", func() bool { return b.srv.cluster.Dropped() == dropped+1+burst })
 
 	rp.Start()
-	waitFor(t, "/readyz 200 again", func() bool { return ready(a) == 200 && ready(b) == 200 })
+	storetest.WaitFor(t, "/readyz 200 again", func() bool { return ready(a) == 200 && ready(b) == 200 })
 	cluster.waitAll(t)
 	create("After the outage")
 	// A's client missed all B sent while Redis was down (pub/sub keeps

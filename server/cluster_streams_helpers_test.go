@@ -118,7 +118,7 @@ func (s *streamsSetup) mustNode(t *testing.T) *nodeServer {
 // other: a reader that starts at the stream's end ("$", as Node's) misses
 // what was added before it, so each emitter repeats a "link" event until
 // each watcher (one per server) has had one from each emitter.
-func linked(t *testing.T, emitters map[string]func(), watchers ...*nodeClient) {
+func linked(t *testing.T, emitters map[string]func(), watchers ...*servertest.NodeClient) {
 	t.Helper()
 	stop := repeating(func() bool {
 		for _, emit := range emitters {
@@ -171,7 +171,7 @@ func nodeLink(n *nodeServer) func() {
 
 // waitEventAny waits for the named event, with or without a recovery
 // offset.
-func waitEventAny(t *testing.T, c *nodeClient, name string) nodeMsg {
+func waitEventAny(t *testing.T, c *servertest.NodeClient, name string) servertest.NodeMsg {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -180,13 +180,13 @@ func waitEventAny(t *testing.T, c *nodeClient, name string) nodeMsg {
 		}
 	}
 	t.Fatalf("no %q event", name)
-	return nodeMsg{}
+	return servertest.NodeMsg{}
 }
 
 // packetsUntil collects the text of the event packets a client with the
 // raw option receives, "link" ones aside, up to and including the first
 // of the event named last.
-func packetsUntil(t *testing.T, c *nodeClient, last string) []string {
+func packetsUntil(t *testing.T, c *servertest.NodeClient, last string) []string {
 	t.Helper()
 	var got []string
 	deadline := time.Now().Add(10 * time.Second)
@@ -226,7 +226,7 @@ func packetNames(packets []string) []string {
 
 // postPackets collects the text of the `posts` packets a client with the
 // raw option receives, up to and including the post titled last.
-func postPackets(t *testing.T, c *nodeClient, last string) []string {
+func postPackets(t *testing.T, c *servertest.NodeClient, last string) []string {
 	t.Helper()
 	var got []string
 	deadline := time.Now().Add(15 * time.Second)
@@ -248,7 +248,7 @@ func postPackets(t *testing.T, c *nodeClient, last string) []string {
 
 // postTitles collects the titles of the `posts` events c receives until
 // the post titled last (included), "link" events and others aside.
-func postTitles(t *testing.T, c *nodeClient, last string) []string {
+func postTitles(t *testing.T, c *servertest.NodeClient, last string) []string {
 	t.Helper()
 	var titles []string
 	deadline := time.Now().Add(15 * time.Second)

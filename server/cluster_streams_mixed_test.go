@@ -11,6 +11,8 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
+
+	"feedrt/store/storetest"
 )
 
 // A Go server and a Node server (socket.io 4.8.4 on
@@ -25,7 +27,7 @@ type streamsMixed struct {
 	g          *testEnv
 	io         *socket.Server
 	node       *nodeServer
-	wGo, wNode *nodeClient
+	wGo, wNode *servertest.NodeClient
 	wGoID      socket.SocketId
 	wNodeID    string
 }
@@ -44,15 +46,15 @@ func mustStreamsMixed(t *testing.T) *streamsMixed {
 	linked(t, map[string]func(){"go": goLink(m.io, "go"), "node": nodeLink(m.node)}, m.wGo, m.wNode)
 	// The requests (fetchSockets, serverSideEmit) wait for the answers of
 	// as many servers as listen on the channel.
-	waitFor(t, "both servers counted by both", func() bool {
+	storetest.WaitFor(t, "both servers counted by both", func() bool {
 		return m.io.Sockets().Adapter().ServerCount() == 2 && string(m.node.call(map[string]any{"op": "serverCount"})) == "2"
 	})
 	return m
 }
 
-func mustRawClient(t *testing.T, url string) *nodeClient {
+func mustRawClient(t *testing.T, url string) *servertest.NodeClient {
 	t.Helper()
-	return mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
+	return servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
 }
 
 // goEmit and nodeEmit broadcast event with one argument, given as JSON
@@ -106,7 +108,7 @@ func TestStreamsMixedRecovery(t *testing.T) {
 		name      string
 		url       string
 		join      func(id string)
-		watcher   *nodeClient // a client of this server in red
+		watcher   *servertest.NodeClient // a client of this server in red
 		dropCheck func(id string) bool
 	}
 	goSide := side{"Go", m.g.url, func(id string) { joinLocal(t, m.io, socket.SocketId(id), "red") }, m.wGo,
@@ -129,23 +131,23 @@ func TestStreamsMixedRecovery(t *testing.T) {
 			from.join(id)
 			seen := fmt.Sprintf("seen-%d", i)
 			m.goEmit(seen, 0, []string{"red"}, nil) // c's offset: an event it received
-			for _, w := range []*nodeClient{c, m.wGo, m.wNode} {
+			for _, w := range []*servertest.NodeClient{c, m.wGo, m.wNode} {
 				packetsUntil(t, w, seen)
 			}
 
 			lb.hold()
 			lb.cut()
 			c.Next(10*time.Second, "disconnect")
-			waitFor(t, from.name+" to see the drop", func() bool { return from.dropCheck(id) })
-			waitFor(t, "the session in Redis", func() bool {
+			storetest.WaitFor(t, from.name+" to see the drop", func() bool { return from.dropCheck(id) })
+			storetest.WaitFor(t, "the session in Redis", func() bool {
 				session, ok := m.s.session(t, id)
 				return ok && strings.Contains(fmt.Sprint(session["rooms"]), "red")
 			})
 			// Missed: from both servers, to all, to red, to other rooms,
 			// excepting red. Each wait makes the stream's order the order
 			// written here (a server's own broadcasts keep theirs).
-			rec := map[*nodeClient][]string{}
-			upTo := func(w *nodeClient, event string) { rec[w] = append(rec[w], packetsUntil(t, w, event)...) }
+			rec := map[*servertest.NodeClient][]string{}
+			upTo := func(w *servertest.NodeClient, event string) { rec[w] = append(rec[w], packetsUntil(t, w, event)...) }
 			m.goEmit("m1", ordered{"Q&A <b>", 1.5, []any{nil, true, 5000000000}}, nil, nil)
 			upTo(m.wNode, "m1")
 			m.nodeEmit("m2", `{"b":1,"a":{"z":"<&>","y":[1.5,null,-3]}}`, []string{"red"}, nil)
@@ -199,7 +201,7 @@ func TestStreamsMixedCluster(t *testing.T) {
 	if s, ok := m.io.Sockets().Sockets().Load(m.wGoID); ok {
 		s.SetData(ordered{"go", 1, []any{true}})
 	}
-	clients := map[string]*nodeClient{"g1": m.wGo, "g2": g2, "n1": m.wNode, "n2": n2}
+	clients := map[string]*servertest.NodeClient{"g1": m.wGo, "g2": g2, "n1": m.wNode, "n2": n2}
 
 	// The same text everywhere, whoever sent it: a post created on Go,
 	// an object Node emits with its keys out of order.
@@ -333,7 +335,7 @@ func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
 	emit("seen") // c's offset: an event it received
 	packetsUntil(t, c, "seen")
 	packetsUntil(t, w, "seen")
-	waitFor(t, "the Go process to keep the session in Redis", func() bool {
+	storetest.WaitFor(t, "the Go process to keep the session in Redis", func() bool {
 		_, ok := s.session(t, first.ID)
 		return ok
 	})

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
+
+	"feedrt/store/storetest"
 )
 
 // TestStreamsRedisRestart stops Redis under two Go servers on the
@@ -21,22 +23,22 @@ func TestStreamsRedisRestart(t *testing.T) {
 	rp := startRedis(t, servertest.RedisConfig{Durable: true})
 	s := newStreams(t, rp.URL())
 	a, b := mustStart(t, s.config(t)), mustStart(t, s.config(t))
-	onA := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
-	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
+	onA := servertest.MustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
+	onB := servertest.MustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
 	onA.MustConnect()
 	onB.MustConnect()
 	linked(t, map[string]func(){"a": goLink(a.srv.SocketIO(), "a"), "b": goLink(b.srv.SocketIO(), "b")}, onA, onB)
 	api, _ := mustUser(t, b.url, "ines@example.com", "Ines")
 	create := func(title string) { t.Helper(); api.mustCreatePostWithin(3*time.Second, title, "redis restart", 9) }
-	ready := func(env *testEnv) int { status, _ := do(t, "GET", env.url+"/readyz", ""); return status }
+	ready := func(env *testEnv) int { status, _ := servertest.Do(t, "GET", env.url+"/readyz", ""); return status }
 
 	create("Before")
-	for _, c := range []*nodeClient{onA, onB} {
+	for _, c := range []*servertest.NodeClient{onA, onB} {
 		postTitles(t, c, "Before")
 	}
 
 	rp.Stop()
-	waitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
+	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
 	start := time.Now()
 	create("During")
 	if got := postTitles(t, onB, "During"); !slices.Equal(got, []string{"During"}) {
@@ -58,12 +60,12 @@ func TestStreamsRedisRestart(t *testing.T) {
 	}
 
 	rp.Start()
-	waitFor(t, "B ready again", func() bool { return ready(b) == 200 })
+	storetest.WaitFor(t, "B ready again", func() bool { return ready(b) == 200 })
 	after := []string{"After 1", "After 2", "After 3"}
 	for _, title := range after {
 		create(title)
 	}
-	waitFor(t, "A ready again", func() bool { return ready(a) == 200 })
+	storetest.WaitFor(t, "A ready again", func() bool { return ready(a) == 200 })
 
 	if got := postTitles(t, onB, "After 3"); !slices.Equal(got, after) {
 		t.Errorf("B's client got %v", got)
@@ -78,7 +80,7 @@ func TestStreamsRedisRestart(t *testing.T) {
 	}
 	// Nothing more: a marker from B is the next `posts` or later event.
 	_ = b.srv.SocketIO().Emit("end")
-	for name, c := range map[string]*nodeClient{"A": onA, "B": onB} {
+	for name, c := range map[string]*servertest.NodeClient{"A": onA, "B": onB} {
 		if extra := slices.DeleteFunc(eventsUntil(t, c, "end"), func(n string) bool { return n == "link" || n == "news" }); len(extra) != 0 {
 			t.Errorf("%s's client got more: %v", name, extra)
 		}

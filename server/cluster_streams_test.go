@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
+
+	"feedrt/store/storetest"
 )
 
 // Two cmd/server processes on one Redis stream (REDIS_ADAPTER=streams),
@@ -28,7 +30,7 @@ func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiCl
 // linkedPosts makes B's posts reach watcher, a client of A: a post every
 // 100 ms until one arrives (A's stream reader may start after the
 // first), and returns the title of the last it created.
-func linkedPosts(t *testing.T, api *apiClient, watcher *nodeClient) string {
+func linkedPosts(t *testing.T, api *apiClient, watcher *servertest.NodeClient) string {
 	t.Helper()
 	title := ""
 	i := 0
@@ -54,8 +56,8 @@ func linkedPosts(t *testing.T, api *apiClient, watcher *nodeClient) string {
 func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	s, a, b, api := mustProcessPair(t)
 	lb := mustLB(t, a.url)
-	raw := func(url string) *nodeClient {
-		return mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
+	raw := func(url string) *servertest.NodeClient {
+		return servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
 	}
 	c, watcher := raw(lb.url()), raw(a.url)
 	first := c.MustConnect()
@@ -76,7 +78,7 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	// In the stream: A's watcher got them through it. And A has kept the
 	// session in Redis (a process persists it when the connection drops).
 	live := postPackets(t, watcher, "Missed post 3")
-	waitFor(t, "a session in Redis", func() bool { return s.sessionKeys(t) > 0 })
+	storetest.WaitFor(t, "a session in Redis", func() bool { return s.sessionKeys(t) > 0 })
 
 	lb.release(b.url)
 	again := c.MustConnect()
@@ -99,14 +101,14 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
 	_, a, b, api := mustProcessPair(t)
 	lb := mustLB(t, a.url)
-	var onA []*nodeClient
-	ids := map[*nodeClient]any{}
+	var onA []*servertest.NodeClient
+	ids := map[*servertest.NodeClient]any{}
 	for range 2 {
-		c := mustNodeClient(t, map[string]any{"url": lb.url(), "version": 4, "transports": []string{"websocket"}})
+		c := servertest.MustNodeClient(t, map[string]any{"url": lb.url(), "version": 4, "transports": []string{"websocket"}})
 		ids[c] = c.MustConnect().ID
 		onA = append(onA, c)
 	}
-	onB := mustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
+	onB := servertest.MustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
 	onB.MustConnect()
 	linkedPosts(t, api, onA[0])
 

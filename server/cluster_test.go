@@ -12,6 +12,10 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/redisadapter"
+
+	"feedrt/store/storetest"
+
+	"feedrt/server/servertest"
 )
 
 // TestClusterPosts: with two servers on one Redis, clients of server A
@@ -20,7 +24,7 @@ import (
 func TestClusterPosts(t *testing.T) {
 	a, b := mustGoPair(t)
 
-	watchers := append(mustWatchers(t, a.url), connected(mustNodeClient(t, map[string]any{"url": b.url, "version": 4}))...)
+	watchers := append(mustWatchers(t, a.url), servertest.Connected(servertest.MustNodeClient(t, map[string]any{"url": b.url, "version": 4}))...)
 	api, _ := mustUser(t, b.url, "bea@example.com", "Bea")
 	post := api.mustCreatePost("Made on B", "for A's clients", 5)["post"].(map[string]any)
 	updated := editThenDelete(t, api, post, "Edited on B", "still for A")
@@ -49,7 +53,7 @@ func TestClusterRoomsAndExcept(t *testing.T) {
 	joinLocal(t, ioA, a2id, "blue")
 	joinLocal(t, ioB, b1id, "red")
 	joinLocal(t, ioB, b2id, "red", "vip")
-	clients := map[string]*nodeClient{"a1": a1, "a2": a2, "b1": b1, "b2": b2}
+	clients := map[string]*servertest.NodeClient{"a1": a1, "a2": a2, "b1": b1, "b2": b2}
 
 	check := func(from *socket.Server, emits func(), want map[string][]string) {
 		t.Helper()
@@ -127,9 +131,9 @@ func TestClusterFetchSockets(t *testing.T) {
 		t.Errorf("direct emit: %s", got)
 	}
 	remote.Join("green")
-	waitFor(t, "b1 in green", func() bool { return inRoom(p.ioB, p.b1id, "green") })
+	storetest.WaitFor(t, "b1 in green", func() bool { return inRoom(p.ioB, p.b1id, "green") })
 	remote.Leave("red")
-	waitFor(t, "b1 out of red", func() bool { return !inRoom(p.ioB, p.b1id, "red") })
+	storetest.WaitFor(t, "b1 out of red", func() bool { return !inRoom(p.ioB, p.b1id, "red") })
 	remote.Disconnect(true) // true: the connection is closed too
 	if m := p.b1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" && m.Reason != "transport close" {
 		t.Errorf("b1 disconnect reason %q", m.Reason)
@@ -153,12 +157,12 @@ func TestClusterSocketsJoinLeaveDisconnect(t *testing.T) {
 	joinLocal(t, p.ioB, p.b2id, "vip")
 
 	p.ioA.Except("vip").SocketsJoin("team")
-	waitFor(t, "a1 and b1 in team", func() bool { return inRoom(p.ioA, p.a1id, "team") && inRoom(p.ioB, p.b1id, "team") })
+	storetest.WaitFor(t, "a1 and b1 in team", func() bool { return inRoom(p.ioA, p.a1id, "team") && inRoom(p.ioB, p.b1id, "team") })
 	if inRoom(p.ioB, p.b2id, "team") {
 		t.Error("b2 (vip) joined team")
 	}
 	p.ioB.In("team").SocketsLeave("team")
-	waitFor(t, "team empty", func() bool { return !inRoom(p.ioA, p.a1id, "team") && !inRoom(p.ioB, p.b1id, "team") })
+	storetest.WaitFor(t, "team empty", func() bool { return !inRoom(p.ioA, p.a1id, "team") && !inRoom(p.ioB, p.b1id, "team") })
 
 	p.ioA.In("vip").DisconnectSockets(false)
 	if m := p.b2.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
@@ -219,7 +223,7 @@ func TestClusterBroadcastWithAck(t *testing.T) {
 	for i, env := range []*testEnv{a, b, b} {
 		rawAcker(t, env.url, fmt.Sprintf("client %d", i))
 	}
-	waitFor(t, "1 socket on A, 2 on B", func() bool {
+	storetest.WaitFor(t, "1 socket on A, 2 on B", func() bool {
 		return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 2
 	})
 	answer := newAck()
@@ -264,7 +268,7 @@ func TestClusterConfig(t *testing.T) {
 // session back and the events B sent while it was away.
 func TestClusterRecovery(t *testing.T) {
 	a, b := mustGoPair(t)
-	c := mustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
+	c := servertest.MustNodeClient(t, map[string]any{"url": a.url, "version": 4, "transports": []string{"websocket"}})
 	first := c.MustConnect()
 	api, _ := mustUser(t, b.url, "rita@example.com", "Rita")
 	post := func(title string) { t.Helper(); api.mustCreatePost(title, "recovery", 8) }
@@ -273,7 +277,7 @@ func TestClusterRecovery(t *testing.T) {
 
 	c.Send(map[string]any{"op": "drop", "ms": 1500})
 	c.Next(5*time.Second, "disconnect")
-	waitFor(t, "A to see the drop", func() bool { return a.srv.SocketIO().Sockets().Sockets().Len() == 0 })
+	storetest.WaitFor(t, "A to see the drop", func() bool { return a.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	post("Missed post 1")
 	post("Missed post 2")
 

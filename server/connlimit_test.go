@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // TestMaxConnections: under a flood of connections held open (idle on
@@ -72,7 +74,7 @@ func TestMaxConnections(t *testing.T) {
 		}
 		// Silent: the server takes it (it counts one more) or refuses
 		// it (a reset).
-		waitFor(t, "the connection taken or refused", func() bool {
+		storetest.WaitFor(t, "the connection taken or refused", func() bool {
 			if env.srv.openConns() > before {
 				return true
 			}
@@ -106,7 +108,7 @@ func TestMaxConnections(t *testing.T) {
 		c.Close()
 	}
 	flood = nil
-	waitFor(t, "the flood's connections gone", func() bool { return env.srv.openConns() <= 1 })
+	storetest.WaitFor(t, "the flood's connections gone", func() bool { return env.srv.openConns() <= 1 })
 	if err := healthz(&http.Client{}); err != nil {
 		t.Errorf("/healthz on a new connection after the flood: %v", err)
 	}
@@ -134,7 +136,7 @@ func TestLentConnectionCountedOnce(t *testing.T) {
 		_, _ = io.Copy(io.Discard, res.Body)
 	}
 	exchange("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n") // to the poller
-	waitFor(t, "one connection, on the poller", func() bool { return env.srv.openConns() == 1 })
+	storetest.WaitFor(t, "one connection, on the poller", func() bool { return env.srv.openConns() == 1 })
 	exchange("GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n") // lent to net/http
 	if n := env.srv.openConns(); n != 1 {
 		t.Errorf("%d connections counted, want the one", n)

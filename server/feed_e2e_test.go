@@ -7,6 +7,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
+
+	"feedrt/server/servertest"
 )
 
 // TestFeedEndToEnd: two official socket.io-client apps (4.x and 2.x)
@@ -17,9 +21,9 @@ func TestFeedEndToEnd(t *testing.T) { forEachStore(t, feedEndToEnd) }
 
 func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 	env := mustStart(t, useStore)
-	watchers := connected(
-		mustNodeClient(t, map[string]any{"url": env.url, "version": 4}),
-		mustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
+	watchers := servertest.Connected(
+		servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4}),
+		servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 2}),
 	)
 
 	api, userID := mustUser(t, env.url, "Ada@Example.com", "Ada")
@@ -44,12 +48,12 @@ func feedEndToEnd(t *testing.T, useStore func(*Config)) {
 
 // mustWatchers connects a client of each kind the server must serve:
 // socket.io-client 4.x over WebSocket, 4.x over long-polling, and 2.x.
-func mustWatchers(t *testing.T, url string) []*nodeClient {
+func mustWatchers(t *testing.T, url string) []*servertest.NodeClient {
 	t.Helper()
-	return connected(
-		mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}}),
-		mustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"polling"}}),
-		mustNodeClient(t, map[string]any{"url": url, "version": 2}),
+	return servertest.Connected(
+		servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}}),
+		servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"polling"}}),
+		servertest.MustNodeClient(t, map[string]any{"url": url, "version": 2}),
 	)
 }
 
@@ -70,7 +74,7 @@ func editThenDelete(t *testing.T, api *apiClient, post map[string]any, title, co
 
 // checkLifecycle checks that the next three `posts` events of every
 // watcher are the create of post, its update to updated, and its delete.
-func checkLifecycle(t *testing.T, watchers []*nodeClient, post, updated map[string]any) {
+func checkLifecycle(t *testing.T, watchers []*servertest.NodeClient, post, updated map[string]any) {
 	t.Helper()
 	for i, w := range watchers {
 		ev := decodeArg(t, waitEvent(t, w, "posts").Args[0])
@@ -189,7 +193,7 @@ func feedConcurrentCreates(t *testing.T, useStore func(*Config)) {
 // with Node's connection state recovery.
 func TestRecoveryAfterDrop(t *testing.T) {
 	env := mustStart(t, nil)
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
 	first := c.MustConnect()
 	api, _ := mustUser(t, env.url, "carol@example.com", "Carol")
 	// Recovery resumes after the last event the client got (its offset),
@@ -199,7 +203,7 @@ func TestRecoveryAfterDrop(t *testing.T) {
 
 	c.Send(map[string]any{"op": "drop", "ms": 2000})
 	c.Next(5*time.Second, "disconnect")
-	waitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
+	storetest.WaitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	var titles []string
 	for i := range 2 {
 		title := fmt.Sprintf("Missed post %d", i)

@@ -19,7 +19,6 @@ import (
 
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
-	"feedrt/store/storetest"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -152,21 +151,6 @@ func (e *testEnv) stop(tb testing.TB) {
 	})
 }
 
-// The Node and Go clients and the raw HTTP and WebSocket helpers live in
-// servertest, shared with cmd/server and cmd/conformance.
-type (
-	nodeClient = servertest.NodeClient
-	nodeMsg    = servertest.NodeMsg
-)
-
-var (
-	mustNodeClient = servertest.MustNodeClient
-	connected      = servertest.Connected
-	startNode      = servertest.StartNode
-	mustDial       = servertest.MustDial
-	do             = servertest.Do
-)
-
 // pngBytes is a small valid PNG.
 func pngBytes(t testing.TB, shade uint8) []byte {
 	t.Helper()
@@ -200,7 +184,7 @@ func webSocketURL(httpURL string) string {
 // Read set last stays until the test sets another.
 func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
 	tb.Helper()
-	c := mustDial(tb, url)
+	c := servertest.MustDial(tb, url)
 	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
 		tb.Fatalf("open packet %q", msg)
 	}
@@ -209,12 +193,6 @@ func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
 		tb.Fatalf("connect packet %q", msg)
 	}
 	return c
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	storetest.WaitFor(t, what, 10*time.Second, cond)
 }
 
 // ack collects one acknowledgement. Its callback only hands the answer

@@ -13,6 +13,8 @@ import (
 	"feedrt/server/metrics/metricstest"
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
+
+	"feedrt/store/storetest"
 )
 
 // withMetrics is a config edit that turns metrics on, on a free port.
@@ -54,7 +56,7 @@ func (f metricFamilies) value(name string, pairs ...string) float64 {
 func waitMetric(t *testing.T, env *testEnv, want float64, name string, pairs ...string) {
 	t.Helper()
 	var got float64
-	waitFor(t, fmt.Sprintf("%s%v = %v", name, pairs, want), func() bool {
+	storetest.WaitFor(t, fmt.Sprintf("%s%v = %v", name, pairs, want), func() bool {
 		got = scrape(t, env).value(name, pairs...)
 		return got == want
 	})
@@ -72,7 +74,7 @@ func TestMetricsHTTPStoreImages(t *testing.T) {
 			t.Errorf("no %s", name)
 		}
 	}
-	if status, _ := do(t, "GET", env.url+"/metrics", ""); status != 404 {
+	if status, _ := servertest.Do(t, "GET", env.url+"/metrics", ""); status != 404 {
 		t.Errorf("GET /metrics on the public port: %d, want 404", status)
 	}
 
@@ -87,7 +89,7 @@ func TestMetricsHTTPStoreImages(t *testing.T) {
 	// just after the answer went out: poll.
 	waitMetric(t, env, 1, "feedrt_http_requests_total", "route", "/feed/post", "method", "POST", "status", "2xx")
 	handshake(t, env.url+"/socket.io/")
-	if status, _ := do(t, "GET", env.url+"/no/such/path", ""); status != 404 {
+	if status, _ := servertest.Do(t, "GET", env.url+"/no/such/path", ""); status != 404 {
 		t.Errorf("unknown path: %d", status)
 	}
 	// This one and the public port's /metrics.
@@ -168,7 +170,7 @@ func TestMetricsStoreUnavailable(t *testing.T) {
 	if err := db.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "/readyz 200 again", func() bool { status, _ := do(t, "GET", env.url+"/readyz", ""); return status == 200 })
+	storetest.WaitFor(t, "/readyz 200 again", func() bool { status, _ := servertest.Do(t, "GET", env.url+"/readyz", ""); return status == 200 })
 }
 
 // TestMetricsRedis: the cluster's Redis up gauge follows Redis (its own
@@ -182,7 +184,7 @@ func TestMetricsRedis(t *testing.T) {
 
 	api, _ := mustUser(t, env.url, "noor@example.com", "Noor")
 	api.mustCreatePost("Over Redis", "counted", 3)
-	waitFor(t, "the post's broadcast to be published and echoed", func() bool {
+	storetest.WaitFor(t, "the post's broadcast to be published and echoed", func() bool {
 		m := scrape(t, env)
 		return m.value("feedrt_redis_messages_published_total") > before.value("feedrt_redis_messages_published_total") &&
 			m.value("feedrt_redis_messages_received_total") > before.value("feedrt_redis_messages_received_total")
@@ -200,7 +202,7 @@ func TestMetricsRedis(t *testing.T) {
 // and a client's close are counted with their cause and reason.
 func TestMetricsSockets(t *testing.T) {
 	env := mustStart(t, withMetrics)
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "reconnection": false})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "reconnection": false})
 	c.MustConnect()
 	waitMetric(t, env, 1, "feedrt_sockets_connected")
 	waitMetric(t, env, 1, "feedrt_sockets_connected", "transport", "websocket", "protocol", "4") // upgraded
@@ -214,7 +216,7 @@ func TestMetricsSockets(t *testing.T) {
 	waitMetric(t, env, 1, "feedrt_socket_broadcasts_total", "event", "posts")
 	waitMetric(t, env, 1, "feedrt_socket_fanout_duration_seconds")
 
-	if status, _ := do(t, "GET", env.url+"/socket.io/?EIO=4&transport=carrier-pigeon", ""); status != 400 {
+	if status, _ := servertest.Do(t, "GET", env.url+"/socket.io/?EIO=4&transport=carrier-pigeon", ""); status != 400 {
 		t.Errorf("bad transport: %d", status)
 	}
 	waitMetric(t, env, 1, "feedrt_socket_handshake_failures_total", "cause", "unknown_transport")

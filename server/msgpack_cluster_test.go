@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+
+	"feedrt/server/servertest"
 )
 
 // Mixed clusters on socket.io-msgpack-parser: a Node server (socket.io
@@ -48,7 +50,7 @@ func TestMsgpackMixedClusterStreams(t *testing.T) {
 // the Node server's client with the content the Go server's own client
 // gets; an event Node emits (nested values, binary) reaches the Go
 // server's client as emitted.
-func crossBroadcasts(t *testing.T, node *nodeServer, g *testEnv, nodeEvent func(string) []json.RawMessage, onGo *nodeClient) {
+func crossBroadcasts(t *testing.T, node *nodeServer, g *testEnv, nodeEvent func(string) []json.RawMessage, onGo *servertest.NodeClient) {
 	t.Helper()
 	api, _ := mustUser(t, g.url, "pack@example.com", "Pack")
 	created := api.mustCreatePost("Packed in Go", "read through Node", 4)

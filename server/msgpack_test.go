@@ -10,6 +10,10 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/realtime"
+
+	"feedrt/store/storetest"
+
+	"feedrt/server/servertest"
 )
 
 // useMsgpack is the config edit of SOCKETIO_PARSER=msgpack.
@@ -17,13 +21,13 @@ func useMsgpack(c *Config) { c.SocketIO.Parser = realtime.ParserMsgpack }
 
 // mustMsgpackClient starts socket.io-client 4.x with
 // socket.io-msgpack-parser on url (plus opts).
-func mustMsgpackClient(t *testing.T, url string, opts map[string]any) *nodeClient {
+func mustMsgpackClient(t *testing.T, url string, opts map[string]any) *servertest.NodeClient {
 	t.Helper()
 	all := map[string]any{"url": url, "version": 4, "parser": "msgpack"}
 	for k, v := range opts {
 		all[k] = v
 	}
-	return mustNodeClient(t, all)
+	return servertest.MustNodeClient(t, all)
 }
 
 // addMsgpackHandlers gives the test server what the client drives: on
@@ -131,7 +135,7 @@ func TestMsgpackNodeClient(t *testing.T) {
 			// the same id.
 			c.Send(map[string]any{"op": "drop", "ms": 1500})
 			c.Next(5*time.Second, "disconnect")
-			waitFor(t, "the server to see the drop", func() bool { return io.Sockets().Sockets().Len() == 0 })
+			storetest.WaitFor(t, "the server to see the drop", func() bool { return io.Sockets().Sockets().Len() == 0 })
 			var titles []string
 			for i := range 2 {
 				title := fmt.Sprintf("Missed post %d", i)
@@ -161,7 +165,7 @@ func TestMsgpackAdminUI(t *testing.T) {
 	env := mustStart(t, func(c *Config) { withAdminUI(t, false)(c); useMsgpack(c) })
 	c := mustMsgpackClient(t, env.url, map[string]any{"transports": []string{"websocket"}})
 	id, _ := c.MustConnect().ID.(string)
-	admin := &adminSocket{nodeClient: mustMsgpackClient(t, env.url, map[string]any{"namespace": "/admin",
+	admin := &adminSocket{NodeClient: mustMsgpackClient(t, env.url, map[string]any{"namespace": "/admin",
 		"auth": map[string]any{"username": adminUser, "password": adminPassword}, "reconnection": false})}
 	admin.MustConnect()
 	if session := str(admin.wait(t, "session", nil)[0]); len(session) != 16 {

@@ -129,7 +129,7 @@ func mustNodeWire(t *testing.T) string {
 	t.Helper()
 	mustInstallNodeRedis(t)
 	ports := make(chan int, 1)
-	startNode(t, nodeRedisDir, nil, func(sc *bufio.Scanner, stop <-chan struct{}) {
+	servertest.StartNode(t, nodeRedisDir, nil, func(sc *bufio.Scanner, stop <-chan struct{}) {
 		for sc.Scan() {
 			var m struct {
 				Ev   string `json:"ev"`

@@ -11,6 +11,10 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
+
+	"feedrt/server/servertest"
 )
 
 // The SOCKETIO_* settings that are Node's socket.io/engine.io options,
@@ -29,9 +33,9 @@ func TestOptionPath(t *testing.T) {
 	for _, slash := range []bool{true, false} {
 		t.Run(fmt.Sprintf("addTrailingSlash=%v", slash), func(t *testing.T) {
 			env := mustStart(t, func(c *Config) { c.SocketIO.Path, c.SocketIO.AddTrailingSlash = "/api/socket.io", slash })
-			watchers := connected(
-				mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "path": "/api/socket.io"}),
-				mustNodeClient(t, map[string]any{"url": env.url, "version": 2, "path": "/api/socket.io"}),
+			watchers := servertest.Connected(
+				servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "path": "/api/socket.io"}),
+				servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 2, "path": "/api/socket.io"}),
 			)
 			api, _ := mustUser(t, env.url, "path@example.com", "Path")
 			api.mustCreatePost("Prefixed", "behind a proxy prefix", 1)
@@ -43,11 +47,11 @@ func TestOptionPath(t *testing.T) {
 			openPacket(t, env.url+"/api/socket.io/")
 			// Node compares the path as sent: an encoded dot is another path.
 			for _, other := range []string{"/socket.io/", "/api/socket%2Eio/", "/api%2Fsocket.io/"} {
-				if status, body := do(t, "GET", env.url+other+"?EIO=4&transport=polling", ""); status != 404 {
+				if status, body := servertest.Do(t, "GET", env.url+other+"?EIO=4&transport=polling", ""); status != 404 {
 					t.Errorf("%s: %d %q, want the REST 404", other, status, body)
 				}
 			}
-			status, body := do(t, "GET", env.url+"/api/socket.io?EIO=4&transport=polling", "")
+			status, body := servertest.Do(t, "GET", env.url+"/api/socket.io?EIO=4&transport=polling", "")
 			if slash && status != 404 || !slash && (status != 200 || !strings.HasPrefix(body, "0{")) {
 				t.Errorf("no trailing slash: %d %q", status, body)
 			}
@@ -96,7 +100,7 @@ func TestOptionTransports(t *testing.T) {
 				}
 			} else {
 				mustRawSocket(t, webSocketURL(env.url))
-				if status, body := do(t, "GET", base+"?EIO=4&transport=polling", ""); status != 400 || !jsonEqual([]byte(body), unknown) {
+				if status, body := servertest.Do(t, "GET", base+"?EIO=4&transport=polling", ""); status != 400 || !jsonEqual([]byte(body), unknown) {
 					t.Errorf("polling handshake: %d %q, want 400 %s", status, body, unknown)
 				}
 			}
@@ -105,7 +109,7 @@ func TestOptionTransports(t *testing.T) {
 				if cc.transports != nil {
 					opts["transports"] = cc.transports
 				}
-				m := mustNodeClient(t, opts).Next(10*time.Second, "connect", "connect_error")
+				m := servertest.MustNodeClient(t, opts).Next(10*time.Second, "connect", "connect_error")
 				if got := m.Ev == "connect"; got != cc.connects || got && m.Transport != tc.allowed[0] {
 					t.Errorf("client %d %v: %s %q over %q, want connected=%v", cc.version, cc.transports, m.Ev, m.Message, m.Transport, cc.connects)
 				}
@@ -128,14 +132,14 @@ func TestOptionPing(t *testing.T) {
 	if open["pingInterval"] != 400.0 || open["pingTimeout"] != 700.0 || open["maxPayload"] != 123456.0 {
 		t.Errorf("open packet %v, want pingInterval 400, pingTimeout 700, maxPayload 123456", open)
 	}
-	var clients []*nodeClient
+	var clients []*servertest.NodeClient
 	var ids []any
 	for _, opts := range []map[string]any{
 		{"version": 4, "transports": []string{"websocket"}}, {"version": 4, "transports": []string{"polling"}},
 		{"version": 2, "transports": []string{"websocket"}}, {"version": 2, "transports": []string{"polling"}},
 	} {
 		opts["url"], opts["reconnection"] = env.url, false
-		c := mustNodeClient(t, opts)
+		c := servertest.MustNodeClient(t, opts)
 		clients, ids = append(clients, c), append(ids, c.MustConnect().ID)
 	}
 	start := time.Now()
@@ -178,14 +182,14 @@ func TestOptionMaxHTTPBufferSize(t *testing.T) {
 						}
 					})
 				})
-				c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{transport}, "reconnection": false})
+				c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{transport}, "reconnection": false})
 				id := c.MustConnect().ID
 				c.Send(map[string]any{"op": "emit", "event": "big", "args": []any{big}})
 				if limit == 0 {
 					if m := c.Next(15*time.Second, "disconnect"); m.Reason == "" {
 						t.Errorf("disconnect without a reason")
 					}
-					waitFor(t, "the session closed", func() bool { return env.srv.SocketIO().Engine().ClientsCount() == 0 })
+					storetest.WaitFor(t, "the session closed", func() bool { return env.srv.SocketIO().Engine().ClientsCount() == 0 })
 					if len(got) != 0 {
 						t.Errorf("a message past the default limit (%d) reached the handler", env.srv.cfg.SocketIO.MaxHTTPBufferSize)
 					}
@@ -215,7 +219,7 @@ func TestOptionMaxHTTPBufferSize(t *testing.T) {
 // was away. With recovery on, the same drop recovers: TestRecoveryAfterDrop.
 func TestOptionRecoveryOff(t *testing.T) {
 	env := mustStart(t, func(c *Config) { c.Recovery.Enabled = false })
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
 	first := c.MustConnect()
 	api, _ := mustUser(t, env.url, "norecovery@example.com", "Nora")
 	title := func() string {
@@ -234,7 +238,7 @@ func TestOptionRecoveryOff(t *testing.T) {
 
 	c.Send(map[string]any{"op": "drop", "ms": 500})
 	c.Next(5*time.Second, "disconnect")
-	waitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
+	storetest.WaitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
 	api.mustCreatePost("Missed post", "while away", 2)
 	again := c.MustConnect()
 	if again.Recovered || again.ID == first.ID {
@@ -254,7 +258,7 @@ func TestOptionAllowUpgrades(t *testing.T) {
 	if up, _ := json.Marshal(openPacket(t, env.url+"/socket.io/")["upgrades"]); string(up) != "[]" {
 		t.Errorf("open packet upgrades %s, want []", up)
 	}
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "reconnection": false})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "reconnection": false})
 	id := c.MustConnect().ID
 	waitPings(t, env.url, 3, 10*time.Second) // several intervals, far more than an upgrade takes
 	c.Send(map[string]any{"op": "state"})
@@ -276,7 +280,7 @@ func TestOptionConnectTimeout(t *testing.T) {
 	mustRawSocket(t, webSocketURL(env.url)) // joins "/" at once
 
 	start := time.Now()
-	silent := mustDial(t, webSocketURL(env.url))
+	silent := servertest.MustDial(t, webSocketURL(env.url))
 	if _, msg := silent.Read(); !strings.HasPrefix(msg, "0{") {
 		t.Fatalf("open packet %q", msg)
 	}
@@ -284,7 +288,7 @@ func TestOptionConnectTimeout(t *testing.T) {
 		t.Fatal("WebSocket session without CONNECT still open")
 	}
 	sid := handshake(t, env.url+"/socket.io/")
-	status, body := do(t, "GET", env.url+"/socket.io/?EIO=4&transport=polling&sid="+sid, "")
+	status, body := servertest.Do(t, "GET", env.url+"/socket.io/?EIO=4&transport=polling&sid="+sid, "")
 	if status != 200 || body != "1" {
 		t.Errorf("polling session without CONNECT: %d %q, want the close packet", status, body)
 	}
@@ -292,7 +296,7 @@ func TestOptionConnectTimeout(t *testing.T) {
 		t.Errorf("closed after %v, before the timeout", took)
 	}
 	// The session that joined is the one left, its socket connected.
-	waitFor(t, "the sessions without CONNECT gone", func() bool { return env.srv.SocketIO().Engine().ClientsCount() == 1 })
+	storetest.WaitFor(t, "the sessions without CONNECT gone", func() bool { return env.srv.SocketIO().Engine().ClientsCount() == 1 })
 	if n := env.srv.SocketIO().Sockets().Sockets().Len(); n != 1 {
 		t.Errorf("%d sockets, want the one that joined", n)
 	}
@@ -302,7 +306,7 @@ func TestOptionConnectTimeout(t *testing.T) {
 // Socket.IO path with its slash) and returns its open packet.
 func openPacket(t *testing.T, base string) map[string]any {
 	t.Helper()
-	status, body := do(t, "GET", base+"?EIO=4&transport=polling", "")
+	status, body := servertest.Do(t, "GET", base+"?EIO=4&transport=polling", "")
 	if status != 200 || !strings.HasPrefix(body, "0{") {
 		t.Fatalf("handshake at %s: %d %q", base, status, body)
 	}
@@ -341,7 +345,7 @@ func TestOptionRecoverySkipMiddlewares(t *testing.T) {
 				calls.Add(1)
 				next(nil)
 			})
-			c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+			c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
 			c.MustConnect()
 			api, _ := mustUser(t, env.url, fmt.Sprintf("skip%v@example.com", skip), "Sam")
 			api.mustCreatePost("Seen post", "an offset to recover from", 1)
@@ -366,7 +370,7 @@ func TestOptionRecoverySkipMiddlewares(t *testing.T) {
 // SOCKETIO_RECOVERY_MAX_DISCONNECTION_DURATION comes back as a new one.
 func TestOptionRecoveryWindow(t *testing.T) {
 	env := mustStart(t, func(c *Config) { c.Recovery.MaxDisconnectionDuration = 300 * time.Millisecond })
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
 	first := c.MustConnect()
 	api, _ := mustUser(t, env.url, "window@example.com", "Wendy")
 	api.mustCreatePost("Seen post", "an offset to recover from", 1)

@@ -45,7 +45,7 @@ func mustNodeOptions(t *testing.T, opts map[string]any) string {
 		t.Fatal(err)
 	}
 	ports := make(chan int, 1)
-	startNode(t, nodeRedisDir, nil, func(sc *bufio.Scanner, stop <-chan struct{}) {
+	servertest.StartNode(t, nodeRedisDir, nil, func(sc *bufio.Scanner, stop <-chan struct{}) {
 		for sc.Scan() {
 			var m struct {
 				Ev   string `json:"ev"`
@@ -287,7 +287,7 @@ func TestNodeParityTransports(t *testing.T) {
 			// And the allowed transport still works on both.
 			for name, base := range map[string]string{"node": nodeURL, "go": g.url} {
 				if tc.allowed == "websocket" {
-					c := mustDial(t, webSocketURL(base))
+					c := servertest.MustDial(t, webSocketURL(base))
 					if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
 						t.Errorf("%s: WebSocket open packet %q", name, msg)
 					}
@@ -423,7 +423,7 @@ func mustServeCORSPage(t *testing.T) string {
 	bundle := filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "dist", "socket.io.min.js")
 	if _, err := os.Stat(bundle); err != nil {
 		// Starting a Node client runs npm ci in testdata/clients first.
-		mustNodeClient(t, map[string]any{"url": "http://127.0.0.1:1", "reconnection": false})
+		servertest.MustNodeClient(t, map[string]any{"url": "http://127.0.0.1:1", "reconnection": false})
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {

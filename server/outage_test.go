@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"feedrt/store/mongostore/ferretdbtest"
+
+	"feedrt/server/servertest"
 )
 
 // TestMongoOutage stops the database under a running server: requests get
@@ -17,7 +19,7 @@ func TestMongoOutage(t *testing.T) {
 	db := ferretdbtest.StartServer(t) // its own, to stop it
 	uri := ferretdbtest.WithDatabase(db.URI(), ferretdbtest.DBName(t))
 	env := mustStart(t, func(c *Config) { c.Store.MongoURI = uri })
-	watcher := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	watcher := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
 	watcher.MustConnect()
 	api, _ := mustUser(t, env.url, "dora@example.com", "Dora")
 	create := func(title string) (int, map[string]any) {
@@ -42,10 +44,10 @@ func TestMongoOutage(t *testing.T) {
 			t.Errorf("%s %s during the outage: %d %v, want 503 {message, data: []}", req.method, req.path, status, body)
 		}
 	}
-	if status, _ := do(t, "GET", env.url+"/readyz", ""); status != 503 {
+	if status, _ := servertest.Do(t, "GET", env.url+"/readyz", ""); status != 503 {
 		t.Errorf("/readyz during the outage: %d", status)
 	}
-	if status, _ := do(t, "GET", env.url+"/healthz", ""); status != 200 {
+	if status, _ := servertest.Do(t, "GET", env.url+"/healthz", ""); status != 200 {
 		t.Errorf("/healthz during the outage: %d", status)
 	}
 
@@ -54,7 +56,7 @@ func TestMongoOutage(t *testing.T) {
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		status, _ := do(t, "GET", env.url+"/readyz", "")
+		status, _ := servertest.Do(t, "GET", env.url+"/readyz", "")
 		if status == 200 {
 			break
 		}

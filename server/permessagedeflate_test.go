@@ -48,7 +48,7 @@ setTimeout(() => { out({ ev: 'timeout' }); process.exit(1); }, 20000);
 func needClients(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "package.json")); err != nil {
-		mustNodeClient(t, map[string]any{"url": "http://127.0.0.1:1", "reconnection": false}) // runs npm ci first
+		servertest.MustNodeClient(t, map[string]any{"url": "http://127.0.0.1:1", "reconnection": false}) // runs npm ci first
 	}
 }
 

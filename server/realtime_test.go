@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/servertest"
 )
 
 // addEchoHandlers gives every socket of "/" an "echo" event that answers
@@ -58,7 +60,7 @@ func TestNodeClients(t *testing.T) {
 			if tc.transports != nil {
 				opts["transports"] = tc.transports
 			}
-			c := mustNodeClient(t, opts)
+			c := servertest.MustNodeClient(t, opts)
 			m := c.MustConnect()
 			if m.Transport != tc.wantFirst {
 				t.Errorf("connected over %q, want %q", m.Transport, tc.wantFirst)
@@ -102,7 +104,7 @@ func TestNodeClients(t *testing.T) {
 // With connection state recovery on, the server appends the packet's
 // offset (a string) to every event, exactly as Node does; it is checked
 // and removed here so callers see the arguments that were emitted.
-func waitEvent(t *testing.T, c *nodeClient, name string) nodeMsg {
+func waitEvent(t *testing.T, c *servertest.NodeClient, name string) servertest.NodeMsg {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -118,7 +120,7 @@ func waitEvent(t *testing.T, c *nodeClient, name string) nodeMsg {
 		return m
 	}
 	t.Fatalf("no %q event", name)
-	return nodeMsg{}
+	return servertest.NodeMsg{}
 }
 
 // jsonEqual compares two JSON texts by value.
@@ -138,7 +140,7 @@ func jsonEqual(a json.RawMessage, b string) bool {
 func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 	env := mustStart(t, nil, WithHTTPTimeouts(500*time.Millisecond, 500*time.Millisecond))
 	addEchoHandlers(env.srv.SocketIO())
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	c.MustConnect()
 	// What is tested: the connection outlives the deadlines net/http set
 	// on it, so time must pass them.
@@ -158,7 +160,7 @@ func TestWebSocketOutlivesHTTPTimeouts(t *testing.T) {
 // before the sockets close.
 func TestBroadcastOrderAndDrain(t *testing.T) {
 	env := mustStart(t, nil)
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	c.MustConnect()
 	const n = 300
 	for i := range n {

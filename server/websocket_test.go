@@ -13,6 +13,8 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
+
+	"feedrt/store/storetest"
 )
 
 // TestSlowClientDropped: a WebSocket client that stops reading is dropped
@@ -22,7 +24,7 @@ import (
 func TestSlowClientDropped(t *testing.T) {
 	env := mustStart(t, func(c *Config) { c.SocketIO.MaxQueued, c.SocketIO.WriteTimeout = 32<<20, 500*time.Millisecond })
 	mustRawSocket(t, webSocketURL(env.url)) // the slow client: connected, it reads nothing from now on
-	fast := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	fast := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	fast.MustConnect()
 
 	big := strings.Repeat("x", 256<<10)
@@ -75,17 +77,17 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 	stopStream := func() { once.Do(func() { close(stop); <-done }) }
 	t.Cleanup(stopStream) // before the server stops, if the test fails
 
-	var clients []*nodeClient
+	var clients []*servertest.NodeClient
 	var seqs []*seqCheck
 	for i := range 6 {
 		// Each client joins further on in the stream than the one before.
 		at := sent.Load() + 50
-		waitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
+		storetest.WaitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
 		version := 4
 		if i%3 == 2 {
 			version = 2
 		}
-		c := mustNodeClient(t, map[string]any{"url": env.url, "version": version, "reconnection": false, "listen": []string{"seq"}})
+		c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": version, "reconnection": false, "listen": []string{"seq"}})
 		c.MustConnect()
 		clients = append(clients, c)
 		// Its socket is in the namespace now: every event from this one
@@ -95,9 +97,9 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 	for _, s := range seqs {
 		s.readUntilUpgrade()
 	}
-	waitFor(t, "every session on WebSocket", func() bool { return webSocketSessions(env) == len(clients) })
+	storetest.WaitFor(t, "every session on WebSocket", func() bool { return webSocketSessions(env) == len(clients) })
 	at := sent.Load() + 200 // and more events after the last upgrade
-	waitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
+	storetest.WaitFor(t, fmt.Sprintf("event %d sent", at), func() bool { return sent.Load() >= at })
 	stopStream()
 	n := int(sent.Load())
 	for _, s := range seqs {
@@ -119,7 +121,7 @@ func TestBroadcastOrderAcrossUpgrade(t *testing.T) {
 type seqCheck struct {
 	t                           *testing.T
 	client                      int
-	c                           *nodeClient
+	c                           *servertest.NodeClient
 	connectedAt                 int // events sent when it had connected
 	first, next                 int
 	upgraded                    bool
@@ -142,7 +144,7 @@ func (s *seqCheck) readTo(n int) {
 	}
 }
 
-func (s *seqCheck) take(m nodeMsg) {
+func (s *seqCheck) take(m servertest.NodeMsg) {
 	s.t.Helper()
 	if m.Ev == "upgrade" {
 		if m.Transport != "websocket" || s.upgraded {
@@ -188,7 +190,7 @@ func webSocketSessions(env *testEnv) int {
 // closed: closing waits for the transport's queue.
 func TestServerDisconnectAfterBurst(t *testing.T) {
 	env := mustStart(t, nil)
-	c := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	c.MustConnect()
 	const n = 200
 	pad := strings.Repeat("x", 16<<10)
@@ -322,7 +324,7 @@ func TestBroadcastFollowsConnects(t *testing.T) {
 	expect(a, 1)
 	expect(b, 1)
 	_ = b.Close()
-	waitFor(t, "the closed socket to leave", func() bool { return env.srv.io.Engine().ClientsCount() == 1 })
+	storetest.WaitFor(t, "the closed socket to leave", func() bool { return env.srv.io.Engine().ClientsCount() == 1 })
 	c := mustRawSocket(t, ws)
 	env.srv.bc.Broadcast("news", map[string]any{"i": 2})
 	expect(a, 2)
@@ -340,7 +342,7 @@ func TestSilentClientsDropped(t *testing.T) {
 	for range 5 {
 		mustRawSocket(t, webSocketURL(env.url)) // connected to "/", never read again
 	}
-	reader := mustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
+	reader := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false})
 	reader.MustConnect()
 	api, _ := mustUser(t, env.url, "writer@example.com", "Writer")
 	content := strings.Repeat("x", env.srv.cfg.Posts.MaxContentLength-10)

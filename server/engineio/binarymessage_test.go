@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"feedrt/store/storetest"
 )
 
 // TestBinaryMessage: a binary Message (the msgpack parser's broadcast) is
@@ -29,7 +31,7 @@ func TestBinaryMessage(t *testing.T) {
 	}
 	_, url := pollingSession(t, e)
 	upSid, _ := pollingSession(t, e)
-	waitUntil(t, "4 sessions", func() bool { return e.srv.ClientsCount() == 4 })
+	storetest.WaitFor(t, "4 sessions", func() bool { return e.srv.ClientsCount() == 4 })
 	e.broadcast(m)
 
 	if typ, got, err := ws4.ReadMessage(); err != nil || typ != websocket.BinaryMessage || !bytes.Equal(got, data) {
@@ -103,7 +105,7 @@ func TestBinaryMessageDeflate(t *testing.T) {
 	if b0, _ := readRawFrame(t, conn, br); b0 != 0x81 {
 		t.Fatalf("open frame %#x", b0)
 	}
-	waitUntil(t, "the session", func() bool { return e.srv.ClientsCount() == 1 })
+	storetest.WaitFor(t, "the session", func() bool { return e.srv.ClientsCount() == 1 })
 	data := []byte(bigText(4 << 10))
 	m := NewBinaryMessage(data)
 	e.broadcast(m)

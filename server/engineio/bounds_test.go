@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // dropObserver counts the clients dropped, by cause.
@@ -37,7 +39,7 @@ func silentClients(t *testing.T, e *testEngine, n int) []net.Conn {
 		conns[i] = dialRaw(t, addr)
 		t.Cleanup(func() { conns[i].Close() })
 	}
-	waitUntil(t, "every session open", func() bool { return e.srv.ClientsCount() == uint64(n) })
+	storetest.WaitFor(t, "every session open", func() bool { return e.srv.ClientsCount() == uint64(n) })
 	return conns
 }
 
@@ -83,7 +85,7 @@ func TestSilentClientsShareBroadcasts(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	waitUntil(t, "the sessions closed and the poller's connections gone", func() bool {
+	storetest.WaitFor(t, "the sessions closed and the poller's connections gone", func() bool {
 		return e.srv.ClientsCount() == 0 && e.srv.PollerConns() == 0
 	})
 	if q := e.srv.QueuedBytes(); q != 0 {
@@ -117,10 +119,10 @@ func TestSlowClientDroppedAtItsBound(t *testing.T) {
 	m := NewMessage([]byte(strings.Repeat("x", 50_000)))
 	for i := range 400 { // 20 MB: past the kernel's buffers and the bound
 		// A burst the reader keeps up with: at most 8 broadcasts ahead.
-		waitUntil(t, "the reader to keep up", func() bool { return read.Load() >= int64(i-8) })
+		storetest.WaitFor(t, "the reader to keep up", func() bool { return read.Load() >= int64(i-8) })
 		e.broadcast(m)
 	}
-	waitUntil(t, "the silent client dropped", func() bool { return obs.count(SlowConnection) == 1 })
+	storetest.WaitFor(t, "the silent client dropped", func() bool { return obs.count(SlowConnection) == 1 })
 	if r := e.waitClose(t); r != "transport error" {
 		t.Errorf("close reason %q, want transport error", r)
 	}

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"feedrt/store/storetest"
 )
 
 // testOptions are short timings for tests.
@@ -183,7 +185,7 @@ func (e *testEngine) heldGet(t testing.TB, sid, url string) <-chan httpAnswer {
 // waitHeld waits until the server holds a polling GET of session sid.
 func (e *testEngine) waitHeld(t testing.TB, sid string) {
 	t.Helper()
-	waitUntil(t, "a GET of "+sid+" to be held", func() bool { return e.socket(sid).view.Writable() })
+	storetest.WaitFor(t, "a GET of "+sid+" to be held", func() bool { return e.socket(sid).view.Writable() })
 }
 
 // dialWS opens a WebSocket to the engine with query, closed at cleanup.
@@ -534,18 +536,6 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// waitUntil polls cond until it holds or 5 s pass.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling the condition
-	}
-}
-
 // dialRaw opens a WebSocket session without a reading goroutine: the
 // handshake by hand, then the connection is left alone.
 func dialRaw(tb testing.TB, addr string) net.Conn {
@@ -600,7 +590,7 @@ func TestChildProcessInheritsNoConnection(t *testing.T) {
 	}
 }
 
-// TestPollingOnNetHTTP: without ServeConnections, polling stays with
+// TestPollingOnNetHTTP: without ServeKeepAlive, polling stays with
 // net/http (a GET waits on its goroutine) and works the same.
 func TestPollingOnNetHTTP(t *testing.T) {
 	e := mustEngineOn(t, noPings, false)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"feedrt/store/storetest"
 )
 
 // TestWebSocketResumesReading: a client that sends faster than its
@@ -26,7 +28,7 @@ func TestWebSocketResumesReading(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "the packet queue to pass MaxPayload", func() bool {
+	storetest.WaitFor(t, "the packet queue to pass MaxPayload", func() bool {
 		c := e.srv.sessions()
 		return len(c) == 1 && c[0].inboundFull()
 	})

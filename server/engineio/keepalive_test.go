@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // The deadlines of keep-alive connections on the poller, as net/http's
@@ -87,7 +89,7 @@ func TestPollerIdleTimeout(t *testing.T) {
 			t.Fatalf("closed %v after the request, before the idle timeout (%v)", d, testIdleTimeout)
 		}
 	}
-	waitUntil(t, "the poller to let the connections go", func() bool { return e.srv.PollerConns() == 0 })
+	storetest.WaitFor(t, "the poller to let the connections go", func() bool { return e.srv.PollerConns() == 0 })
 }
 
 // TestPollerHeaderTimeout: a request header trickled a byte at a time

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // BenchmarkIdleWebSockets reports what idle WebSocket sessions cost the
@@ -43,7 +45,7 @@ func benchIdle(b *testing.B, n int, open func(testing.TB, string) net.Conn, read
 		for range n {
 			conns = append(conns, open(b, addr))
 		}
-		waitUntil(b, "every session in place", func() bool { return ready(e, n) })
+		storetest.WaitFor(b, "every session in place", func() bool { return ready(e, n) })
 		heap1, g1 := heapInUse(), runtime.NumGoroutine()
 		b.ReportMetric(float64(heap1-heap0)/float64(n), "heapB/conn")
 		b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"feedrt/store/storetest"
 )
 
 // Transports, AllowUpgrades and Cookie, held to what Node's engine.io
@@ -144,7 +146,7 @@ func TestPollingOnly(t *testing.T) {
 	addr := strings.TrimPrefix(e.hs.URL, "http://")
 	conn, br, sid := handshakeOn(t, addr)
 	defer conn.Close()
-	waitUntil(t, "the connection on the poller", func() bool { return e.srv.PollerConns() > 0 })
+	storetest.WaitFor(t, "the connection on the poller", func() bool { return e.srv.PollerConns() > 0 })
 	for _, req := range []string{
 		"GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n",
 		"GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"feedrt/store/storetest"
 )
 
 // deflating turns permessage-deflate on, with Node's threshold.
@@ -148,7 +150,7 @@ func TestDeflateSharedFrame(t *testing.T) {
 		}
 		clients = append(clients, raw{conn, br, offer != ""})
 	}
-	waitUntil(t, "30 sessions", func() bool { return e.srv.ClientsCount() == 30 })
+	storetest.WaitFor(t, "30 sessions", func() bool { return e.srv.ClientsCount() == 30 })
 	data := bigText(8 << 10)
 	m := NewMessage([]byte(data))
 	before := e.srv.deflates.Load()

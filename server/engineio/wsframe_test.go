@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // clientFrame is a frame as a client sends it: masked (unless unmasked),
@@ -203,7 +205,7 @@ func TestCloseBeforeListeners(t *testing.T) {
 	if _, err := conn.Write(clientFrame(0x80|opText, []byte("4x"), true)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the session closed", func() bool { return srv.ClientsCount() == 0 })
+	storetest.WaitFor(t, "the session closed", func() bool { return srv.ClientsCount() == 0 })
 	close(release)
 	select {
 	case r := <-closes:

@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"feedrt/store/storetest"
 )
 
 // stacks is every goroutine's stack.
@@ -30,7 +32,7 @@ func TestCloseWaitsForCallbacks(t *testing.T) {
 		a.Close()
 		close(closed)
 	}()
-	waitUntil(t, "Close to wait for the callback", func() bool {
+	storetest.WaitFor(t, "Close to wait for the callback", func() bool {
 		return strings.Contains(stacks(), "redisadapter.(*Callbacks).Close")
 	})
 	select {

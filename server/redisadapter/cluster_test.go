@@ -280,9 +280,9 @@ func TestDeadRedis(t *testing.T) {
 		t.Errorf("fetchSockets with Redis down took %v", d)
 	}
 	// The publisher has tried the queued broadcasts and given up.
-	waitUntil(t, "the publishes to fail", func() bool { return c.pub.Dropped() >= 5000 })
+	storetest.WaitFor(t, "the publishes to fail", func() bool { return c.pub.Dropped() >= 5000 })
 	// The observer hears of each drop just after the count moves.
-	waitUntil(t, "the observer to hear of every drop", func() bool {
+	storetest.WaitFor(t, "the observer to hear of every drop", func() bool {
 		return uint64(obs.failed.Load()+obs.queueFull.Load()) == c.pub.Dropped()
 	})
 	if n := obs.published.Load(); n != 0 {
@@ -355,7 +355,7 @@ func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
 		t.Errorf("%d emits, queue %d, none dropped: the emits waited for the publisher", n, queue)
 	}
 	// Each publish gives up after CommandTimeout: all are dropped.
-	waitUntil(t, "every publish to be given up", func() bool { return c.pub.Dropped() == n })
+	storetest.WaitFor(t, "every publish to be given up", func() bool { return c.pub.Dropped() == n })
 }
 
 // emitAll emits n broadcasts on io; it fails the test if they have not
@@ -375,12 +375,6 @@ func emitAll(t *testing.T, io *socket.Server, n int) {
 	case <-time.After(time.Minute):
 		t.Fatalf("%d broadcasts have not returned after a minute", n)
 	}
-}
-
-// waitUntil polls cond for up to 30 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	storetest.WaitFor(t, what, 30*time.Second, cond)
 }
 
 // waitGoroutines waits until no more goroutines than before are left

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
 )
 
 // recordingObserver adds up what a Cluster tells it.
@@ -51,7 +53,7 @@ func TestObserver(t *testing.T) {
 	waitCount(t, s1, 2)
 
 	_ = s1.Emit("news", 1)
-	waitUntil(t, "the broadcast to be published and echoed", func() bool {
+	storetest.WaitFor(t, "the broadcast to be published and echoed", func() bool {
 		return obs.published.Load() >= 1 && obs.received.Load() >= 1
 	})
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
 )
 
 var entryID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
@@ -40,7 +42,7 @@ func TestBroadcasts(t *testing.T) {
 	waitServers(t, a, 2)
 	ca, cb := connect(t, a, ""), connect(t, b, "")
 	b.io.In(socket.Room(ca.sid)).SocketsJoin("red") // ca is on A
-	waitFor(t, "the join to reach A", func() bool {
+	storetest.WaitFor(t, "the join to reach A", func() bool {
 		s, ok := a.io.Sockets().Sockets().Load(socket.SocketId(ca.sid))
 		return ok && s.Rooms().Has("red")
 	})
@@ -108,7 +110,7 @@ func TestRecoveryAcrossServers(t *testing.T) {
 
 	rdb := mustRedis(t, url)
 	ca.Close()
-	waitFor(t, "the session in Redis", func() bool {
+	storetest.WaitFor(t, "the session in Redis", func() bool {
 		n, _ := rdb.Exists(t.Context(), opts.SessionKeyPrefix+ca.pid).Result()
 		return n == 1
 	})
@@ -138,7 +140,7 @@ func TestRecoveryAcrossServers(t *testing.T) {
 	}
 	// The restore took the key (GETDEL); B keeps it again now that the
 	// socket is connected there, with its rooms.
-	waitFor(t, "B to keep the restored session", func() bool {
+	storetest.WaitFor(t, "B to keep the restored session", func() bool {
 		sess, err := readSession(t, rdb, opts.SessionKeyPrefix+ca.pid)
 		return err == nil && sess.Sid == socket.SocketId(ca.sid) && sess.Rooms.Has("red")
 	})
@@ -147,7 +149,7 @@ func TestRecoveryAcrossServers(t *testing.T) {
 // waitStreamLen waits until the stream holds n entries.
 func waitStreamLen(t *testing.T, rdb *redis.Client, stream string, n int64) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%d entries in the stream", n), func() bool {
+	storetest.WaitFor(t, fmt.Sprintf("%d entries in the stream", n), func() bool {
 		l, _ := rdb.XLen(t.Context(), stream).Result()
 		return l >= n
 	})

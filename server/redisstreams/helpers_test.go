@@ -186,14 +186,8 @@ func (c *client) event(t *testing.T) []any {
 	return args
 }
 
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	storetest.WaitFor(t, what, 10*time.Second, cond)
-}
-
 // waitServers waits until n servers listen on the namespace "/".
 func waitServers(t *testing.T, n *node, want int64) {
 	t.Helper()
-	waitFor(t, "the servers to subscribe", func() bool { return n.io.Sockets().Adapter().ServerCount() == want })
+	storetest.WaitFor(t, "the servers to subscribe", func() bool { return n.io.Sockets().Adapter().ServerCount() == want })
 }

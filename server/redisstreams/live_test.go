@@ -11,6 +11,8 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/redisadapter"
+
+	"feedrt/store/storetest"
 )
 
 // manualTicker makes the session refresh of a cluster built with opts
@@ -88,7 +90,7 @@ func TestLiveSessionLifecycle(t *testing.T) {
 
 	c := connect(t, a, "")
 	key := opts.SessionKeyPrefix + c.pid
-	waitFor(t, "the session written at connect", func() bool {
+	storetest.WaitFor(t, "the session written at connect", func() bool {
 		s, err := readSession(t, rdb, key)
 		return err == nil && s.Sid == socket.SocketId(c.sid) && s.Pid == socket.PrivateSessionId(c.pid) && s.Rooms.Len() == 1 && s.Rooms.Has(socket.Room(c.sid))
 	})
@@ -98,12 +100,12 @@ func TestLiveSessionLifecycle(t *testing.T) {
 
 	sock := serverSocket(t, a, c)
 	sock.Join("red", "blue")
-	waitFor(t, "the session rewritten on join", func() bool {
+	storetest.WaitFor(t, "the session rewritten on join", func() bool {
 		s, err := readSession(t, rdb, key)
 		return err == nil && s.Rooms.Has("red") && s.Rooms.Has("blue")
 	})
 	sock.Leave("blue")
-	waitFor(t, "the session rewritten on leave", func() bool {
+	storetest.WaitFor(t, "the session rewritten on leave", func() bool {
 		s, err := readSession(t, rdb, key)
 		return err == nil && s.Rooms.Has("red") && !s.Rooms.Has("blue")
 	})
@@ -115,7 +117,7 @@ func TestLiveSessionLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	tick <- time.Now()
-	waitFor(t, "the session refreshed", func() bool {
+	storetest.WaitFor(t, "the session refreshed", func() bool {
 		s, err := readSession(t, rdb, key)
 		return err == nil && redisadapter.AsMap(s.Data)["user"] == "u1" && rdb.PTTL(t.Context(), key).Val() > 5*time.Second
 	})
@@ -123,7 +125,7 @@ func TestLiveSessionLifecycle(t *testing.T) {
 	// A transport close is recoverable: the library persists the final
 	// state, and the key stays when the socket leaves.
 	c.Close()
-	waitFor(t, "the socket to leave", func() bool {
+	storetest.WaitFor(t, "the socket to leave", func() bool {
 		_, ok := a.io.Sockets().Sockets().Load(socket.SocketId(c.sid))
 		return !ok
 	})
@@ -156,9 +158,9 @@ func TestLiveSessionDeletedOnIntentionalDisconnect(t *testing.T) {
 			c := connect(t, a, "")
 			defer c.Close()
 			key := opts.SessionKeyPrefix + c.pid
-			waitFor(t, "the session written at connect", func() bool { return rdb.Exists(t.Context(), key).Val() == 1 })
+			storetest.WaitFor(t, "the session written at connect", func() bool { return rdb.Exists(t.Context(), key).Val() == 1 })
 			disconnect(c)
-			waitFor(t, "the session deleted", func() bool { return rdb.Exists(t.Context(), key).Val() == 0 })
+			storetest.WaitFor(t, "the session deleted", func() bool { return rdb.Exists(t.Context(), key).Val() == 0 })
 			// And nothing writes it back.
 			flush(t, a.c)
 			if rdb.Exists(t.Context(), key).Val() != 0 {
@@ -184,7 +186,7 @@ func TestRestoreFromLiveSession(t *testing.T) {
 	sock.SetData("d1")
 	tick <- time.Now()
 	key := opts.SessionKeyPrefix + ca.pid
-	waitFor(t, "the session with its rooms and data", func() bool {
+	storetest.WaitFor(t, "the session with its rooms and data", func() bool {
 		s, err := readSession(t, rdb, key)
 		return err == nil && s.Rooms.Has("red") && s.Data == "d1"
 	})
@@ -206,7 +208,7 @@ func TestRestoreFromLiveSession(t *testing.T) {
 	if !restored.Recovered() || !restored.Rooms().Has("red") || restored.Data() != "d1" {
 		t.Errorf("restored socket: recovered %v, rooms %v, data %v", restored.Recovered(), restored.Rooms().Keys(), restored.Data())
 	}
-	waitFor(t, "B to keep the restored session", func() bool {
+	storetest.WaitFor(t, "B to keep the restored session", func() bool {
 		s, err := readSession(t, rdb, key)
 		return err == nil && s.Sid == socket.SocketId(ca.sid) && s.Rooms.Has("red")
 	})
@@ -227,17 +229,17 @@ func TestLiveSessionsRedisDown(t *testing.T) {
 		c := connect(t, a, "")
 		keys = append(keys, opts.SessionKeyPrefix+c.pid)
 	}
-	waitFor(t, "the sessions written at connect", func() bool { return rdb.Exists(t.Context(), keys...).Val() == 3 })
+	storetest.WaitFor(t, "the sessions written at connect", func() bool { return rdb.Exists(t.Context(), keys...).Val() == 3 })
 
 	r.Stop()
 	before := a.c.Dropped()
 	tick <- time.Now()
-	waitFor(t, "the refresh's writes counted as dropped", func() bool { return a.c.Dropped() >= before+3 })
+	storetest.WaitFor(t, "the refresh's writes counted as dropped", func() bool { return a.c.Dropped() >= before+3 })
 
 	r.Start()
 	if err := rdb.Del(t.Context(), keys...).Err(); err != nil {
 		t.Fatal(err)
 	}
 	tick <- time.Now()
-	waitFor(t, "the sessions written again", func() bool { return rdb.Exists(t.Context(), keys...).Val() == 3 })
+	storetest.WaitFor(t, "the sessions written again", func() bool { return rdb.Exists(t.Context(), keys...).Val() == 3 })
 }

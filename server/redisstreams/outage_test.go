@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
+
+	"feedrt/store/storetest"
 )
 
 // startPrivateRedis runs a redis-server of the test's own whose data
@@ -46,7 +48,7 @@ func TestRedisOutage(t *testing.T) {
 	got = append(got, ca.event(t))
 
 	r.Start()
-	waitFor(t, "Redis back for B", func() bool { return b.c.Ping(context.Background()) == nil })
+	storetest.WaitFor(t, "Redis back for B", func() bool { return b.c.Ping(context.Background()) == nil })
 	// Added while A's reader waits to retry: found by reading on from the
 	// last entry A handled, not from the end of the stream.
 	_ = b.io.Emit("after", 4)

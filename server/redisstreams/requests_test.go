@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/store/storetest"
 )
 
 // TestRequests: fetchSockets sees the sockets of both servers (rooms
@@ -113,7 +115,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, fmt.Sprintf("the goroutines to end (%d before)", before), func() bool { return runtime.NumGoroutine() <= before })
+	storetest.WaitFor(t, fmt.Sprintf("the goroutines to end (%d before)", before), func() bool { return runtime.NumGoroutine() <= before })
 }
 
 // TestBroadcastWithAcks: an emit with acknowledgements from A reaches the
@@ -192,7 +194,7 @@ func TestCloseWaitsForCallbacks(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		return string(buf[:runtime.Stack(buf, true)])
 	}
-	waitFor(t, "Close to wait for the callback", func() bool {
+	storetest.WaitFor(t, "Close to wait for the callback", func() bool {
 		return strings.Contains(stacks(), "redisadapter.(*Callbacks).Close")
 	})
 	select {

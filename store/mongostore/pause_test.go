@@ -153,7 +153,7 @@ func TestPausedServer(t *testing.T) {
 	}
 
 	proxy.unpause()
-	storetest.WaitFor(t, "the store answering again", 15*time.Second, func() bool {
+	storetest.WaitFor(t, "the store answering again", func() bool {
 		ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
 		defer cancel()
 		return s.Ping(ctx) == nil

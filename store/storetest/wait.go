@@ -5,16 +5,17 @@ import (
 	"time"
 )
 
-// WaitFor polls cond until it holds, failing the test with what if it does
-// not within timeout. It lives here because every package's tests may
-// import storetest, so tests across the layers wait the same way.
-func WaitFor(tb testing.TB, what string, timeout time.Duration, cond func() bool) {
+// WaitFor polls cond until it holds, failing the test with what if it
+// does not within 30 s (a bound only a failing test reaches). It is the
+// one condition wait of every package's tests: it lives here because
+// every layer's tests may import storetest.
+func WaitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			tb.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond) // polling the condition
+		time.Sleep(5 * time.Millisecond) // polling the condition
 	}
 }
