@@ -13,9 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/store/storetest"
-
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // A mixed cluster: a Node server (socket.io 4.8.4 on

@@ -8,7 +8,6 @@ import (
 
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
-
 	"feedrt/store/storetest"
 )
 

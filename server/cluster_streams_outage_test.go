@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
-
 	"feedrt/store/storetest"
 )
 

@@ -12,10 +12,8 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/redisadapter"
-
-	"feedrt/store/storetest"
-
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // TestClusterPosts: with two servers on one Redis, clients of server A

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"feedrt/store/storetest"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // TestFeedEndToEnd: two official socket.io-client apps (4.x and 2.x)
@@ -201,16 +202,23 @@ func TestRecoveryAfterDrop(t *testing.T) {
 	api.mustCreatePost("Seen post", "before the drop", 2)
 	waitEvent(t, c, "posts")
 
-	c.Send(map[string]any{"op": "drop", "ms": 2000})
+	mustRecoverMissedPosts(t, env.srv.SocketIO(), api, c, first, 2000)
+}
+
+// mustRecoverMissedPosts drops c's connection for ms milliseconds, while
+// two posts are created, and checks that c comes back as the session it
+// connected as (first) and gets both posts' events.
+func mustRecoverMissedPosts(t *testing.T, io *socket.Server, api *apiClient, c *servertest.NodeClient, first servertest.NodeMsg, ms int) {
+	t.Helper()
+	c.Send(map[string]any{"op": "drop", "ms": ms})
 	c.Next(5*time.Second, "disconnect")
-	storetest.WaitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
+	storetest.WaitFor(t, "the server to see the drop", func() bool { return io.Sockets().Sockets().Len() == 0 })
 	var titles []string
 	for i := range 2 {
 		title := fmt.Sprintf("Missed post %d", i)
 		api.mustCreatePost(title, "while away", 3)
 		titles = append(titles, title)
 	}
-
 	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Errorf("reconnect: recovered=%v id %v (was %v), want the same session back", again.Recovered, again.ID, first.ID)

@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"feedrt/server/servertest"
-	"feedrt/store/mongostore/ferretdbtest"
-
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"feedrt/server/servertest"
+	"feedrt/store/mongostore/ferretdbtest"
 )
 
 var verbose = flag.Bool("serverlog", false, "print the server's log during tests")

@@ -13,7 +13,6 @@ import (
 	"feedrt/server/metrics/metricstest"
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
-
 	"feedrt/store/storetest"
 )
 

@@ -10,9 +10,6 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/realtime"
-
-	"feedrt/store/storetest"
-
 	"feedrt/server/servertest"
 )
 
@@ -133,25 +130,7 @@ func TestMsgpackNodeClient(t *testing.T) {
 
 			// Recovery: away while two posts are made, back with them and
 			// the same id.
-			c.Send(map[string]any{"op": "drop", "ms": 1500})
-			c.Next(5*time.Second, "disconnect")
-			storetest.WaitFor(t, "the server to see the drop", func() bool { return io.Sockets().Sockets().Len() == 0 })
-			var titles []string
-			for i := range 2 {
-				title := fmt.Sprintf("Missed post %d", i)
-				api.mustCreatePost(title, "while away", 3)
-				titles = append(titles, title)
-			}
-			again := c.MustConnect()
-			if !again.Recovered || again.ID != first.ID {
-				t.Errorf("reconnect: recovered=%v id %v (was %v), want the same session back", again.Recovered, again.ID, first.ID)
-			}
-			for _, title := range titles {
-				ev := decodeArg(t, waitEvent(t, c, "posts").Args[0])
-				if post, _ := ev["post"].(map[string]any); ev["action"] != "create" || post["title"] != title {
-					t.Errorf("missed event %v, want the create of %q", ev, title)
-				}
-			}
+			mustRecoverMissedPosts(t, io, api, c, first, 1500)
 		})
 	}
 }

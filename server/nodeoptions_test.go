@@ -12,9 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/store/storetest"
-
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // The SOCKETIO_* settings that are Node's socket.io/engine.io options,

@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"feedrt/store/mongostore/ferretdbtest"
-
 	"feedrt/server/servertest"
+	"feedrt/store/mongostore/ferretdbtest"
 )
 
 // TestMongoOutage stops the database under a running server: requests get

@@ -13,7 +13,6 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
-
 	"feedrt/store/storetest"
 )
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
-
 	"feedrt/store/storetest"
 )
 
