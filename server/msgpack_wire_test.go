@@ -1,14 +1,10 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -29,7 +25,7 @@ import (
 // acknowledgement, and the CONNECT_ERROR of an unknown namespace. The
 // session ids differ (and so do their lengths); they are masked.
 func TestMsgpackWireMatchesNode(t *testing.T) {
-	nodeURL := mustNodeWire(t)
+	nodeURL := mustNodeScript(t, "msgpackwire.js")
 	env := mustStart(t, func(c *Config) { useMsgpack(c); c.Recovery.Enabled = false })
 	addWireHandlers(env.srv.SocketIO())
 
@@ -121,30 +117,4 @@ func wireFrames(t *testing.T, base string) [][]byte {
 	send(&parser.Packet{Type: parser.CONNECT, Nsp: "/nope"})
 	refused := read()
 	return [][]byte{connect, ev, bc, ack, refused}
-}
-
-// mustNodeWire starts testdata/noderedis/msgpackwire.js and returns its
-// base URL; the process is killed at cleanup.
-func mustNodeWire(t *testing.T) string {
-	t.Helper()
-	mustInstallNodeRedis(t)
-	ports := make(chan int, 1)
-	servertest.StartNode(t, nodeRedisDir, nil, func(sc *bufio.Scanner, stop <-chan struct{}) {
-		for sc.Scan() {
-			var m struct {
-				Ev   string `json:"ev"`
-				Port int    `json:"port"`
-			}
-			if json.Unmarshal(sc.Bytes(), &m) == nil && m.Ev == "listening" {
-				ports <- m.Port
-			}
-		}
-	}, "msgpackwire.js")
-	select {
-	case port := <-ports:
-		return "http://127.0.0.1:" + strconv.Itoa(port)
-	case <-time.After(20 * time.Second):
-		t.Fatal("node msgpackwire.js did not start")
-		return ""
-	}
 }

@@ -39,11 +39,19 @@ import (
 // cleanup.
 func mustNodeOptions(t *testing.T, opts map[string]any) string {
 	t.Helper()
-	mustInstallNodeRedis(t)
 	raw, err := json.Marshal(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mustNodeScript(t, "options.js", string(raw))
+}
+
+// mustNodeScript starts a script of testdata/noderedis that prints
+// {"ev":"listening","port":N} once it listens, and returns its base URL;
+// the process is killed at cleanup.
+func mustNodeScript(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	mustInstallNodeRedis(t)
 	ports := make(chan int, 1)
 	servertest.StartNode(t, nodeRedisDir, nil, func(sc *bufio.Scanner, stop <-chan struct{}) {
 		for sc.Scan() {
@@ -55,12 +63,12 @@ func mustNodeOptions(t *testing.T, opts map[string]any) string {
 				ports <- m.Port
 			}
 		}
-	}, "options.js", string(raw))
+	}, append([]string{script}, args...)...)
 	select {
 	case port := <-ports:
 		return "http://127.0.0.1:" + strconv.Itoa(port)
 	case <-time.After(20 * time.Second):
-		t.Fatalf("node options.js %s did not start", raw)
+		t.Fatalf("node %s %v did not start", script, args)
 		return ""
 	}
 }
@@ -416,9 +424,9 @@ const corsPage = `<!doctype html>
   socket.on('connect_error', (err) => { window.__log.push({ ev: 'connect_error', message: err.message }); window.__done = true; });
 </script></body></html>`
 
-// mustServeCORSPage serves corsPage and the client bundle on an origin of
-// their own and returns it (http://127.0.0.1:port).
-func mustServeCORSPage(t *testing.T) string {
+// mustServePage serves page and the client bundle on an origin of their
+// own and returns it (http://127.0.0.1:port).
+func mustServePage(t *testing.T, page string) string {
 	t.Helper()
 	bundle := filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "dist", "socket.io.min.js")
 	if _, err := os.Stat(bundle); err != nil {
@@ -428,7 +436,7 @@ func mustServeCORSPage(t *testing.T) string {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, corsPage)
+		_, _ = io.WriteString(w, page)
 	})
 	mux.HandleFunc("GET /socket.io.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bundle) })
 	// No icon: keeps the 404 Chromium would log off the console.
@@ -449,7 +457,7 @@ func mustServeCORSPage(t *testing.T) string {
 func TestNodeParityCORSBrowser(t *testing.T) {
 	needChromium(t)
 	mustInstallAdminUI(t) // playwright-core
-	pageOrigin := mustServeCORSPage(t)
+	pageOrigin := mustServePage(t, corsPage)
 	for _, tc := range []struct {
 		name    string
 		headers string // CORS_HEADERS

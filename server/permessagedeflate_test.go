@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,18 +145,9 @@ func TestPerMessageDeflateBrowser(t *testing.T) {
 	needChromium(t)
 	mustInstallAdminUI(t) // playwright-core
 	needClients(t)
-	bundle := filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "dist", "socket.io.min.js")
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, deflatePage)
-	})
-	mux.HandleFunc("GET /socket.io.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bundle) })
-	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	page := httptest.NewServer(mux)
-	t.Cleanup(page.Close)
+	page := mustServePage(t, deflatePage)
 
-	env := mustStartEnv(t, map[string]string{"SOCKETIO_PER_MESSAGE_DEFLATE": "true", "CORS_ORIGINS": page.URL})
+	env := mustStartEnv(t, map[string]string{"SOCKETIO_PER_MESSAGE_DEFLATE": "true", "CORS_ORIGINS": page})
 	back := strings.Repeat("Sent back compressed, as a post would be. ", 200)[:8<<10]
 	env.srv.SocketIO().On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
@@ -171,7 +159,7 @@ func TestPerMessageDeflateBrowser(t *testing.T) {
 			}
 		})
 	})
-	out := runBrowserScript(t, map[string]any{"page": page.URL + "/?api=" + env.url, "chromium": chromiumPath, "timeoutMs": 30_000})
+	out := runBrowserScript(t, map[string]any{"page": page + "/?api=" + env.url, "chromium": chromiumPath, "timeoutMs": 30_000})
 	want := []browserEvent{
 		{Ev: "connect", Transport: "websocket", Message: "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
 		{Ev: "ack", Message: "65536"},
