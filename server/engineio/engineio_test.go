@@ -675,15 +675,10 @@ func TestPollingMovesToPoller(t *testing.T) {
 // without a goroutine to read the answer, and returns once it is held.
 func (e *testEngine) rawGet(t testing.TB, sid string) net.Conn {
 	t.Helper()
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", sid, addr)
+	p := newRawPoller(t, e)
+	fmt.Fprintf(p.conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", sid, p.addr)
 	e.waitHeld(t, sid)
-	return conn
+	return p.conn
 }
 
 // pollingSessionWith is pollingSession through client.

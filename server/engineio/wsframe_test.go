@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -155,29 +154,12 @@ func TestWebSocketUnmaskedFrame(t *testing.T) {
 	}
 }
 
-// readServerFrame reads one unmasked frame from the server.
+// readServerFrame reads one unmasked frame from the server: its opcode
+// and payload.
 func readServerFrame(t *testing.T, br *bufio.Reader) (op byte, payload []byte) {
 	t.Helper()
-	var hdr [2]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		t.Fatalf("read a frame: %v", err)
-	}
-	n := int(hdr[1] & 0x7f)
-	switch n {
-	case 126:
-		var l [2]byte
-		_, _ = io.ReadFull(br, l[:])
-		n = int(binary.BigEndian.Uint16(l[:]))
-	case 127:
-		var l [8]byte
-		_, _ = io.ReadFull(br, l[:])
-		n = int(binary.BigEndian.Uint64(l[:]))
-	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(br, payload); err != nil {
-		t.Fatalf("read a frame: %v", err)
-	}
-	return hdr[0] & 0x0f, payload
+	b0, p := readRawFrame(t, nil, br)
+	return b0 & 0x0f, p
 }
 
 // TestCloseBeforeListeners: a session that closes while its
