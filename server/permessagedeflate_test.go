@@ -50,14 +50,18 @@ func needClients(t *testing.T) {
 }
 
 // bigAcks answers every "big" event with the length of its string, for
-// the clients of these tests.
-func bigAcks(env *testEnv) {
+// the clients of these tests, and then, unless back is empty, emits back
+// as a "back" event.
+func bigAcks(env *testEnv, back string) {
 	env.srv.SocketIO().On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
 		_ = s.On("big", func(a ...any) {
 			if ack, ok := a[len(a)-1].(socket.Ack); ok {
 				text, _ := a[0].(string)
 				ack([]any{len(text)}, nil)
+				if back != "" {
+					_ = s.Emit("back", back)
+				}
 			}
 		})
 	})
@@ -79,7 +83,7 @@ func TestPerMessageDeflateNodeClient(t *testing.T) {
 	for _, on := range []bool{true, false} {
 		t.Run("on="+strconv.FormatBool(on), func(t *testing.T) {
 			env := mustStartEnv(t, map[string]string{"SOCKETIO_PER_MESSAGE_DEFLATE": strconv.FormatBool(on)})
-			bigAcks(env)
+			bigAcks(env, "")
 			api, _ := mustUser(t, env.url, "deflate@example.com", "Deflate")
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
@@ -149,16 +153,7 @@ func TestPerMessageDeflateBrowser(t *testing.T) {
 
 	env := mustStartEnv(t, map[string]string{"SOCKETIO_PER_MESSAGE_DEFLATE": "true", "CORS_ORIGINS": page})
 	back := strings.Repeat("Sent back compressed, as a post would be. ", 200)[:8<<10]
-	env.srv.SocketIO().On("connection", func(args ...any) {
-		s := args[0].(*socket.Socket)
-		_ = s.On("big", func(a ...any) {
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				text, _ := a[0].(string)
-				ack([]any{len(text)}, nil)
-				_ = s.Emit("back", back)
-			}
-		})
-	})
+	bigAcks(env, back)
 	out := runBrowserScript(t, map[string]any{"page": page + "/?api=" + env.url, "chromium": chromiumPath, "timeoutMs": 30_000})
 	want := []browserEvent{
 		{Ev: "connect", Transport: "websocket", Message: "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
