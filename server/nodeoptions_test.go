@@ -380,3 +380,24 @@ func TestOptionRecoveryWindow(t *testing.T) {
 		t.Errorf("reconnect after the window: recovered=%v id %v (was %v), want a new socket", again.Recovered, again.ID, first.ID)
 	}
 }
+
+// TestRecoveryFollowsServerClock: the recovery window is measured with
+// the server's clock (WithClock): a socket away for a second of real time
+// while that clock moves past the window comes back as a new one.
+func TestRecoveryFollowsServerClock(t *testing.T) {
+	var clock atomic.Int64 // the server's time, Unix nanoseconds
+	clock.Store(time.Now().UnixNano())
+	env := mustStart(t, nil, WithClock(func() time.Time { return time.Unix(0, clock.Load()) }))
+	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4, "transports": []string{"websocket"}})
+	first := c.MustConnect()
+	api, _ := mustUser(t, env.url, "clock@example.com", "Clara")
+	api.mustCreatePost("Seen post", "an offset to recover from", 1)
+	waitEvent(t, c, "posts")
+	c.Send(map[string]any{"op": "drop", "ms": 1000})
+	c.Next(5*time.Second, "disconnect")
+	storetest.WaitFor(t, "the server to see the drop", func() bool { return env.srv.SocketIO().Sockets().Sockets().Len() == 0 })
+	clock.Add(int64(env.srv.cfg.Recovery.MaxDisconnectionDuration + time.Minute))
+	if again := c.MustConnect(); again.Recovered || again.ID == first.ID {
+		t.Errorf("reconnect after the window on the server's clock: recovered=%v id %v (was %v), want a new socket", again.Recovered, again.ID, first.ID)
+	}
+}
