@@ -27,13 +27,15 @@ type clusterAdapter interface {
 	Dropped() uint64
 }
 
-// openCluster joins the Redis cluster REDIS_URL names, with the adapter
-// REDIS_ADAPTER picks; nil without REDIS_URL. An unreachable Redis is not
+// openCluster joins the Socket.IO cluster on the Redis that REDIS_URL,
+// REDIS_CLUSTER_URL or REDIS_SENTINEL_URL names, with the adapter
+// REDIS_ADAPTER picks; nil without any of them. An unreachable Redis is not
 // fatal: the server serves its own sockets, /readyz answers 503 until
 // Redis answers, and the client reconnects. rt's local adapters are the
 // cluster adapter's local part.
 func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.Logger) (clusterAdapter, error) {
-	if cfg.Redis.URL == "" {
+	addr := cfg.Redis.Addr()
+	if addr == (redisadapter.Addr{}) {
 		return nil, nil
 	}
 	var obs redisadapter.Observer
@@ -43,7 +45,7 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 	var c clusterAdapter
 	var err error
 	if cfg.Redis.Adapter == RedisStreams {
-		c, err = redisstreams.Open(cfg.Redis.URL, redisstreams.Options{
+		c, err = redisstreams.Open(addr, redisstreams.Options{
 			StreamName:       cfg.Redis.StreamName,
 			MaxLen:           cfg.Redis.StreamMaxLen,
 			ReadCount:        cfg.Redis.StreamReadCount,
@@ -59,7 +61,7 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 			Observer:         obs,
 		})
 	} else {
-		c, err = redisadapter.Open(cfg.Redis.URL, redisadapter.Options{
+		c, err = redisadapter.Open(addr, redisadapter.Options{
 			Key:             cfg.Redis.KeyPrefix,
 			RequestsTimeout: cfg.Redis.RequestsTimeout,
 			CommandTimeout:  cfg.Redis.CommandTimeout,
@@ -76,11 +78,28 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx); err != nil {
-		log.Warn("Redis unreachable at start: serving local sockets only until it answers", "url", maskURI(cfg.Redis.URL), "adapter", cfg.Redis.Adapter, "err", err)
+		log.Warn("Redis unreachable at start: serving local sockets only until it answers", "redis", cfg.Redis.Masked(), "adapter", cfg.Redis.Adapter, "err", err)
 	} else {
-		log.Info("Socket.IO cluster through Redis", "url", maskURI(cfg.Redis.URL), "adapter", cfg.Redis.Adapter, "key_prefix", cfg.Redis.KeyPrefix)
+		log.Info("Socket.IO cluster through Redis", "redis", cfg.Redis.Masked(), "adapter", cfg.Redis.Adapter, "key_prefix", cfg.Redis.KeyPrefix)
 	}
 	return c, nil
+}
+
+// Addr is the Redis deployment the settings name; zero when none.
+func (r RedisConfig) Addr() redisadapter.Addr {
+	return redisadapter.Addr{URL: r.URL, ClusterURL: r.ClusterURL, SentinelURL: r.SentinelURL}
+}
+
+// Masked names the Redis deployment for the log, passwords masked.
+func (r RedisConfig) Masked() string {
+	switch {
+	case r.ClusterURL != "":
+		return "cluster " + maskURI(r.ClusterURL)
+	case r.SentinelURL != "":
+		return "sentinel " + maskURI(r.SentinelURL)
+	default:
+		return maskURI(r.URL)
+	}
 }
 
 // readiness is what /readyz checks: the store, and Redis when clustered.

@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"feedrt/handlers"
@@ -155,6 +157,8 @@ type ImagesConfig struct {
 // Cluster section).
 type RedisConfig struct {
 	URL              string        `env:"REDIS_URL" secret:"url" desc:"the cluster's Redis; empty: single process"`
+	ClusterURL       string        `env:"REDIS_CLUSTER_URL" secret:"url" desc:"instead of REDIS_URL: a Redis Cluster's seed nodes"`
+	SentinelURL      string        `env:"REDIS_SENTINEL_URL" secret:"url" desc:"instead of REDIS_URL: Sentinels and the primary they watch"`
 	KeyPrefix        string        `env:"REDIS_KEY_PREFIX" envDefault:"socket.io" desc:"channel prefix (Node's key / channelPrefix)"`
 	Adapter          string        `env:"REDIS_ADAPTER" envDefault:"pubsub" oneof:"pubsub streams" desc:"the cluster's protocol"`
 	StreamName       string        `env:"REDIS_STREAM_NAME" envDefault:"socket.io" desc:"streams: the stream (Node's streamName)"`
@@ -250,6 +254,22 @@ func (c *Config) check() error {
 	if u, err := url.Parse(c.Redis.URL); c.Redis.URL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
 		add("REDIS_URL: want redis://[user:password@]host:port[/db], rediss://... or unix://..., got %q", maskURI(c.Redis.URL))
 	}
+	if u := c.Redis.ClusterURL; u != "" {
+		if _, err := redis.ParseClusterURL(u); err != nil {
+			add("REDIS_CLUSTER_URL: want redis://[user:password@]host:port[?addr=host2:port2&addr=...] (or rediss://), got %q: %v", maskURI(u), err)
+		}
+	}
+	if u := c.Redis.SentinelURL; u != "" {
+		if o, err := redis.ParseFailoverURL(u); err != nil || o.MasterName == "" {
+			if err == nil {
+				err = errors.New("master_name is missing")
+			}
+			add("REDIS_SENTINEL_URL: want redis://[user:password@]sentinel:port[/db]?master_name=NAME[&addr=sentinel2:port...][&password=...] (or rediss://), got %q: %v", maskURI(u), err)
+		}
+	}
+	if n := len(slices.DeleteFunc([]string{c.Redis.URL, c.Redis.ClusterURL, c.Redis.SentinelURL}, func(s string) bool { return s == "" })); n > 1 {
+		add("REDIS_URL, REDIS_CLUSTER_URL and REDIS_SENTINEL_URL: set one of them (or none), got %d", n)
+	}
 	if c.Redis.SessionRefresh >= c.Recovery.MaxDisconnectionDuration {
 		add("REDIS_SESSION_REFRESH: %v must be below SOCKETIO_RECOVERY_MAX_DISCONNECTION_DURATION (%v), or sessions of connected sockets expire between refreshes",
 			c.Redis.SessionRefresh, c.Recovery.MaxDisconnectionDuration)
@@ -341,6 +361,16 @@ func maskURI(s string) string {
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	// go-redis's Sentinel URL carries the primary's password as a
+	// parameter.
+	if q := u.Query(); q.Has("password") || q.Has("sentinel_password") {
+		for _, k := range []string{"password", "sentinel_password"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -83,6 +83,13 @@ func TestLoadConfig(t *testing.T) {
 				return r.Adapter == RedisStreams && r.StreamName == "feed-events" && r.SessionKeyPrefix == "feed:session:" &&
 					r.StreamMaxLen == 500 && r.SessionRefresh == 20*time.Second
 			}, []string{"config.redis_adapter=streams", "config.redis_stream_maxlen=500", "config.redis_session_refresh=20s", "config.redis_url=redis://:xxxxx@localhost:6379/0"}},
+		{"Redis Cluster", map[string]string{"REDIS_CLUSTER_URL": "redis://:pw@10.0.0.1:7000?addr=10.0.0.2:7000"},
+			func(c Config) bool {
+				return c.Redis.Addr().ClusterURL == "redis://:pw@10.0.0.1:7000?addr=10.0.0.2:7000" && c.Redis.Addr().URL == ""
+			}, []string{`config.redis_cluster_url="redis://:xxxxx@10.0.0.1:7000?addr=10.0.0.2:7000"`}},
+		{"Sentinel, both passwords masked", map[string]string{"REDIS_SENTINEL_URL": "redis://:spw@10.0.0.1:26379?master_name=feed&password=pw"},
+			func(c Config) bool { return c.Redis.Addr().SentinelURL != "" },
+			[]string{"config.redis_sentinel_url=\"redis://:xxxxx@10.0.0.1:26379?master_name=feed&password=xxxxx\""}},
 		{"client bounds", map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "2097152", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1073741824", "MAX_CONNECTIONS": "5000"},
 			func(c Config) bool {
 				return c.SocketIO.MaxQueued == 2<<20 && c.SocketIO.MaxQueuedTotal == 1<<30 && c.HTTP.MaxConnections == 5000
@@ -147,6 +154,9 @@ func TestLoadConfigRefuses(t *testing.T) {
 		{map[string]string{"METRICS_ADDR": ":8080"}, []string{"METRICS_ADDR"}}, // the public port
 		{map[string]string{"METRICS_ADDR": "127.0.0.1:9000", "PORT": "9000"}, []string{"METRICS_ADDR"}},
 		{map[string]string{"REDIS_ADAPTER": "stream", "REDIS_STREAM_MAXLEN": "0", "REDIS_URL": "localhost:6379"}, []string{"REDIS_ADAPTER", "REDIS_STREAM_MAXLEN", "REDIS_URL"}},
+		{map[string]string{"REDIS_URL": "redis://10.0.0.1:6379", "REDIS_CLUSTER_URL": "redis://10.0.0.1:7000"}, []string{"REDIS_URL, REDIS_CLUSTER_URL and REDIS_SENTINEL_URL"}},
+		{map[string]string{"REDIS_SENTINEL_URL": "redis://10.0.0.1:26379"}, []string{"REDIS_SENTINEL_URL", "master_name"}},
+		{map[string]string{"REDIS_CLUSTER_URL": "redis://10.0.0.1:7000?cluster=yes", "REDIS_SENTINEL_URL": "http://10.0.0.1:26379?master_name=m"}, []string{"REDIS_CLUSTER_URL", "REDIS_SENTINEL_URL"}},
 		{map[string]string{"REDIS_SESSION_REFRESH": "2m"}, []string{"REDIS_SESSION_REFRESH"}}, // not below the recovery window
 		{map[string]string{"REDIS_SESSION_REFRESH": "soon"}, []string{"REDIS_SESSION_REFRESH"}},
 		{map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "100", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1k", "MAX_CONNECTIONS": "0"},

@@ -32,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -117,65 +116,24 @@ type Cluster struct {
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
 
-// Open connects to the Redis at url (redis://[user:pass@]host:port/db or
-// rediss://...). Connection timeouts not set in the URL are kept short
-// (CommandTimeout), so a Redis that is gone fails fast instead of
-// queueing work. It does not wait for Redis: the server starts and serves
-// its own sockets while Redis is down, and go-redis reconnects by itself.
-func Open(url string, opts Options) (*Cluster, error) {
+// Open connects to the Redis deployment addr names (one Redis, a Redis
+// Cluster or a Sentinel-watched primary; see Addr). Connection timeouts
+// not set in its URL are kept short (CommandTimeout), so a Redis that is
+// gone fails fast instead of queueing work. It does not wait for Redis:
+// the server starts and serves its own sockets while Redis is down, and
+// go-redis reconnects (and follows a failover) by itself.
+func Open(addr Addr, opts Options) (*Cluster, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	ro, err := ClientOptions(url, opts.CommandTimeout)
+	rdb, err := NewClient(addr, opts.CommandTimeout)
 	if err != nil {
 		return nil, err
 	}
-	c := newCluster(redis.NewClient(ro), opts)
+	c := newCluster(rdb, opts)
 	c.ownsRDB = true
 	RouteClientLog(c.rlog)
 	return c, nil
-}
-
-// ClientOptions are the go-redis options of the Redis at url
-// (redis://[user:pass@]host:port/db or rediss://...). Connection timeouts
-// not set in the URL are kept short (timeout), so a Redis that is gone
-// fails fast instead of queueing work.
-func ClientOptions(url string, timeout time.Duration) (*redis.Options, error) {
-	ro, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	for _, d := range []*time.Duration{&ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.PoolTimeout} {
-		if *d == 0 {
-			*d = timeout
-		}
-	}
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
-	}
-	if ro.DialerRetries == 0 { // go-redis dials 5 times, 100 ms apart, by default
-		ro.DialerRetries, ro.DialerRetryTimeout = 2, 50*time.Millisecond
-	}
-	ro.ContextTimeoutEnabled = true
-	ro.DisableIdentity = true // CLIENT SETINFO: older servers log an error for it
-	return ro, nil
-}
-
-// RouteClientLog sends go-redis's own lines (one per failed dial, for
-// one), which it writes to stderr through a process-wide logger, to r;
-// only the first call in a process has an effect.
-func RouteClientLog(r *RateLog) {
-	clientLogOnce.Do(func() { redis.SetLogger(clientLog{r}) })
-}
-
-var clientLogOnce sync.Once
-
-// clientLog is go-redis's logger interface on a rateLog.
-type clientLog struct{ r *RateLog }
-
-// Printf logs one go-redis line, at most one per logEvery.
-func (l clientLog) Printf(_ context.Context, format string, v ...any) {
-	l.r.Warn("go-redis", "redis client: "+fmt.Sprintf(format, v...))
 }
 
 // New builds a Cluster on an existing client; Close leaves that client

@@ -31,7 +31,7 @@ func redisURL(t *testing.T) string {
 	if u == "" {
 		u = "redis://127.0.0.1:6379/0"
 	}
-	c, err := Open(u, testOptions(prefix(t)))
+	c, err := Open(Addr{URL: u}, testOptions(prefix(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 	} {
 		opts := testOptions("k")
 		tc.unset(&opts)
-		if c, err := Open(url, opts); err == nil {
+		if c, err := Open(Addr{URL: url}, opts); err == nil {
 			_ = c.Close()
 			t.Errorf("Open without %s: no error", tc.field)
 		} else if !strings.Contains(err.Error(), tc.field) {
@@ -89,7 +89,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 			t.Errorf("New without %s: %v", tc.field, err)
 		}
 	}
-	_, err := Open(url, Options{})
+	_, err := Open(Addr{URL: url}, Options{})
 	if err == nil {
 		t.Fatal("Open with no options: no error")
 	}
@@ -99,7 +99,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 		}
 	}
 	// Logger and Observer are not settings: nil is fine.
-	c, err := Open(url, testOptions("k"))
+	c, err := Open(Addr{URL: url}, testOptions("k"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 // mustServer is a Socket.IO server on a Cluster, both closed at cleanup.
 func mustServer(t *testing.T, url string, opts Options, recovery bool) (*socket.Server, *Cluster) {
 	t.Helper()
-	c, err := Open(url, opts)
+	c, err := Open(Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestDeadRedis(t *testing.T) {
 	opts := testOptions(prefix(t))
 	opts.Logger, opts.Observer = log, obs
 	opts.CommandTimeout, opts.RequestsTimeout = 300*time.Millisecond, 500*time.Millisecond
-	c, err := Open("redis://"+addr+"/0", opts)
+	c, err := Open(Addr{URL: "redis://" + addr + "/0"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
 	const queue, n = 100, 1000
 	opts := testOptions(prefix(t))
 	opts.QueueSize, opts.CommandTimeout = queue, time.Second // the README's "never more than a second"
-	c, err := Open("redis://"+ln.Addr().String()+"/0", opts)
+	c, err := Open(Addr{URL: "redis://" + ln.Addr().String() + "/0"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

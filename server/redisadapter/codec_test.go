@@ -191,7 +191,7 @@ func TestCodecTranscodesStructs(t *testing.T) {
 func TestCodecAdapterKnowsParser(t *testing.T) {
 	url := redisURL(t)
 	for _, withParser := range []bool{false, true} {
-		c, err := Open(url, testOptions(prefix(t)))
+		c, err := Open(Addr{URL: url}, testOptions(prefix(t)))
 		if err != nil {
 			t.Fatal(err)
 		}

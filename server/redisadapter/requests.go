@@ -1,14 +1,12 @@
 package redisadapter
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -151,18 +149,6 @@ func (a *Adapter) ServerCount() int64 {
 
 func (a *Adapter) serverCount() (int64, error) {
 	return Subscribers(a.c.rdb, a.requestChannel, a.c.opts.CommandTimeout)
-}
-
-// Subscribers is the number of subscribers of channel (PUBSUB NUMSUB),
-// asked within timeout: how the Node adapters count the servers.
-func Subscribers(rdb redis.UniversalClient, channel string, timeout time.Duration) (int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	res, err := rdb.PubSubNumSub(ctx, channel).Result()
-	if err != nil {
-		return 0, err
-	}
-	return res[channel], nil
 }
 
 // FetchSockets returns the matching sockets of every server: the local

@@ -160,21 +160,26 @@ type Cluster struct {
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
 
-// Open connects to the Redis at url (redis://[user:pass@]host:port/db or
-// rediss://...) and starts reading the stream. It does not wait for
-// Redis: the server serves its own sockets while Redis is down.
-func Open(url string, opts Options) (*Cluster, error) {
+// Open connects to the Redis deployment addr names (one Redis, a Redis
+// Cluster or a Sentinel-watched primary, see redisadapter.Addr) and
+// starts reading the stream. It does not wait for Redis: the server
+// serves its own sockets while Redis is down.
+func Open(addr redisadapter.Addr, opts Options) (*Cluster, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	ro, err := redisadapter.ClientOptions(url, opts.CommandTimeout)
+	rdb, err := redisadapter.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
 		return nil, err
 	}
-	c, err := New(redis.NewClient(ro), opts)
+	// The reader's own client, of the same deployment (a copy of a
+	// failover client's options would share its Sentinel watcher).
+	reader, err := redisadapter.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
+		_ = rdb.Close()
 		return nil, err
 	}
+	c := newCluster(rdb, reader, opts)
 	c.ownsRDB = true
 	redisadapter.RouteClientLog(c.rlog)
 	return c, nil
@@ -186,10 +191,16 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	return newCluster(rdb, duplicate(rdb), opts), nil
+}
+
+// newCluster starts the Cluster on rdb, its stream read by reader, with
+// checked opts.
+func newCluster(rdb, reader redis.UniversalClient, opts Options) *Cluster {
 	rlog := redisadapter.NewRateLog(opts.Logger, logEvery)
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Cluster{
-		rdb: rdb, reader: duplicate(rdb), opts: opts, rlog: rlog,
+		rdb: rdb, reader: reader, opts: opts, rlog: rlog,
 		pub:      redisadapter.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
 		adapters: map[string]*Adapter{},
 		stop:     stop,
@@ -197,7 +208,7 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 	}
 	go c.read(ctx)
 	c.refresher.Go(func() { c.refreshSessions(ctx) })
-	return c, nil
+	return c
 }
 
 // New makes the adapter of one namespace; the Socket.IO server calls it.

@@ -119,7 +119,7 @@ func mustNode(t *testing.T, url string, opts Options) *node {
 		Log:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	opts.Local = rt.ClusterLocalAdapter()
-	c, err := Open(url, opts)
+	c, err := Open(redisadapter.Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

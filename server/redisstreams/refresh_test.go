@@ -12,6 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/redisadapter"
 )
 
 // fakeSocket is a connected socket as the refresh reads it.
@@ -46,7 +48,7 @@ func fakeSessions(c *Cluster, n int) []*liveSession {
 
 func mustCluster(tb testing.TB, url string, opts Options) *Cluster {
 	tb.Helper()
-	c, err := Open(url, opts)
+	c, err := Open(redisadapter.Addr{URL: url}, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/redisadapter"
 	"feedrt/store/storetest"
 )
 
@@ -96,7 +97,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	url := redisURL(t)
 	opts := testOptions(t, url)
 	before := runtime.NumGoroutine()
-	c, err := Open(url, opts)
+	c, err := Open(redisadapter.Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func twoServers(t *testing.T) (a, b *node, ca, cb *client) {
 // at once) has an owner: the adapter's Close waits for it to end.
 func TestCloseWaitsForCallbacks(t *testing.T) {
 	url := redisURL(t)
-	c, err := Open(url, testOptions(t, url))
+	c, err := Open(redisadapter.Addr{URL: url}, testOptions(t, url))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,8 @@ type RedisConfig struct {
 	Durable bool
 	// Log receives redis-server's output; nil discards it.
 	Log io.Writer
+	// Args are more redis-server arguments (--replicaof, cluster mode).
+	Args []string
 }
 
 // Redis is a redis-server of a test's own, on a spare port, to stop and
@@ -38,23 +40,25 @@ func StartRedis(t testing.TB, cfg RedisConfig) *Redis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server (Debian's redis-server package) is needed: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
+	port := freePort(t)
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", t.TempDir()}
 	if cfg.Durable {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, cfg.Args...)
 	r := &Redis{t: t, port: port, args: args, log: cfg.Log}
 	r.Start()
 	t.Cleanup(r.Stop)
 	return r
 }
+
+// Addr is the server's host:port.
+func (r *Redis) Addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// Port is the server's port.
+func (r *Redis) Port() int { return r.port }
 
 // URL is the server's database 0.
 func (r *Redis) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
@@ -101,4 +105,16 @@ func (r *Redis) Stop() {
 		_ = r.cmd.Wait()
 		r.cmd = nil
 	}
+}
+
+// freePort is a loopback TCP port nothing listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	return port
 }

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"feedrt/server/servertest"
+	"feedrt/store/storetest"
+)
+
+// startRedisCluster is a 3-master Redis Cluster of the test's own
+// (servertest.StartRedisCluster), its log printed with -serverlog.
+func startRedisCluster(t *testing.T) *servertest.RedisCluster {
+	t.Helper()
+	var cfg servertest.RedisConfig
+	if *verbose {
+		cfg.Log = os.Stderr
+	}
+	return servertest.StartRedisCluster(t, 3, cfg)
+}
+
+// onRedisCluster is a config edit joining a server to the Socket.IO
+// cluster on the Redis Cluster rc with adapter, under prefix (the key
+// prefix, and the stream's and the sessions' names).
+func onRedisCluster(rc *servertest.RedisCluster, adapter, prefix string) func(*Config) {
+	return func(c *Config) {
+		c.Redis.ClusterURL, c.Redis.KeyPrefix, c.Redis.Adapter = rc.URL(), prefix, adapter
+		c.Redis.StreamName, c.Redis.SessionKeyPrefix = prefix+"-stream", prefix+":session:"
+	}
+}
+
+// waitServerCount waits until each server's adapter of "/" counts n
+// servers in the cluster.
+func waitServerCount(t *testing.T, n int64, envs ...*testEnv) {
+	t.Helper()
+	storetest.WaitFor(t, fmt.Sprintf("%d servers counted by each", n), func() bool {
+		for _, e := range envs {
+			if e.srv.SocketIO().Sockets().Adapter().ServerCount() != n {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// nodeOfSlot is the index in rc.Nodes of the master serving key's slot
+// (a channel's or a pattern's name counts as a key).
+func nodeOfSlot(t *testing.T, rc *servertest.RedisCluster, key string) int {
+	t.Helper()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), DisableIdentity: true})
+	defer rdb.Close()
+	ctx := context.Background()
+	slot, err := rdb.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots, err := rdb.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slots {
+		if int64(s.Start) <= slot && slot <= int64(s.End) {
+			for i, addr := range rc.Addrs() {
+				if s.Nodes[0].Addr == addr {
+					return i
+				}
+			}
+		}
+	}
+	t.Fatalf("no node serves slot %d", slot)
+	return -1
+}
+
+// goEvents takes what arrived on a Go client's events: the i of each
+// "tick" event, counted in seen; a tick seen twice fails the test.
+func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
+	t.Helper()
+	for {
+		select {
+		case ev := <-events:
+			if len(ev) < 2 || ev[0] != "tick" {
+				continue
+			}
+			m, _ := ev[1].(map[string]any)
+			f, _ := m["i"].(float64)
+			i := int(f)
+			if seen[i] {
+				t.Errorf("%s got tick %d twice", who, i)
+			}
+			seen[i] = true
+		default:
+			return
+		}
+	}
+}
+
+// TestRedisClusterAdapters: on a 3-master Redis Cluster
+// (REDIS_CLUSTER_URL), two Go servers on each adapter (pub/sub, streams)
+// count each other (PUBSUB NUMSUB summed over the nodes), share
+// broadcasts both ways and answer fetchSockets; the node holding the
+// adapter's subscription (pub/sub) or stream (streams) is killed in the
+// middle of a stream of broadcasts and started again: broadcasts reach
+// both servers' clients again without a restart of the servers, /readyz
+// is 200 again, and no client gets a broadcast twice.
+func TestRedisClusterAdapters(t *testing.T) {
+	rc := startRedisCluster(t)
+	for _, adapter := range []string{RedisPubSub, RedisStreams} {
+		t.Run(adapter, func(t *testing.T) {
+			prefix := testPrefix(t)
+			a := mustStart(t, onRedisCluster(rc, adapter, prefix))
+			b := mustStart(t, onRedisCluster(rc, adapter, prefix))
+			waitServerCount(t, 2, a, b)
+			_, onA := servertest.GoClient(t, a.url)
+			_, onB := servertest.GoClient(t, b.url)
+
+			if got := fetchAll(t, a.srv.SocketIO().FetchSockets()); len(got) != 2 {
+				t.Errorf("fetchSockets through A: %d sockets, want 2", len(got))
+			}
+			seenA, seenB := map[int]bool{}, map[int]bool{}
+			tick := func(i int) {
+				from := a
+				if i%2 == 1 {
+					from = b
+				}
+				from.srv.bc.Broadcast("tick", map[string]any{"i": i})
+			}
+			both := func(i int) bool {
+				goEvents(t, "A's client", onA, seenA)
+				goEvents(t, "B's client", onB, seenB)
+				return seenA[i] && seenB[i]
+			}
+			const before = 20
+			for i := range before {
+				tick(i)
+			}
+			storetest.WaitFor(t, "the ticks before the kill on both clients", func() bool {
+				for i := range before {
+					if !both(i) {
+						return false
+					}
+				}
+				return true
+			})
+
+			// The node of the subscription (pub/sub: the namespace's
+			// pattern; streams: the stream's key).
+			key := prefix + "#/#*"
+			if adapter == RedisStreams {
+				key = prefix + "-stream"
+			}
+			vi := nodeOfSlot(t, rc, key)
+			victim := rc.Nodes[vi]
+			if adapter == RedisPubSub {
+				rdb := mustRedisClient(t, victim.URL())
+				if n, err := rdb.PubSubNumPat(context.Background()).Result(); err != nil || n != 1 {
+					t.Fatalf("the victim holds %d patterns (%v), want the namespace's", n, err)
+				}
+			}
+			i := before
+			for ; i < before+10; i++ {
+				tick(i)
+			}
+			victim.Stop()
+			storetest.WaitFor(t, "the cluster to see the node failed", func() bool {
+				i++
+				tick(i)
+				both(i)
+				return rc.Failed(vi)
+			})
+			victim.Start()
+			storetest.WaitFor(t, "the Redis Cluster ok again", rc.OK)
+			storetest.WaitFor(t, "a tick after the restart on both clients", func() bool {
+				i++
+				tick(i)
+				return both(i - 5)
+			})
+			for _, e := range []*testEnv{a, b} {
+				storetest.WaitFor(t, "/readyz 200", func() bool {
+					status, _ := servertest.Do(t, "GET", e.url+"/readyz", "")
+					return status == 200
+				})
+			}
+			// A last one, of both servers, reaches every client once.
+			last := i + 1
+			tick(last)
+			tick(last + 1)
+			storetest.WaitFor(t, "the last ticks", func() bool { return both(last) && both(last+1) })
+		})
+	}
+}
