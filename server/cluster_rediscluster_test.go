@@ -99,16 +99,18 @@ func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
 }
 
 // TestRedisClusterAdapters: on a 3-master Redis Cluster
-// (REDIS_CLUSTER_URL), two Go servers on each adapter (pub/sub, streams)
-// count each other (PUBSUB NUMSUB summed over the nodes), share
+// (REDIS_CLUSTER_URL), two Go servers on each adapter (pub/sub, streams,
+// sharded) count each other (PUBSUB NUMSUB or SHARDNUMSUB summed over
+// the nodes), share
 // broadcasts both ways and answer fetchSockets; the node holding the
-// adapter's subscription (pub/sub) or stream (streams) is killed in the
+// adapter's subscription (pub/sub, sharded: the namespace's channel) or
+// stream (streams) is killed in the
 // middle of a stream of broadcasts and started again: broadcasts reach
 // both servers' clients again without a restart of the servers, /readyz
 // is 200 again, and no client gets a broadcast twice.
 func TestRedisClusterAdapters(t *testing.T) {
 	rc := startRedisCluster(t)
-	for _, adapter := range []string{RedisPubSub, RedisStreams} {
+	for _, adapter := range []string{RedisPubSub, RedisStreams, RedisSharded} {
 		t.Run(adapter, func(t *testing.T) {
 			prefix := testPrefix(t)
 			a := mustStart(t, onRedisCluster(rc, adapter, prefix))
@@ -149,8 +151,11 @@ func TestRedisClusterAdapters(t *testing.T) {
 			// The node of the subscription (pub/sub: the namespace's
 			// pattern; streams: the stream's key).
 			key := prefix + "#/#*"
-			if adapter == RedisStreams {
+			switch adapter {
+			case RedisStreams:
 				key = prefix + "-stream"
+			case RedisSharded:
+				key = prefix + "#/#"
 			}
 			vi := nodeOfSlot(t, rc, key)
 			victim := rc.Nodes[vi]

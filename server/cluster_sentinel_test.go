@@ -8,14 +8,15 @@ import (
 	"feedrt/store/storetest"
 )
 
-// TestRedisSentinelFailover: two Go servers on each adapter join through
-// a Sentinel (REDIS_SENTINEL_URL) and share broadcasts; the primary is
+// TestRedisSentinelFailover: two Go servers on each adapter (pub/sub,
+// streams, sharded) join through a Sentinel (REDIS_SENTINEL_URL) and
+// share broadcasts; the primary is
 // killed in the middle of a stream of broadcasts: /readyz answers 503
 // while there is no primary and 200 once the Sentinel has promoted the
 // replica, broadcasts reach both servers' clients again without a
 // restart of the servers, and no client gets one twice.
 func TestRedisSentinelFailover(t *testing.T) {
-	for _, adapter := range []string{RedisPubSub, RedisStreams} {
+	for _, adapter := range []string{RedisPubSub, RedisStreams, RedisSharded} {
 		t.Run(adapter, func(t *testing.T) {
 			var cfg servertest.RedisConfig
 			if *verbose {

@@ -12,6 +12,7 @@ import (
 	"feedrt/server/metrics"
 	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
+	"feedrt/server/redissharded"
 	"feedrt/server/redisstreams"
 )
 
@@ -44,7 +45,19 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 	}
 	var c clusterAdapter
 	var err error
-	if cfg.Redis.Adapter == RedisStreams {
+	switch cfg.Redis.Adapter {
+	case RedisSharded:
+		c, err = redissharded.Open(addr, redissharded.Options{
+			ChannelPrefix:    cfg.Redis.KeyPrefix,
+			SubscriptionMode: cfg.Redis.SubscriptionMode,
+			RequestsTimeout:  cfg.Redis.RequestsTimeout,
+			CommandTimeout:   cfg.Redis.CommandTimeout,
+			QueueSize:        cfg.Redis.QueueSize,
+			Logger:           log.With("component", "redis-sharded-adapter"),
+			Local:            rt.LocalAdapter(),
+			Observer:         obs,
+		})
+	case RedisStreams:
 		c, err = redisstreams.Open(addr, redisstreams.Options{
 			StreamName:       cfg.Redis.StreamName,
 			MaxLen:           cfg.Redis.StreamMaxLen,
@@ -60,7 +73,7 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 			Local:            rt.ClusterLocalAdapter(),
 			Observer:         obs,
 		})
-	} else {
+	default:
 		c, err = redisadapter.Open(addr, redisadapter.Options{
 			Key:             cfg.Redis.KeyPrefix,
 			RequestsTimeout: cfg.Redis.RequestsTimeout,

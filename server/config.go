@@ -160,7 +160,8 @@ type RedisConfig struct {
 	ClusterURL       string        `env:"REDIS_CLUSTER_URL" secret:"url" desc:"instead of REDIS_URL: a Redis Cluster's seed nodes"`
 	SentinelURL      string        `env:"REDIS_SENTINEL_URL" secret:"url" desc:"instead of REDIS_URL: Sentinels and the primary they watch"`
 	KeyPrefix        string        `env:"REDIS_KEY_PREFIX" envDefault:"socket.io" desc:"channel prefix (Node's key / channelPrefix)"`
-	Adapter          string        `env:"REDIS_ADAPTER" envDefault:"pubsub" oneof:"pubsub streams" desc:"the cluster's protocol"`
+	Adapter          string        `env:"REDIS_ADAPTER" envDefault:"pubsub" oneof:"pubsub streams sharded" desc:"the cluster's protocol"`
+	SubscriptionMode string        `env:"REDIS_SUBSCRIPTION_MODE" envDefault:"dynamic" oneof:"static dynamic dynamic-private" desc:"sharded: channels per room (Node's subscriptionMode)"`
 	StreamName       string        `env:"REDIS_STREAM_NAME" envDefault:"socket.io" desc:"streams: the stream (Node's streamName)"`
 	StreamMaxLen     int64         `env:"REDIS_STREAM_MAXLEN" envDefault:"10000" min:"1" max:"1099511627776" desc:"streams: its approximate cap (Node's maxLen)"`
 	StreamReadCount  int64         `env:"REDIS_STREAM_READ_COUNT" envDefault:"100" min:"1" max:"1000000" desc:"streams: entries one XREAD takes (Node's readCount)"`
@@ -176,6 +177,7 @@ type RedisConfig struct {
 const (
 	RedisPubSub  = "pubsub"
 	RedisStreams = "streams"
+	RedisSharded = "sharded"
 )
 
 // AdminConfig is the Socket.IO Admin UI's (see the README).

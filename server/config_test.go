@@ -157,6 +157,7 @@ func TestLoadConfigRefuses(t *testing.T) {
 		{map[string]string{"REDIS_URL": "redis://10.0.0.1:6379", "REDIS_CLUSTER_URL": "redis://10.0.0.1:7000"}, []string{"REDIS_URL, REDIS_CLUSTER_URL and REDIS_SENTINEL_URL"}},
 		{map[string]string{"REDIS_SENTINEL_URL": "redis://10.0.0.1:26379"}, []string{"REDIS_SENTINEL_URL", "master_name"}},
 		{map[string]string{"REDIS_CLUSTER_URL": "redis://10.0.0.1:7000?cluster=yes", "REDIS_SENTINEL_URL": "http://10.0.0.1:26379?master_name=m"}, []string{"REDIS_CLUSTER_URL", "REDIS_SENTINEL_URL"}},
+		{map[string]string{"REDIS_ADAPTER": "shard", "REDIS_SUBSCRIPTION_MODE": "lazy"}, []string{"REDIS_ADAPTER", "REDIS_SUBSCRIPTION_MODE"}},
 		{map[string]string{"REDIS_SESSION_REFRESH": "2m"}, []string{"REDIS_SESSION_REFRESH"}}, // not below the recovery window
 		{map[string]string{"REDIS_SESSION_REFRESH": "soon"}, []string{"REDIS_SESSION_REFRESH"}},
 		{map[string]string{"SOCKETIO_MAX_QUEUED_BYTES": "100", "SOCKETIO_MAX_QUEUED_TOTAL_BYTES": "1k", "MAX_CONNECTIONS": "0"},

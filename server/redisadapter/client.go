@@ -121,11 +121,27 @@ func ClientOptions(url string, timeout time.Duration) (*redis.Options, error) {
 // Redis Cluster each node counts only the subscriptions made on it, so
 // the counts of every node are summed, as the Node adapter does.
 func Subscribers(rdb redis.UniversalClient, channel string, timeout time.Duration) (int64, error) {
+	return numSub(rdb, channel, timeout, func(ctx context.Context, c redis.UniversalClient) (map[string]int64, error) {
+		return c.PubSubNumSub(ctx, channel).Result()
+	})
+}
+
+// ShardSubscribers is the number of subscribers of the sharded channel
+// (PUBSUB SHARDNUMSUB), summed over the nodes of a Redis Cluster as the
+// Node sharded adapter does.
+func ShardSubscribers(rdb redis.UniversalClient, channel string, timeout time.Duration) (int64, error) {
+	return numSub(rdb, channel, timeout, func(ctx context.Context, c redis.UniversalClient) (map[string]int64, error) {
+		return c.PubSubShardNumSub(ctx, channel).Result()
+	})
+}
+
+// numSub asks ask of rdb, or of every node of a cluster and sums.
+func numSub(rdb redis.UniversalClient, channel string, timeout time.Duration, ask func(context.Context, redis.UniversalClient) (map[string]int64, error)) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cc, ok := rdb.(*redis.ClusterClient)
 	if !ok {
-		res, err := rdb.PubSubNumSub(ctx, channel).Result()
+		res, err := ask(ctx, rdb)
 		if err != nil {
 			return 0, err
 		}
@@ -134,7 +150,7 @@ func Subscribers(rdb redis.UniversalClient, channel string, timeout time.Duratio
 	var mu sync.Mutex
 	var n int64
 	err := cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
-		res, err := node.PubSubNumSub(ctx, channel).Result()
+		res, err := ask(ctx, node)
 		if err != nil {
 			return err
 		}

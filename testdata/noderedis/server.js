@@ -8,6 +8,12 @@
 //     REDIS_SESSION_KEY_PREFIX=sio:session: REDIS_STREAM_MAXLEN=10000 \
 //     REDIS_URL=... KEY=socket.io PORT=0 node server.js
 //
+// REDIS_ADAPTER=sharded gives createShardedAdapter (Redis 7 sharded
+// Pub/Sub) with SUBSCRIPTION_MODE (static, dynamic, dynamic-private;
+// default dynamic) and KEY as channelPrefix, on a node-redis cluster
+// client of REDIS_CLUSTER_NODES (host:port,host:port,...) when it is set,
+// else on REDIS_URL.
+//
 // PARSER=msgpack gives the server socket.io-msgpack-parser (the Go
 // server's SOCKETIO_PARSER=msgpack).
 //
@@ -36,8 +42,8 @@
 const http = require('http');
 const readline = require('readline');
 const { Server } = require('socket.io');
-const { createClient } = require('redis');
-const { createAdapter } = require('@socket.io/redis-adapter');
+const { createClient, createCluster } = require('redis');
+const { createAdapter, createShardedAdapter } = require('@socket.io/redis-adapter');
 const { createAdapter: createStreamsAdapter } = require('@socket.io/redis-streams-adapter');
 
 const { toJSON, fromJSON } = require('../jsonbin.js');
@@ -48,11 +54,21 @@ function out(obj) {
 
 async function main() {
   const key = process.env.KEY || 'socket.io';
-  const pub = createClient({ url: process.env.REDIS_URL || 'redis://127.0.0.1:6379' });
+  const pub = process.env.REDIS_CLUSTER_NODES
+    ? createCluster({ rootNodes: process.env.REDIS_CLUSTER_NODES.split(',').map((a) => ({ url: `redis://${a}` })) })
+    : createClient({ url: process.env.REDIS_URL || 'redis://127.0.0.1:6379' });
   pub.on('error', (e) => process.stderr.write(`redis pub: ${e.message}\n`));
   const options = { cors: { origin: '*' } };
   if (process.env.PARSER === 'msgpack') options.parser = require('socket.io-msgpack-parser');
-  if (process.env.REDIS_ADAPTER === 'streams') {
+  if (process.env.REDIS_ADAPTER === 'sharded') {
+    const sub = pub.duplicate();
+    sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
+    await Promise.all([pub.connect(), sub.connect()]);
+    options.adapter = createShardedAdapter(pub, sub, {
+      channelPrefix: key,
+      subscriptionMode: process.env.SUBSCRIPTION_MODE || 'dynamic',
+    });
+  } else if (process.env.REDIS_ADAPTER === 'streams') {
     // The Go server's defaults, written out: the adapter's own are the same.
     await pub.connect();
     options.adapter = createStreamsAdapter(pub, {

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/redisadapter"
+	"feedrt/server/servertest"
+	"feedrt/store/storetest"
+)
+
+// shardedPair is a Node server on createShardedAdapter (a node-redis
+// cluster client) and a Go server on REDIS_ADAPTER=sharded, in one
+// subscription mode, on the Redis Cluster rc.
+type shardedPair struct {
+	node   *nodeServer
+	g      *testEnv
+	rdb    *redis.ClusterClient // the test's own checks
+	prefix string
+}
+
+func mustShardedPair(t *testing.T, rc *servertest.RedisCluster, mode string) *shardedPair {
+	t.Helper()
+	p := &shardedPair{prefix: testPrefix(t)}
+	p.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), DisableIdentity: true})
+	t.Cleanup(func() { _ = p.rdb.Close() })
+	p.node = mustNodeServerEnv(t, rc.Nodes[0].URL(), p.prefix,
+		"REDIS_ADAPTER=sharded", "REDIS_CLUSTER_NODES="+strings.Join(rc.Addrs(), ","), "SUBSCRIPTION_MODE="+mode)
+	edit := onRedisCluster(rc, RedisSharded, p.prefix)
+	p.g = mustStart(t, func(c *Config) { edit(c); c.Redis.SubscriptionMode = mode })
+	storetest.WaitFor(t, "both servers counting 2", func() bool {
+		return p.g.srv.SocketIO().Sockets().Adapter().ServerCount() == 2 &&
+			string(p.node.call(map[string]any{"op": "serverCount"})) == "2"
+	})
+	return p
+}
+
+// waitShardSubs waits until n servers subscribe to the sharded channel
+// of room (the dynamic modes' room channels are subscribed to
+// asynchronously, in Node as here).
+func (p *shardedPair) waitShardSubs(t *testing.T, room string, n int64) {
+	t.Helper()
+	ch := p.prefix + "#/#" + room + "#"
+	storetest.WaitFor(t, fmt.Sprintf("%d subscribers of %s", n, ch), func() bool {
+		got, err := redisadapter.ShardSubscribers(p.rdb, ch, time.Second)
+		return err == nil && got == n
+	})
+}
+
+// TestShardedMixedNode: on a 3-master Redis Cluster, a Node server on
+// @socket.io/redis-adapter 8.3's createShardedAdapter and a Go server on
+// REDIS_ADAPTER=sharded, in each subscription mode: broadcasts to all,
+// to a room, with except and to a socket id reach the right clients of
+// both servers both ways (in the dynamic modes through the rooms' own
+// channels, which each server subscribes to while it holds the room);
+// fetchSockets and serverSideEmit with acknowledgements work both ways;
+// socketsJoin from Node moves a Go socket; disconnectSockets from Go
+// closes a Node socket.
+func TestShardedMixedNode(t *testing.T) {
+	rc := startRedisCluster(t)
+	for _, mode := range []string{"static", "dynamic", "dynamic-private"} {
+		t.Run(mode, func(t *testing.T) {
+			p := mustShardedPair(t, rc, mode)
+			node, io := p.node, p.g.srv.SocketIO()
+			n1, n1id := connectNode(t, node.url, "websocket")
+			n2, n2id := connectNode(t, node.url, "websocket")
+			g1, g1id := connectNode(t, p.g.url, "websocket")
+			g2, g2id := connectNode(t, p.g.url, "polling")
+			node.call(map[string]any{"op": "join", "sid": n1id, "rooms": []string{"red"}})
+			node.call(map[string]any{"op": "join", "sid": n2id, "rooms": []string{"red", "vip"}})
+			joinLocal(t, io, g1id, "red")
+			joinLocal(t, io, g2id, "vip")
+			switch mode {
+			case "dynamic":
+				p.waitShardSubs(t, "red", 2)
+				p.waitShardSubs(t, "vip", 2)
+				p.waitShardSubs(t, string(n1id), 0) // a Node socket's own room has none
+				// A Go socket's has: its id (24 characters) does not look
+				// like one to Node (20), which publishes there.
+				p.waitShardSubs(t, string(g2id), 1)
+			case "dynamic-private":
+				p.waitShardSubs(t, "red", 2)
+				p.waitShardSubs(t, "vip", 2)
+				p.waitShardSubs(t, string(n1id), 1)
+				p.waitShardSubs(t, string(g2id), 1)
+			}
+
+			clients := map[string]*servertest.NodeClient{"n1": n1, "n2": n2, "g1": g1, "g2": g2}
+			collect := func(from string, want map[string][]string) {
+				t.Helper()
+				for name, c := range clients {
+					if got := eventsUntilAll(t, c, "end", want[name]); fmt.Sprint(got) != fmt.Sprint(want[name]) {
+						t.Errorf("from %s: %s got %v, want %v", from, name, got, want[name])
+					}
+				}
+			}
+			emit := func(ev string, rooms, except []string) {
+				node.Send(map[string]any{"op": "emit", "event": ev, "args": []any{1}, "rooms": rooms, "except": except})
+			}
+			emit("red", []string{"red"}, nil)
+			emit("red-vip", []string{"red"}, []string{"vip"})
+			emit("not-red", nil, []string{"red"})
+			emit("vip+red", []string{"vip", "red"}, nil)
+			emit("to-g2", []string{string(g2id)}, nil)
+			emit("end", nil, nil)
+			collect("Node", map[string][]string{
+				"n1": {"red", "red-vip", "vip+red"},
+				"n2": {"red", "vip+red"},
+				"g1": {"red", "red-vip", "vip+red"},
+				"g2": {"not-red", "to-g2", "vip+red"},
+			})
+			_ = io.To("vip").Emit("vip", 1)
+			_ = io.To("red").Except("vip").Emit("red-vip", 1)
+			_ = io.Except("red").Emit("not-red", 1)
+			_ = io.To(socket.Room(n1id)).Emit("to-n1", 1)
+			_ = io.Emit("end")
+			collect("Go", map[string][]string{
+				"n1": {"red-vip", "to-n1"},
+				"n2": {"vip"},
+				"g1": {"red-vip"},
+				"g2": {"not-red", "vip"},
+			})
+
+			if got := socketIDs(fetchAll(t, io.FetchSockets())); len(got) != 4 {
+				t.Errorf("fetchSockets from Go: %v", got)
+			}
+			var fromNode []struct{ ID string }
+			if err := json.Unmarshal(node.call(map[string]any{"op": "fetchSockets", "rooms": []string{"red"}}), &fromNode); err != nil || len(fromNode) != 3 {
+				t.Errorf("fetchSockets of red from Node: %+v %v", fromNode, err)
+			}
+
+			answer := newAck()
+			_ = io.ServerSideEmitWithAck("question", "q")(answer.callback)
+			if m := node.Next(5*time.Second, "serverSideEmit"); m.Name != "question" {
+				t.Errorf("Node got %+v", m)
+			}
+			if args := answer.wait(t, "Node's answer", 10*time.Second); !jsonEqual(mustJSON(args), `[{"from":"node","args":["q"]}]`) {
+				t.Errorf("Node's answer %v", args)
+			}
+			io.Sockets().On("ping-go", func(args ...any) {
+				if ack, ok := args[len(args)-1].(func([]any, error)); ok {
+					ack([]any{"pong from go"}, nil)
+				}
+			})
+			if got := node.call(map[string]any{"op": "serverSideEmit", "event": "ping-go", "args": []any{1}, "ack": true}); !jsonEqual(got, `["pong from go"]`) {
+				t.Errorf("Go's answer to Node's serverSideEmit: %s", got)
+			}
+
+			node.Send(map[string]any{"op": "socketsJoin", "rooms": []string{"vip"}, "target": []string{"from-node"}})
+			storetest.WaitFor(t, "g2 in from-node", func() bool { return inRoom(io, g2id, "from-node") })
+			io.In(socket.Room(n1id)).DisconnectSockets(false)
+			if m := n1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
+				t.Errorf("n1 disconnect reason %q", m.Reason)
+			}
+		})
+	}
+}
+
+// eventsUntilAll collects the names of the events c receives until it
+// has had the event named marker and every one of want, sorted, marker
+// left out. In the dynamic modes a broadcast to one room goes over the
+// room's channel, which may be another shard than the namespace's, so
+// it may come after a later one to all.
+func eventsUntilAll(t *testing.T, c *servertest.NodeClient, marker string, want []string) []string {
+	t.Helper()
+	var names []string
+	marked := false
+	deadline := time.Now().Add(10 * time.Second)
+	for !marked || !containsAll(names, want) {
+		m := c.Next(time.Until(deadline), "event")
+		if m.Name == marker {
+			marked = true
+			continue
+		}
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,386 @@
+package redissharded
+
+import (
+	"context"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/redisadapter"
+)
+
+// Adapter is the adapter of one namespace. It embeds a local adapter
+// (Options.Local), which keeps the rooms and delivers to the local
+// sockets, and adds the cluster: each broadcast is published once
+// (SPUBLISH), and what other servers publish is delivered here.
+type Adapter struct {
+	socket.Adapter
+
+	c       *Cluster
+	nsp     socket.Namespace
+	uid     string // this server's id in the namespace
+	objects bool   // the server's encoder is redisadapter.Parser's
+	mode    string
+
+	channel         string // P#nsp#
+	responseChannel string // P#nsp#uid#
+
+	subs   *subscriptions
+	work   chan *message // messages other than answers, handled in order
+	closed chan struct{}
+	done   chan struct{} // closed when the worker has returned
+	once   sync.Once
+
+	roomsMu sync.Mutex // room changes and their channels, one at a time
+
+	requests sync.Map // request id → *pending: requests of ours awaiting answers
+	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
+
+	callbacks redisadapter.Callbacks // the application's acks, on goroutines Close waits for
+}
+
+var _ socket.Adapter = (*Adapter)(nil)
+
+func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
+	var base socket.Adapter
+	switch {
+	case c.opts.Local != nil:
+		base = c.opts.Local()
+	case nsp.Server().Opts().ConnectionStateRecovery() != nil:
+		base = socket.MakeSessionAwareAdapter()
+	default:
+		base = socket.MakeAdapter()
+	}
+	a := &Adapter{Adapter: base, c: c, uid: randomID(), mode: c.opts.SubscriptionMode, closed: make(chan struct{}), done: make(chan struct{})}
+	base.Prototype(a)
+	a.Construct(nsp)
+	return a
+}
+
+// Construct names the namespace's channels as the Node adapter does.
+func (a *Adapter) Construct(nsp socket.Namespace) {
+	a.nsp = nsp
+	a.Adapter.Construct(nsp)
+	a.objects = redisadapter.IsObjectEncoder(nsp.Server().Encoder())
+	a.channel = a.c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
+	a.responseChannel = a.channel + a.uid + "#"
+}
+
+// Init subscribes to the namespace's channel and this server's.
+func (a *Adapter) Init() {
+	a.Adapter.Init()
+	a.work = make(chan *message, 1024)
+	a.subs = newSubscriptions(a.c.rdb, a.c.opts.CommandTimeout, a.onRaw, func(channel string, err error) {
+		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
+	})
+	a.subs.add(a.channel)
+	a.subs.add(a.responseChannel)
+	go a.process()
+}
+
+// onRaw decodes a message of a subscription: answers are handled at once
+// (a request waiting for them may be holding the worker), the rest in
+// order by the worker.
+func (a *Adapter) onRaw(raw *redis.Message) {
+	a.c.opts.Observer.Received()
+	m, err := decode([]byte(raw.Payload))
+	if err != nil {
+		a.c.rlog.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
+		return
+	}
+	if raw.Channel == a.responseChannel {
+		a.onResponse(m)
+		return
+	}
+	select {
+	case a.work <- m:
+	case <-a.closed:
+	}
+}
+
+// process handles the queued messages until Close.
+func (a *Adapter) process() {
+	defer close(a.done)
+	for {
+		select {
+		case m := <-a.work:
+			a.onMessage(m)
+		case <-a.closed:
+			return
+		}
+	}
+}
+
+// Close unsubscribes, ends the requests still waiting, and releases the
+// embedded adapter.
+func (a *Adapter) Close() {
+	a.once.Do(func() {
+		close(a.closed)
+		if a.subs != nil {
+			a.subs.close()
+			<-a.done
+		}
+		if !a.callbacks.Close(2 * a.c.opts.CommandTimeout) {
+			a.c.opts.Logger.Warn("redis sharded adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
+		}
+		a.Adapter.Close()
+	})
+}
+
+// UID is this server's id in the namespace's messages.
+func (a *Adapter) UID() string { return a.uid }
+
+// dynamicChannel is a room's own channel, P#nsp#room#.
+func (a *Adapter) dynamicChannel(room socket.Room) string {
+	return a.channel + string(room) + "#"
+}
+
+// hasRoom reports whether a local socket is in room.
+func (a *Adapter) hasRoom(room socket.Room) bool {
+	_, ok := a.Rooms().Load(room)
+	return ok
+}
+
+// separate reports whether a room has a channel of its own: any room in
+// dynamic-private; in the dynamic mode a public room (no socket's id),
+// and also a socket's own room whose name does not look like a socket id
+// to Node (20 characters): the library's ids have 24, so a Node server
+// in the dynamic mode publishes a broadcast to one of this server's
+// sockets on that room's channel.
+func (a *Adapter) separate(room socket.Room) bool {
+	switch a.mode {
+	case Dynamic:
+		_, private := a.Sids().Load(socket.SocketId(room))
+		return !private || !looksLikeASocketID(room)
+	case DynamicPrivate:
+		return true
+	}
+	return false
+}
+
+// AddAll adds the socket id to rooms; in the dynamic modes a room that
+// comes into being here gets its channel subscribed to.
+func (a *Adapter) AddAll(id socket.SocketId, rooms *types.Set[socket.Room]) {
+	if a.mode == Static {
+		a.Adapter.AddAll(id, rooms)
+		return
+	}
+	a.roomsMu.Lock()
+	defer a.roomsMu.Unlock()
+	var fresh []socket.Room
+	for _, r := range rooms.Keys() {
+		if !a.hasRoom(r) {
+			fresh = append(fresh, r)
+		}
+	}
+	a.Adapter.AddAll(id, rooms)
+	for _, r := range fresh {
+		if a.hasRoom(r) && a.separate(r) {
+			a.subs.add(a.dynamicChannel(r))
+		}
+	}
+}
+
+// Del removes the socket id from room; a room gone from here is
+// unsubscribed from in the dynamic modes.
+func (a *Adapter) Del(id socket.SocketId, room socket.Room) {
+	if a.mode == Static {
+		a.Adapter.Del(id, room)
+		return
+	}
+	a.roomsMu.Lock()
+	defer a.roomsMu.Unlock()
+	sep := a.separate(room)
+	a.Adapter.Del(id, room)
+	if sep && !a.hasRoom(room) {
+		a.subs.remove(a.dynamicChannel(room))
+	}
+}
+
+// DelAll removes the socket id from every room, unsubscribing from the
+// channels of the rooms that are gone.
+func (a *Adapter) DelAll(id socket.SocketId) {
+	if a.mode == Static {
+		a.Adapter.DelAll(id)
+		return
+	}
+	a.roomsMu.Lock()
+	defer a.roomsMu.Unlock()
+	var sep []socket.Room
+	if rooms, ok := a.Sids().Load(id); ok {
+		for _, r := range rooms.Keys() {
+			if a.separate(r) {
+				sep = append(sep, r)
+			}
+		}
+	}
+	a.Adapter.DelAll(id)
+	for _, r := range sep {
+		if !a.hasRoom(r) {
+			a.subs.remove(a.dynamicChannel(r))
+		}
+	}
+}
+
+// looksLikeASocketID is the Node adapter's test: a room of 20 (UTF-16)
+// characters is taken for a socket's own room.
+func looksLikeASocketID(room socket.Room) bool {
+	return len(utf16.Encode([]rune(string(room)))) == 20
+}
+
+// broadcastChannel is where a broadcast without acknowledgement goes: a
+// broadcast to exactly one room goes to the room's channel in the
+// dynamic modes (not for a socket id's room in the dynamic mode), all
+// else to the namespace's.
+func (a *Adapter) broadcastChannel(opts *socket.BroadcastOptions) string {
+	if a.mode == Static || opts == nil || opts.Rooms == nil || opts.Rooms.Len() != 1 {
+		return a.channel
+	}
+	room := opts.Rooms.Keys()[0]
+	if a.mode == DynamicPrivate || !looksLikeASocketID(room) {
+		return a.dynamicChannel(room)
+	}
+	return a.channel
+}
+
+// Broadcast publishes the packet (unless the Local flag is set) and
+// delivers it to the local sockets. The caller never waits for Redis.
+func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
+	p.Nsp = a.nsp.Name()
+	if !isLocal(opts) {
+		a.publishTo(a.broadcastChannel(opts), typeBroadcast, object("packet", packetObject(p), "opts", optsObject(opts)))
+	}
+	a.Adapter.Broadcast(p, opts)
+}
+
+// BroadcastWithAck delivers locally and asks the other servers to deliver
+// too and to forward their clients' acknowledgements. It goes to the
+// namespace's channel: the servers that answer are counted there.
+func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, clientCount func(uint64), ack socket.Ack) {
+	p.Nsp = a.nsp.Name()
+	if !isLocal(opts) {
+		id := randomID()
+		a.acks.Store(id, &ackRequest{clientCount: clientCount, ack: ack})
+		timeout := a.c.opts.RequestsTimeout
+		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
+			timeout = *opts.Flags.Timeout
+		}
+		// Nothing tells when every remote client has answered, so the
+		// entry just expires with the broadcast's timeout.
+		time.AfterFunc(timeout, func() { a.acks.Delete(id) })
+		a.publish(typeBroadcast, object("packet", packetObject(p), "requestId", id, "opts", optsObject(opts)))
+	}
+	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)
+}
+
+// AddSockets makes the matching sockets of every server join rooms.
+func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	if !isLocal(opts) {
+		a.publish(typeSocketsJoin, object("opts", optsObject(opts), "rooms", roomNames(rooms)))
+	}
+	a.Adapter.AddSockets(opts, rooms)
+}
+
+// DelSockets makes the matching sockets of every server leave rooms.
+func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	if !isLocal(opts) {
+		a.publish(typeSocketsLeave, object("opts", optsObject(opts), "rooms", roomNames(rooms)))
+	}
+	a.Adapter.DelSockets(opts, rooms)
+}
+
+// DisconnectSockets disconnects the matching sockets of every server.
+func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
+	if !isLocal(opts) {
+		a.publish(typeDisconnectSockets, object("opts", optsObject(opts), "close", closeConn))
+	}
+	a.Adapter.DisconnectSockets(opts, closeConn)
+}
+
+// isLocal reports the Local flag (io.Local()): this server only.
+func isLocal(opts *socket.BroadcastOptions) bool {
+	return opts != nil && opts.Flags != nil && opts.Flags.Local
+}
+
+func roomNames(rooms []socket.Room) []any {
+	out := make([]any, len(rooms))
+	for i, r := range rooms {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// publish sends a message to every server of the namespace.
+func (a *Adapter) publish(typ messageType, data *redisadapter.Object) bool {
+	return a.publishTo(a.channel, typ, data)
+}
+
+// respond sends an answer to the server whose uid is to.
+func (a *Adapter) respond(to string, typ messageType, data *redisadapter.Object) {
+	a.publishTo(a.channel+to+"#", typ, data)
+}
+
+// publishTo queues the SPUBLISH of a message to channel; false if it was
+// not queued.
+func (a *Adapter) publishTo(channel string, typ messageType, data *redisadapter.Object) bool {
+	raw, err := encode(a.uid, a.nsp.Name(), typ, data)
+	if err != nil {
+		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
+		return false
+	}
+	return a.c.pub.Do(redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+		return pipe.SPublish(ctx, channel, raw)
+	}})
+}
+
+// onMessage handles another server's message.
+func (a *Adapter) onMessage(m *message) {
+	if m.nsp != a.nsp.Name() || m.uid == a.uid {
+		return
+	}
+	switch m.typ {
+	case typeBroadcast:
+		p := m.packet()
+		if p == nil {
+			return
+		}
+		p.Data = redisadapter.Deliverable(p.Data, a.objects)
+		if id := m.requestID(); id != "" {
+			a.broadcastForAck(m, p, id)
+			return
+		}
+		a.Adapter.Broadcast(p, m.opts())
+	case typeSocketsJoin:
+		a.Adapter.AddSockets(m.opts(), m.rooms())
+	case typeSocketsLeave:
+		a.Adapter.DelSockets(m.opts(), m.rooms())
+	case typeDisconnectSockets:
+		c, _ := m.data["close"].(bool)
+		a.Adapter.DisconnectSockets(m.opts(), c)
+	case typeFetchSockets:
+		a.answerFetch(m)
+	case typeServerSideEmit:
+		a.onServerSideEmit(m)
+	case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
+		a.onResponse(m)
+	}
+}
+
+// broadcastForAck delivers another server's broadcast that wants
+// acknowledgements, and sends them back.
+func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
+	a.Adapter.BroadcastWithAck(p, m.opts(), func(n uint64) {
+		a.respond(m.uid, typeBroadcastClientCount, object("requestId", id, "clientCount", n))
+	}, func(args []any, _ error) {
+		var arg any
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		a.respond(m.uid, typeBroadcastAck, object("requestId", id, "packet", arg))
+	})
+}

@@ -1,0 +1,168 @@
+package redissharded
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/redisadapter"
+)
+
+// messageType numbers the messages, as socket.io-adapter's MessageType.
+type messageType int
+
+// The types of socket.io-adapter's ClusterAdapter (1, 2 and 13 are the
+// heartbeats of ClusterAdapterWithHeartbeat, which the sharded adapter
+// does not use).
+const (
+	typeBroadcast messageType = iota + 3
+	typeSocketsJoin
+	typeSocketsLeave
+	typeDisconnectSockets
+	typeFetchSockets
+	typeFetchSocketsResponse
+	typeServerSideEmit
+	typeServerSideEmitResponse
+	typeBroadcastClientCount
+	typeBroadcastAck
+)
+
+// maxMessageBytes bounds a message this server decodes.
+const maxMessageBytes = 64 << 20
+
+// mayContainBinary reports the types the Node adapter writes as msgpack
+// when their data holds binary (JSON otherwise).
+func (t messageType) mayContainBinary() bool {
+	switch t {
+	case typeBroadcast, typeFetchSocketsResponse, typeServerSideEmit, typeServerSideEmitResponse, typeBroadcastAck:
+		return true
+	}
+	return false
+}
+
+// message is one message of the cluster; data's objects keep the
+// sender's key order.
+type message struct {
+	uid  string
+	nsp  string
+	typ  messageType
+	data map[string]any
+}
+
+// object is an ordered object of the given keys and values.
+func object(kv ...any) *redisadapter.Object {
+	keys := make([]string, 0, len(kv)/2)
+	values := make([]any, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		keys = append(keys, kv[i].(string))
+		values = append(values, kv[i+1])
+	}
+	return redisadapter.NewObject(keys, values)
+}
+
+// packetObject is a broadcast packet as the Node adapter publishes it:
+// {type, data} (and the id of a packet with one).
+func packetObject(p *parser.Packet) *redisadapter.Object {
+	if p.Id != nil {
+		return object("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
+	}
+	return object("type", uint64(p.Type), "data", p.Data)
+}
+
+// optsObject is broadcast options as Node's encodeOptions writes them.
+func optsObject(opts *socket.BroadcastOptions) *redisadapter.Object {
+	if opts == nil {
+		opts = &socket.BroadcastOptions{}
+	}
+	return object("rooms", redisadapter.FromRooms(opts.Rooms), "except", redisadapter.FromRooms(opts.Except), "flags", redisadapter.OptsFlags(opts))
+}
+
+// encode writes a message as the Node adapter does: {type, data, uid,
+// nsp} (the order ClusterAdapter fills it in), as msgpack when a type
+// that may hold binary does, else as JSON.stringify writes it.
+func encode(uid, nsp string, typ messageType, data *redisadapter.Object) ([]byte, error) {
+	msg := object("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp)
+	if typ.mayContainBinary() && redisadapter.HasBinary(data) {
+		var buf bytes.Buffer
+		if err := redisadapter.EncodeValue(msgpack.NewEncoder(&buf), msg); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return redisadapter.MarshalJSON(msg)
+}
+
+// decode reads a message: JSON when it starts with "{", else msgpack.
+func decode(raw []byte) (*message, error) {
+	if len(raw) == 0 || len(raw) > maxMessageBytes {
+		return nil, fmt.Errorf("message of %d bytes", len(raw))
+	}
+	var v any
+	var err error
+	if raw[0] == '{' {
+		v, err = redisadapter.DecodeJSON(raw)
+	} else {
+		v, err = redisadapter.DecodeMsgpack(raw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fields := redisadapter.AsMap(v)
+	if fields == nil {
+		return nil, errors.New("not an object")
+	}
+	m := &message{data: redisadapter.AsMap(fields["data"])}
+	m.uid, _ = fields["uid"].(string)
+	m.nsp, _ = fields["nsp"].(string)
+	t, ok := fields["type"].(float64)
+	if !ok {
+		return nil, errors.New("no type")
+	}
+	m.typ = messageType(t)
+	if m.data == nil {
+		return nil, errors.New("no data")
+	}
+	return m, nil
+}
+
+// requestID is the data's requestId ("" if none).
+func (m *message) requestID() string {
+	id, _ := m.data["requestId"].(string)
+	return id
+}
+
+// opts is the data's broadcast options.
+func (m *message) opts() *socket.BroadcastOptions {
+	return redisadapter.OptsOf(redisadapter.AsMap(m.data["opts"]))
+}
+
+// rooms is the data's rooms list (socketsJoin, socketsLeave).
+func (m *message) rooms() []socket.Room {
+	items, _ := m.data["rooms"].([]any)
+	return redisadapter.ToRooms(redisadapter.RoomsOf(items))
+}
+
+// packet is the data's broadcast packet, nil if it has none.
+func (m *message) packet() *parser.Packet {
+	pm := redisadapter.AsMap(m.data["packet"])
+	if pm == nil {
+		return nil
+	}
+	p := redisadapter.PacketOf(pm)
+	p.Nsp = m.nsp
+	return p
+}
+
+// randomID is 16 hex characters, as socket.io-adapter's randomId(): the
+// form of its uids and request ids.
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
