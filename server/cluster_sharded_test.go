@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 	"feedrt/server/servertest"
 	"feedrt/store/storetest"
 )
@@ -49,7 +49,7 @@ func (p *shardedPair) waitShardSubs(t *testing.T, room string, n int64) {
 	t.Helper()
 	ch := p.prefix + "#/#" + room + "#"
 	storetest.WaitFor(t, fmt.Sprintf("%d subscribers of %s", n, ch), func() bool {
-		got, err := redisadapter.ShardSubscribers(p.rdb, ch, time.Second)
+		got, err := redisbase.ShardSubscribers(p.rdb, ch, time.Second)
 		return err == nil && got == n
 	})
 }

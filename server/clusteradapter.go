@@ -12,6 +12,7 @@ import (
 	"feedrt/server/metrics"
 	"feedrt/server/realtime"
 	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 	"feedrt/server/redissharded"
 	"feedrt/server/redisstreams"
 )
@@ -36,10 +37,10 @@ type clusterAdapter interface {
 // cluster adapter's local part.
 func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.Logger) (clusterAdapter, error) {
 	addr := cfg.Redis.Addr()
-	if addr == (redisadapter.Addr{}) {
+	if addr == (redisbase.Addr{}) {
 		return nil, nil
 	}
-	var obs redisadapter.Observer
+	var obs redisbase.Observer
 	if m != nil {
 		obs = m.Redis()
 	}
@@ -99,8 +100,8 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 }
 
 // Addr is the Redis deployment the settings name; zero when none.
-func (r RedisConfig) Addr() redisadapter.Addr {
-	return redisadapter.Addr{URL: r.URL, ClusterURL: r.ClusterURL, SentinelURL: r.SentinelURL}
+func (r RedisConfig) Addr() redisbase.Addr {
+	return redisbase.Addr{URL: r.URL, ClusterURL: r.ClusterURL, SentinelURL: r.SentinelURL}
 }
 
 // Masked names the Redis deployment for the log, passwords masked.

@@ -54,7 +54,7 @@ func TestEventBuffer(t *testing.T) {
 	}
 }
 
-// ordered stands for a *redisadapter.Object: data of another server's
+// ordered stands for a *nodewire.Object: data of another server's
 // socket that is no Go map but marshals to a JSON object.
 type ordered struct {
 	Admin adminData `json:"_admin"`

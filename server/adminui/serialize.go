@@ -148,7 +148,7 @@ type adminData struct {
 
 // splitData separates data._admin from the rest of a socket's data, which
 // the UI shows. The data of another server's socket may be of any type
-// that marshals to JSON (a *redisadapter.Object, keys in order); it goes
+// that marshals to JSON (a *nodewire.Object, keys in order); it goes
 // through JSON here, so its keys come out sorted.
 func splitData(data any) (any, adminData) {
 	var admin adminData

@@ -12,7 +12,7 @@ import (
 const upPingTimeout = 2 * time.Second
 
 // Redis is the Redis cluster link's metrics: it implements
-// redisadapter.Observer (the adapter calls it per message, so every
+// redisbase.Observer (the adapter calls it per message, so every
 // series is resolved here once).
 type Redis struct {
 	reg                    prometheus.Registerer

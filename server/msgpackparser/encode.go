@@ -18,7 +18,7 @@ type Encoder struct {
 
 // WritesOrderedObjects tells a cluster adapter that this encoder writes
 // its ordered objects itself, binary inside them included
-// (redisadapter.IsObjectEncoder).
+// (nodewire.IsObjectEncoder).
 func (e *Encoder) WritesOrderedObjects() bool { return true }
 
 // Encode writes p as one msgpack message: a map of the packet's keys in

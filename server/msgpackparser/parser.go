@@ -31,7 +31,7 @@ import (
 )
 
 // Ordered is a JavaScript object whose keys keep an order, such as an
-// object a cluster peer sent (redisadapter.Object): it is written as a
+// object a cluster peer sent (nodewire.Object): it is written as a
 // msgpack map with its keys in that order.
 type Ordered interface {
 	// Len is the number of keys.

@@ -21,7 +21,7 @@ import (
 
 	"feedrt/server/engineio"
 	"feedrt/server/msgpackparser"
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
 )
 
 // Options are the Engine.IO and Socket.IO settings, Node's options of the
@@ -190,12 +190,12 @@ func New(o Options) (*Server, error) {
 	switch o.Parser {
 	case "", ParserDefault:
 		// Packets go out as a Node server writes them: data from other
-		// servers of a cluster (*redisadapter.Object, keys in the
+		// servers of a cluster (*nodewire.Object, keys in the
 		// sender's order) with its binary as attachments, and JSON
 		// without the HTML escapes of encoding/json.
-		p = redisadapter.Parser(parser.NewParser())
+		p = nodewire.Parser(parser.NewParser())
 	case ParserMsgpack:
-		// It writes *redisadapter.Object in order itself (Ordered).
+		// It writes *nodewire.Object in order itself (Ordered).
 		p = msgpackparser.New()
 	default:
 		return nil, fmt.Errorf("realtime: unknown Options.Parser %q", o.Parser)

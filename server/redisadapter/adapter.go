@@ -8,6 +8,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // Adapter is the adapter of one namespace. It embeds a local adapter
@@ -25,8 +28,8 @@ type Adapter struct {
 	c   *Cluster
 	nsp socket.Namespace
 	uid string // this server's id in the namespace's channels
-	// objects: the server's encoder is Parser's, which sends binary held
-	// in an *Object as attachments (else such objects go out as maps).
+	// objects: the server's encoder is nodewire.Parser's, which sends binary held
+	// in a *nodewire.Object as attachments (else such objects go out as maps).
 	objects bool
 
 	channel         string // key#nsp#
@@ -44,7 +47,7 @@ type Adapter struct {
 	requests map[string]*pending    // requests of ours awaiting answers
 	acks     map[string]*ackRequest // broadcasts of ours awaiting acks
 
-	callbacks Callbacks // the application's acks, on goroutines Close waits for
+	callbacks redisbase.Callbacks // the application's acks, on goroutines Close waits for
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
@@ -77,7 +80,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.nsp = nsp
-	a.objects = IsObjectEncoder(nsp.Server().Encoder())
+	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
 	key, name := a.c.opts.Key, nsp.Name()
 	a.channel = key + "#" + name + "#"
 	a.requestChannel = key + "-request#" + name + "#"
@@ -216,9 +219,9 @@ func (a *Adapter) onBroadcast(channel string, raw []byte) {
 }
 
 // deliverable is data another server sent, made fit for the local
-// encoder: without Parser's, objects holding binary become maps.
+// encoder: without nodewire.Parser's, objects holding binary become maps.
 func (a *Adapter) deliverable(data any) any {
-	return Deliverable(data, a.objects)
+	return nodewire.Deliverable(data, a.objects)
 }
 
 // BroadcastWithAck delivers locally and asks the other servers to deliver

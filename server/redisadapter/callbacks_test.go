@@ -33,7 +33,7 @@ func TestCloseWaitsForCallbacks(t *testing.T) {
 		close(closed)
 	}()
 	storetest.WaitFor(t, "Close to wait for the callback", func() bool {
-		return strings.Contains(stacks(), "redisadapter.(*Callbacks).Close")
+		return strings.Contains(stacks(), "redisbase.(*Callbacks).Close")
 	})
 	select {
 	case <-closed:

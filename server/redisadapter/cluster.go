@@ -14,7 +14,7 @@
 //
 // Application data read from other servers (broadcast arguments,
 // serverSideEmit arguments and answers, acknowledgements, fetchSockets
-// data) keeps the sender's key order: objects decode as *Object, whose
+// data) keeps the sender's key order: objects decode as *nodewire.Object, whose
 // JSON is the sender's, so every client of the cluster receives the same
 // bytes.
 //
@@ -36,6 +36,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/redisbase"
 )
 
 // Options tune a Cluster. Key, RequestsTimeout, CommandTimeout and
@@ -68,7 +70,7 @@ type Options struct {
 	Local func() socket.Adapter
 	// Observer, if not nil, is told of the messages published, dropped
 	// and received and of the requests' answers (the server's metrics).
-	Observer Observer
+	Observer redisbase.Observer
 }
 
 // logEvery is the longest a recurring Redis problem stays unlogged.
@@ -94,7 +96,7 @@ func (o *Options) check() error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Observer == nil {
-		o.Observer = NopObserver{}
+		o.Observer = redisbase.NopObserver{}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redisadapter: %w", err)
@@ -110,8 +112,8 @@ type Cluster struct {
 	ownsRDB bool
 	opts    Options
 	log     *slog.Logger
-	rlog    *RateLog
-	pub     *Publisher
+	rlog    *redisbase.RateLog
+	pub     *redisbase.Publisher
 }
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
@@ -122,17 +124,17 @@ var _ socket.AdapterConstructor = (*Cluster)(nil)
 // gone fails fast instead of queueing work. It does not wait for Redis:
 // the server starts and serves its own sockets while Redis is down, and
 // go-redis reconnects (and follows a failover) by itself.
-func Open(addr Addr, opts Options) (*Cluster, error) {
+func Open(addr redisbase.Addr, opts Options) (*Cluster, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	rdb, err := NewClient(addr, opts.CommandTimeout)
+	rdb, err := redisbase.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
 		return nil, err
 	}
 	c := newCluster(rdb, opts)
 	c.ownsRDB = true
-	RouteClientLog(c.rlog)
+	redisbase.RouteClientLog(c.rlog)
 	return c, nil
 }
 
@@ -147,8 +149,8 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 
 // newCluster builds a Cluster on rdb with checked opts.
 func newCluster(rdb redis.UniversalClient, opts Options) *Cluster {
-	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: NewRateLog(opts.Logger, logEvery)}
-	c.pub = NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog, opts.Observer)
+	c := &Cluster{rdb: rdb, opts: opts, log: opts.Logger, rlog: redisbase.NewRateLog(opts.Logger, logEvery)}
+	c.pub = redisbase.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, c.rlog, opts.Observer)
 	return c
 }
 
@@ -162,17 +164,7 @@ func (c *Cluster) Key() string { return c.opts.Key }
 
 // Ping reports whether Redis answers, for the readiness probe.
 func (c *Cluster) Ping(ctx context.Context) error {
-	return PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
-}
-
-// PingWithin pings rdb, waiting at most timeout for the answer.
-func PingWithin(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	return nil
+	return redisbase.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
 }
 
 // Dropped is how many cluster messages this server has given up on since

@@ -1,7 +1,6 @@
 package redisadapter
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
+	"feedrt/server/redisbase"
 	"feedrt/server/servertest"
 	"feedrt/store/storetest"
 )
@@ -31,7 +31,7 @@ func redisURL(t *testing.T) string {
 	if u == "" {
 		u = "redis://127.0.0.1:6379/0"
 	}
-	c, err := Open(Addr{URL: u}, testOptions(prefix(t)))
+	c, err := Open(redisbase.Addr{URL: u}, testOptions(prefix(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 	} {
 		opts := testOptions("k")
 		tc.unset(&opts)
-		if c, err := Open(Addr{URL: url}, opts); err == nil {
+		if c, err := Open(redisbase.Addr{URL: url}, opts); err == nil {
 			_ = c.Close()
 			t.Errorf("Open without %s: no error", tc.field)
 		} else if !strings.Contains(err.Error(), tc.field) {
@@ -89,7 +89,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 			t.Errorf("New without %s: %v", tc.field, err)
 		}
 	}
-	_, err := Open(Addr{URL: url}, Options{})
+	_, err := Open(redisbase.Addr{URL: url}, Options{})
 	if err == nil {
 		t.Fatal("Open with no options: no error")
 	}
@@ -99,7 +99,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 		}
 	}
 	// Logger and Observer are not settings: nil is fine.
-	c, err := Open(Addr{URL: url}, testOptions("k"))
+	c, err := Open(redisbase.Addr{URL: url}, testOptions("k"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestOpenRefusesMissingOptions(t *testing.T) {
 // mustServer is a Socket.IO server on a Cluster, both closed at cleanup.
 func mustServer(t *testing.T, url string, opts Options, recovery bool) (*socket.Server, *Cluster) {
 	t.Helper()
-	c, err := Open(Addr{URL: url}, opts)
+	c, err := Open(redisbase.Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestDeadRedis(t *testing.T) {
 	opts := testOptions(prefix(t))
 	opts.Logger, opts.Observer = log, obs
 	opts.CommandTimeout, opts.RequestsTimeout = 300*time.Millisecond, 500*time.Millisecond
-	c, err := Open(Addr{URL: "redis://" + addr + "/0"}, opts)
+	c, err := Open(redisbase.Addr{URL: "redis://" + addr + "/0"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
 	const queue, n = 100, 1000
 	opts := testOptions(prefix(t))
 	opts.QueueSize, opts.CommandTimeout = queue, time.Second // the README's "never more than a second"
-	c, err := Open(Addr{URL: "redis://" + ln.Addr().String() + "/0"}, opts)
+	c, err := Open(redisbase.Addr{URL: "redis://" + ln.Addr().String() + "/0"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,26 +392,5 @@ func waitGoroutines(t *testing.T, before int) {
 	if n > before {
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines: %d before, %d after close\n%s", before, n, buf[:runtime.Stack(buf, true)])
-	}
-}
-
-// TestRateLog: a recurring problem is one line per interval, with the
-// count of what was held back, and one line when it clears.
-func TestRateLog(t *testing.T) {
-	var buf bytes.Buffer
-	r := NewRateLog(slog.New(slog.NewTextHandler(&buf, nil)), 50*time.Millisecond)
-	clock := storetest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	r.now = clock.Now
-	for range 100 {
-		r.Warn("k", "down")
-		clock.Advance(49 * time.Millisecond / 100) // all 100 within one interval
-	}
-	clock.Advance(10 * time.Millisecond) // 59 ms after the first line: the next interval
-	r.Warn("k", "down")
-	r.Recovered("k", "up")
-	r.Recovered("k", "up")
-	out := buf.String()
-	if strings.Count(out, "msg=down") != 2 || !strings.Contains(out, "repeated=99") || strings.Count(out, "msg=up") != 1 {
-		t.Errorf("log:\n%s", out)
 	}
 }

@@ -9,15 +9,19 @@ import (
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
+
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // obj builds an Object of key, value pairs, in that order.
-func obj(kv ...any) *Object {
-	b := newObjectBuilder(len(kv) / 2)
+func obj(kv ...any) *nodewire.Object {
+	var keys []string
+	var values []any
 	for i := 0; i+1 < len(kv); i += 2 {
-		b.set(kv[i].(string), kv[i+1])
+		keys, values = append(keys, kv[i].(string)), append(values, kv[i+1])
 	}
-	return b.o
+	return nodewire.NewObject(keys, values)
 }
 
 func mustMarshal(t *testing.T, v any) []byte {
@@ -45,7 +49,7 @@ func clientText(t *testing.T, data any) string {
 // same bytes.
 func TestCodecKeepsOrder(t *testing.T) {
 	raw, _ := hex.DecodeString("82a16201a16182a16402a16303")
-	v, err := decodeValue(newDecoder(raw))
+	v, err := nodewire.DecodeMsgpack(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +60,11 @@ func TestCodecKeepsOrder(t *testing.T) {
 		t.Errorf("client gets %s, want %s", got, want)
 	}
 	var buf bytes.Buffer
-	if err := encodeValue(newEncoder(&buf), v); err != nil || !bytes.Equal(buf.Bytes(), raw) {
+	if err := nodewire.EncodeValue(nodewire.NewEncoder(&buf), v); err != nil || !bytes.Equal(buf.Bytes(), raw) {
 		t.Errorf("re-encoded %x (%v), want %x", buf.Bytes(), err, raw)
 	}
-	o := v.(*Object)
-	if a, ok := o.Get("a"); o.Len() != 2 || !ok || a.(*Object).Keys()[0] != "d" {
+	o := v.(*nodewire.Object)
+	if a, ok := o.Get("a"); o.Len() != 2 || !ok || a.(*nodewire.Object).Keys()[0] != "d" {
 		t.Errorf("Get/Len/Keys on %#v", o)
 	}
 }
@@ -102,13 +106,13 @@ func TestCodecExactValues(t *testing.T) {
 	}
 }
 
-// TestCodecParser: Parser's encoder sends binary inside objects as
+// TestCodecParser: nodewire.Parser's encoder sends binary inside objects as
 // attachments, keys in order and placeholders numbered as Node numbers
 // them, without changing the data; without it, the adapter hands the
 // library's encoder maps, in which it finds the binary.
 func TestCodecParser(t *testing.T) {
 	data := []any{"b", obj("z", 1.0, "blob", []byte{0, 1}, "deep", obj("y", []byte{2})), "off"}
-	enc := Parser(parser.NewParser()).NewEncoder()
+	enc := nodewire.Parser(parser.NewParser()).NewEncoder()
 	parts := enc.Encode(&parser.Packet{Type: parser.EVENT, Nsp: "/", Data: data})
 	want := `52-["b",{"z":1,"blob":{"_placeholder":true,"num":0},"deep":{"y":{"_placeholder":true,"num":1}}},"off"]`
 	if len(parts) != 3 || string(parts[0].Bytes()) != want || !bytes.Equal(parts[1].Bytes(), []byte{0, 1}) || !bytes.Equal(parts[2].Bytes(), []byte{2}) {
@@ -125,7 +129,7 @@ func TestCodecParser(t *testing.T) {
 	if !reflect.DeepEqual(data[1], obj("z", 1.0, "blob", []byte{0, 1}, "deep", obj("y", []byte{2}))) {
 		t.Errorf("data changed: %#v", data[1])
 	}
-	plain := binaryAsMaps(data)
+	plain := nodewire.Deliverable(data, false)
 	if !parser.HasBinary(plain) || !reflect.DeepEqual(plain.([]any)[1], map[string]any{"z": 1.0, "blob": []byte{0, 1}, "deep": map[string]any{"y": []byte{2}}}) {
 		t.Errorf("as maps: %#v", plain)
 	}
@@ -166,7 +170,7 @@ func TestCodecJSONMessages(t *testing.T) {
 	res, _ = decodeResponse([]byte(`{"requestId":"r3","sockets":[{"id":"s1","handshake":{},"rooms":[],"data":{"server":"node","n":1}}]}`))
 	var raws []json.RawMessage
 	_ = json.Unmarshal(res.Sockets, &raws)
-	if rs := decodeRemoteSocket(raws[0]); rs == nil || string(mustMarshal(t, rs.Data())) != `{"server":"node","n":1}` {
+	if rs := nodewire.RemoteSocket(raws[0]); rs == nil || string(mustMarshal(t, rs.Data())) != `{"server":"node","n":1}` {
 		t.Errorf("fetchSockets data: %#v", rs)
 	}
 }
@@ -186,19 +190,19 @@ func TestCodecTranscodesStructs(t *testing.T) {
 }
 
 // TestCodecAdapterKnowsParser: the adapter hands data from other servers
-// on as it came when the server has Parser's encoder, and with objects
+// on as it came when the server has nodewire.Parser's encoder, and with objects
 // holding binary as maps when it has the library's own.
 func TestCodecAdapterKnowsParser(t *testing.T) {
 	url := redisURL(t)
 	for _, withParser := range []bool{false, true} {
-		c, err := Open(Addr{URL: url}, testOptions(prefix(t)))
+		c, err := Open(redisbase.Addr{URL: url}, testOptions(prefix(t)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		so := socket.DefaultServerOptions()
 		so.SetAdapter(c)
 		if withParser {
-			so.SetParser(Parser(parser.NewParser()))
+			so.SetParser(nodewire.Parser(parser.NewParser()))
 		}
 		io := socket.NewServer(nil, so)
 		a, ok := io.Sockets().Adapter().(*Adapter)

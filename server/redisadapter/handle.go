@@ -2,10 +2,11 @@ package redisadapter
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/nodewire"
 )
 
 // onRequest serves another server's request, as the Node adapter does.
@@ -25,7 +26,7 @@ func (a *Adapter) onRequest(raw []byte) {
 		}
 		var rooms []socket.Room
 		if req.Rooms != nil {
-			rooms = toRooms(*req.Rooms)
+			rooms = nodewire.ToRooms(*req.Rooms)
 		}
 		ids := a.Adapter.Sockets(types.NewSet(rooms...)).Keys()
 		if ids == nil {
@@ -37,7 +38,7 @@ func (a *Adapter) onRequest(raw []byte) {
 		if req.UID == a.uid || a.isOurs(req.RequestID) {
 			return
 		}
-		a.respondJSON(req, &response{RequestID: req.RequestID, Rooms: ptr(fromRooms(types.NewSet(a.Rooms().Keys()...)))})
+		a.respondJSON(req, &response{RequestID: req.RequestID, Rooms: ptr(nodewire.FromRooms(types.NewSet(a.Rooms().Keys()...)))})
 
 	case typeRemoteJoin, typeRemoteLeave, typeRemoteDisconnect:
 		if req.Opts == nil {
@@ -50,7 +51,7 @@ func (a *Adapter) onRequest(raw []byte) {
 		opts := optsFromWire(req.Opts)
 		var rooms []socket.Room
 		if req.Rooms != nil {
-			rooms = toRooms(*req.Rooms)
+			rooms = nodewire.ToRooms(*req.Rooms)
 		}
 		switch req.Type {
 		case typeRemoteJoin:
@@ -66,9 +67,9 @@ func (a *Adapter) onRequest(raw []byte) {
 			return
 		}
 		a.Adapter.FetchSockets(optsFromWire(req.Opts))(func(sockets []socket.SocketDetails, _ error) {
-			out := make([]wireSocket, 0, len(sockets))
+			out := make([]nodewire.Socket, 0, len(sockets))
 			for _, s := range sockets {
-				out = append(out, socketOf(s))
+				out = append(out, nodewire.SocketOf(s))
 			}
 			a.respondJSON(req, map[string]any{"requestId": req.RequestID, "sockets": out})
 		})
@@ -135,7 +136,7 @@ func (a *Adapter) responseChannelFor(req *request) string {
 }
 
 func (a *Adapter) respondJSON(req *request, v any) {
-	raw, err := marshalJSON(v)
+	raw, err := nodewire.MarshalJSON(v)
 	if err != nil {
 		a.c.rlog.Warn("encode", "cluster response not sent", "type", req.Type, "err", err)
 		return
@@ -143,50 +144,4 @@ func (a *Adapter) respondJSON(req *request, v any) {
 	a.c.pub.Publish(a.responseChannelFor(req), raw)
 }
 
-// jsonable is v if it has a JSON form, else nil: one socket's odd data
-// must not void the whole fetchSockets answer.
-func jsonable(v any) any {
-	if _, err := marshalJSON(v); err != nil {
-		return nil
-	}
-	return v
-}
-
 func ptr[T any](v T) *T { return &v }
-
-// nodeHandshake is a Go socket's handshake in the shape Node's has, so a
-// Node server's fetchSockets finds what it expects: lower-case header
-// names with string values (repeated headers joined by ", ", set-cookie
-// a list), query values as strings, auth an object.
-func nodeHandshake(h *socket.Handshake) *socket.Handshake {
-	if h == nil {
-		return nil
-	}
-	out := *h
-	out.Headers = types.IncomingHttpHeaders{}
-	for k, v := range h.Headers {
-		k = strings.ToLower(k)
-		switch vs := v.(type) {
-		case []string:
-			if k == "set-cookie" {
-				out.Headers[k] = vs
-			} else {
-				out.Headers[k] = strings.Join(vs, ", ")
-			}
-		default:
-			out.Headers[k] = v
-		}
-	}
-	out.Query = types.ParsedUrlQuery{}
-	for k, v := range h.Query {
-		if vs, ok := v.([]string); ok && len(vs) == 1 {
-			out.Query[k] = vs[0]
-		} else {
-			out.Query[k] = v
-		}
-	}
-	if out.Auth == nil {
-		out.Auth = map[string]any{}
-	}
-	return &out
-}

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/nodewire"
 )
 
 // requestType numbers the messages on the request and response channels,
@@ -28,53 +29,22 @@ const (
 	typeBroadcastAck         requestType = 9
 )
 
-// roomList is a list of rooms as JSON carries them: Node rooms may be
-// numbers, which become their decimal string.
-type roomList []string
-
-// UnmarshalJSON accepts strings and numbers.
-func (r *roomList) UnmarshalJSON(raw []byte) error {
-	var items []any
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return err
-	}
-	*r = roomsOf(items)
-	return nil
-}
-
-// roomsOf converts decoded room values to strings.
-func roomsOf(items []any) []string {
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		switch v := it.(type) {
-		case string:
-			out = append(out, v)
-		case float64:
-			out = append(out, strconv.FormatFloat(v, 'f', -1, 64))
-		case nil:
-		default:
-			out = append(out, fmt.Sprint(v))
-		}
-	}
-	return out
-}
-
 // wireOpts is the rooms/except part of a request's opts.
 type wireOpts struct {
-	Rooms  roomList `json:"rooms"`
-	Except roomList `json:"except"`
+	Rooms  nodewire.RoomList `json:"rooms"`
+	Except nodewire.RoomList `json:"except"`
 }
 
 // request is a message on the request channel. Field order is Node's, so
 // the JSON reads the same whoever wrote it.
 type request struct {
-	UID       string      `json:"uid"`
-	RequestID string      `json:"requestId,omitempty"`
-	Type      requestType `json:"type"`
-	Opts      *wireOpts   `json:"opts,omitempty"`
-	Rooms     *roomList   `json:"rooms,omitempty"`
-	Close     *bool       `json:"close,omitempty"`
-	Data      []any       `json:"data,omitempty"`
+	UID       string             `json:"uid"`
+	RequestID string             `json:"requestId,omitempty"`
+	Type      requestType        `json:"type"`
+	Opts      *wireOpts          `json:"opts,omitempty"`
+	Rooms     *nodewire.RoomList `json:"rooms,omitempty"`
+	Close     *bool              `json:"close,omitempty"`
+	Data      []any              `json:"data,omitempty"`
 	// Sid and Room are the per-socket form of join, leave and disconnect
 	// that adapters before 7.x sent.
 	Sid  string `json:"sid,omitempty"`
@@ -86,29 +56,21 @@ type request struct {
 
 // response is a message on a response channel.
 type response struct {
-	Type        *requestType    `json:"type,omitempty"`
-	RequestID   string          `json:"requestId"`
-	Sockets     json.RawMessage `json:"sockets,omitempty"`
-	Rooms       *roomList       `json:"rooms,omitempty"`
-	ClientCount *uint64         `json:"clientCount,omitempty"`
+	Type        *requestType       `json:"type,omitempty"`
+	RequestID   string             `json:"requestId"`
+	Sockets     json.RawMessage    `json:"sockets,omitempty"`
+	Rooms       *nodewire.RoomList `json:"rooms,omitempty"`
+	ClientCount *uint64            `json:"clientCount,omitempty"`
 
 	packet any // typeBroadcastAck only
 	data   any // typeServerSideEmit only
-}
-
-// wireSocket is one socket in a fetchSockets answer.
-type wireSocket struct {
-	ID        socket.SocketId   `json:"id"`
-	Handshake *socket.Handshake `json:"handshake"`
-	Rooms     roomList          `json:"rooms"`
-	Data      any               `json:"data"`
 }
 
 // encodeBroadcastRequest is the msgpack request of a broadcast that wants
 // acknowledgements: {uid, requestId, type: 7, packet, opts}.
 func encodeBroadcastRequest(uid, requestID string, p *parser.Packet, opts *socket.BroadcastOptions) ([]byte, error) {
 	var buf bytes.Buffer
-	e := newEncoder(&buf)
+	e := nodewire.NewEncoder(&buf)
 	_ = e.EncodeMapLen(5)
 	_ = e.EncodeString("uid")
 	_ = e.EncodeString(uid)
@@ -131,14 +93,14 @@ func encodeBroadcastRequest(uid, requestID string, p *parser.Packet, opts *socke
 // acknowledgement: {type: 9, requestId, packet: <its first argument>}.
 func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
 	var buf bytes.Buffer
-	e := newEncoder(&buf)
+	e := nodewire.NewEncoder(&buf)
 	_ = e.EncodeMapLen(3)
 	_ = e.EncodeString("type")
 	_ = e.EncodeUint(uint64(typeBroadcastAck))
 	_ = e.EncodeString("requestId")
 	_ = e.EncodeString(requestID)
 	_ = e.EncodeString("packet")
-	if err := encodeValue(e, arg); err != nil {
+	if err := nodewire.EncodeValue(e, arg); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -152,11 +114,11 @@ func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
 // data (data, packet, opts), the others being jsonDst's.
 func decodeMessage(raw []byte, jsonDst any, what string) (m map[string]any, isJSON bool, err error) {
 	if len(raw) == 0 || raw[0] != '{' {
-		v, err := decodeValue(newDecoder(raw))
+		v, err := nodewire.DecodeMsgpack(raw)
 		if err != nil {
 			return nil, false, err
 		}
-		if m = asMap(v); m == nil {
+		if m = nodewire.AsMap(v); m == nil {
 			return nil, false, fmt.Errorf("%s is not a map", what)
 		}
 		return m, false, nil
@@ -175,7 +137,7 @@ func decodeMessage(raw []byte, jsonDst any, what string) (m map[string]any, isJS
 		if len(v) == 0 {
 			continue
 		}
-		if m[k], err = decodeJSON(v); err != nil {
+		if m[k], err = nodewire.DecodeJSON(v); err != nil {
 			return nil, true, err
 		}
 	}
@@ -200,11 +162,11 @@ func decodeRequest(raw []byte) (*request, error) {
 	if data, ok := m["data"].([]any); ok {
 		r.Data = data
 	}
-	if pm := asMap(m["packet"]); pm != nil {
-		r.packet = packetOf(pm)
+	if pm := nodewire.AsMap(m["packet"]); pm != nil {
+		r.packet = nodewire.PacketOf(pm)
 	}
-	if om := asMap(m["opts"]); om != nil {
-		r.bopts = optsOf(om)
+	if om := nodewire.AsMap(m["opts"]); om != nil {
+		r.bopts = nodewire.OptsOf(om)
 	}
 	return r, nil
 }
@@ -231,8 +193,8 @@ func decodeResponse(raw []byte) (*response, error) {
 func optsFromWire(w *wireOpts) *socket.BroadcastOptions {
 	opts := &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room](), Except: types.NewSet[socket.Room](), Flags: &socket.BroadcastFlags{}}
 	if w != nil {
-		opts.Rooms.Add(toRooms(w.Rooms)...)
-		opts.Except.Add(toRooms(w.Except)...)
+		opts.Rooms.Add(nodewire.ToRooms(w.Rooms)...)
+		opts.Except.Add(nodewire.ToRooms(w.Except)...)
 	}
 	return opts
 }
@@ -240,7 +202,7 @@ func optsFromWire(w *wireOpts) *socket.BroadcastOptions {
 // optsToWire is the opts of a request made from broadcast options.
 func optsToWire(opts *socket.BroadcastOptions) *wireOpts {
 	if opts == nil {
-		return &wireOpts{Rooms: roomList{}, Except: roomList{}}
+		return &wireOpts{Rooms: nodewire.RoomList{}, Except: nodewire.RoomList{}}
 	}
-	return &wireOpts{Rooms: fromRooms(opts.Rooms), Except: fromRooms(opts.Except)}
+	return &wireOpts{Rooms: nodewire.FromRooms(opts.Rooms), Except: nodewire.FromRooms(opts.Except)}
 }

@@ -9,6 +9,9 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // errClosed answers requests still waiting when the adapter closes.
@@ -36,51 +39,10 @@ type ackRequest struct {
 	ack         socket.Ack
 }
 
-// remoteSocket is a socket of another server, as fetchSockets returns it.
-type remoteSocket struct{ w wireSocket }
-
-func (r *remoteSocket) Id() socket.SocketId { return r.w.ID }
-
-func (r *remoteSocket) Handshake() *socket.Handshake {
-	if r.w.Handshake == nil {
-		return &socket.Handshake{}
-	}
-	return r.w.Handshake
-}
-
-func (r *remoteSocket) Rooms() *types.Set[socket.Room] {
-	return types.NewSet(toRooms(r.w.Rooms)...)
-}
-
-func (r *remoteSocket) Data() any { return r.w.Data }
-
-// decodeRemoteSocket reads one socket of a fetchSockets answer; a
-// handshake of an unexpected shape is dropped, not the socket.
-func decodeRemoteSocket(raw json.RawMessage) *remoteSocket {
-	var loose struct {
-		ID        socket.SocketId `json:"id"`
-		Handshake json.RawMessage `json:"handshake"`
-		Rooms     roomList        `json:"rooms"`
-		Data      json.RawMessage `json:"data"`
-	}
-	if json.Unmarshal(raw, &loose) != nil || loose.ID == "" {
-		return nil
-	}
-	rs := &remoteSocket{w: wireSocket{ID: loose.ID, Rooms: loose.Rooms}}
-	if len(loose.Data) > 0 {
-		rs.w.Data, _ = decodeJSON(loose.Data) // keys in order, as the other clients' data
-	}
-	var hs socket.Handshake
-	if json.Unmarshal(loose.Handshake, &hs) == nil {
-		rs.w.Handshake = &hs
-	}
-	return rs
-}
-
 // ask publishes req and waits for its answers; it returns the pending
 // request whatever happened, with an error if not all answers came.
 func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
-	raw, err := marshalJSON(req)
+	raw, err := nodewire.MarshalJSON(req)
 	if err != nil {
 		return p, err
 	}
@@ -148,42 +110,20 @@ func (a *Adapter) ServerCount() int64 {
 }
 
 func (a *Adapter) serverCount() (int64, error) {
-	return Subscribers(a.c.rdb, a.requestChannel, a.c.opts.CommandTimeout)
+	return redisbase.Subscribers(a.c.rdb, a.requestChannel, a.c.opts.CommandTimeout)
 }
 
 // FetchSockets returns the matching sockets of every server: the local
 // ones, then those the others send within RequestsTimeout. On a timeout
 // or with Redis down the callback gets what arrived and an error.
 func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
-	return FetchAcross(a.Adapter, opts, a.serverCount, func(n int64) ([]socket.SocketDetails, error) {
+	return redisbase.FetchAcross(a.Adapter, opts, a.serverCount, func(n int64) ([]socket.SocketDetails, error) {
 		req := &request{UID: a.uid, RequestID: newUID(), Type: typeRemoteFetch, Opts: optsToWire(opts)}
 		p, err := a.ask(req, &pending{typ: typeRemoteFetch, want: n, got: 1}, "fetchSockets")
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return p.sockets, err
 	})
-}
-
-// FetchAcross is fetchSockets across a cluster, as both Node adapters
-// do it: the matching sockets of local, then, unless opts has the Local
-// flag or count (the servers, this one included) says this server is
-// alone, those remote gets from the n servers.
-func FetchAcross(local socket.Adapter, opts *socket.BroadcastOptions, count func() (int64, error), remote func(n int64) ([]socket.SocketDetails, error)) func(func([]socket.SocketDetails, error)) {
-	return func(cb func([]socket.SocketDetails, error)) {
-		local.FetchSockets(opts)(func(mine []socket.SocketDetails, err error) {
-			if err != nil || isLocal(opts) {
-				cb(mine, err)
-				return
-			}
-			n, err := count()
-			if err != nil || n <= 1 {
-				cb(mine, err)
-				return
-			}
-			others, err := remote(n)
-			cb(append(mine, others...), err)
-		})
-	}
 }
 
 // AllSockets returns the ids of the matching sockets of every server (no
@@ -194,7 +134,7 @@ func (a *Adapter) AllSockets(rooms ...socket.Room) (*types.Set[socket.SocketId],
 	if err != nil || n <= 1 {
 		return ids, err
 	}
-	rl := fromRooms(types.NewSet(rooms...))
+	rl := nodewire.FromRooms(types.NewSet(rooms...))
 	req := &request{UID: a.uid, RequestID: newUID(), Type: typeSockets, Rooms: &rl}
 	p, err := a.ask(req, &pending{typ: typeSockets, want: n, got: 1}, "allSockets")
 	a.mu.Lock()
@@ -213,7 +153,7 @@ func (a *Adapter) AllRooms() (*types.Set[socket.Room], error) {
 	req := &request{UID: a.uid, RequestID: newUID(), Type: typeAllRooms}
 	p, err := a.ask(req, &pending{typ: typeAllRooms, want: n, got: 1}, "allRooms")
 	a.mu.Lock()
-	rooms.Add(toRooms(p.rooms)...)
+	rooms.Add(nodewire.ToRooms(p.rooms)...)
 	a.mu.Unlock()
 	return rooms, err
 }
@@ -223,7 +163,7 @@ func (a *Adapter) AllRooms() (*types.Set[socket.Room], error) {
 func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
 	a.Adapter.AddSockets(opts, rooms)
 	if !isLocal(opts) {
-		rl := fromRooms(types.NewSet(rooms...))
+		rl := nodewire.FromRooms(types.NewSet(rooms...))
 		a.tell(&request{UID: a.uid, Type: typeRemoteJoin, Opts: optsToWire(opts), Rooms: &rl})
 	}
 }
@@ -232,7 +172,7 @@ func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room)
 func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
 	a.Adapter.DelSockets(opts, rooms)
 	if !isLocal(opts) {
-		rl := fromRooms(types.NewSet(rooms...))
+		rl := nodewire.FromRooms(types.NewSet(rooms...))
 		a.tell(&request{UID: a.uid, Type: typeRemoteLeave, Opts: optsToWire(opts), Rooms: &rl})
 	}
 }
@@ -247,7 +187,7 @@ func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn boo
 
 // tell publishes a request that gets no answer.
 func (a *Adapter) tell(req *request) {
-	raw, err := marshalJSON(req)
+	raw, err := nodewire.MarshalJSON(req)
 	if err != nil {
 		a.c.rlog.Warn("encode", "cluster request not published", "type", req.Type, "err", err)
 		return
@@ -260,7 +200,7 @@ func (a *Adapter) tell(req *request) {
 // calls the ack with one answer per other server (an error if some did
 // not answer within RequestsTimeout). Arguments travel as JSON.
 func (a *Adapter) ServerSideEmit(packet []any) error {
-	if args, ack, ok := SplitAck(packet); ok {
+	if args, ack, ok := redisbase.SplitAck(packet); ok {
 		ask := func(n int64) ([]any, error) {
 			req := &request{UID: a.uid, RequestID: newUID(), Type: typeServerSideEmit, Data: args}
 			p, err := a.ask(req, &pending{typ: typeServerSideEmit, want: n - 1}, "serverSideEmit")
@@ -268,10 +208,10 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 			defer a.mu.Unlock()
 			return append([]any{}, p.responses...), err
 		}
-		a.callbacks.Go(func() { EmitAcross(a.serverCount, ask, ack) })
+		a.callbacks.Go(func() { redisbase.EmitAcross(a.serverCount, ask, ack) })
 		return nil
 	}
-	raw, err := marshalJSON(&request{UID: a.uid, Type: typeServerSideEmit, Data: packet})
+	raw, err := nodewire.MarshalJSON(&request{UID: a.uid, Type: typeServerSideEmit, Data: packet})
 	if err != nil {
 		return fmt.Errorf("serverSideEmit: %w", err)
 	}
@@ -279,34 +219,6 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 		return errors.New("serverSideEmit: not published (Redis unavailable)")
 	}
 	return nil
-}
-
-// SplitAck splits a serverSideEmit packet whose last element is an
-// acknowledgement into the arguments and it.
-func SplitAck(packet []any) ([]any, socket.Ack, bool) {
-	if n := len(packet); n > 0 {
-		if ack, ok := packet[n-1].(func([]any, error)); ok {
-			return packet[:n-1], ack, true
-		}
-	}
-	return packet, nil, false
-}
-
-// EmitAcross is serverSideEmit with an acknowledgement across a cluster,
-// as both Node adapters do it: ack gets no answers at once when count
-// (the servers, this one included) says this server is alone, else what
-// ask collects from the n-1 others.
-func EmitAcross(count func() (int64, error), ask func(n int64) ([]any, error), ack socket.Ack) {
-	n, err := count()
-	if err != nil {
-		ack(nil, fmt.Errorf("serverSideEmit: %w", err))
-		return
-	}
-	if n <= 1 {
-		ack([]any{}, nil)
-		return
-	}
-	ack(ask(n))
 }
 
 // onResponse files an answer to one of our requests. It runs on the
@@ -340,7 +252,7 @@ func (a *Adapter) onResponse(raw []byte) {
 			return
 		}
 		for _, raw := range sockets {
-			if rs := decodeRemoteSocket(raw); rs != nil {
+			if rs := nodewire.RemoteSocket(raw); rs != nil {
 				p.sockets = append(p.sockets, rs)
 			}
 		}
@@ -390,7 +302,7 @@ func (a *Adapter) ackOnce(requestID string) socket.Ack {
 			if len(args) > 0 {
 				data = args[0]
 			}
-			raw, err := marshalJSON(&ackResponse{Type: typeServerSideEmit, RequestID: requestID, Data: data})
+			raw, err := nodewire.MarshalJSON(&ackResponse{Type: typeServerSideEmit, RequestID: requestID, Data: data})
 			if err != nil {
 				a.c.rlog.Warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
 				return

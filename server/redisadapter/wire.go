@@ -2,33 +2,21 @@ package redisadapter
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
-	"slices"
-	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
-)
 
-// marshalJSON encodes v without HTML escaping, as JSON.stringify does.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+	"feedrt/server/nodewire"
+)
 
 // encodeBroadcast is the message on the broadcast channels:
 // [uid, {type, data, nsp}, {rooms, except, flags}].
 func encodeBroadcast(uid string, p *parser.Packet, opts *socket.BroadcastOptions) ([]byte, error) {
 	var buf bytes.Buffer
-	e := newEncoder(&buf)
+	e := nodewire.NewEncoder(&buf)
 	if err := e.EncodeArrayLen(3); err != nil {
 		return nil, err
 	}
@@ -58,7 +46,7 @@ func encodePacket(enc *msgpack.Encoder, p *parser.Packet) error {
 	_ = enc.EncodeString("type")
 	_ = enc.EncodeUint(uint64(p.Type))
 	_ = enc.EncodeString("data")
-	if err := encodeValue(enc, p.Data); err != nil {
+	if err := nodewire.EncodeValue(enc, p.Data); err != nil {
 		return err
 	}
 	_ = enc.EncodeString("nsp")
@@ -83,11 +71,11 @@ func encodeOpts(e *msgpack.Encoder, opts *socket.BroadcastOptions) error {
 		return err
 	}
 	_ = e.EncodeString("flags")
-	return encodeValue(e, OptsFlags(opts))
+	return nodewire.EncodeValue(e, nodewire.OptsFlags(opts))
 }
 
 func encodeRooms(e *msgpack.Encoder, rooms *types.Set[socket.Room]) error {
-	return encodeStrings(e, fromRooms(rooms))
+	return nodewire.EncodeStrings(e, nodewire.FromRooms(rooms))
 }
 
 // decodeBroadcast reads a message of the broadcast channels: msgpack, or
@@ -95,9 +83,9 @@ func encodeRooms(e *msgpack.Encoder, rooms *types.Set[socket.Room]) error {
 func decodeBroadcast(raw []byte) (uid string, p *parser.Packet, opts *socket.BroadcastOptions, err error) {
 	var v any
 	if len(raw) > 0 && raw[0] == '[' {
-		v, err = decodeJSON(raw)
+		v, err = nodewire.DecodeJSON(raw)
 	} else {
-		v, err = decodeValue(newDecoder(raw))
+		v, err = nodewire.DecodeMsgpack(raw)
 	}
 	if err != nil {
 		return "", nil, nil, err
@@ -107,71 +95,9 @@ func decodeBroadcast(raw []byte) (uid string, p *parser.Packet, opts *socket.Bro
 		return "", nil, nil, errors.New("not a [uid, packet, opts] array")
 	}
 	uid, _ = arr[0].(string)
-	pm, om := asMap(arr[1]), asMap(arr[2])
+	pm, om := nodewire.AsMap(arr[1]), nodewire.AsMap(arr[2])
 	if pm == nil || om == nil {
 		return "", nil, nil, errors.New("packet or opts is not a map")
 	}
-	return uid, packetOf(pm), optsOf(om), nil
-}
-
-// packetOf builds a packet from its decoded map; a missing nsp is "/".
-func packetOf(m map[string]any) *parser.Packet {
-	p := &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: m["data"]}
-	if t, ok := m["type"].(float64); ok {
-		p.Type = parser.PacketType(t)
-	}
-	if nsp, ok := m["nsp"].(string); ok {
-		p.Nsp = nsp
-	}
-	if id, ok := m["id"].(float64); ok && id >= 0 {
-		u := uint64(id)
-		p.Id = &u
-	}
-	return p
-}
-
-// optsOf builds broadcast options from their decoded map.
-func optsOf(m map[string]any) *socket.BroadcastOptions {
-	rooms, _ := m["rooms"].([]any)
-	except, _ := m["except"].([]any)
-	opts := &socket.BroadcastOptions{
-		Rooms:  types.NewSet(toRooms(roomsOf(rooms))...),
-		Except: types.NewSet(toRooms(roomsOf(except))...),
-		Flags:  &socket.BroadcastFlags{},
-	}
-	if f := asMap(m["flags"]); f != nil {
-		if c, ok := f["compress"].(bool); ok {
-			opts.Flags.Compress = &c
-		}
-		opts.Flags.Volatile, _ = f["volatile"].(bool)
-		opts.Flags.Local, _ = f["local"].(bool)
-		opts.Flags.ExpectSingleResponse, _ = f["expectSingleResponse"].(bool)
-		if ms, ok := f["timeout"].(float64); ok {
-			d := time.Duration(ms) * time.Millisecond
-			opts.Flags.Timeout = &d
-		}
-	}
-	return opts
-}
-
-func toRooms(s []string) []socket.Room {
-	out := make([]socket.Room, len(s))
-	for i, r := range s {
-		out[i] = socket.Room(r)
-	}
-	return out
-}
-
-// fromRooms lists a set of rooms, sorted: a Go set has no order, and
-// equal sets should encode to equal bytes.
-func fromRooms(s *types.Set[socket.Room]) roomList {
-	out := roomList{}
-	if s == nil {
-		return out
-	}
-	for _, r := range s.Keys() {
-		out = append(out, string(r))
-	}
-	slices.Sort(out)
-	return out
+	return uid, nodewire.PacketOf(pm), nodewire.OptsOf(om), nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/nodewire"
 )
 
 // Messages socket.io 4.8.4 with @socket.io/redis-adapter 8.3.0 published
@@ -79,18 +81,18 @@ func TestEncodeLikeNode(t *testing.T) {
 			return encodeBroadcast("9hzGkZ", &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: []any{"x"}}, opts([]socket.Room{"r2", "r1"}, []socket.Room{"e1"}))
 		}},
 		{"socketsJoin", func() ([]byte, error) {
-			rl := roomList{"t1", "t2"}
-			return marshalJSON(&request{UID: "9hzGkZ", Type: typeRemoteJoin, Opts: optsToWire(opts([]socket.Room{"r1"}, nil)), Rooms: &rl})
+			rl := nodewire.RoomList{"t1", "t2"}
+			return nodewire.MarshalJSON(&request{UID: "9hzGkZ", Type: typeRemoteJoin, Opts: optsToWire(opts([]socket.Room{"r1"}, nil)), Rooms: &rl})
 		}},
 		{"socketsLeave", func() ([]byte, error) {
-			rl := roomList{"t1"}
-			return marshalJSON(&request{UID: "9hzGkZ", Type: typeRemoteLeave, Opts: optsToWire(opts(nil, []socket.Room{"r1"})), Rooms: &rl})
+			rl := nodewire.RoomList{"t1"}
+			return nodewire.MarshalJSON(&request{UID: "9hzGkZ", Type: typeRemoteLeave, Opts: optsToWire(opts(nil, []socket.Room{"r1"})), Rooms: &rl})
 		}},
 		{"disconnectSockets", func() ([]byte, error) {
-			return marshalJSON(&request{UID: "9hzGkZ", Type: typeRemoteDisconnect, Opts: optsToWire(opts([]socket.Room{"r1"}, nil)), Close: ptr(true)})
+			return nodewire.MarshalJSON(&request{UID: "9hzGkZ", Type: typeRemoteDisconnect, Opts: optsToWire(opts([]socket.Room{"r1"}, nil)), Close: ptr(true)})
 		}},
 		{"serverSideEmit", func() ([]byte, error) {
-			return marshalJSON(&request{UID: "9hzGkZ", Type: typeServerSideEmit, Data: []any{"sse", 1, "two"}})
+			return nodewire.MarshalJSON(&request{UID: "9hzGkZ", Type: typeServerSideEmit, Data: []any{"sse", 1, "two"}})
 		}},
 	}
 	for _, tc := range tests {
@@ -225,13 +227,13 @@ func TestDecodeNodeSockets(t *testing.T) {
 	}
 	var raws []json.RawMessage
 	_ = json.Unmarshal(res.Sockets, &raws)
-	rs := decodeRemoteSocket(raws[0])
+	rs := nodewire.RemoteSocket(raws[0])
 	hs := rs.Handshake()
 	if rs.Id() != "pyQQrSzvUdGLj1NLAAAA" || !rs.Rooms().Has("pyQQrSzvUdGLj1NLAAAA") || string(mustMarshal(t, rs.Data())) != `{"server":"node","n":1}` ||
 		hs.Url != "/socket.io/?EIO=4&transport=websocket" || hs.Issued != 1795595152615 || hs.Headers["upgrade"] != "websocket" || hs.Query["EIO"] != "4" {
 		t.Errorf("decoded %+v, handshake %+v", rs, hs)
 	}
-	odd := decodeRemoteSocket(json.RawMessage(`{"id":"x","handshake":{"auth":"a string","issued":"soon"},"rooms":[1,"r"],"data":null}`))
+	odd := nodewire.RemoteSocket(json.RawMessage(`{"id":"x","handshake":{"auth":"a string","issued":"soon"},"rooms":[1,"r"],"data":null}`))
 	if odd == nil || odd.Id() != "x" || !odd.Rooms().Has("1") || odd.Handshake() == nil {
 		t.Errorf("odd socket %+v", odd)
 	}
@@ -239,7 +241,7 @@ func TestDecodeNodeSockets(t *testing.T) {
 
 // TestNodeHandshake: a Go socket's handshake goes out in Node's shape.
 func TestNodeHandshake(t *testing.T) {
-	h := nodeHandshake(&socket.Handshake{
+	h := nodewire.NodeHandshake(&socket.Handshake{
 		Headers: types.IncomingHttpHeaders{"Upgrade": []string{"websocket"}, "Accept": []string{"a", "b"}, "Set-Cookie": []string{"x=1"}},
 		Query:   types.ParsedUrlQuery{"EIO": []string{"4"}, "tag": []string{"a", "b"}},
 	})

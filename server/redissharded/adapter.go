@@ -11,7 +11,8 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // Adapter is the adapter of one namespace. It embeds a local adapter
@@ -24,7 +25,7 @@ type Adapter struct {
 	c       *Cluster
 	nsp     socket.Namespace
 	uid     string // this server's id in the namespace
-	objects bool   // the server's encoder is redisadapter.Parser's
+	objects bool   // the server's encoder is nodewire.Parser's
 	mode    string
 
 	channel         string // P#nsp#
@@ -41,7 +42,7 @@ type Adapter struct {
 	requests sync.Map // request id → *pending: requests of ours awaiting answers
 	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
 
-	callbacks redisadapter.Callbacks // the application's acks, on goroutines Close waits for
+	callbacks redisbase.Callbacks // the application's acks, on goroutines Close waits for
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
@@ -66,7 +67,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.nsp = nsp
 	a.Adapter.Construct(nsp)
-	a.objects = redisadapter.IsObjectEncoder(nsp.Server().Encoder())
+	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
 	a.channel = a.c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
 	a.responseChannel = a.channel + a.uid + "#"
 }
@@ -316,24 +317,24 @@ func roomNames(rooms []socket.Room) []any {
 }
 
 // publish sends a message to every server of the namespace.
-func (a *Adapter) publish(typ messageType, data *redisadapter.Object) bool {
+func (a *Adapter) publish(typ messageType, data *nodewire.Object) bool {
 	return a.publishTo(a.channel, typ, data)
 }
 
 // respond sends an answer to the server whose uid is to.
-func (a *Adapter) respond(to string, typ messageType, data *redisadapter.Object) {
+func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
 	a.publishTo(a.channel+to+"#", typ, data)
 }
 
 // publishTo queues the SPUBLISH of a message to channel; false if it was
 // not queued.
-func (a *Adapter) publishTo(channel string, typ messageType, data *redisadapter.Object) bool {
+func (a *Adapter) publishTo(channel string, typ messageType, data *nodewire.Object) bool {
 	raw, err := encode(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return false
 	}
-	return a.c.pub.Do(redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	return a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.SPublish(ctx, channel, raw)
 	}})
 }
@@ -349,7 +350,7 @@ func (a *Adapter) onMessage(m *message) {
 		if p == nil {
 			return
 		}
-		p.Data = redisadapter.Deliverable(p.Data, a.objects)
+		p.Data = nodewire.Deliverable(p.Data, a.objects)
 		if id := m.requestID(); id != "" {
 			a.broadcastForAck(m, p, id)
 			return

@@ -31,7 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 )
 
 // The subscription modes of Node's createShardedAdapter.
@@ -69,7 +69,7 @@ type Options struct {
 	Local func() socket.Adapter
 	// Observer, if not nil, is told of the messages published, dropped
 	// and received (the server's metrics).
-	Observer redisadapter.Observer
+	Observer redisbase.Observer
 }
 
 // logEvery is the longest a recurring Redis problem stays unlogged.
@@ -92,7 +92,7 @@ func (o *Options) check() error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Observer == nil {
-		o.Observer = redisadapter.NopObserver{}
+		o.Observer = redisbase.NopObserver{}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redissharded: %w", err)
@@ -108,27 +108,27 @@ type Cluster struct {
 	rdb     redis.UniversalClient
 	ownsRDB bool
 	opts    Options
-	rlog    *redisadapter.RateLog
-	pub     *redisadapter.Publisher
+	rlog    *redisbase.RateLog
+	pub     *redisbase.Publisher
 }
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
 
 // Open connects to the Redis deployment addr names (a Redis Cluster, or
-// one Redis 7, or a Sentinel-watched primary; see redisadapter.Addr). It
+// one Redis 7, or a Sentinel-watched primary; see redisbase.Addr). It
 // does not wait for Redis: the server serves its own sockets while Redis
 // is down, and go-redis subscribes again once it is back.
-func Open(addr redisadapter.Addr, opts Options) (*Cluster, error) {
+func Open(addr redisbase.Addr, opts Options) (*Cluster, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	rdb, err := redisadapter.NewClient(addr, opts.CommandTimeout)
+	rdb, err := redisbase.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
 		return nil, err
 	}
 	c := newCluster(rdb, opts)
 	c.ownsRDB = true
-	redisadapter.RouteClientLog(c.rlog)
+	redisbase.RouteClientLog(c.rlog)
 	return c, nil
 }
 
@@ -141,10 +141,10 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 }
 
 func newCluster(rdb redis.UniversalClient, opts Options) *Cluster {
-	rlog := redisadapter.NewRateLog(opts.Logger, logEvery)
+	rlog := redisbase.NewRateLog(opts.Logger, logEvery)
 	return &Cluster{
 		rdb: rdb, opts: opts, rlog: rlog,
-		pub: redisadapter.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
+		pub: redisbase.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
 	}
 }
 
@@ -155,7 +155,7 @@ func (c *Cluster) New(nsp socket.Namespace) socket.Adapter {
 
 // Ping reports whether Redis answers, for the readiness probe.
 func (c *Cluster) Ping(ctx context.Context) error {
-	return redisadapter.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
+	return redisbase.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
 }
 
 // Dropped is how many messages this server has given up on since it

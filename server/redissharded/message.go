@@ -11,7 +11,7 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
 )
 
 // messageType numbers the messages, as socket.io-adapter's MessageType.
@@ -56,19 +56,19 @@ type message struct {
 }
 
 // object is an ordered object of the given keys and values.
-func object(kv ...any) *redisadapter.Object {
+func object(kv ...any) *nodewire.Object {
 	keys := make([]string, 0, len(kv)/2)
 	values := make([]any, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		keys = append(keys, kv[i].(string))
 		values = append(values, kv[i+1])
 	}
-	return redisadapter.NewObject(keys, values)
+	return nodewire.NewObject(keys, values)
 }
 
 // packetObject is a broadcast packet as the Node adapter publishes it:
 // {type, data} (and the id of a packet with one).
-func packetObject(p *parser.Packet) *redisadapter.Object {
+func packetObject(p *parser.Packet) *nodewire.Object {
 	if p.Id != nil {
 		return object("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
 	}
@@ -76,26 +76,26 @@ func packetObject(p *parser.Packet) *redisadapter.Object {
 }
 
 // optsObject is broadcast options as Node's encodeOptions writes them.
-func optsObject(opts *socket.BroadcastOptions) *redisadapter.Object {
+func optsObject(opts *socket.BroadcastOptions) *nodewire.Object {
 	if opts == nil {
 		opts = &socket.BroadcastOptions{}
 	}
-	return object("rooms", redisadapter.FromRooms(opts.Rooms), "except", redisadapter.FromRooms(opts.Except), "flags", redisadapter.OptsFlags(opts))
+	return object("rooms", nodewire.FromRooms(opts.Rooms), "except", nodewire.FromRooms(opts.Except), "flags", nodewire.OptsFlags(opts))
 }
 
 // encode writes a message as the Node adapter does: {type, data, uid,
 // nsp} (the order ClusterAdapter fills it in), as msgpack when a type
 // that may hold binary does, else as JSON.stringify writes it.
-func encode(uid, nsp string, typ messageType, data *redisadapter.Object) ([]byte, error) {
+func encode(uid, nsp string, typ messageType, data *nodewire.Object) ([]byte, error) {
 	msg := object("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp)
-	if typ.mayContainBinary() && redisadapter.HasBinary(data) {
+	if typ.mayContainBinary() && nodewire.HasBinary(data) {
 		var buf bytes.Buffer
-		if err := redisadapter.EncodeValue(msgpack.NewEncoder(&buf), msg); err != nil {
+		if err := nodewire.EncodeValue(msgpack.NewEncoder(&buf), msg); err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil
 	}
-	return redisadapter.MarshalJSON(msg)
+	return nodewire.MarshalJSON(msg)
 }
 
 // decode reads a message: JSON when it starts with "{", else msgpack.
@@ -106,18 +106,18 @@ func decode(raw []byte) (*message, error) {
 	var v any
 	var err error
 	if raw[0] == '{' {
-		v, err = redisadapter.DecodeJSON(raw)
+		v, err = nodewire.DecodeJSON(raw)
 	} else {
-		v, err = redisadapter.DecodeMsgpack(raw)
+		v, err = nodewire.DecodeMsgpack(raw)
 	}
 	if err != nil {
 		return nil, err
 	}
-	fields := redisadapter.AsMap(v)
+	fields := nodewire.AsMap(v)
 	if fields == nil {
 		return nil, errors.New("not an object")
 	}
-	m := &message{data: redisadapter.AsMap(fields["data"])}
+	m := &message{data: nodewire.AsMap(fields["data"])}
 	m.uid, _ = fields["uid"].(string)
 	m.nsp, _ = fields["nsp"].(string)
 	t, ok := fields["type"].(float64)
@@ -139,22 +139,22 @@ func (m *message) requestID() string {
 
 // opts is the data's broadcast options.
 func (m *message) opts() *socket.BroadcastOptions {
-	return redisadapter.OptsOf(redisadapter.AsMap(m.data["opts"]))
+	return nodewire.OptsOf(nodewire.AsMap(m.data["opts"]))
 }
 
 // rooms is the data's rooms list (socketsJoin, socketsLeave).
 func (m *message) rooms() []socket.Room {
 	items, _ := m.data["rooms"].([]any)
-	return redisadapter.ToRooms(redisadapter.RoomsOf(items))
+	return nodewire.ToRooms(nodewire.RoomsOf(items))
 }
 
 // packet is the data's broadcast packet, nil if it has none.
 func (m *message) packet() *parser.Packet {
-	pm := redisadapter.AsMap(m.data["packet"])
+	pm := nodewire.AsMap(m.data["packet"])
 	if pm == nil {
 		return nil
 	}
-	p := redisadapter.PacketOf(pm)
+	p := nodewire.PacketOf(pm)
 	p.Nsp = m.nsp
 	return p
 }

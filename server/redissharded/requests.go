@@ -8,7 +8,8 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // errClosed answers requests still waiting when the adapter closes.
@@ -45,12 +46,12 @@ type ackRequest struct {
 // serverCount is the number of servers subscribed to the namespace's
 // channel, this one included.
 func (a *Adapter) serverCount() (int64, error) {
-	return redisadapter.ShardSubscribers(a.c.rdb, a.channel, a.c.opts.CommandTimeout)
+	return redisbase.ShardSubscribers(a.c.rdb, a.channel, a.c.opts.CommandTimeout)
 }
 
 // ask publishes a request and waits for its answers; it returns what
 // arrived, with an error if not all of it did within timeout.
-func (a *Adapter) ask(typ messageType, id string, data *redisadapter.Object, want int, timeout time.Duration) (*pending, error) {
+func (a *Adapter) ask(typ messageType, id string, data *nodewire.Object, want int, timeout time.Duration) (*pending, error) {
 	p := &pending{want: want, done: make(chan struct{})}
 	a.requests.Store(id, p)
 	defer a.requests.Delete(id)
@@ -79,7 +80,7 @@ func (a *Adapter) ask(typ messageType, id string, data *redisadapter.Object, wan
 // else RequestsTimeout). On a timeout or with Redis down the callback
 // gets what arrived and an error.
 func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
-	return redisadapter.FetchAcross(a.Adapter, opts, a.serverCount, func(n int64) ([]socket.SocketDetails, error) {
+	return redisbase.FetchAcross(a.Adapter, opts, a.serverCount, func(n int64) ([]socket.SocketDetails, error) {
 		timeout := a.c.opts.RequestsTimeout
 		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil && *opts.Flags.Timeout > 0 {
 			timeout = *opts.Flags.Timeout
@@ -97,7 +98,7 @@ func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket
 // calls the ack with one answer per other server (an error if some did
 // not answer within RequestsTimeout).
 func (a *Adapter) ServerSideEmit(packet []any) error {
-	if args, ack, ok := redisadapter.SplitAck(packet); ok {
+	if args, ack, ok := redisbase.SplitAck(packet); ok {
 		ask := func(n int64) ([]any, error) {
 			id := randomID()
 			p, err := a.ask(typeServerSideEmit, id, object("requestId", id, "packet", args), int(n-1), a.c.opts.RequestsTimeout)
@@ -105,7 +106,7 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 			defer p.mu.Unlock()
 			return append([]any{}, p.responses...), err
 		}
-		a.callbacks.Go(func() { redisadapter.EmitAcross(a.serverCount, ask, ack) })
+		a.callbacks.Go(func() { redisbase.EmitAcross(a.serverCount, ask, ack) })
 		return nil
 	}
 	if !a.publish(typeServerSideEmit, object("packet", packet)) {
@@ -121,7 +122,7 @@ func (a *Adapter) answerFetch(m *message) {
 	a.Adapter.FetchSockets(m.opts())(func(sockets []socket.SocketDetails, _ error) {
 		out := make([]any, 0, len(sockets))
 		for _, s := range sockets {
-			out = append(out, redisadapter.SocketOf(s))
+			out = append(out, nodewire.SocketOf(s))
 		}
 		a.respond(m.uid, typeFetchSocketsResponse, object("requestId", id, "sockets", out))
 	})
@@ -183,11 +184,11 @@ func (a *Adapter) onResponse(m *message) {
 	case typeFetchSocketsResponse:
 		items, _ := m.data["sockets"].([]any)
 		for _, it := range items {
-			raw, err := redisadapter.MarshalJSON(it)
+			raw, err := nodewire.MarshalJSON(it)
 			if err != nil {
 				continue
 			}
-			if s := redisadapter.RemoteSocket(raw); s != nil {
+			if s := nodewire.RemoteSocket(raw); s != nil {
 				p.sockets = append(p.sockets, s)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 	"feedrt/store/storetest"
 )
 
@@ -73,7 +73,7 @@ func TestDynamicSubscriptions(t *testing.T) {
 	if url == "" {
 		url = "redis://127.0.0.1:6379/0"
 	}
-	c, err := Open(redisadapter.Addr{URL: url}, Options{
+	c, err := Open(redisbase.Addr{URL: url}, Options{
 		ChannelPrefix: "feedrt-sharded-test-" + randomID(), SubscriptionMode: Dynamic,
 		RequestsTimeout: 3 * time.Second, CommandTimeout: time.Second, QueueSize: 64,
 	})

@@ -9,7 +9,8 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // offsetBroadcaster is a local adapter that appends a given recovery
@@ -28,7 +29,7 @@ type Adapter struct {
 	c        *Cluster
 	nsp      socket.Namespace
 	uid      string // this server's id in the namespace
-	objects  bool   // the server's encoder is redisadapter.Parser's
+	objects  bool   // the server's encoder is nodewire.Parser's
 	recovery int64  // connection state recovery's window in ms; 0: off
 
 	publicChannel  string // prefix#nsp#
@@ -46,7 +47,7 @@ type Adapter struct {
 	requests sync.Map // request id → *pending: requests of ours awaiting answers
 	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
 
-	callbacks redisadapter.Callbacks // the application's acks, on goroutines Close waits for
+	callbacks redisbase.Callbacks // the application's acks, on goroutines Close waits for
 
 	liveMu sync.Mutex
 	live   map[socket.SocketId]*liveSession // connected sockets' sessions kept in Redis
@@ -69,7 +70,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.nsp = nsp
 	a.Adapter.Construct(nsp)
-	a.objects = redisadapter.IsObjectEncoder(nsp.Server().Encoder())
+	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
 	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
 		a.recovery = max(csr.MaxDisconnectionDuration(), 1)
 		if window := time.Duration(a.recovery) * time.Millisecond; a.c.opts.SessionRefresh >= window {
@@ -169,15 +170,15 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 }
 
 // xadd is the command appending an entry of fields to the stream.
-func (a *Adapter) xadd(fields []any) redisadapter.Command {
+func (a *Adapter) xadd(fields []any) redisbase.Command {
 	o := a.c.opts
-	return redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	return redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.XAdd(ctx, &redis.XAddArgs{Stream: o.StreamName, MaxLen: o.MaxLen, Approx: true, ID: "*", Values: fields})
 	}}
 }
 
 // tell appends a message that gets no answer to the stream.
-func (a *Adapter) tell(typ messageType, data *redisadapter.Object) {
+func (a *Adapter) tell(typ messageType, data *nodewire.Object) {
 	fields, err := entryFields(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
@@ -280,7 +281,7 @@ func (a *Adapter) onMessage(m *message, offset string) {
 		if p == nil {
 			return
 		}
-		p.Data = redisadapter.Deliverable(p.Data, a.objects)
+		p.Data = nodewire.Deliverable(p.Data, a.objects)
 		if id := m.requestID(); id != "" {
 			a.broadcastForAck(m, p, id)
 			return
@@ -321,7 +322,7 @@ func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
 
 // publish sends a message not kept in the stream to every server of the
 // namespace.
-func (a *Adapter) publish(typ messageType, data *redisadapter.Object) bool {
+func (a *Adapter) publish(typ messageType, data *nodewire.Object) bool {
 	raw, err := encodePubSub(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
@@ -331,7 +332,7 @@ func (a *Adapter) publish(typ messageType, data *redisadapter.Object) bool {
 }
 
 // respond sends an answer to the server whose uid is to.
-func (a *Adapter) respond(to string, typ messageType, data *redisadapter.Object) {
+func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
 	raw, err := encodePubSub(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.rlog.Warn("encode", "cluster answer not sent", "type", typ, "err", err)

@@ -38,7 +38,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 )
 
 // Options tune a Cluster. Node's defaults live in the server's config;
@@ -83,7 +83,7 @@ type Options struct {
 	Local func() socket.Adapter
 	// Observer, if not nil, is told of the commands sent, dropped and
 	// the messages received (the server's metrics).
-	Observer redisadapter.Observer
+	Observer redisbase.Observer
 	// Ticker, if not nil, makes the ticks of the session refresh and the
 	// function that stops them (tests tick by hand). Default: a
 	// time.Ticker.
@@ -123,7 +123,7 @@ func (o *Options) check() error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Observer == nil {
-		o.Observer = redisadapter.NopObserver{}
+		o.Observer = redisbase.NopObserver{}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("redisstreams: %w", err)
@@ -143,8 +143,8 @@ type Cluster struct {
 	// it is what interrupts that read at Close.
 	reader redis.UniversalClient
 	opts   Options
-	rlog   *redisadapter.RateLog
-	pub    *redisadapter.Publisher
+	rlog   *redisbase.RateLog
+	pub    *redisbase.Publisher
 
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by namespace name
@@ -161,27 +161,27 @@ type Cluster struct {
 var _ socket.AdapterConstructor = (*Cluster)(nil)
 
 // Open connects to the Redis deployment addr names (one Redis, a Redis
-// Cluster or a Sentinel-watched primary, see redisadapter.Addr) and
+// Cluster or a Sentinel-watched primary, see redisbase.Addr) and
 // starts reading the stream. It does not wait for Redis: the server
 // serves its own sockets while Redis is down.
-func Open(addr redisadapter.Addr, opts Options) (*Cluster, error) {
+func Open(addr redisbase.Addr, opts Options) (*Cluster, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	rdb, err := redisadapter.NewClient(addr, opts.CommandTimeout)
+	rdb, err := redisbase.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
 		return nil, err
 	}
 	// The reader's own client, of the same deployment (a copy of a
 	// failover client's options would share its Sentinel watcher).
-	reader, err := redisadapter.NewClient(addr, opts.CommandTimeout)
+	reader, err := redisbase.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
 		_ = rdb.Close()
 		return nil, err
 	}
 	c := newCluster(rdb, reader, opts)
 	c.ownsRDB = true
-	redisadapter.RouteClientLog(c.rlog)
+	redisbase.RouteClientLog(c.rlog)
 	return c, nil
 }
 
@@ -197,11 +197,11 @@ func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
 // newCluster starts the Cluster on rdb, its stream read by reader, with
 // checked opts.
 func newCluster(rdb, reader redis.UniversalClient, opts Options) *Cluster {
-	rlog := redisadapter.NewRateLog(opts.Logger, logEvery)
+	rlog := redisbase.NewRateLog(opts.Logger, logEvery)
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Cluster{
 		rdb: rdb, reader: reader, opts: opts, rlog: rlog,
-		pub:      redisadapter.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
+		pub:      redisbase.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
 		adapters: map[string]*Adapter{},
 		stop:     stop,
 		done:     make(chan struct{}),
@@ -238,7 +238,7 @@ func (c *Cluster) forget(a *Adapter) {
 
 // Ping reports whether Redis answers, for the readiness probe.
 func (c *Cluster) Ping(ctx context.Context) error {
-	return redisadapter.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
+	return redisbase.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
 }
 
 // Dropped is how many commands this server has given up on since it

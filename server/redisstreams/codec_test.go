@@ -12,7 +12,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
 )
 
 // golden is what Node's @socket.io/redis-streams-adapter 0.3.1 wrote to
@@ -76,7 +76,7 @@ func TestNodeEntriesDecode(t *testing.T) {
 	g := loadGolden(t)
 	m, _ := decodeEntry(g.Entries[0])
 	p := m.packet()
-	body, err := redisadapter.MarshalJSON(p.Data)
+	body, err := nodewire.MarshalJSON(p.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestNodeEntriesDecode(t *testing.T) {
 	}
 	m, _ = decodeEntry(g.Entries[4])
 	data := m.packet().Data.([]any)
-	nested, _ := data[2].(*redisadapter.Object).Get("nested")
+	nested, _ := data[2].(*nodewire.Object).Get("nested")
 	if !reflect.DeepEqual(data[1], []byte{1, 2, 3}) || !reflect.DeepEqual(nested, []byte("hi")) {
 		t.Errorf("binary event data %#v", data)
 	}
@@ -116,7 +116,7 @@ func TestNodeEntriesDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, _ := s.Data.(*redisadapter.Object).Get("user")
+	user, _ := s.Data.(*nodewire.Object).Get("user")
 	if s.Sid != "sid1" || s.Pid != "pid1" || s.Rooms.Len() != 2 || !s.Rooms.Has("red") || user != "u1" {
 		t.Errorf("session %+v", s)
 	}
@@ -165,7 +165,7 @@ func TestGoWritesAsNode(t *testing.T) {
 	if join[7] != g.Entries[7]["data"] {
 		t.Errorf("socketsJoin: Go writes %v, Node %v", join[7], g.Entries[7]["data"])
 	}
-	session, _ := encodeMsgpack(object("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", redisadapter.NewObject([]string{"user", "n"}, []any{"u1", 2})))
+	session, _ := encodeMsgpack(object("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", nodewire.NewObject([]string{"user", "n"}, []any{"u1", 2})))
 	if got := base64.StdEncoding.EncodeToString(session); got != g.Session {
 		t.Errorf("session: Go writes %s, Node %s", got, g.Session)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"feedrt/server/cors"
 	"feedrt/server/realtime"
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 	"feedrt/server/servertest"
 	"feedrt/store/storetest"
 )
@@ -40,7 +40,7 @@ func redisURL(t testing.TB) string {
 // fails if that Redis does not answer.
 func mustRedis(t testing.TB, url string) *redis.Client {
 	t.Helper()
-	ro, err := redisadapter.ClientOptions(url, time.Second)
+	ro, err := redisbase.ClientOptions(url, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func mustNode(t *testing.T, url string, opts Options) *node {
 		Log:                 slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	opts.Local = rt.ClusterLocalAdapter()
-	c, err := Open(redisadapter.Addr{URL: url}, opts)
+	c, err := Open(redisbase.Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

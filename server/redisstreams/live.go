@@ -11,7 +11,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 )
 
 // Live sessions: Node's adapter writes a socket's session only when its
@@ -141,7 +141,7 @@ func (a *Adapter) untrack(id socket.SocketId) {
 	if s.persisted.Load() {
 		return
 	}
-	a.c.pub.Do(redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.Del(ctx, s.key)
 	}})
 }
@@ -151,7 +151,7 @@ func (a *Adapter) writeLive(s *liveSession) {
 	if s.queued.Swap(true) {
 		return
 	}
-	ok := a.c.pub.Do(redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	ok := a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		s.queued.Store(false)
 		if cmd := a.c.setLive(ctx, pipe, s); cmd != nil {
 			return cmd

@@ -10,7 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 	"feedrt/store/storetest"
 )
 
@@ -37,7 +38,7 @@ func readSession(t *testing.T, rdb *redis.Client, key string) (*socket.SessionTo
 func flush(t *testing.T, c *Cluster) {
 	t.Helper()
 	sent := make(chan struct{})
-	if !c.pub.Do(redisadapter.Command{
+	if !c.pub.Do(redisbase.Command{
 		Add:  func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder { return pipe.Ping(ctx) },
 		Done: func(redis.Cmder) { close(sent) },
 	}) {
@@ -118,7 +119,7 @@ func TestLiveSessionLifecycle(t *testing.T) {
 	tick <- time.Now()
 	storetest.WaitFor(t, "the session refreshed", func() bool {
 		s, err := readSession(t, rdb, key)
-		return err == nil && redisadapter.AsMap(s.Data)["user"] == "u1" && rdb.PTTL(t.Context(), key).Val() > 5*time.Second
+		return err == nil && nodewire.AsMap(s.Data)["user"] == "u1" && rdb.PTTL(t.Context(), key).Val() > 5*time.Second
 	})
 
 	// A transport close is recoverable: the library persists the final
@@ -130,7 +131,7 @@ func TestLiveSessionLifecycle(t *testing.T) {
 	})
 	flush(t, a.c)
 	s, err := readSession(t, rdb, key)
-	if err != nil || !s.Rooms.Has("red") || redisadapter.AsMap(s.Data)["user"] != "u1" {
+	if err != nil || !s.Rooms.Has("red") || nodewire.AsMap(s.Data)["user"] != "u1" {
 		t.Fatalf("after a transport close: %+v, %v; want the final state kept", s, err)
 	}
 	if ttl := rdb.PTTL(t.Context(), key).Val(); ttl <= window-10*time.Second {

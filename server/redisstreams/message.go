@@ -13,7 +13,7 @@ import (
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
 )
 
 // messageType numbers the messages, as socket.io-adapter's MessageType.
@@ -53,24 +53,24 @@ type message struct {
 	typ  messageType
 	data map[string]any // nil: none
 	// value is data as decoded, keys in the sender's order.
-	value *redisadapter.Object
+	value *nodewire.Object
 }
 
 // object is an ordered object of the given keys and values, in Node's
 // key order.
-func object(kv ...any) *redisadapter.Object {
+func object(kv ...any) *nodewire.Object {
 	keys := make([]string, 0, len(kv)/2)
 	values := make([]any, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		keys = append(keys, kv[i].(string))
 		values = append(values, kv[i+1])
 	}
-	return redisadapter.NewObject(keys, values)
+	return nodewire.NewObject(keys, values)
 }
 
 // packetObject is a broadcast packet as Node publishes it: {type, data}
 // (the namespace is the message's).
-func packetObject(p *parser.Packet) *redisadapter.Object {
+func packetObject(p *parser.Packet) *nodewire.Object {
 	if p.Id != nil {
 		return object("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
 	}
@@ -78,30 +78,30 @@ func packetObject(p *parser.Packet) *redisadapter.Object {
 }
 
 // optsObject is broadcast options as Node's encodeOptions writes them.
-func optsObject(opts *socket.BroadcastOptions) *redisadapter.Object {
+func optsObject(opts *socket.BroadcastOptions) *nodewire.Object {
 	if opts == nil {
 		opts = &socket.BroadcastOptions{}
 	}
-	return object("rooms", redisadapter.FromRooms(opts.Rooms), "except", redisadapter.FromRooms(opts.Except), "flags", redisadapter.OptsFlags(opts))
+	return object("rooms", nodewire.FromRooms(opts.Rooms), "except", nodewire.FromRooms(opts.Except), "flags", nodewire.OptsFlags(opts))
 }
 
 // entryFields are the fields of a stream entry, in the Node adapter's
 // order: uid, nsp, type (decimal), data (JSON, or base64 msgpack when a
 // type that may hold binary does).
-func entryFields(uid, nsp string, typ messageType, data *redisadapter.Object) ([]any, error) {
+func entryFields(uid, nsp string, typ messageType, data *nodewire.Object) ([]any, error) {
 	fields := []any{"uid", uid, "nsp", nsp, "type", strconv.Itoa(int(typ))}
 	if data == nil {
 		return fields, nil
 	}
 	var text string
-	if typ.mayContainBinary() && redisadapter.HasBinary(data) {
+	if typ.mayContainBinary() && nodewire.HasBinary(data) {
 		raw, err := encodeMsgpack(data)
 		if err != nil {
 			return nil, err
 		}
 		text = base64.StdEncoding.EncodeToString(raw)
 	} else {
-		raw, err := redisadapter.MarshalJSON(data)
+		raw, err := nodewire.MarshalJSON(data)
 		if err != nil {
 			return nil, err
 		}
@@ -130,26 +130,26 @@ func decodeEntry(values map[string]any) (*message, error) {
 	}
 	var v any
 	if text[0] == '{' {
-		v, err = redisadapter.DecodeJSON([]byte(text))
+		v, err = nodewire.DecodeJSON([]byte(text))
 	} else {
 		var raw []byte
 		if raw, err = base64.StdEncoding.DecodeString(text); err == nil {
-			v, err = redisadapter.DecodeMsgpack(raw)
+			v, err = nodewire.DecodeMsgpack(raw)
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if m.data = redisadapter.AsMap(v); m.data == nil {
+	if m.data = nodewire.AsMap(v); m.data == nil {
 		return nil, errors.New("data is not an object")
 	}
-	m.value, _ = v.(*redisadapter.Object)
+	m.value, _ = v.(*nodewire.Object)
 	return m, nil
 }
 
 // encodePubSub is a message on a channel: msgpack {type, data, uid, nsp},
 // the order in which Node's adapter fills it.
-func encodePubSub(uid, nsp string, typ messageType, data *redisadapter.Object) ([]byte, error) {
+func encodePubSub(uid, nsp string, typ messageType, data *nodewire.Object) ([]byte, error) {
 	return encodeMsgpack(object("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp))
 }
 
@@ -158,16 +158,16 @@ func decodePubSub(raw []byte) (*message, error) {
 	if len(raw) > maxFieldBytes {
 		return nil, fmt.Errorf("message of %d bytes", len(raw))
 	}
-	v, err := redisadapter.DecodeMsgpack(raw)
+	v, err := nodewire.DecodeMsgpack(raw)
 	if err != nil {
 		return nil, err
 	}
-	fields := redisadapter.AsMap(v)
+	fields := nodewire.AsMap(v)
 	if fields == nil {
 		return nil, errors.New("not an object")
 	}
-	m := &message{data: redisadapter.AsMap(fields["data"])}
-	m.value, _ = fields["data"].(*redisadapter.Object)
+	m := &message{data: nodewire.AsMap(fields["data"])}
+	m.value, _ = fields["data"].(*nodewire.Object)
 	m.uid, _ = fields["uid"].(string)
 	m.nsp, _ = fields["nsp"].(string)
 	t, ok := fields["type"].(float64)
@@ -180,7 +180,7 @@ func decodePubSub(raw []byte) (*message, error) {
 
 func encodeMsgpack(v any) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := redisadapter.EncodeValue(msgpack.NewEncoder(&buf), v); err != nil {
+	if err := nodewire.EncodeValue(msgpack.NewEncoder(&buf), v); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -194,23 +194,23 @@ func (m *message) requestID() string {
 
 // opts is the data's broadcast options.
 func (m *message) opts() *socket.BroadcastOptions {
-	return redisadapter.OptsOf(redisadapter.AsMap(m.data["opts"]))
+	return nodewire.OptsOf(nodewire.AsMap(m.data["opts"]))
 }
 
 // rooms is the data's rooms list (socketsJoin, socketsLeave).
 func (m *message) rooms() []socket.Room {
 	items, _ := m.data["rooms"].([]any)
-	return redisadapter.ToRooms(redisadapter.RoomsOf(items))
+	return nodewire.ToRooms(nodewire.RoomsOf(items))
 }
 
 // packet is the data's broadcast packet, nil if it has none; its
 // namespace is the message's.
 func (m *message) packet() *parser.Packet {
-	pm := redisadapter.AsMap(m.data["packet"])
+	pm := nodewire.AsMap(m.data["packet"])
 	if pm == nil {
 		return nil
 	}
-	p := redisadapter.PacketOf(pm)
+	p := nodewire.PacketOf(pm)
 	p.Nsp = m.nsp
 	return p
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 )
 
 // refreshSessions rewrites the sessions of the connected sockets at every
@@ -70,7 +70,7 @@ func (c *Cluster) refreshChunk(ctx context.Context, chunk []*liveSession) (writt
 	type result struct{ written, failed int }
 	done := make(chan result, 1)
 	var cmds []redis.Cmder
-	queued := c.pub.Do(redisadapter.Command{
+	queued := c.pub.Do(redisbase.Command{
 		Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 			cmds = make([]redis.Cmder, 0, len(chunk))
 			for _, s := range chunk {

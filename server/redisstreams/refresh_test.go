@@ -13,7 +13,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 )
 
 // fakeSocket is a connected socket as the refresh reads it.
@@ -48,7 +48,7 @@ func fakeSessions(c *Cluster, n int) []*liveSession {
 
 func mustCluster(tb testing.TB, url string, opts Options) *Cluster {
 	tb.Helper()
-	c, err := Open(redisadapter.Addr{URL: url}, opts)
+	c, err := Open(redisbase.Addr{URL: url}, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/redisbase"
 	"feedrt/store/storetest"
 )
 
@@ -97,7 +97,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	url := redisURL(t)
 	opts := testOptions(t, url)
 	before := runtime.NumGoroutine()
-	c, err := Open(redisadapter.Addr{URL: url}, opts)
+	c, err := Open(redisbase.Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func twoServers(t *testing.T) (a, b *node, ca, cb *client) {
 // at once) has an owner: the adapter's Close waits for it to end.
 func TestCloseWaitsForCallbacks(t *testing.T) {
 	url := redisURL(t)
-	c, err := Open(redisadapter.Addr{URL: url}, testOptions(t, url))
+	c, err := Open(redisbase.Addr{URL: url}, testOptions(t, url))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestCloseWaitsForCallbacks(t *testing.T) {
 		return string(buf[:runtime.Stack(buf, true)])
 	}
 	storetest.WaitFor(t, "Close to wait for the callback", func() bool {
-		return strings.Contains(stacks(), "redisadapter.(*Callbacks).Close")
+		return strings.Contains(stacks(), "redisbase.(*Callbacks).Close")
 	})
 	select {
 	case <-closed:

@@ -15,7 +15,8 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/redisadapter"
+	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // Restoring reads the stream after the client's offset in pages of
@@ -55,7 +56,7 @@ func (a *Adapter) PersistSession(s *socket.SessionToPersist) {
 		return
 	}
 	key, ttl := a.c.opts.SessionKeyPrefix+string(s.Pid), time.Duration(a.recovery)*time.Millisecond
-	a.c.pub.Do(redisadapter.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.Set(ctx, key, value, ttl)
 	}})
 }
@@ -155,7 +156,7 @@ func (a *Adapter) missedSince(ctx context.Context, offset string, rooms *types.S
 			if !ok {
 				continue
 			}
-			missed = append(missed, redisadapter.Deliverable(append(data, e.ID), a.objects))
+			missed = append(missed, nodewire.Deliverable(append(data, e.ID), a.objects))
 		}
 		if len(entries) < restorePage {
 			break
@@ -170,11 +171,11 @@ func decodeSession(text string) (*socket.SessionToPersist, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := redisadapter.DecodeMsgpack(raw)
+	v, err := nodewire.DecodeMsgpack(raw)
 	if err != nil {
 		return nil, err
 	}
-	m := redisadapter.AsMap(v)
+	m := nodewire.AsMap(v)
 	sid, _ := m["sid"].(string)
 	pid, _ := m["pid"].(string)
 	if sid == "" || pid == "" {
@@ -184,7 +185,7 @@ func decodeSession(text string) (*socket.SessionToPersist, error) {
 	return &socket.SessionToPersist{
 		Sid:   socket.SocketId(sid),
 		Pid:   socket.PrivateSessionId(pid),
-		Rooms: types.NewSet(redisadapter.ToRooms(redisadapter.RoomsOf(rooms))...),
+		Rooms: types.NewSet(nodewire.ToRooms(nodewire.RoomsOf(rooms))...),
 		Data:  m["data"],
 	}, nil
 }

@@ -1,4 +1,4 @@
-package redisadapter
+package nodewire
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ import (
 type byteser interface{ Bytes() []byte }
 
 // encodeValue writes v the way notepack.io writes the equivalent value.
-func encodeValue(e *msgpack.Encoder, v any) error {
+func EncodeValue(e *msgpack.Encoder, v any) error {
 	switch x := v.(type) {
 	case nil:
 		return e.EncodeNil()
@@ -65,13 +65,13 @@ func encodeValue(e *msgpack.Encoder, v any) error {
 			return err
 		}
 		for _, item := range x {
-			if err := encodeValue(e, item); err != nil {
+			if err := EncodeValue(e, item); err != nil {
 				return err
 			}
 		}
 		return nil
 	case []string:
-		return encodeStrings(e, x)
+		return EncodeStrings(e, x)
 	case *Object:
 		return encodeEntries(e, x.keys, x.values)
 	case map[string]any:
@@ -99,7 +99,7 @@ func encodeValue(e *msgpack.Encoder, v any) error {
 }
 
 // encodeStrings writes an array of strings.
-func encodeStrings(e *msgpack.Encoder, items []string) error {
+func EncodeStrings(e *msgpack.Encoder, items []string) error {
 	if err := e.EncodeArrayLen(len(items)); err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func encodeEntries(e *msgpack.Encoder, keys []string, values []any) error {
 		if err := e.EncodeString(k); err != nil {
 			return err
 		}
-		if err := encodeValue(e, values[i]); err != nil {
+		if err := EncodeValue(e, values[i]); err != nil {
 			return err
 		}
 	}
@@ -158,11 +158,11 @@ func encodeJSONNumber(e *msgpack.Encoder, n json.Number) error {
 // their JSON order (a struct's field order), as Node would after a
 // JSON.parse.
 func transcodeJSON(e *msgpack.Encoder, raw []byte) error {
-	v, err := decodeJSON(raw)
+	v, err := DecodeJSON(raw)
 	if err != nil {
 		return err
 	}
-	return encodeValue(e, v)
+	return EncodeValue(e, v)
 }
 
 // decodeValue reads one msgpack value and normalises it (see above).
@@ -207,7 +207,7 @@ func normalize(v any) any {
 }
 
 // newEncoder returns an encoder writing to buf.
-func newEncoder(buf *bytes.Buffer) *msgpack.Encoder {
+func NewEncoder(buf *bytes.Buffer) *msgpack.Encoder {
 	return msgpack.NewEncoder(buf)
 }
 
@@ -240,3 +240,7 @@ func newDecoder(raw []byte) *msgpack.Decoder {
 	})
 	return d
 }
+
+// DecodeMsgpack reads one msgpack value: objects as *Object, keys in
+// order, numbers as a JSON decode gives them.
+func DecodeMsgpack(raw []byte) (any, error) { return decodeValue(newDecoder(raw)) }

@@ -1,4 +1,4 @@
-package redisadapter
+package redisbase
 
 import (
 	"log/slog"

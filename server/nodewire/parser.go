@@ -1,4 +1,4 @@
-package redisadapter
+package nodewire
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ type objectEncoder struct{ parser.Encoder }
 // as attachments (placeholders numbered in order, as Node numbers them)
 // and the JSON written without HTML escapes.
 func (e objectEncoder) Encode(p *parser.Packet) []types.BufferInterface {
-	if (p.Type != parser.EVENT && p.Type != parser.ACK) || !hasBinary(p.Data) {
+	if (p.Type != parser.EVENT && p.Type != parser.ACK) || !HasBinary(p.Data) {
 		if text, ok := encodeText(p); ok {
 			return []types.BufferInterface{text}
 		}
@@ -129,14 +129,14 @@ func anyValue(m map[string]any, f func(any) bool) bool {
 }
 
 // hasBinary reports whether v is or holds binary, as the library counts it.
-func hasBinary(v any) bool {
+func HasBinary(v any) bool {
 	switch x := v.(type) {
 	case []any:
-		return slices.ContainsFunc(x, hasBinary)
+		return slices.ContainsFunc(x, HasBinary)
 	case map[string]any:
-		return anyValue(x, hasBinary)
+		return anyValue(x, HasBinary)
 	case *Object:
-		return slices.ContainsFunc(x.values, hasBinary)
+		return slices.ContainsFunc(x.values, HasBinary)
 	default:
 		return parser.IsBinary(v)
 	}
@@ -194,7 +194,7 @@ func binaryAsMaps(v any) any {
 		}
 		return out
 	case *Object:
-		if !hasBinary(x) {
+		if !HasBinary(x) {
 			return x
 		}
 		m := make(map[string]any, len(x.keys))

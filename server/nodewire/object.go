@@ -1,4 +1,4 @@
-package redisadapter
+package nodewire
 
 import (
 	"bytes"
@@ -130,7 +130,7 @@ func uintNumber(u uint64) any {
 
 // decodeJSON reads one JSON value with objects as *Object, keys in their
 // order, and numbers as intNumber gives them (non-integers as float64).
-func decodeJSON(raw []byte) (any, error) {
+func DecodeJSON(raw []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	v, err := readJSON(dec)
@@ -200,7 +200,7 @@ func jsonNumber(n json.Number) (any, error) {
 
 // asMap is a decoded object as a map, for reading the fields of a
 // message's envelope; nil if v is no object.
-func asMap(v any) map[string]any {
+func AsMap(v any) map[string]any {
 	switch x := v.(type) {
 	case *Object:
 		return x.Map()
@@ -209,4 +209,9 @@ func asMap(v any) map[string]any {
 	default:
 		return nil
 	}
+}
+
+// NewObject is an object with keys[i] set to values[i], in that order.
+func NewObject(keys []string, values []any) *Object {
+	return &Object{keys: keys, values: values}
 }

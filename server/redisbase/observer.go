@@ -1,4 +1,4 @@
-package redisadapter
+package redisbase
 
 // Observer is told what a Cluster does with Redis, for metrics. It is
 // called on the adapter's hot paths (per message or per batch), from
