@@ -7,6 +7,9 @@
 #   TARGETS=go POSTS=50 bash cmd/fanout/bench.sh 2000
 #   CLUSTER=2 bash cmd/fanout/bench.sh 2000  # two Go processes on one Redis:
 #                                            # streams adapter vs pub/sub
+#   CLUSTER=redis-cluster bash cmd/fanout/bench.sh 2000
+#                                            # two Go processes on a 3-master
+#                                            # Redis Cluster: sharded vs pub/sub
 #   SILENT=1 bash cmd/fanout/bench.sh 100    # clients that never read (see below)
 #   POLLING_SHARE=1 CONTENT_BYTES=8192 bash cmd/fanout/bench.sh 2000
 #                                            # long-polling, posts of 8 KiB:
@@ -46,6 +49,19 @@
 #            the table compares go-streams with go-pubsub. TARGETS is unused]
 #   BENCH_REDIS_URL [redis://127.0.0.1:6379/0; each run uses a stream and
 #            channel prefix of its own, its keys deleted after it]
+#   CLUSTER=redis-cluster: the same two processes, on a 3-master Redis
+#            Cluster the script starts (redis-server and redis-cli, ports
+#            BENCH_REDIS_CLUSTER_PORT [17100] to +2, no persistence), first
+#            with REDIS_ADAPTER=sharded (REDIS_SUBSCRIPTION_MODE
+#            BENCH_SUBSCRIPTION_MODE [static]: the posts go to every
+#            socket, over the namespace's channel in every mode), then
+#            pubsub; also Redis's CPU (used_cpu_sys + used_cpu_user of INFO
+#            cpu, summed over the masters) over each run, less what the
+#            masters burn idle (measured for 3 s before the first run), per
+#            post (warm-up included; the connects cost Redis nothing in
+#            static mode), and the masters' time in PUBLISH and SPUBLISH
+#            per post (INFO commandstats: the commands alone, without the
+#            cluster bus that copies a PUBLISH to every node)
 #   SILENT [unset; 1 = the silent mode: the clients connect over WebSocket
 #            and never read again while POSTS (here 700 by default) posts of
 #            CONTENT [19990] characters are created; each server's peak RSS,
@@ -85,10 +101,13 @@ NODE_PORT="${NODE_PORT:-18090}"
 NODE_CSR="${NODE_CSR:-0}"
 CLUSTER="${CLUSTER:-}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}"
+BENCH_REDIS_CLUSTER_PORT="${BENCH_REDIS_CLUSTER_PORT:-17100}"
+BENCH_SUBSCRIPTION_MODE="${BENCH_SUBSCRIPTION_MODE:-static}"
 case "$CLUSTER" in
 "" | 1) CLUSTER="" ;;
 2) TARGETS="go-streams go-pubsub" ;;
-*) echo "bench: CLUSTER=$CLUSTER: only 2 is supported" >&2; exit 2 ;;
+redis-cluster) TARGETS="go-sharded go-pubsub" ;;
+*) echo "bench: CLUSTER=$CLUSTER: want 2 or redis-cluster" >&2; exit 2 ;;
 esac
 read -r -a EXTRA_ARGS <<<"${FANOUT_ARGS:-}"
 [ "$PER_MESSAGE_DEFLATE" = true ] && EXTRA_ARGS+=(-ws-compression)
@@ -112,6 +131,7 @@ fi
 
 SERVER_PID=""
 SERVER2_PID="" # the cluster mode's second process
+REDIS_CLUSTER_PIDS=() # CLUSTER=redis-cluster's redis-servers
 FANOUT_PID=""
 stop_server() {
   local pid2="$SERVER2_PID"
@@ -139,6 +159,7 @@ cleanup() {
     wait "$FANOUT_PID" 2>/dev/null || true
   fi
   stop_server
+  for pid in "${REDIS_CLUSTER_PIDS[@]}"; do stop_pid "$pid"; done
   rm -rf "$WORK"
   echo "bench: results and server logs in $OUT_DIR" >&2
   exit "$rc"
@@ -191,6 +212,11 @@ RUN_KEY=""
 start_go_cluster() {
   local port2=$((GO_PORT + 1)) i
   RUN_KEY="feedrt-bench-$1-$2-$$"
+  local redis_where=(REDIS_URL="$BENCH_REDIS_URL")
+  if [ "$CLUSTER" = redis-cluster ]; then
+    local url="redis://${REDIS_CLUSTER_ADDRS[0]}?addr=${REDIS_CLUSTER_ADDRS[1]}&addr=${REDIS_CLUSTER_ADDRS[2]}"
+    redis_where=(REDIS_CLUSTER_URL="$url")
+  fi
   for i in 1 2; do
     local port=$GO_PORT
     [ "$i" = 2 ] && port=$port2
@@ -199,7 +225,7 @@ start_go_cluster() {
       JWT_SECRET="fanout-bench-secret-0123456789abcdef-0123" CORS_ORIGINS='*' LOG_LEVEL=info \
       SOCKETIO_HTTP_COMPRESSION="$HTTP_COMPRESSION" SOCKETIO_HTTP_COMPRESSION_THRESHOLD="$HTTP_COMPRESSION_THRESHOLD" \
       SOCKETIO_PER_MESSAGE_DEFLATE="$PER_MESSAGE_DEFLATE" SOCKETIO_PER_MESSAGE_DEFLATE_THRESHOLD="$PER_MESSAGE_DEFLATE_THRESHOLD" \
-      REDIS_URL="$BENCH_REDIS_URL" REDIS_ADAPTER="$2" REDIS_KEY_PREFIX="$RUN_KEY" \
+      "${redis_where[@]}" REDIS_ADAPTER="$2" REDIS_KEY_PREFIX="$RUN_KEY" REDIS_SUBSCRIPTION_MODE="$BENCH_SUBSCRIPTION_MODE" \
       REDIS_STREAM_NAME="$RUN_KEY-stream" REDIS_SESSION_KEY_PREFIX="$RUN_KEY:session:" \
       "$WORK/feedrt-server" >"$OUT_DIR/go-$2-$1-$i.log" 2>&1 &
     if [ "$i" = 1 ]; then SERVER_PID=$!; else SERVER2_PID=$!; fi
@@ -207,10 +233,67 @@ start_go_cluster() {
   done
 }
 
+# start_redis_cluster runs three redis-servers in cluster mode and joins
+# them (redis-cli --cluster create), all slots on masters, no replicas.
+REDIS_CLUSTER_ADDRS=()
+start_redis_cluster() {
+  local i port dir
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+    { echo "bench: CLUSTER=redis-cluster needs redis-server and redis-cli" >&2; return 1; }
+  for i in 0 1 2; do
+    port=$((BENCH_REDIS_CLUSTER_PORT + i))
+    port_free "$port" || { echo "bench: port $port is taken" >&2; return 1; }
+    dir="$WORK/redis-$port"
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      >"$OUT_DIR/redis-$port.log" 2>&1 &
+    REDIS_CLUSTER_PIDS+=($!)
+    REDIS_CLUSTER_ADDRS+=("127.0.0.1:$port")
+  done
+  for i in $(seq 1 100); do
+    redis-cli -p $((BENCH_REDIS_CLUSTER_PORT + 2)) ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli --cluster create "${REDIS_CLUSTER_ADDRS[@]}" --cluster-replicas 0 --cluster-yes >"$OUT_DIR/redis-cluster-create.log" 2>&1 ||
+    { echo "bench: redis-cli --cluster create failed:" >&2; tail -n 5 "$OUT_DIR/redis-cluster-create.log" >&2; return 1; }
+  for i in $(seq 1 200); do
+    local ok=0 a
+    for a in "${REDIS_CLUSTER_ADDRS[@]}"; do
+      redis-cli -h "${a%:*}" -p "${a#*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok' && ok=$((ok + 1))
+    done
+    [ "$ok" = 3 ] && return 0
+    sleep 0.1
+  done
+  echo "bench: the Redis Cluster is not ok after 20s" >&2
+  return 1
+}
+
+# redis_cluster_cpu prints the masters' CPU so far, in milliseconds.
+redis_cluster_cpu() {
+  local a
+  for a in "${REDIS_CLUSTER_ADDRS[@]}"; do
+    redis-cli -h "${a%:*}" -p "${a#*:}" info cpu | tr -d '\r' |
+      awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 } END { printf "%.0f\n", s * 1000 }'
+  done | awk '{ s += $1 } END { print s }'
+}
+
+# redis_cluster_publish_usec prints the masters' time in PUBLISH and
+# SPUBLISH so far (INFO commandstats), in microseconds: the commands
+# themselves, without the cluster bus that forwards a PUBLISH to every
+# node.
+redis_cluster_publish_usec() {
+  local a
+  for a in "${REDIS_CLUSTER_ADDRS[@]}"; do
+    redis-cli -h "${a%:*}" -p "${a#*:}" info commandstats | tr -d '\r' |
+      awk -F'[:,=]' '$1 == "cmdstat_publish" || $1 == "cmdstat_spublish" { for (i = 2; i < NF; i += 2) if ($i == "usec") s += $(i + 1) } END { print s + 0 }'
+  done | awk '{ s += $1 } END { print s }'
+}
+
 # drop_run_keys deletes the run's stream and the sessions its clients'
 # sockets left at shutdown (with redis-cli, if installed).
 drop_run_keys() {
-  [ -n "$RUN_KEY" ] && command -v redis-cli >/dev/null || return 0
+  [ -n "$RUN_KEY" ] && [ "$CLUSTER" != redis-cluster ] && command -v redis-cli >/dev/null || { RUN_KEY=""; return 0; }
   {
     echo "$RUN_KEY-stream"
     redis-cli -u "$BENCH_REDIS_URL" --scan --pattern "$RUN_KEY:session:*"
@@ -230,6 +313,16 @@ start_node() { # clients
 }
 
 status=0
+REDIS_CPU="$OUT_DIR/redis-cpu.txt"
+: >"$REDIS_CPU"
+REDIS_IDLE_PER_S=0 # the masters' CPU per second with no traffic (their cron, the cluster bus)
+if [ "$CLUSTER" = redis-cluster ]; then
+  start_redis_cluster
+  idle_before=$(redis_cluster_cpu)
+  sleep 3
+  REDIS_IDLE_PER_S=$(((($(redis_cluster_cpu) - idle_before) + 1) / 3))
+  echo "bench: Redis Cluster idle: $REDIS_IDLE_PER_S ms of CPU per second (3 masters)" >&2
+fi
 for n in "${CLIENT_COUNTS[@]}"; do
   interval=$INTERVAL
   if [ "$interval" = auto ]; then
@@ -239,7 +332,7 @@ for n in "${CLIENT_COUNTS[@]}"; do
     case "$target" in
     go) start_go "$n"; port=$GO_PORT ;;
     node) start_node "$n"; port=$NODE_PORT ;;
-    go-streams | go-pubsub) start_go_cluster "$n" "${target#go-}"; port=$GO_PORT ;;
+    go-streams | go-pubsub | go-sharded) start_go_cluster "$n" "${target#go-}"; port=$GO_PORT ;;
     *) echo "bench: unknown target $target" >&2; exit 2 ;;
     esac
     echo "bench: $target, $n clients (server pid $SERVER_PID)" >&2
@@ -261,9 +354,20 @@ for n in "${CLIENT_COUNTS[@]}"; do
       -timeout "$RUN_TIMEOUT" -json-out "$RESULTS" "${EXTRA_ARGS[@]}" \
       >"$OUT_DIR/$target-$n.out" &
     FANOUT_PID=$!
+    cpu_before=""
+    [ "$CLUSTER" = redis-cluster ] && cpu_before=$(redis_cluster_cpu) && cpu_t0=$(date +%s%N) && usec_before=$(redis_cluster_publish_usec)
     rc=0
     wait "$FANOUT_PID" || rc=$?
     FANOUT_PID=""
+    if [ -n "$cpu_before" ]; then
+      cpu_after=$(redis_cluster_cpu)
+      awk -v t="$target" -v n="$n" -v ms=$((cpu_after - cpu_before)) -v posts=$((POSTS + WARMUP)) \
+        -v idle="$(((($(date +%s%N) - cpu_t0) / 1000000) * REDIS_IDLE_PER_S / 1000))" \
+        -v usec=$(($(redis_cluster_publish_usec) - usec_before)) \
+        'BEGIN { net = ms - idle; if (net < 0) net = 0
+          printf "%-12s %6d clients: Redis CPU %6d ms over the run (%d ms of it idle), %7.2f ms per post net; in (S)PUBLISH %6.1f us per post (3 masters)\n", t, n, ms, idle, net / posts, usec / posts }' |
+        tee -a "$REDIS_CPU" >&2
+    fi
     head -n -1 "$OUT_DIR/$target-$n.out" >&2 # the human table; the JSON line is in $RESULTS
     if [ "$rc" -ne 0 ]; then
       echo "bench: $target at $n clients FAILED (exit $rc)" >&2
@@ -285,6 +389,12 @@ done
 
 echo
 [ -n "$SILENT" ] && exit "$status"
+if [ "$CLUSTER" = redis-cluster ]; then
+  echo "Fan-out, two Go processes on a 3-master Redis Cluster (clients split, posts to the first; CPU and RSS of both; sharded adapter in $BENCH_SUBSCRIPTION_MODE mode): $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling"
+  "$WORK/fanout" -compare "$RESULTS" -labels go-sharded,go-pubsub
+  cat "$REDIS_CPU"
+  exit "$status"
+fi
 if [ -n "$CLUSTER" ]; then
   echo "Fan-out, two Go processes on one Redis (clients split, posts to the first; CPU and RSS of both): $POSTS posts (after $WARMUP warm-up) every ${INTERVAL/auto/max(250ms, 0.1 ms x clients)}, ${POLLING_SHARE} of clients on long-polling"
   "$WORK/fanout" -compare "$RESULTS" -labels go-streams,go-pubsub
