@@ -274,3 +274,34 @@ func RemoteSocket(raw json.RawMessage) socket.SocketDetails {
 	}
 	return nil
 }
+
+// Obj is an object of the given keys and values, in that order:
+// Obj("type", 2, "data", d) is {type: 2, data: d}.
+func Obj(kv ...any) *Object {
+	keys := make([]string, 0, len(kv)/2)
+	values := make([]any, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		keys = append(keys, kv[i].(string))
+		values = append(values, kv[i+1])
+	}
+	return NewObject(keys, values)
+}
+
+// PacketObject is a broadcast packet as socket.io-adapter's cluster
+// messages carry it: {type, data} (and the id of a packet with one; the
+// namespace is the message's).
+func PacketObject(p *parser.Packet) *Object {
+	if p.Id != nil {
+		return Obj("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
+	}
+	return Obj("type", uint64(p.Type), "data", p.Data)
+}
+
+// OptsObject is broadcast options as Node's encodeOptions writes them:
+// {rooms, except, flags}.
+func OptsObject(opts *socket.BroadcastOptions) *Object {
+	if opts == nil {
+		opts = &socket.BroadcastOptions{}
+	}
+	return Obj("rooms", FromRooms(opts.Rooms), "except", FromRooms(opts.Except), "flags", OptsFlags(opts))
+}

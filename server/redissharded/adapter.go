@@ -254,7 +254,7 @@ func (a *Adapter) broadcastChannel(opts *socket.BroadcastOptions) string {
 func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 	p.Nsp = a.nsp.Name()
 	if !isLocal(opts) {
-		a.publishTo(a.broadcastChannel(opts), typeBroadcast, object("packet", packetObject(p), "opts", optsObject(opts)))
+		a.publishTo(a.broadcastChannel(opts), typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	}
 	a.Adapter.Broadcast(p, opts)
 }
@@ -274,7 +274,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 		// Nothing tells when every remote client has answered, so the
 		// entry just expires with the broadcast's timeout.
 		time.AfterFunc(timeout, func() { a.acks.Delete(id) })
-		a.publish(typeBroadcast, object("packet", packetObject(p), "requestId", id, "opts", optsObject(opts)))
+		a.publish(typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "requestId", id, "opts", nodewire.OptsObject(opts)))
 	}
 	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)
 }
@@ -282,7 +282,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 // AddSockets makes the matching sockets of every server join rooms.
 func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
 	if !isLocal(opts) {
-		a.publish(typeSocketsJoin, object("opts", optsObject(opts), "rooms", roomNames(rooms)))
+		a.publish(typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", roomNames(rooms)))
 	}
 	a.Adapter.AddSockets(opts, rooms)
 }
@@ -290,7 +290,7 @@ func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room)
 // DelSockets makes the matching sockets of every server leave rooms.
 func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
 	if !isLocal(opts) {
-		a.publish(typeSocketsLeave, object("opts", optsObject(opts), "rooms", roomNames(rooms)))
+		a.publish(typeSocketsLeave, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", roomNames(rooms)))
 	}
 	a.Adapter.DelSockets(opts, rooms)
 }
@@ -298,7 +298,7 @@ func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room)
 // DisconnectSockets disconnects the matching sockets of every server.
 func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
 	if !isLocal(opts) {
-		a.publish(typeDisconnectSockets, object("opts", optsObject(opts), "close", closeConn))
+		a.publish(typeDisconnectSockets, nodewire.Obj("opts", nodewire.OptsObject(opts), "close", closeConn))
 	}
 	a.Adapter.DisconnectSockets(opts, closeConn)
 }
@@ -376,12 +376,12 @@ func (a *Adapter) onMessage(m *message) {
 // acknowledgements, and sends them back.
 func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
 	a.Adapter.BroadcastWithAck(p, m.opts(), func(n uint64) {
-		a.respond(m.uid, typeBroadcastClientCount, object("requestId", id, "clientCount", n))
+		a.respond(m.uid, typeBroadcastClientCount, nodewire.Obj("requestId", id, "clientCount", n))
 	}, func(args []any, _ error) {
 		var arg any
 		if len(args) > 0 {
 			arg = args[0]
 		}
-		a.respond(m.uid, typeBroadcastAck, object("requestId", id, "packet", arg))
+		a.respond(m.uid, typeBroadcastAck, nodewire.Obj("requestId", id, "packet", arg))
 	})
 }

@@ -55,39 +55,11 @@ type message struct {
 	data map[string]any
 }
 
-// object is an ordered object of the given keys and values.
-func object(kv ...any) *nodewire.Object {
-	keys := make([]string, 0, len(kv)/2)
-	values := make([]any, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		keys = append(keys, kv[i].(string))
-		values = append(values, kv[i+1])
-	}
-	return nodewire.NewObject(keys, values)
-}
-
-// packetObject is a broadcast packet as the Node adapter publishes it:
-// {type, data} (and the id of a packet with one).
-func packetObject(p *parser.Packet) *nodewire.Object {
-	if p.Id != nil {
-		return object("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
-	}
-	return object("type", uint64(p.Type), "data", p.Data)
-}
-
-// optsObject is broadcast options as Node's encodeOptions writes them.
-func optsObject(opts *socket.BroadcastOptions) *nodewire.Object {
-	if opts == nil {
-		opts = &socket.BroadcastOptions{}
-	}
-	return object("rooms", nodewire.FromRooms(opts.Rooms), "except", nodewire.FromRooms(opts.Except), "flags", nodewire.OptsFlags(opts))
-}
-
 // encode writes a message as the Node adapter does: {type, data, uid,
 // nsp} (the order ClusterAdapter fills it in), as msgpack when a type
 // that may hold binary does, else as JSON.stringify writes it.
 func encode(uid, nsp string, typ messageType, data *nodewire.Object) ([]byte, error) {
-	msg := object("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp)
+	msg := nodewire.Obj("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp)
 	if typ.mayContainBinary() && nodewire.HasBinary(data) {
 		var buf bytes.Buffer
 		if err := nodewire.EncodeValue(msgpack.NewEncoder(&buf), msg); err != nil {

@@ -86,7 +86,7 @@ func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket
 			timeout = *opts.Flags.Timeout
 		}
 		id := randomID()
-		p, err := a.ask(typeFetchSockets, id, object("opts", optsObject(opts), "requestId", id), int(n-1), timeout)
+		p, err := a.ask(typeFetchSockets, id, nodewire.Obj("opts", nodewire.OptsObject(opts), "requestId", id), int(n-1), timeout)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.sockets, err
@@ -101,7 +101,7 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 	if args, ack, ok := redisbase.SplitAck(packet); ok {
 		ask := func(n int64) ([]any, error) {
 			id := randomID()
-			p, err := a.ask(typeServerSideEmit, id, object("requestId", id, "packet", args), int(n-1), a.c.opts.RequestsTimeout)
+			p, err := a.ask(typeServerSideEmit, id, nodewire.Obj("requestId", id, "packet", args), int(n-1), a.c.opts.RequestsTimeout)
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			return append([]any{}, p.responses...), err
@@ -109,7 +109,7 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 		a.callbacks.Go(func() { redisbase.EmitAcross(a.serverCount, ask, ack) })
 		return nil
 	}
-	if !a.publish(typeServerSideEmit, object("packet", packet)) {
+	if !a.publish(typeServerSideEmit, nodewire.Obj("packet", packet)) {
 		return errors.New("serverSideEmit: not published")
 	}
 	return nil
@@ -124,7 +124,7 @@ func (a *Adapter) answerFetch(m *message) {
 		for _, s := range sockets {
 			out = append(out, nodewire.SocketOf(s))
 		}
-		a.respond(m.uid, typeFetchSocketsResponse, object("requestId", id, "sockets", out))
+		a.respond(m.uid, typeFetchSocketsResponse, nodewire.Obj("requestId", id, "sockets", out))
 	})
 }
 
@@ -148,7 +148,7 @@ func (a *Adapter) onServerSideEmit(m *message) {
 			if len(res) > 0 {
 				arg = res[0]
 			}
-			a.respond(m.uid, typeServerSideEmitResponse, object("requestId", id, "packet", arg))
+			a.respond(m.uid, typeServerSideEmitResponse, nodewire.Obj("requestId", id, "packet", arg))
 		})
 	})
 	a.nsp.OnServerSideEmit(append(args, ack))

@@ -12,6 +12,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
+	"feedrt/server/nodewire"
 	"feedrt/server/redisbase"
 	"feedrt/store/storetest"
 )
@@ -40,9 +41,9 @@ func TestKeySlot(t *testing.T) {
 // JSON.stringify({type, data, uid, nsp}), and as msgpack when its data
 // holds binary; both decode back.
 func TestEncodeAsNode(t *testing.T) {
-	p := &parser.Packet{Type: parser.EVENT, Data: []any{"news", object("text", "<b>&", "n", 1.5)}}
+	p := &parser.Packet{Type: parser.EVENT, Data: []any{"news", nodewire.Obj("text", "<b>&", "n", 1.5)}}
 	opts := &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room]("red"), Except: types.NewSet[socket.Room]()}
-	raw, err := encode("abc", "/", typeBroadcast, object("packet", packetObject(p), "opts", optsObject(opts)))
+	raw, err := encode("abc", "/", typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestEncodeAsNode(t *testing.T) {
 	if err != nil || m.uid != "abc" || m.nsp != "/" || m.typ != typeBroadcast || m.packet() == nil {
 		t.Fatalf("decode: %+v %v", m, err)
 	}
-	raw, err = encode("abc", "/", typeServerSideEmit, object("packet", []any{"bin", []byte{1, 2}}))
+	raw, err = encode("abc", "/", typeServerSideEmit, nodewire.Obj("packet", []any{"bin", []byte{1, 2}}))
 	if err != nil || raw[0] == '{' {
 		t.Fatalf("binary: %q %v", raw, err)
 	}

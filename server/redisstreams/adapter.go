@@ -152,7 +152,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		a.deliver(p, opts, "")
 		return
 	}
-	fields, err := entryFields(a.uid, p.Nsp, typeBroadcast, object("packet", packetObject(p), "opts", optsObject(opts)))
+	fields, err := entryFields(a.uid, p.Nsp, typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	if err != nil {
 		a.c.rlog.Warn("encode", "broadcast not published to the cluster", "err", err)
 		a.deliver(p, opts, "")
@@ -224,7 +224,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 		// Nothing tells when every remote client has answered, so the
 		// entry just expires with the broadcast's timeout.
 		time.AfterFunc(timeout, func() { a.acks.Delete(id) })
-		a.publish(typeBroadcast, object("packet", packetObject(p), "requestId", id, "opts", optsObject(opts)))
+		a.publish(typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "requestId", id, "opts", nodewire.OptsObject(opts)))
 	}
 	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)
 }
@@ -232,7 +232,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 // AddSockets makes the matching sockets of every server join rooms.
 func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
 	if !isLocal(opts) {
-		a.tell(typeSocketsJoin, object("opts", optsObject(opts), "rooms", roomNames(rooms)))
+		a.tell(typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", roomNames(rooms)))
 	}
 	a.Adapter.AddSockets(opts, rooms)
 }
@@ -240,7 +240,7 @@ func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room)
 // DelSockets makes the matching sockets of every server leave rooms.
 func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
 	if !isLocal(opts) {
-		a.tell(typeSocketsLeave, object("opts", optsObject(opts), "rooms", roomNames(rooms)))
+		a.tell(typeSocketsLeave, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", roomNames(rooms)))
 	}
 	a.Adapter.DelSockets(opts, rooms)
 }
@@ -248,7 +248,7 @@ func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room)
 // DisconnectSockets disconnects the matching sockets of every server.
 func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
 	if !isLocal(opts) {
-		a.tell(typeDisconnectSockets, object("opts", optsObject(opts), "close", closeConn))
+		a.tell(typeDisconnectSockets, nodewire.Obj("opts", nodewire.OptsObject(opts), "close", closeConn))
 	}
 	a.Adapter.DisconnectSockets(opts, closeConn)
 }
@@ -310,13 +310,13 @@ func (a *Adapter) onMessage(m *message, offset string) {
 // acknowledgements, and sends them back.
 func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
 	a.Adapter.BroadcastWithAck(p, m.opts(), func(n uint64) {
-		a.respond(m.uid, typeBroadcastClientCount, object("requestId", id, "clientCount", n))
+		a.respond(m.uid, typeBroadcastClientCount, nodewire.Obj("requestId", id, "clientCount", n))
 	}, func(args []any, _ error) {
 		var arg any
 		if len(args) > 0 {
 			arg = args[0]
 		}
-		a.respond(m.uid, typeBroadcastAck, object("requestId", id, "packet", arg))
+		a.respond(m.uid, typeBroadcastAck, nodewire.Obj("requestId", id, "packet", arg))
 	})
 }
 

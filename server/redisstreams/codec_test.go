@@ -153,7 +153,7 @@ func TestGoWritesAsNode(t *testing.T) {
 	} {
 		e := g.Entries[tc.entry]
 		p := &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: tc.data}
-		fields, err := entryFields(e["uid"].(string), "/", typeBroadcast, object("packet", packetObject(p), "opts", optsObject(tc.opts)))
+		fields, err := entryFields(e["uid"].(string), "/", typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(tc.opts)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,17 +161,17 @@ func TestGoWritesAsNode(t *testing.T) {
 			t.Errorf("entry %d: Go writes\n%v\nNode\n%v", tc.entry, fields[7], e["data"])
 		}
 	}
-	join, _ := entryFields("u", "/", typeSocketsJoin, object("opts", optsObject(&socket.BroadcastOptions{Rooms: rooms("red")}), "rooms", roomNames([]socket.Room{"blue", "green"})))
+	join, _ := entryFields("u", "/", typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(&socket.BroadcastOptions{Rooms: rooms("red")}), "rooms", roomNames([]socket.Room{"blue", "green"})))
 	if join[7] != g.Entries[7]["data"] {
 		t.Errorf("socketsJoin: Go writes %v, Node %v", join[7], g.Entries[7]["data"])
 	}
-	session, _ := encodeMsgpack(object("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", nodewire.NewObject([]string{"user", "n"}, []any{"u1", 2})))
+	session, _ := encodeMsgpack(nodewire.Obj("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", nodewire.NewObject([]string{"user", "n"}, []any{"u1", 2})))
 	if got := base64.StdEncoding.EncodeToString(session); got != g.Session {
 		t.Errorf("session: Go writes %s, Node %s", got, g.Session)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(g.Published[0])
 	sse, _ := decodePubSub(raw)
-	mine, _ := encodePubSub(sse.uid, "/", typeServerSideEmit, object("packet", []any{"hello", "world", 1}))
+	mine, _ := encodePubSub(sse.uid, "/", typeServerSideEmit, nodewire.Obj("packet", []any{"hello", "world", 1}))
 	if !reflect.DeepEqual(mine, raw) {
 		t.Errorf("serverSideEmit: Go writes %x, Node %x", mine, raw)
 	}

@@ -56,35 +56,6 @@ type message struct {
 	value *nodewire.Object
 }
 
-// object is an ordered object of the given keys and values, in Node's
-// key order.
-func object(kv ...any) *nodewire.Object {
-	keys := make([]string, 0, len(kv)/2)
-	values := make([]any, 0, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		keys = append(keys, kv[i].(string))
-		values = append(values, kv[i+1])
-	}
-	return nodewire.NewObject(keys, values)
-}
-
-// packetObject is a broadcast packet as Node publishes it: {type, data}
-// (the namespace is the message's).
-func packetObject(p *parser.Packet) *nodewire.Object {
-	if p.Id != nil {
-		return object("type", uint64(p.Type), "data", p.Data, "id", *p.Id)
-	}
-	return object("type", uint64(p.Type), "data", p.Data)
-}
-
-// optsObject is broadcast options as Node's encodeOptions writes them.
-func optsObject(opts *socket.BroadcastOptions) *nodewire.Object {
-	if opts == nil {
-		opts = &socket.BroadcastOptions{}
-	}
-	return object("rooms", nodewire.FromRooms(opts.Rooms), "except", nodewire.FromRooms(opts.Except), "flags", nodewire.OptsFlags(opts))
-}
-
 // entryFields are the fields of a stream entry, in the Node adapter's
 // order: uid, nsp, type (decimal), data (JSON, or base64 msgpack when a
 // type that may hold binary does).
@@ -150,7 +121,7 @@ func decodeEntry(values map[string]any) (*message, error) {
 // encodePubSub is a message on a channel: msgpack {type, data, uid, nsp},
 // the order in which Node's adapter fills it.
 func encodePubSub(uid, nsp string, typ messageType, data *nodewire.Object) ([]byte, error) {
-	return encodeMsgpack(object("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp))
+	return encodeMsgpack(nodewire.Obj("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp))
 }
 
 // decodePubSub reads a message of a channel.
