@@ -104,10 +104,11 @@ func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
 // the nodes), share
 // broadcasts both ways and answer fetchSockets; the node holding the
 // adapter's subscription (pub/sub, sharded: the namespace's channel) or
-// stream (streams) is killed in the
-// middle of a stream of broadcasts and started again: broadcasts reach
-// both servers' clients again without a restart of the servers, /readyz
-// is 200 again, and no client gets a broadcast twice.
+// stream (streams) is killed in the middle of a stream of broadcasts and
+// started again: /readyz answers
+// 503 while it is down (every master must answer), broadcasts reach both
+// servers' clients again without a restart of the servers, /readyz is
+// 200 again, and no client gets a broadcast twice.
 func TestRedisClusterAdapters(t *testing.T) {
 	rc := startRedisCluster(t)
 	for _, adapter := range []string{RedisPubSub, RedisStreams, RedisSharded} {
@@ -170,11 +171,12 @@ func TestRedisClusterAdapters(t *testing.T) {
 				tick(i)
 			}
 			victim.Stop()
-			storetest.WaitFor(t, "the cluster to see the node failed", func() bool {
+			storetest.WaitFor(t, "the cluster to see the node failed, /readyz 503", func() bool {
 				i++
 				tick(i)
 				both(i)
-				return rc.Failed(vi)
+				status, _ := servertest.Do(t, "GET", a.url+"/readyz", "")
+				return rc.Failed(vi) && status == 503
 			})
 			victim.Start()
 			storetest.WaitFor(t, "the Redis Cluster ok again", rc.OK)

@@ -116,6 +116,30 @@ func ClientOptions(url string, timeout time.Duration) (*redis.Options, error) {
 	return ro, nil
 }
 
+// PingWithin pings rdb, waiting at most timeout for the answer. On a
+// Redis Cluster every master is pinged, and all must answer: a ping
+// goes to a node of go-redis's choosing, so one dead master would make
+// the answer come and go with the node picked.
+func PingWithin(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			if err := node.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%s: %w", node.Options().Addr, err)
+			}
+			return nil
+		})
+	} else {
+		err = rdb.Ping(ctx).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
 // Subscribers is the number of subscribers of channel (PUBSUB NUMSUB),
 // asked within timeout: how the Node adapters count the servers. On a
 // Redis Cluster each node counts only the subscriptions made on it, so

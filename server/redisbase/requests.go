@@ -1,11 +1,8 @@
 package redisbase
 
 import (
-	"context"
 	"fmt"
-	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
@@ -57,16 +54,6 @@ func EmitAcross(count func() (int64, error), ask func(n int64) ([]any, error), a
 		return
 	}
 	ack(ask(n))
-}
-
-// PingWithin pings rdb, waiting at most timeout for the answer.
-func PingWithin(ctx context.Context, rdb redis.UniversalClient, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	return nil
 }
 
 // isLocal reports the Local flag (io.Local()): this server only.
