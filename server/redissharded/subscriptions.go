@@ -118,19 +118,25 @@ func (s *subscriptions) subscribe(channel string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	if ss == nil {
+	fresh := ss == nil
+	if fresh {
 		ss = &slotSub{ps: s.rdb.SSubscribe(ctx), channels: map[string]bool{}}
 		s.slots[slot] = ss
+	}
+	ss.channels[channel] = true
+	if err := ss.ps.SSubscribe(ctx, channel); err != nil {
+		s.warn(channel, err)
+	}
+	if fresh {
+		// Read only once the PubSub knows its channel: a read first
+		// would connect it with no channel, to a random node, where
+		// the slot's SSUBSCRIBE is refused (MOVED), for good.
 		msgs := ss.ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
 		s.readers.Go(func() {
 			for m := range msgs {
 				s.handle(m)
 			}
 		})
-	}
-	ss.channels[channel] = true
-	if err := ss.ps.SSubscribe(ctx, channel); err != nil {
-		s.warn(channel, err)
 	}
 }
 
