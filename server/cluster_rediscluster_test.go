@@ -119,6 +119,9 @@ func TestRedisClusterAdapters(t *testing.T) {
 			waitServerCount(t, 2, a, b)
 			_, onA := servertest.GoClient(t, a.url)
 			_, onB := servertest.GoClient(t, b.url)
+			storetest.WaitFor(t, "one socket on each server", func() bool {
+				return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 1
+			})
 
 			if got := fetchAll(t, a.srv.SocketIO().FetchSockets()); len(got) != 2 {
 				t.Errorf("fetchSockets through A: %d sockets, want 2", len(got))

@@ -31,6 +31,9 @@ func TestRedisSentinelFailover(t *testing.T) {
 			waitServerCount(t, 2, a, b)
 			_, onA := servertest.GoClient(t, a.url)
 			_, onB := servertest.GoClient(t, b.url)
+			storetest.WaitFor(t, "one socket on each server", func() bool {
+				return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 1
+			})
 			ready := func(e *testEnv) int {
 				status, _ := servertest.Do(t, "GET", e.url+"/readyz", "")
 				return status

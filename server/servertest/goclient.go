@@ -18,8 +18,11 @@ func GoClient(t testing.TB, url string) (*client.Socket, chan []any) {
 	// The Go client now and then misses the Engine.IO open packet of a
 	// fresh WebSocket (about 1 connect in 25 here; a raw gorilla client
 	// never does against the same server), so a stalled connect times out
-	// and is retried rather than failing the test.
-	opts.SetTimeout(time.Second)
+	// and is retried rather than failing the test. Not sooner than 5 s: a
+	// connect merely slow (a loaded CI machine) that times out is not
+	// abandoned by the client, whose retry then makes a second socket
+	// that gets every event too.
+	opts.SetTimeout(5 * time.Second)
 	opts.SetReconnectionDelay(100)
 	opts.SetReconnectionDelayMax(200)
 	opts.SetAutoConnect(false) // listeners first, or "connect" may fire before them
