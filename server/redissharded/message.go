@@ -2,8 +2,6 @@ package redissharded
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -12,39 +10,28 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // messageType numbers the messages, as socket.io-adapter's MessageType.
-type messageType int
+// messageType is socket.io-adapter's ClusterAdapter message type.
+type messageType = redisbase.MessageType
 
-// The types of socket.io-adapter's ClusterAdapter (1, 2 and 13 are the
-// heartbeats of ClusterAdapterWithHeartbeat, which the sharded adapter
-// does not use).
 const (
-	typeBroadcast messageType = iota + 3
-	typeSocketsJoin
-	typeSocketsLeave
-	typeDisconnectSockets
-	typeFetchSockets
-	typeFetchSocketsResponse
-	typeServerSideEmit
-	typeServerSideEmitResponse
-	typeBroadcastClientCount
-	typeBroadcastAck
+	typeBroadcast              = redisbase.TypeBroadcast
+	typeSocketsJoin            = redisbase.TypeSocketsJoin
+	typeSocketsLeave           = redisbase.TypeSocketsLeave
+	typeDisconnectSockets      = redisbase.TypeDisconnectSockets
+	typeFetchSockets           = redisbase.TypeFetchSockets
+	typeFetchSocketsResponse   = redisbase.TypeFetchSocketsResponse
+	typeServerSideEmit         = redisbase.TypeServerSideEmit
+	typeServerSideEmitResponse = redisbase.TypeServerSideEmitResponse
+	typeBroadcastClientCount   = redisbase.TypeBroadcastClientCount
+	typeBroadcastAck           = redisbase.TypeBroadcastAck
 )
 
 // maxMessageBytes bounds a message this server decodes.
 const maxMessageBytes = 64 << 20
-
-// mayContainBinary reports the types the Node adapter writes as msgpack
-// when their data holds binary (JSON otherwise).
-func (t messageType) mayContainBinary() bool {
-	switch t {
-	case typeBroadcast, typeFetchSocketsResponse, typeServerSideEmit, typeServerSideEmitResponse, typeBroadcastAck:
-		return true
-	}
-	return false
-}
 
 // message is one message of the cluster; data's objects keep the
 // sender's key order.
@@ -60,7 +47,7 @@ type message struct {
 // that may hold binary does, else as JSON.stringify writes it.
 func encode(uid, nsp string, typ messageType, data *nodewire.Object) ([]byte, error) {
 	msg := nodewire.Obj("type", uint64(typ), "data", data, "uid", uid, "nsp", nsp)
-	if typ.mayContainBinary() && nodewire.HasBinary(data) {
+	if typ.MayContainBinary() && nodewire.HasBinary(data) {
 		var buf bytes.Buffer
 		if err := nodewire.EncodeValue(msgpack.NewEncoder(&buf), msg); err != nil {
 			return nil, err
@@ -129,12 +116,4 @@ func (m *message) packet() *parser.Packet {
 	p := nodewire.PacketOf(pm)
 	p.Nsp = m.nsp
 	return p
-}
-
-// randomID is 16 hex characters, as socket.io-adapter's randomId(): the
-// form of its uids and request ids.
-func randomID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -75,7 +75,7 @@ func TestDynamicSubscriptions(t *testing.T) {
 		url = "redis://127.0.0.1:6379/0"
 	}
 	c, err := Open(redisbase.Addr{URL: url}, Options{
-		ChannelPrefix: "feedrt-sharded-test-" + randomID(), SubscriptionMode: Dynamic,
+		ChannelPrefix: "feedrt-sharded-test-" + redisbase.RandomID(), SubscriptionMode: Dynamic,
 		RequestsTimeout: 3 * time.Second, CommandTimeout: time.Second, QueueSize: 64,
 	})
 	if err != nil {

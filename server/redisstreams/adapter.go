@@ -2,6 +2,7 @@ package redisstreams
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -44,10 +45,9 @@ type Adapter struct {
 	wg                    sync.WaitGroup
 	once                  sync.Once
 
-	requests sync.Map // request id → *pending: requests of ours awaiting answers
-	acks     sync.Map // request id → *ackRequest: broadcasts of ours awaiting acks
-
-	callbacks redisbase.Callbacks // the application's acks, on goroutines Close waits for
+	// req is the requests and answers of the cluster protocol
+	// (fetchSockets, serverSideEmit, broadcast acks) over this adapter.
+	req redisbase.ClusterRequests
 
 	liveMu sync.Mutex
 	live   map[socket.SocketId]*liveSession // connected sockets' sessions kept in Redis
@@ -60,9 +60,13 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	if c.opts.Local != nil {
 		base = c.opts.Local()
 	}
-	a := &Adapter{Adapter: base, c: c, uid: randomID(), closed: make(chan struct{}), live: map[socket.SocketId]*liveSession{}}
+	a := &Adapter{Adapter: base, c: c, uid: redisbase.RandomID(), closed: make(chan struct{}), live: map[socket.SocketId]*liveSession{}}
 	base.Prototype(a)
 	a.Construct(nsp)
+	a.req.Local, a.req.Nsp, a.req.Count = base, nsp, a.serverCount
+	a.req.Publish, a.req.Respond = a.publish, a.respond
+	a.req.Timeout, a.req.Observer = c.opts.RequestsTimeout, c.opts.Observer
+	a.req.Closed, a.req.ErrClosed = a.closed, errClosed
 	return a
 }
 
@@ -125,7 +129,7 @@ func (a *Adapter) Close() {
 			}
 		}
 		a.wg.Wait()
-		if !a.callbacks.Close(2 * a.c.opts.CommandTimeout) {
+		if !a.req.Callbacks.Close(2 * a.c.opts.CommandTimeout) {
 			a.c.opts.Logger.Warn("redis streams adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
 		}
 		a.Adapter.Close()
@@ -215,15 +219,14 @@ func (a *Adapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions, offse
 func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, clientCount func(uint64), ack socket.Ack) {
 	p.Nsp = a.nsp.Name()
 	if !isLocal(opts) {
-		id := randomID()
+		id := redisbase.RandomID()
 		timeout := a.c.opts.RequestsTimeout
 		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
 			timeout = *opts.Flags.Timeout
 		}
-		a.acks.Store(id, &ackRequest{clientCount: clientCount, ack: ack})
 		// Nothing tells when every remote client has answered, so the
-		// entry just expires with the broadcast's timeout.
-		time.AfterFunc(timeout, func() { a.acks.Delete(id) })
+		// forwarding just ends with the broadcast's timeout.
+		a.req.AwaitAcks(id, clientCount, ack, timeout)
 		a.publish(typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "requestId", id, "opts", nodewire.OptsObject(opts)))
 	}
 	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)
@@ -298,11 +301,11 @@ func (a *Adapter) onMessage(m *message, offset string) {
 		c, _ := m.data["close"].(bool)
 		a.Adapter.DisconnectSockets(m.opts(), c)
 	case typeFetchSockets:
-		a.answerFetch(m)
+		a.req.AnswerFetch(m.uid, m.requestID(), m.opts())
 	case typeServerSideEmit:
-		a.onServerSideEmit(m)
+		a.req.OnServerSideEmit(m.uid, m.requestID(), m.data)
 	case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
-		a.onResponse(m)
+		a.req.OnResponse(m.typ, m.data)
 	}
 }
 
@@ -340,3 +343,27 @@ func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
 	}
 	a.c.pub.Publish(a.c.opts.ChannelPrefix+"#"+a.nsp.Name()+"#"+to+"#", raw)
 }
+
+// errClosed answers requests still waiting when the adapter closes.
+var errClosed = errors.New("redis streams adapter closed")
+
+// serverCount is the number of servers subscribed to the namespace's
+// channel, this one included (PUBSUB NUMSUB of its channel).
+func (a *Adapter) serverCount() (int64, error) {
+	return redisbase.Subscribers(a.c.rdb, a.publicChannel, a.c.opts.CommandTimeout)
+}
+
+// FetchSockets returns the matching sockets of every server (see
+// redisbase.ClusterRequests).
+func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
+	return a.req.FetchSockets(opts)
+}
+
+// ServerSideEmit sends [event, args...] to the other servers' namespace
+// listeners, with an acknowledgement when the last element is one (see
+// redisbase.ClusterRequests).
+func (a *Adapter) ServerSideEmit(packet []any) error { return a.req.ServerSideEmit(packet) }
+
+// ServerCount is the number of servers of the namespace, this one
+// included; 1 if Redis does not answer.
+func (a *Adapter) ServerCount() int64 { return a.req.ServerCount() }

@@ -2,9 +2,7 @@ package redisstreams
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,36 +12,25 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // messageType numbers the messages, as socket.io-adapter's MessageType.
-type messageType int
+// messageType is socket.io-adapter's ClusterAdapter message type.
+type messageType = redisbase.MessageType
 
-// The types this adapter reads and writes; socket.io-adapter's 1, 2 and
-// 13 (heartbeats, ADAPTER_CLOSE) are ClusterAdapterWithHeartbeat's, which
-// @socket.io/redis-streams-adapter 0.3.x does not use.
 const (
-	typeBroadcast messageType = iota + 3
-	typeSocketsJoin
-	typeSocketsLeave
-	typeDisconnectSockets
-	typeFetchSockets
-	typeFetchSocketsResponse
-	typeServerSideEmit
-	typeServerSideEmitResponse
-	typeBroadcastClientCount
-	typeBroadcastAck
+	typeBroadcast              = redisbase.TypeBroadcast
+	typeSocketsJoin            = redisbase.TypeSocketsJoin
+	typeSocketsLeave           = redisbase.TypeSocketsLeave
+	typeDisconnectSockets      = redisbase.TypeDisconnectSockets
+	typeFetchSockets           = redisbase.TypeFetchSockets
+	typeFetchSocketsResponse   = redisbase.TypeFetchSocketsResponse
+	typeServerSideEmit         = redisbase.TypeServerSideEmit
+	typeServerSideEmitResponse = redisbase.TypeServerSideEmitResponse
+	typeBroadcastClientCount   = redisbase.TypeBroadcastClientCount
+	typeBroadcastAck           = redisbase.TypeBroadcastAck
 )
-
-// mayContainBinary reports the types whose data the Node adapter writes
-// as base64 msgpack when it holds binary (JSON otherwise).
-func (t messageType) mayContainBinary() bool {
-	switch t {
-	case typeBroadcast, typeFetchSocketsResponse, typeServerSideEmit, typeServerSideEmitResponse, typeBroadcastAck:
-		return true
-	}
-	return false
-}
 
 // message is one message of the cluster, read from the stream or from a
 // channel; data's objects keep the sender's key order.
@@ -65,7 +52,7 @@ func entryFields(uid, nsp string, typ messageType, data *nodewire.Object) ([]any
 		return fields, nil
 	}
 	var text string
-	if typ.mayContainBinary() && nodewire.HasBinary(data) {
+	if typ.MayContainBinary() && nodewire.HasBinary(data) {
 		raw, err := encodeMsgpack(data)
 		if err != nil {
 			return nil, err
@@ -184,12 +171,4 @@ func (m *message) packet() *parser.Packet {
 	p := nodewire.PacketOf(pm)
 	p.Nsp = m.nsp
 	return p
-}
-
-// randomID is 16 hex characters, as Node's randomBytes(8).toString("hex"):
-// the form of the uids and request ids of socket.io-adapter.
-func randomID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
