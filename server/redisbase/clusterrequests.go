@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/nodewire"
@@ -44,6 +45,7 @@ type ClusterRequests struct {
 	Nsp       socket.Namespace // where serverSideEmit's listeners are
 	Publish   func(typ MessageType, data *nodewire.Object) bool
 	Respond   func(to string, typ MessageType, data *nodewire.Object) // to another server's uid
+	Tell      func(typ MessageType, data *nodewire.Object)            // what gets no answer (rooms, disconnects)
 	Count     func() (int64, error)                                   // the servers of the namespace, this one included
 	Timeout   time.Duration                                           // RequestsTimeout
 	Observer  Observer
@@ -162,10 +164,10 @@ func (r *ClusterRequests) ServerCount() int64 {
 	return n
 }
 
-// AwaitAcks forwards the acknowledgements the other servers' clients send
+// awaitAcks forwards the acknowledgements the other servers' clients send
 // for our broadcast id (a client count per server, then each client's
 // answer) to clientCount and ack, for timeout.
-func (r *ClusterRequests) AwaitAcks(id string, clientCount func(uint64), ack socket.Ack, timeout time.Duration) {
+func (r *ClusterRequests) awaitAcks(id string, clientCount func(uint64), ack socket.Ack, timeout time.Duration) {
 	r.acks.Store(id, &ackRequest{clientCount: clientCount, ack: ack})
 	time.AfterFunc(timeout, func() { r.acks.Delete(id) })
 }
@@ -272,4 +274,60 @@ func (t MessageType) MayContainBinary() bool {
 		return true
 	}
 	return false
+}
+
+// BroadcastWithAck asks the other servers (unless opts has the Local
+// flag) to deliver p too and to forward their clients' acknowledgements,
+// then delivers it to this server's sockets. Nothing tells when every
+// remote client has answered, so the forwarding ends with the
+// broadcast's timeout.
+func (r *ClusterRequests) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, clientCount func(uint64), ack socket.Ack) {
+	if !IsLocal(opts) {
+		id := RandomID()
+		timeout := r.Timeout
+		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
+			timeout = *opts.Flags.Timeout
+		}
+		r.awaitAcks(id, clientCount, ack, timeout)
+		r.Publish(TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "requestId", id, "opts", nodewire.OptsObject(opts)))
+	}
+	r.Local.BroadcastWithAck(p, opts, clientCount, ack)
+}
+
+// AddSockets makes the matching sockets of every server join rooms.
+func (r *ClusterRequests) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	if !IsLocal(opts) {
+		r.Tell(TypeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", RoomNames(rooms)))
+	}
+	r.Local.AddSockets(opts, rooms)
+}
+
+// DelSockets makes the matching sockets of every server leave rooms.
+func (r *ClusterRequests) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
+	if !IsLocal(opts) {
+		r.Tell(TypeSocketsLeave, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", RoomNames(rooms)))
+	}
+	r.Local.DelSockets(opts, rooms)
+}
+
+// DisconnectSockets disconnects the matching sockets of every server.
+func (r *ClusterRequests) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
+	if !IsLocal(opts) {
+		r.Tell(TypeDisconnectSockets, nodewire.Obj("opts", nodewire.OptsObject(opts), "close", closeConn))
+	}
+	r.Local.DisconnectSockets(opts, closeConn)
+}
+
+// IsLocal reports the Local flag (io.Local()): this server only.
+func IsLocal(opts *socket.BroadcastOptions) bool {
+	return opts != nil && opts.Flags != nil && opts.Flags.Local
+}
+
+// RoomNames is rooms as the strings the messages carry.
+func RoomNames(rooms []socket.Room) []any {
+	out := make([]any, len(rooms))
+	for i, r := range rooms {
+		out[i] = string(r)
+	}
+	return out
 }

@@ -60,7 +60,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	base.Prototype(a)
 	a.Construct(nsp)
 	a.req.Local, a.req.Nsp, a.req.Count = base, nsp, a.serverCount
-	a.req.Publish, a.req.Respond = a.publish, a.respond
+	a.req.Publish, a.req.Respond, a.req.Tell = a.publish, a.respond, func(t messageType, d *nodewire.Object) { a.publish(t, d) }
 	a.req.Timeout, a.req.Observer = c.opts.RequestsTimeout, c.opts.Observer
 	a.req.Closed, a.req.ErrClosed = a.closed, errClosed
 	return a
@@ -256,66 +256,32 @@ func (a *Adapter) broadcastChannel(opts *socket.BroadcastOptions) string {
 // delivers it to the local sockets. The caller never waits for Redis.
 func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 	p.Nsp = a.nsp.Name()
-	if !isLocal(opts) {
+	if !redisbase.IsLocal(opts) {
 		a.publishTo(a.broadcastChannel(opts), typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	}
 	a.Adapter.Broadcast(p, opts)
 }
 
 // BroadcastWithAck delivers locally and asks the other servers to deliver
-// too and to forward their clients' acknowledgements. It goes to the
-// namespace's channel: the servers that answer are counted there.
+// too and to forward their clients' acknowledgements.
 func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, clientCount func(uint64), ack socket.Ack) {
 	p.Nsp = a.nsp.Name()
-	if !isLocal(opts) {
-		id := redisbase.RandomID()
-		timeout := a.c.opts.RequestsTimeout
-		if opts != nil && opts.Flags != nil && opts.Flags.Timeout != nil {
-			timeout = *opts.Flags.Timeout
-		}
-		// Nothing tells when every remote client has answered, so the
-		// forwarding just ends with the broadcast's timeout.
-		a.req.AwaitAcks(id, clientCount, ack, timeout)
-		a.publish(typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "requestId", id, "opts", nodewire.OptsObject(opts)))
-	}
-	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)
+	a.req.BroadcastWithAck(p, opts, clientCount, ack)
 }
 
 // AddSockets makes the matching sockets of every server join rooms.
 func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	if !isLocal(opts) {
-		a.publish(typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", roomNames(rooms)))
-	}
-	a.Adapter.AddSockets(opts, rooms)
+	a.req.AddSockets(opts, rooms)
 }
 
 // DelSockets makes the matching sockets of every server leave rooms.
 func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	if !isLocal(opts) {
-		a.publish(typeSocketsLeave, nodewire.Obj("opts", nodewire.OptsObject(opts), "rooms", roomNames(rooms)))
-	}
-	a.Adapter.DelSockets(opts, rooms)
+	a.req.DelSockets(opts, rooms)
 }
 
 // DisconnectSockets disconnects the matching sockets of every server.
 func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
-	if !isLocal(opts) {
-		a.publish(typeDisconnectSockets, nodewire.Obj("opts", nodewire.OptsObject(opts), "close", closeConn))
-	}
-	a.Adapter.DisconnectSockets(opts, closeConn)
-}
-
-// isLocal reports the Local flag (io.Local()): this server only.
-func isLocal(opts *socket.BroadcastOptions) bool {
-	return opts != nil && opts.Flags != nil && opts.Flags.Local
-}
-
-func roomNames(rooms []socket.Room) []any {
-	out := make([]any, len(rooms))
-	for i, r := range rooms {
-		out[i] = string(r)
-	}
-	return out
+	a.req.DisconnectSockets(opts, closeConn)
 }
 
 // publish sends a message to every server of the namespace.

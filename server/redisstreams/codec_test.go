@@ -13,6 +13,7 @@ import (
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"feedrt/server/nodewire"
+	"feedrt/server/redisbase"
 )
 
 // golden is what Node's @socket.io/redis-streams-adapter 0.3.1 wrote to
@@ -161,7 +162,7 @@ func TestGoWritesAsNode(t *testing.T) {
 			t.Errorf("entry %d: Go writes\n%v\nNode\n%v", tc.entry, fields[7], e["data"])
 		}
 	}
-	join, _ := entryFields("u", "/", typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(&socket.BroadcastOptions{Rooms: rooms("red")}), "rooms", roomNames([]socket.Room{"blue", "green"})))
+	join, _ := entryFields("u", "/", typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(&socket.BroadcastOptions{Rooms: rooms("red")}), "rooms", redisbase.RoomNames([]socket.Room{"blue", "green"})))
 	if join[7] != g.Entries[7]["data"] {
 		t.Errorf("socketsJoin: Go writes %v, Node %v", join[7], g.Entries[7]["data"])
 	}
