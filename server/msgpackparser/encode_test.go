@@ -105,6 +105,7 @@ func TestEncodeValues(t *testing.T) {
 		{"struct by json tags", p, postHex},
 		{"pointer to struct", &p, postHex},
 		{"nil pointer", (*post)(nil), "c0"},
+		{"nil pointers with methods", []any{(*bytes.Buffer)(nil), (*strings.Reader)(nil), (*time.Time)(nil), (*ordered)(nil)}, "94c0c0c0c0"},
 		{"nil []any is []", []any(nil), "90"},
 		{"nil other slice is null", []string(nil), "c0"},
 		{"int-keyed map", map[int]string{10: "a", 9: "b"}, "82a23130a161a139a162"},

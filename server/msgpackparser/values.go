@@ -1,7 +1,6 @@
 package msgpackparser
 
 import (
-	"bytes"
 	"encoding"
 	"encoding/binary"
 	"encoding/json"
@@ -14,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/zishang520/socket.io/v3/pkg/types"
+
+	"feedrt/server/nodewire"
 )
 
 // byteser is binary whose bytes can be read without consuming them: the
@@ -62,6 +63,12 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 			}
 		}
 		return b, nil
+	}
+	if isNilPointer(v) {
+		// null, as encoding/json writes it, whatever the type's methods.
+		return append(b, 0xc0), nil
+	}
+	switch x := v.(type) {
 	case Ordered:
 		n := x.Len()
 		b = appendMapLen(b, n)
@@ -89,18 +96,12 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return appendNumber(b, f), nil
 	case json.Marshaler:
-		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
-			return append(b, 0xc0), nil
-		}
 		raw, err := x.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
 		return w.json(b, raw, depth)
 	case encoding.TextMarshaler:
-		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
-			return append(b, 0xc0), nil
-		}
 		text, err := x.MarshalText()
 		if err != nil {
 			return nil, err
@@ -250,69 +251,18 @@ func (w *writer) viaJSON(b []byte, v any, depth int) ([]byte, error) {
 // json appends one JSON value as msgpack, object keys in their JSON
 // order, as Node would after a JSON.parse.
 func (w *writer) json(b []byte, raw []byte, depth int) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	v, err := readJSON(dec)
+	v, err := nodewire.DecodeJSON(raw)
 	if err != nil {
 		return nil, err
 	}
 	return w.value(b, v, depth)
 }
 
-// jsonObject is a JSON object with its keys in order.
-type jsonObject struct {
-	keys   []string
-	values []any
-}
-
-func (o *jsonObject) Len() int                  { return len(o.keys) }
-func (o *jsonObject) Entry(i int) (string, any) { return o.keys[i], o.values[i] }
-
-// readJSON reads one value of dec: objects as *jsonObject (a repeated
-// key keeps its first place and takes the last value, as JSON.parse
-// does), numbers as json.Number.
-func readJSON(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		if t == '[' {
-			arr := []any{}
-			for dec.More() {
-				item, err := readJSON(dec)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, item)
-			}
-			_, err := dec.Token()
-			return arr, err
-		}
-		o := &jsonObject{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			k, _ := kt.(string)
-			item, err := readJSON(dec)
-			if err != nil {
-				return nil, err
-			}
-			if i := slices.Index(o.keys, k); i >= 0 {
-				o.values[i] = item
-				continue
-			}
-			o.keys = append(o.keys, k)
-			o.values = append(o.values, item)
-		}
-		_, err := dec.Token()
-		return o, err
-	default:
-		return t, nil
-	}
+// isNilPointer reports whether v is a nil pointer, which encoding/json
+// writes as null rather than calling its methods.
+func isNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // isEmpty is encoding/json's omitempty test.
@@ -393,52 +343,35 @@ func appendInt(b []byte, i int64) []byte {
 	}
 }
 
-func appendString(b []byte, s string) []byte {
-	n := len(s)
+// appendLength writes the head of a string, binary, array or map of n
+// items: fix (n below fixMax, or-ed into fix; no fix form if fixMax is
+// 0), else the first byte of the 8-bit form (0 if there is none), of the
+// 16-bit form or, above that, of the 32-bit form.
+func appendLength(b []byte, n int, fix byte, fixMax int, f8, f16, f32 byte) []byte {
 	switch {
-	case n < 0x20:
-		b = append(b, 0xa0|byte(n))
-	case n < 0x100:
-		b = append(b, 0xd9, byte(n))
+	case n < fixMax:
+		return append(b, fix|byte(n))
+	case f8 != 0 && n < 0x100:
+		return append(b, f8, byte(n))
 	case n < 0x10000:
-		b = binary.BigEndian.AppendUint16(append(b, 0xda), uint16(n))
+		return binary.BigEndian.AppendUint16(append(b, f16), uint16(n))
 	default:
-		b = binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
+		return binary.BigEndian.AppendUint32(append(b, f32), uint32(n))
 	}
-	return append(b, s...)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(appendLength(b, len(s), 0xa0, 0x20, 0xd9, 0xda, 0xdb), s...)
 }
 
 func appendBin(b []byte, data []byte) []byte {
-	n := len(data)
-	switch {
-	case n < 0x100:
-		b = append(b, 0xc4, byte(n))
-	case n < 0x10000:
-		b = binary.BigEndian.AppendUint16(append(b, 0xc5), uint16(n))
-	default:
-		b = binary.BigEndian.AppendUint32(append(b, 0xc6), uint32(n))
-	}
-	return append(b, data...)
+	return append(appendLength(b, len(data), 0, 0, 0xc4, 0xc5, 0xc6), data...)
 }
 
 func appendArrayLen(b []byte, n int) []byte {
-	switch {
-	case n < 0x10:
-		return append(b, 0x90|byte(n))
-	case n < 0x10000:
-		return binary.BigEndian.AppendUint16(append(b, 0xdc), uint16(n))
-	default:
-		return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
-	}
+	return appendLength(b, n, 0x90, 0x10, 0, 0xdc, 0xdd)
 }
 
 func appendMapLen(b []byte, n int) []byte {
-	switch {
-	case n < 0x10:
-		return append(b, 0x80|byte(n))
-	case n < 0x10000:
-		return binary.BigEndian.AppendUint16(append(b, 0xde), uint16(n))
-	default:
-		return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
-	}
+	return appendLength(b, n, 0x80, 0x10, 0, 0xde, 0xdf)
 }
