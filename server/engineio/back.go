@@ -232,20 +232,16 @@ func (b *bridgeConn) SetDeadline(t time.Time) error {
 	return b.SetWriteDeadline(t)
 }
 
-// SetReadDeadline also wakes a Read waiting now, so it sees the new
-// deadline (net/http ends a background read so).
-func (b *bridgeConn) SetReadDeadline(t time.Time) error {
-	b.mu.Lock()
-	b.rdl = t
-	b.mu.Unlock()
-	wake(b.readable)
-	return nil
-}
+func (b *bridgeConn) SetReadDeadline(t time.Time) error { return b.setDeadline(&b.rdl, b.readable, t) }
 
-func (b *bridgeConn) SetWriteDeadline(t time.Time) error {
+func (b *bridgeConn) SetWriteDeadline(t time.Time) error { return b.setDeadline(&b.wdl, b.writable, t) }
+
+// setDeadline sets one deadline and wakes a Read or Write waiting now, so
+// it sees the new deadline (net/http ends a background read so).
+func (b *bridgeConn) setDeadline(dl *time.Time, waiting chan struct{}, t time.Time) error {
 	b.mu.Lock()
-	b.wdl = t
+	*dl = t
 	b.mu.Unlock()
-	wake(b.writable)
+	wake(waiting)
 	return nil
 }

@@ -153,27 +153,20 @@ func (s *Server) sessions() []*Socket {
 // is found: a queue refill that nbio asks for under a connection's lock,
 // an HTTP connection resuming after a held request.
 type worker struct {
+	loop
 	mu    sync.Mutex
 	jobs  []func()
 	spare []func()
-	wake  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
 }
 
-func newWorker() *worker {
-	return &worker{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-}
+func newWorker() *worker { return &worker{loop: newLoop()} }
 
 // add queues job.
 func (w *worker) add(job func()) {
 	w.mu.Lock()
 	w.jobs = append(w.jobs, job)
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	wake(w.wake)
 }
 
 // run runs jobs until close.
@@ -203,13 +196,6 @@ func (w *worker) run() {
 			return
 		}
 	}
-}
-
-// close stops the goroutine and waits for it; jobs still queued are
-// dropped (their connections are closing with the server).
-func (w *worker) close() {
-	close(w.stop)
-	<-w.done
 }
 
 // String names the cause as the metrics do.

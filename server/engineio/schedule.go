@@ -60,15 +60,32 @@ func (h *timerHeap) Pop() any {
 
 // schedule runs due timers on one goroutine.
 type schedule struct {
+	loop // woken when an earlier deadline was armed
 	mu   sync.Mutex
 	h    timerHeap
-	wake chan struct{} // an earlier deadline was armed
+}
+
+func newSchedule() *schedule { return &schedule{loop: newLoop()} }
+
+// loop is what a goroutine of the engine's own (the schedule, the worker)
+// is woken and stopped with: wake (capacity 1) says there is something
+// new; close stops the goroutine and waits for it (run closes done when
+// it returns).
+type loop struct {
+	wake chan struct{}
 	stop chan struct{}
 	done chan struct{}
 }
 
-func newSchedule() *schedule {
-	return &schedule{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+func newLoop() loop {
+	return loop{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// close stops the goroutine and waits for it; the worker's jobs still
+// queued are dropped (their connections are closing with the server).
+func (l *loop) close() {
+	close(l.stop)
+	<-l.done
 }
 
 // newTimer returns an unarmed timer calling fire.
@@ -91,10 +108,7 @@ func (s *schedule) armLocked(t *timer, kind timerKind, when time.Time) {
 		heap.Push(&s.h, t)
 	}
 	if t.index == 0 {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		wake(s.wake)
 	}
 }
 
@@ -176,12 +190,6 @@ func (s *schedule) run() {
 			return
 		}
 	}
-}
-
-// close stops the goroutine and waits for it.
-func (s *schedule) close() {
-	close(s.stop)
-	<-s.done
 }
 
 // armed reports how many timers are armed (for tests).

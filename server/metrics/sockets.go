@@ -42,11 +42,14 @@ const (
 var closeReasonNames = [numCloseReasons]string{"client", "ping_timeout", "transport_error", "server_shutdown", "slow_consumer", "other"}
 
 // String is the reason's label value.
-func (r CloseReason) String() string {
+func (r CloseReason) String() string { return closeReasonNames[r.known()] }
+
+// known is r, or CloseOther if r is none of the reasons.
+func (r CloseReason) known() CloseReason {
 	if r >= numCloseReasons {
-		r = CloseOther
+		return CloseOther
 	}
-	return closeReasonNames[r]
+	return r
 }
 
 // CloseReasonOf maps the reason strings Engine.IO socket implementations
@@ -99,11 +102,14 @@ var failureCauseNames = [numFailureCauses]string{
 }
 
 // String is the cause's label value.
-func (c FailureCause) String() string {
+func (c FailureCause) String() string { return failureCauseNames[c.known()] }
+
+// known is c, or FailOther if c is none of the causes.
+func (c FailureCause) known() FailureCause {
 	if c >= numFailureCauses {
-		c = FailOther
+		return FailOther
 	}
-	return failureCauseNames[c]
+	return c
 }
 
 // Label indexes of transports and protocols; the last is "other".
@@ -246,11 +252,8 @@ func (m *Metrics) SocketClosed(transport string, protocol int, reason CloseReaso
 	if m == nil {
 		return
 	}
-	if reason >= numCloseReasons {
-		reason = CloseOther
-	}
 	m.sockets.connected[transportIndex(transport)][protocolIndex(protocol)].Dec()
-	m.sockets.closed[reason].Inc()
+	m.sockets.closed[reason.known()].Inc()
 }
 
 // HandshakeFailed counts a refused handshake.
@@ -258,10 +261,7 @@ func (m *Metrics) HandshakeFailed(cause FailureCause) {
 	if m == nil {
 		return
 	}
-	if cause >= numFailureCauses {
-		cause = FailOther
-	}
-	m.sockets.handshakeFailed[cause].Inc()
+	m.sockets.handshakeFailed[cause.known()].Inc()
 }
 
 // UpgradeFailed counts a failed transport upgrade (the connection goes
@@ -270,10 +270,7 @@ func (m *Metrics) UpgradeFailed(cause FailureCause) {
 	if m == nil {
 		return
 	}
-	if cause >= numFailureCauses {
-		cause = FailOther
-	}
-	m.sockets.upgradeFailed[cause].Inc()
+	m.sockets.upgradeFailed[cause.known()].Inc()
 }
 
 // Broadcast counts one broadcast of event: the events New was given have
