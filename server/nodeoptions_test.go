@@ -194,13 +194,8 @@ func TestOptionMaxHTTPBufferSize(t *testing.T) {
 					}
 					return
 				}
-				select {
-				case n := <-got:
-					if n != len(big) {
-						t.Errorf("handler got %d bytes, want %d", n, len(big))
-					}
-				case <-time.After(15 * time.Second):
-					t.Fatal("the message never reached the handler")
+				if n := storetest.Receive(t, "the message to reach the handler", got); n != len(big) {
+					t.Errorf("handler got %d bytes, want %d", n, len(big))
 				}
 				c.Send(map[string]any{"op": "state"})
 				if m := c.Next(5*time.Second, "state", "disconnect"); m.ID != id {

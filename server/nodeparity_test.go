@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -24,6 +25,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // The tests of this file start Node's socket.io 4.8 (testdata/noderedis/
@@ -64,13 +66,8 @@ func mustNodeScript(t *testing.T, script string, args ...string) string {
 			}
 		}
 	}, append([]string{script}, args...)...)
-	select {
-	case port := <-ports:
-		return "http://127.0.0.1:" + strconv.Itoa(port)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("node %s %v did not start", script, args)
-		return ""
-	}
+	port := storetest.Receive(t, fmt.Sprintf("node %s %v to start", script, args), ports)
+	return "http://127.0.0.1:" + strconv.Itoa(port)
 }
 
 // mustStartEnv starts a server configured by the variables vars (as a
@@ -409,24 +406,20 @@ func TestNodeParityCORSPreflight(t *testing.T) {
 	})
 }
 
-// corsPage connects socket.io-client 4.x (its browser bundle) to the
+// corsPageScript connects socket.io-client 4.x (its browser bundle) to the
 // server named in ?api= over long-polling with an extra header, which
 // makes every request a preflighted one, and records what happens.
-const corsPage = `<!doctype html>
-<html><head><meta charset="utf-8"><title>cors</title></head><body>
-<script src="/socket.io.min.js"></script>
-<script>
-  const api = new URLSearchParams(location.search).get('api');
-  window.__log = [];
-  const socket = io(api, { transports: ['polling'], extraHeaders: { 'x-tenant': 'acme' }, reconnection: false });
+const corsPageScript = `  const socket = io(api, { transports: ['polling'], extraHeaders: { 'x-tenant': 'acme' }, reconnection: false });
   socket.on('connect', () => window.__log.push({ ev: 'connect', transport: socket.io.engine.transport.name }));
   socket.on('welcome', (tenant) => { window.__log.push({ ev: 'welcome', tenant }); window.__done = true; });
-  socket.on('connect_error', (err) => { window.__log.push({ ev: 'connect_error', message: err.message }); window.__done = true; });
-</script></body></html>`
+  socket.on('connect_error', (err) => { window.__log.push({ ev: 'connect_error', message: err.message }); window.__done = true; });`
 
-// mustServePage serves page and the client bundle on an origin of their
-// own and returns it (http://127.0.0.1:port).
-func mustServePage(t *testing.T, page string) string {
+// mustServePage serves, on an origin of their own, a page that loads the
+// client bundle (socket.io-client 4.x's) and runs script, and the bundle,
+// and returns the origin (http://127.0.0.1:port). The script finds api,
+// the server named in the page's ?api=, and records what happens in
+// window.__log, setting window.__done when the test may read it.
+func mustServePage(t *testing.T, script string) string {
 	t.Helper()
 	bundle := filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "dist", "socket.io.min.js")
 	if _, err := os.Stat(bundle); err != nil {
@@ -436,7 +429,14 @@ func mustServePage(t *testing.T, page string) string {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, page)
+		_, _ = io.WriteString(w, `<!doctype html>
+<html><head><meta charset="utf-8"></head><body>
+<script src="/socket.io.min.js"></script>
+<script>
+  const api = new URLSearchParams(location.search).get('api');
+  window.__log = [];
+`+script+`
+</script></body></html>`)
 	})
 	mux.HandleFunc("GET /socket.io.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bundle) })
 	// No icon: keeps the 404 Chromium would log off the console.
@@ -457,7 +457,7 @@ func mustServePage(t *testing.T, page string) string {
 func TestNodeParityCORSBrowser(t *testing.T) {
 	needChromium(t)
 	mustInstallAdminUI(t) // playwright-core
-	pageOrigin := mustServePage(t, corsPage)
+	pageOrigin := mustServePage(t, corsPageScript)
 	for _, tc := range []struct {
 		name    string
 		headers string // CORS_HEADERS

@@ -123,23 +123,16 @@ func TestPerMessageDeflateNodeClient(t *testing.T) {
 	}
 }
 
-// deflatePage connects socket.io-client 4.x on WebSocket alone and
+// deflatePageScript connects socket.io-client 4.x on WebSocket alone and
 // records the extensions Chromium negotiated, then the ack of a 64 KiB
 // message and the size of the 8 KiB one the server sends back.
-const deflatePage = `<!doctype html>
-<html><head><meta charset="utf-8"><title>deflate</title></head><body>
-<script src="/socket.io.min.js"></script>
-<script>
-  const api = new URLSearchParams(location.search).get('api');
-  window.__log = [];
-  const socket = io(api, { transports: ['websocket'], reconnection: false });
+const deflatePageScript = `  const socket = io(api, { transports: ['websocket'], reconnection: false });
   socket.on('connect', () => {
     window.__log.push({ ev: 'connect', transport: socket.io.engine.transport.name, message: socket.io.engine.transport.ws.extensions });
     socket.emit('big', 'x'.repeat(64 * 1024), (n) => window.__log.push({ ev: 'ack', message: String(n) }));
   });
   socket.on('back', (s) => { window.__log.push({ ev: 'back', message: String(s.length) }); window.__done = true; });
-  socket.on('connect_error', (err) => { window.__log.push({ ev: 'connect_error', message: err.message }); window.__done = true; });
-</script></body></html>`
+  socket.on('connect_error', (err) => { window.__log.push({ ev: 'connect_error', message: err.message }); window.__done = true; });`
 
 // TestPerMessageDeflateBrowser: in headless Chromium, socket.io-client
 // 4.x on WebSocket negotiates permessage-deflate with the setting on
@@ -149,7 +142,7 @@ func TestPerMessageDeflateBrowser(t *testing.T) {
 	needChromium(t)
 	mustInstallAdminUI(t) // playwright-core
 	needClients(t)
-	page := mustServePage(t, deflatePage)
+	page := mustServePage(t, deflatePageScript)
 
 	env := mustStartEnv(t, map[string]string{"SOCKETIO_PER_MESSAGE_DEFLATE": "true", "CORS_ORIGINS": page})
 	back := strings.Repeat("Sent back compressed, as a post would be. ", 200)[:8<<10]

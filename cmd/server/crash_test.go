@@ -24,6 +24,7 @@ import (
 	"feedrt/server/servertest"
 	"feedrt/store"
 	"feedrt/store/boltstore"
+	"feedrt/store/storetest"
 )
 
 // TestCrashLeavesNoOrphanImages: kill -9 in the middle of a burst of
@@ -275,11 +276,7 @@ func (p *serverProcess) burstThenKill(token string, n int64) int64 {
 	}
 	wg.Wait()
 	kill() // if every client stopped first
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		p.t.Fatal("process still running after SIGKILL")
-	}
+	storetest.Receive(p.t, "the process to end after SIGKILL", p.exited)
 	return created.Load()
 }
 

@@ -6,9 +6,9 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // env builds a getenv from pairs.
@@ -67,13 +67,9 @@ func TestRunStartsAndStops(t *testing.T) {
 	(&serverProcess{t: t, url: url}).signupAndLogin("run@example.com")
 
 	cancel()
-	select {
-	case <-returned:
-		if runErr != nil {
-			t.Fatalf("run: %v", runErr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after cancel")
+	storetest.Receive(t, "run to return after cancel", returned)
+	if runErr != nil {
+		t.Fatalf("run: %v", runErr)
 	}
 	log := out.String()
 	if strings.Contains(log, secret) {

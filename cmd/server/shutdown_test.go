@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // TestShutdownProcess runs the real binary, connects clients over every
@@ -52,13 +53,8 @@ func TestShutdownProcess(t *testing.T) {
 			t.Errorf("client %d disconnect reason %q, want %s", i, m.Reason, c.reasons)
 		}
 	}
-	select {
-	case r := <-goClosed:
-		if r != "transport close" {
-			t.Errorf("Go client disconnect reason %q", r)
-		}
-	case <-time.After(3 * time.Second):
-		t.Error("Go client saw no disconnect")
+	if r := storetest.Receive(t, "the Go client's disconnect", goClosed); r != "transport close" {
+		t.Errorf("Go client disconnect reason %q", r)
 	}
 
 	select {

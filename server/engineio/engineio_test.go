@@ -213,13 +213,7 @@ func (e *testEngine) openWS(t testing.TB) *websocket.Conn {
 // waitClose waits for a session's close reason.
 func (e *testEngine) waitClose(t testing.TB) string {
 	t.Helper()
-	select {
-	case r := <-e.closes:
-		return r
-	case <-time.After(5 * time.Second):
-		t.Fatal("no session closed")
-		return ""
-	}
+	return storetest.Receive(t, "a session to close", e.closes)
 }
 
 // TestPollingRoundTrip: a message POSTed comes back on the next GET.
@@ -741,9 +735,5 @@ func TestCloseRightAfterNew(t *testing.T) {
 			s.Close()
 		}
 	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("Close right after New did not return")
-	}
+	storetest.Receive(t, "Close right after New to return", done)
 }

@@ -3,6 +3,8 @@ package engineio
 import (
 	"testing"
 	"time"
+
+	"feedrt/store/storetest"
 )
 
 // TestScheduleOrder: timers come due in order of their deadlines, moved
@@ -58,13 +60,8 @@ func TestScheduleRuns(t *testing.T) {
 	fired := make(chan timerKind, 1)
 	soon := newTimer(func(k timerKind, _ time.Time) { fired <- k })
 	s.arm(&soon, pongDue, time.Now().Add(10*time.Millisecond))
-	select {
-	case k := <-fired:
-		if k != pongDue {
-			t.Errorf("fired with kind %d", k)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the timer armed last never fired")
+	if k := storetest.Receive(t, "the timer armed last to fire", fired); k != pongDue {
+		t.Errorf("fired with kind %d", k)
 	}
 	s.close()
 	if s.armed() != 1 {

@@ -58,8 +58,19 @@ func TestDeflateNegotiation(t *testing.T) {
 	}
 }
 
-// compressingDialer offers permessage-deflate as gorilla does.
-var compressingDialer = &websocket.Dialer{EnableCompression: true, HandshakeTimeout: 5 * time.Second}
+// dialCompressing opens a WebSocket session with gorilla offering
+// permessage-deflate and returns it and the extensions the server
+// answered with.
+func dialCompressing(tb testing.TB, e *testEngine) (*websocket.Conn, string) {
+	tb.Helper()
+	d := &websocket.Dialer{EnableCompression: true, HandshakeTimeout: 5 * time.Second}
+	ws, res, err := d.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ws.Close() })
+	return ws, res.Header.Get("Sec-WebSocket-Extensions")
+}
 
 // dialRawOffer opens a WebSocket session by hand, offering ext (if any),
 // and returns the connection, its reader after the 101 and the 101.
@@ -203,12 +214,8 @@ func TestDeflateSharedFrame(t *testing.T) {
 // server's own packet (not a broadcast) is compressed per message.
 func TestDeflateRoundTrip(t *testing.T) {
 	e := mustEngine(t, deflating)
-	ws, res, err := compressingDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	if ext := res.Header.Get("Sec-WebSocket-Extensions"); !strings.HasPrefix(ext, "permessage-deflate") {
+	ws, ext := dialCompressing(t, e)
+	if !strings.HasPrefix(ext, "permessage-deflate") {
 		t.Fatalf("extensions %q", ext)
 	}
 	if _, m, _ := ws.ReadMessage(); !strings.HasPrefix(string(m), "0{") {
@@ -318,12 +325,8 @@ func TestDeflateFaults(t *testing.T) {
 // extension, and large messages go out plain.
 func TestDeflateOff(t *testing.T) {
 	e := mustEngine(t, noPings)
-	ws, res, err := compressingDialer.Dial(e.wsURL("EIO=4&transport=websocket"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	if ext := res.Header.Get("Sec-WebSocket-Extensions"); ext != "" {
+	ws, ext := dialCompressing(t, e)
+	if ext != "" {
 		t.Errorf("extensions %q with the option off", ext)
 	}
 	_, _, _ = ws.ReadMessage()

@@ -189,12 +189,7 @@ func TestCloseBeforeListeners(t *testing.T) {
 	}
 	storetest.WaitFor(t, "the session closed", func() bool { return srv.ClientsCount() == 0 })
 	close(release)
-	select {
-	case r := <-closes:
-		if r != "transport error" {
-			t.Errorf("close reason %q, want transport error", r)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the listeners added at connection never heard of the close")
+	if r := storetest.Receive(t, "the listeners added at connection to hear of the close", closes); r != "transport error" {
+		t.Errorf("close reason %q, want transport error", r)
 	}
 }

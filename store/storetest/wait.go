@@ -19,3 +19,17 @@ func WaitFor(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond) // polling the condition
 	}
 }
+
+// Receive waits for a value from ch, failing the test with what if none
+// comes within WaitFor's 30 s.
+func Receive[T any](tb testing.TB, what string, ch <-chan T) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
