@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -66,7 +65,7 @@ func mustNodeScript(t *testing.T, script string, args ...string) string {
 			}
 		}
 	}, append([]string{script}, args...)...)
-	port := storetest.Receive(t, fmt.Sprintf("node %s %v to start", script, args), ports)
+	port := storetest.Receive(t, "node "+script+" to start", ports)
 	return "http://127.0.0.1:" + strconv.Itoa(port)
 }
 
