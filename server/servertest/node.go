@@ -213,6 +213,37 @@ func (c *NodeClient) Extra(wait time.Duration, kind string) []NodeMsg {
 	return out
 }
 
+// Close closes the process's standard input, which ends the harnesses
+// that exit when it closes (testdata/noderedis/server.js).
+func (c *NodeClient) Close() { _ = c.stdin.Close() }
+
+// Arrived takes the messages of kind that have arrived so far, without
+// waiting: for a test that keeps sending while it polls a condition.
+// Messages of other kinds stay queued, in order.
+func (c *NodeClient) Arrived(kind string) []NodeMsg {
+	for drained := false; !drained; {
+		select {
+		case m, ok := <-c.msgs:
+			if ok {
+				c.pending = append(c.pending, m)
+			} else {
+				drained = true
+			}
+		default:
+			drained = true
+		}
+	}
+	var out []NodeMsg
+	c.pending = slices.DeleteFunc(c.pending, func(m NodeMsg) bool {
+		if m.Ev == kind {
+			out = append(out, m)
+			return true
+		}
+		return false
+	})
+	return out
+}
+
 // MustConnect waits for the client's connect event.
 func (c *NodeClient) MustConnect() NodeMsg {
 	c.tb.Helper()

@@ -25,6 +25,8 @@
 //          {"ev":"connection","id":..,"recovered":bool}  a client connected
 //          {"ev":"serverSideEmit","name":..,"args":[...]}  from another server
 //          {"ev":"result","id":N,"value":..}     the answer to a command with an id
+//          {"ev":"redisError","name":"pub"|"sub","message":..}  a Redis client's error
+//                 (also on stderr, once per message)
 //          {"ev":"error","id":N,"message":..}
 // stdin:   {"op":"emit","event":E,"args":[...],"rooms":[...],"except":[...]}
 //          {"op":"emitWithAck","id":N,"event":E,"args":[...],"rooms":[...],"timeout":ms}
@@ -33,6 +35,7 @@
 //          {"op":"disconnectSockets","rooms":[...],"close":bool}
 //          {"op":"serverSideEmit","event":E,"args":[...],"ack":bool,"id":N}
 //          {"op":"allRooms","id":N}  {"op":"serverCount","id":N}
+//          {"op":"uid","id":N}  the adapter's uid (it names its answer channel)
 //          {"op":"join","sid":S,"rooms":[...]}   a local socket joins rooms
 // A server-side emit whose last argument is an acknowledgement is answered
 // with {"from":"node","args":[...]}.
@@ -52,17 +55,31 @@ function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
+// onRedisError reports a Redis client's errors: each as an event, each
+// message once on stderr (a client that cannot resubscribe retries,
+// and fails, every half second).
+function onRedisError(name) {
+  const logged = new Set();
+  return (e) => {
+    out({ ev: 'redisError', name, message: e.message });
+    if (!logged.has(e.message)) {
+      logged.add(e.message);
+      process.stderr.write(`redis ${name}: ${e.message}\n`);
+    }
+  };
+}
+
 async function main() {
   const key = process.env.KEY || 'socket.io';
   const pub = process.env.REDIS_CLUSTER_NODES
     ? createCluster({ rootNodes: process.env.REDIS_CLUSTER_NODES.split(',').map((a) => ({ url: `redis://${a}` })) })
     : createClient({ url: process.env.REDIS_URL || 'redis://127.0.0.1:6379' });
-  pub.on('error', (e) => process.stderr.write(`redis pub: ${e.message}\n`));
+  pub.on('error', onRedisError('pub'));
   const options = { cors: { origin: '*' } };
   if (process.env.PARSER === 'msgpack') options.parser = require('socket.io-msgpack-parser');
   if (process.env.REDIS_ADAPTER === 'sharded') {
     const sub = pub.duplicate();
-    sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
+    sub.on('error', onRedisError('sub'));
     await Promise.all([pub.connect(), sub.connect()]);
     options.adapter = createShardedAdapter(pub, sub, {
       channelPrefix: key,
@@ -80,7 +97,7 @@ async function main() {
     options.connectionStateRecovery = { maxDisconnectionDuration: 2 * 60 * 1000 };
   } else {
     const sub = pub.duplicate();
-    sub.on('error', (e) => process.stderr.write(`redis sub: ${e.message}\n`));
+    sub.on('error', onRedisError('sub'));
     await Promise.all([pub.connect(), sub.connect()]);
     options.adapter = createAdapter(pub, sub, { key, requestsTimeout: 3000 });
   }
@@ -153,6 +170,9 @@ async function main() {
           break;
         case 'allRooms':
           out({ ev: 'result', id: cmd.id, value: [...(await nsp.adapter.allRooms())] });
+          break;
+        case 'uid':
+          out({ ev: 'result', id: cmd.id, value: nsp.adapter.uid });
           break;
         case 'serverCount':
           out({ ev: 'result', id: cmd.id, value: await nsp.adapter.serverCount() });
