@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -20,26 +21,47 @@ import (
 // cluster client) and a Go server on REDIS_ADAPTER=sharded, in one
 // subscription mode, on the Redis Cluster rc.
 type shardedPair struct {
+	rc     *servertest.RedisCluster
+	mode   string
 	node   *nodeServer
 	g      *testEnv
 	rdb    *redis.ClusterClient // the test's own checks
 	prefix string
 }
 
-func mustShardedPair(t *testing.T, rc *servertest.RedisCluster, mode string) *shardedPair {
+// newShardedPair names the pair's channels; startNode and startGo start
+// its servers.
+func newShardedPair(t *testing.T, rc *servertest.RedisCluster, mode string) *shardedPair {
 	t.Helper()
-	p := &shardedPair{prefix: testPrefix(t)}
+	p := &shardedPair{rc: rc, mode: mode, prefix: testPrefix(t)}
 	p.rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: rc.Addrs(), DisableIdentity: true})
 	t.Cleanup(func() { _ = p.rdb.Close() })
-	p.node = mustNodeServerEnv(t, rc.Nodes[0].URL(), p.prefix,
-		"REDIS_ADAPTER=sharded", "REDIS_CLUSTER_NODES="+strings.Join(rc.Addrs(), ","), "SUBSCRIPTION_MODE="+mode)
-	edit := onRedisCluster(rc, RedisSharded, p.prefix)
-	p.g = mustStart(t, func(c *Config) { edit(c); c.Redis.SubscriptionMode = mode })
+	return p
+}
+
+func mustShardedPair(t *testing.T, rc *servertest.RedisCluster, mode string) *shardedPair {
+	t.Helper()
+	p := newShardedPair(t, rc, mode)
+	p.startNode(t)
+	p.startGo(t)
+	return p
+}
+
+func (p *shardedPair) startNode(t *testing.T) {
+	t.Helper()
+	p.node = mustNodeServerEnv(t, p.rc.Nodes[0].URL(), p.prefix,
+		"REDIS_ADAPTER=sharded", "REDIS_CLUSTER_NODES="+strings.Join(p.rc.Addrs(), ","), "SUBSCRIPTION_MODE="+p.mode)
+}
+
+// startGo starts the Go server and waits until both servers count 2.
+func (p *shardedPair) startGo(t *testing.T) {
+	t.Helper()
+	edit := onRedisCluster(p.rc, RedisSharded, p.prefix)
+	p.g = mustStart(t, func(c *Config) { edit(c); c.Redis.SubscriptionMode = p.mode })
 	storetest.WaitFor(t, "both servers counting 2", func() bool {
 		return p.g.srv.SocketIO().Sockets().Adapter().ServerCount() == 2 &&
 			string(p.node.call(map[string]any{"op": "serverCount"})) == "2"
 	})
-	return p
 }
 
 // waitShardSubs waits until n servers subscribe to the sharded channel
@@ -192,4 +214,14 @@ func containsAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// slot is the Redis Cluster slot of key.
+func (p *shardedPair) slot(t *testing.T, key string) int64 {
+	t.Helper()
+	slot, err := p.rdb.ClusterKeySlot(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slot
 }
