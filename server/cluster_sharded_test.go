@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -91,64 +90,22 @@ func TestShardedMixedNode(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			p := mustShardedPair(t, rc, mode)
 			node, io := p.node, p.g.srv.SocketIO()
-			n1, n1id := connectNode(t, node.url, "websocket")
-			n2, n2id := connectNode(t, node.url, "websocket")
-			g1, g1id := connectNode(t, p.g.url, "websocket")
-			g2, g2id := connectNode(t, p.g.url, "polling")
-			node.call(map[string]any{"op": "join", "sid": n1id, "rooms": []string{"red"}})
-			node.call(map[string]any{"op": "join", "sid": n2id, "rooms": []string{"red", "vip"}})
-			joinLocal(t, io, g1id, "red")
-			joinLocal(t, io, g2id, "vip")
+			m := mustMixedRooms(t, node, p.g)
 			switch mode {
 			case "dynamic":
 				p.waitShardSubs(t, "red", 2)
 				p.waitShardSubs(t, "vip", 2)
-				p.waitShardSubs(t, string(n1id), 0) // a Node socket's own room has none
+				p.waitShardSubs(t, string(m.n1id), 0) // a Node socket's own room has none
 				// A Go socket's has: its id (24 characters) does not look
 				// like one to Node (20), which publishes there.
-				p.waitShardSubs(t, string(g2id), 1)
+				p.waitShardSubs(t, string(m.g2id), 1)
 			case "dynamic-private":
 				p.waitShardSubs(t, "red", 2)
 				p.waitShardSubs(t, "vip", 2)
-				p.waitShardSubs(t, string(n1id), 1)
-				p.waitShardSubs(t, string(g2id), 1)
+				p.waitShardSubs(t, string(m.n1id), 1)
+				p.waitShardSubs(t, string(m.g2id), 1)
 			}
-
-			clients := map[string]*servertest.NodeClient{"n1": n1, "n2": n2, "g1": g1, "g2": g2}
-			collect := func(from string, want map[string][]string) {
-				t.Helper()
-				for name, c := range clients {
-					if got := eventsUntilAll(t, c, "end", want[name]); fmt.Sprint(got) != fmt.Sprint(want[name]) {
-						t.Errorf("from %s: %s got %v, want %v", from, name, got, want[name])
-					}
-				}
-			}
-			emit := func(ev string, rooms, except []string) {
-				node.Send(map[string]any{"op": "emit", "event": ev, "args": []any{1}, "rooms": rooms, "except": except})
-			}
-			emit("red", []string{"red"}, nil)
-			emit("red-vip", []string{"red"}, []string{"vip"})
-			emit("not-red", nil, []string{"red"})
-			emit("vip+red", []string{"vip", "red"}, nil)
-			emit("to-g2", []string{string(g2id)}, nil)
-			emit("end", nil, nil)
-			collect("Node", map[string][]string{
-				"n1": {"red", "red-vip", "vip+red"},
-				"n2": {"red", "vip+red"},
-				"g1": {"red", "red-vip", "vip+red"},
-				"g2": {"not-red", "to-g2", "vip+red"},
-			})
-			_ = io.To("vip").Emit("vip", 1)
-			_ = io.To("red").Except("vip").Emit("red-vip", 1)
-			_ = io.Except("red").Emit("not-red", 1)
-			_ = io.To(socket.Room(n1id)).Emit("to-n1", 1)
-			_ = io.Emit("end")
-			collect("Go", map[string][]string{
-				"n1": {"red-vip", "to-n1"},
-				"n2": {"vip"},
-				"g1": {"red-vip"},
-				"g2": {"not-red", "vip"},
-			})
+			m.checkBroadcasts(t)
 
 			if got := socketIDs(fetchAll(t, io.FetchSockets())); len(got) != 4 {
 				t.Errorf("fetchSockets from Go: %v", got)
@@ -176,44 +133,13 @@ func TestShardedMixedNode(t *testing.T) {
 			}
 
 			node.Send(map[string]any{"op": "socketsJoin", "rooms": []string{"vip"}, "target": []string{"from-node"}})
-			storetest.WaitFor(t, "g2 in from-node", func() bool { return inRoom(io, g2id, "from-node") })
-			io.In(socket.Room(n1id)).DisconnectSockets(false)
-			if m := n1.Next(10*time.Second, "disconnect"); m.Reason != "io server disconnect" {
-				t.Errorf("n1 disconnect reason %q", m.Reason)
+			storetest.WaitFor(t, "g2 in from-node", func() bool { return inRoom(io, m.g2id, "from-node") })
+			io.In(socket.Room(m.n1id)).DisconnectSockets(false)
+			if d := m.clients["n1"].Next(10*time.Second, "disconnect"); d.Reason != "io server disconnect" {
+				t.Errorf("n1 disconnect reason %q", d.Reason)
 			}
 		})
 	}
-}
-
-// eventsUntilAll collects the names of the events c receives until it
-// has had the event named marker and every one of want, sorted, marker
-// left out. In the dynamic modes a broadcast to one room goes over the
-// room's channel, which may be another shard than the namespace's, so
-// it may come after a later one to all.
-func eventsUntilAll(t *testing.T, c *servertest.NodeClient, marker string, want []string) []string {
-	t.Helper()
-	var names []string
-	marked := false
-	deadline := time.Now().Add(10 * time.Second)
-	for !marked || !containsAll(names, want) {
-		m := c.Next(time.Until(deadline), "event")
-		if m.Name == marker {
-			marked = true
-			continue
-		}
-		names = append(names, m.Name)
-	}
-	slices.Sort(names)
-	return names
-}
-
-func containsAll(have, want []string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // slot is the Redis Cluster slot of key.
