@@ -6,10 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -404,69 +400,18 @@ func (p *lbProxy) track(conns ...net.Conn) bool {
 	return true
 }
 
-// goProcess is cmd/server running as a process of its own.
-type goProcess struct {
-	cmd    *exec.Cmd
-	url    string
-	log    *servertest.SyncBuffer
-	exited chan struct{}
-}
-
 // processJWTSecret is shared by a test's processes, as a cluster's must be.
 const processJWTSecret = "streams-test-secret-0123456789abcdef"
 
-// mustGoProcess runs bin on a free port with a data dir of its own and
-// env (KEY=value) added last, waits until it answers /healthz, and kills
-// it at cleanup. Its log is printed if the test failed.
-func mustGoProcess(t *testing.T, bin string, env ...string) *goProcess {
+// mustGoProcess runs bin (cmd/server) with a data dir of its own, the
+// embedded store and the shared JWT secret, and env (KEY=value) added
+// last; its log is printed if the test failed (or with -serverlog).
+func mustGoProcess(t *testing.T, bin string, env ...string) *servertest.Process {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	p := servertest.StartProcess(t, bin, append([]string{"DATA_DIR=" + t.TempDir(), "MONGODB_URI=",
+		"JWT_SECRET=" + processJWTSecret, "BCRYPT_COST=4", "LOG_LEVEL=info", "CORS_ORIGINS=*"}, env...)...)
+	if *verbose {
+		t.Cleanup(func() { t.Logf("log of the server at %s:\n%s", p.URL, p.Log.String()) })
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port), "DATA_DIR="+t.TempDir(),
-		"MONGODB_URI=", "JWT_SECRET="+processJWTSecret, "BCRYPT_COST=4", "LOG_LEVEL=info", "CORS_ORIGINS=*")
-	cmd.Env = append(cmd.Env, env...)
-	p := &goProcess{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), log: &servertest.SyncBuffer{}, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { defer close(p.exited); _ = cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() || *verbose {
-			t.Logf("log of the server at %s:\n%s", p.url, p.log.String())
-		}
-	})
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if res, err := client.Get(p.url + "/healthz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("server ended at start; log:\n%s", p.log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server at %s not answering after 30s", p.url)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the condition
-	}
-}
-
-// kill ends the process with SIGKILL, as a crash or an OOM kill would.
-func (p *goProcess) kill(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Kill()
-	<-p.exited
+	return p
 }

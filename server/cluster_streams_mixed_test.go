@@ -322,7 +322,7 @@ func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
 	s := newStreams(t, testRedisURL(t))
 	node := s.mustNode(t)
 	a := mustGoProcess(t, servertest.BuildServer(t), s.env()...)
-	lb := mustLB(t, a.url)
+	lb := mustLB(t, a.URL)
 	c := mustRawClient(t, lb.url())
 	first := c.MustConnect()
 	w := mustRawClient(t, node.url) // one of Node's own clients
@@ -340,7 +340,7 @@ func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
 	})
 
 	lb.hold()
-	a.kill(t)
+	a.Kill()
 	c.Next(10*time.Second, "disconnect")
 	emit("m1")
 	emit("m2")

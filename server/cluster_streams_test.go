@@ -16,13 +16,13 @@ import (
 
 // mustProcessPair builds cmd/server and runs two processes on the test's
 // stream, and a user on B for the posts.
-func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *goProcess, api *apiClient) {
+func mustProcessPair(t *testing.T) (s *streamsSetup, a, b *servertest.Process, api *apiClient) {
 	t.Helper()
 	s = newStreams(t, testRedisURL(t))
 	bin := servertest.BuildServer(t)
 	a = mustGoProcess(t, bin, s.env()...)
 	b = mustGoProcess(t, bin, s.env()...)
-	api, _ = mustUser(t, b.url, "sam@example.com", "Sam")
+	api, _ = mustUser(t, b.URL, "sam@example.com", "Sam")
 	return s, a, b, api
 }
 
@@ -54,11 +54,11 @@ func linkedPosts(t *testing.T, api *apiClient, watcher *servertest.NodeClient) s
 // packet byte for byte what a client that stayed connected to A got.
 func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	s, a, b, api := mustProcessPair(t)
-	lb := mustLB(t, a.url)
+	lb := mustLB(t, a.URL)
 	raw := func(url string) *servertest.NodeClient {
 		return servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
 	}
-	c, watcher := raw(lb.url()), raw(a.url)
+	c, watcher := raw(lb.url()), raw(a.URL)
 	first := c.MustConnect()
 	watcher.MustConnect()
 	linkedPosts(t, api, watcher)
@@ -79,7 +79,7 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	live := postPackets(t, watcher, "Missed post 3")
 	storetest.WaitFor(t, "a session in Redis", func() bool { return s.sessionKeys(t) > 0 })
 
-	lb.release(b.url)
+	lb.release(b.URL)
 	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Fatalf("reconnect to B: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
@@ -99,7 +99,7 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 // every client, A's or B's, has every post exactly once, in order.
 func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
 	_, a, b, api := mustProcessPair(t)
-	lb := mustLB(t, a.url)
+	lb := mustLB(t, a.URL)
 	var onA []*servertest.NodeClient
 	ids := map[*servertest.NodeClient]any{}
 	for range 2 {
@@ -107,7 +107,7 @@ func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
 		ids[c] = c.MustConnect().ID
 		onA = append(onA, c)
 	}
-	onB := servertest.MustNodeClient(t, map[string]any{"url": b.url, "version": 4, "transports": []string{"websocket"}})
+	onB := servertest.MustNodeClient(t, map[string]any{"url": b.URL, "version": 4, "transports": []string{"websocket"}})
 	onB.MustConnect()
 	linkedPosts(t, api, onA[0])
 
@@ -125,8 +125,8 @@ func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
 		}
 	}
 	post(3) // on its way to A's clients, or not, when A dies
-	lb.release(b.url)
-	a.kill(t)
+	lb.release(b.URL)
+	a.Kill()
 	for i := 4; i <= 6; i++ {
 		post(i)
 	}

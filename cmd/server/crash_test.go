@@ -95,9 +95,9 @@ func TestCrashLeavesNoOrphanImages(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	sweepLine := regexp.MustCompile(`msg="image sweep" removed=(\d+)`)
 	var m []string
-	for m = sweepLine.FindStringSubmatch(p.log.String()); m == nil; m = sweepLine.FindStringSubmatch(p.log.String()) {
+	for m = sweepLine.FindStringSubmatch(p.Log.String()); m == nil; m = sweepLine.FindStringSubmatch(p.Log.String()) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no sweep logged after the restart; log:\n%s", p.log.String())
+			t.Fatalf("no sweep logged after the restart; log:\n%s", p.Log.String())
 		}
 		time.Sleep(10 * time.Millisecond) // polling the condition: the sweep's report
 	}
@@ -139,7 +139,7 @@ func TestCrashLeavesNoOrphanImages(t *testing.T) {
 		t.Fatalf("listed %d of %d posts", len(posts), total)
 	}
 	for _, post := range posts {
-		resp, err := http.Get(p.url + "/" + (&url.URL{Path: post.ImageURL}).EscapedPath())
+		resp, err := http.Get(p.URL + "/" + (&url.URL{Path: post.ImageURL}).EscapedPath())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +184,7 @@ func orphans(t *testing.T, dataDir string, except ...string) []string {
 func (p *serverProcess) signupAndLogin(email string) string {
 	p.t.Helper()
 	body := fmt.Sprintf(`{"email":%q,"password":"secret1","name":"Crash"}`, email)
-	req, _ := http.NewRequest("PUT", p.url+"/auth/signup", strings.NewReader(body))
+	req, _ := http.NewRequest("PUT", p.URL+"/auth/signup", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -200,7 +200,7 @@ func (p *serverProcess) signupAndLogin(email string) string {
 // login returns a token for email.
 func (p *serverProcess) login(email string) string {
 	p.t.Helper()
-	resp, err := http.Post(p.url+"/auth/login", "application/json",
+	resp, err := http.Post(p.URL+"/auth/login", "application/json",
 		strings.NewReader(fmt.Sprintf(`{"email":%q,"password":"secret1"}`, email)))
 	if err != nil {
 		p.t.Fatal(err)
@@ -216,7 +216,7 @@ func (p *serverProcess) login(email string) string {
 // getJSON decodes the 200 answer of an authenticated GET into v.
 func (p *serverProcess) getJSON(path, token string, v any) {
 	p.t.Helper()
-	req, _ := http.NewRequest("GET", p.url+path, nil)
+	req, _ := http.NewRequest("GET", p.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -241,7 +241,7 @@ func (p *serverProcess) burstThenKill(token string, n int64) int64 {
 	var once sync.Once
 	kill := func() {
 		once.Do(func() {
-			_ = p.cmd.Process.Signal(syscall.SIGKILL)
+			_ = p.Cmd.Process.Signal(syscall.SIGKILL)
 			close(killed)
 		})
 	}
@@ -256,7 +256,7 @@ func (p *serverProcess) burstThenKill(token string, n int64) int64 {
 				default:
 				}
 				body, ctype := postForm()
-				req, _ := http.NewRequest("POST", p.url+"/feed/post", body)
+				req, _ := http.NewRequest("POST", p.URL+"/feed/post", body)
 				req.Header.Set("Content-Type", ctype)
 				req.Header.Set("Authorization", "Bearer "+token)
 				resp, err := client.Do(req)
@@ -276,7 +276,7 @@ func (p *serverProcess) burstThenKill(token string, n int64) int64 {
 	}
 	wg.Wait()
 	kill() // if every client stopped first
-	storetest.Receive(p.t, "the process to end after SIGKILL", p.exited)
+	storetest.Receive(p.t, "the process to end after SIGKILL", p.Exited)
 	return created.Load()
 }
 

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,8 +46,8 @@ func TestRunRejectsBadConfig(t *testing.T) {
 // secret masked.
 func TestRunStartsAndStops(t *testing.T) {
 	secret := "0123456789abcdef0123456789abcdef-secret"
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
+	port := strconv.Itoa(servertest.FreePort(t))
+	addr := "127.0.0.1:" + port
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out servertest.SyncBuffer
@@ -61,10 +61,10 @@ func TestRunStartsAndStops(t *testing.T) {
 		}), &out)
 	}()
 	url := "http://" + addr
-	waitHealthy(t, url, returned, &out)
+	servertest.WaitHealthy(t, url, returned, &out)
 
 	// Real requests: a signup and a login (crash_test.go's helpers).
-	(&serverProcess{t: t, url: url}).signupAndLogin("run@example.com")
+	(&serverProcess{Process: &servertest.Process{URL: url}, t: t}).signupAndLogin("run@example.com")
 
 	cancel()
 	storetest.Receive(t, "run to return after cancel", returned)

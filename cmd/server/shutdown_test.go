@@ -28,15 +28,15 @@ func TestShutdownProcess(t *testing.T) {
 		c       *servertest.NodeClient
 		reasons string
 	}{
-		{servertest.MustNodeClient(t, map[string]any{"url": p.url, "version": 4, "transports": []string{"websocket"}, "reconnection": false}), "transport close"},
-		{servertest.MustNodeClient(t, map[string]any{"url": p.url, "version": 4, "transports": []string{"polling"}, "reconnection": false}), "transport close|transport error"},
-		{servertest.MustNodeClient(t, map[string]any{"url": p.url, "version": 2, "reconnection": false}), "transport close"},
+		{servertest.MustNodeClient(t, map[string]any{"url": p.URL, "version": 4, "transports": []string{"websocket"}, "reconnection": false}), "transport close"},
+		{servertest.MustNodeClient(t, map[string]any{"url": p.URL, "version": 4, "transports": []string{"polling"}, "reconnection": false}), "transport close|transport error"},
+		{servertest.MustNodeClient(t, map[string]any{"url": p.URL, "version": 2, "reconnection": false}), "transport close"},
 	}
 	for _, c := range clients {
 		c.c.MustConnect()
 	}
 	clients[2].c.WaitTransport("websocket") // the 2.x client has upgraded
-	goc, _ := servertest.GoClient(t, p.url)
+	goc, _ := servertest.GoClient(t, p.URL)
 	goClosed := make(chan string, 1)
 	_ = goc.On("disconnect", func(args ...any) {
 		reason, _ := args[0].(string)
@@ -44,7 +44,7 @@ func TestShutdownProcess(t *testing.T) {
 	})
 
 	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range clients {
@@ -58,9 +58,9 @@ func TestShutdownProcess(t *testing.T) {
 	}
 
 	select {
-	case <-p.exited:
-		if p.err != nil {
-			t.Errorf("exit: %v, want status 0", p.err)
+	case <-p.Exited:
+		if p.Err != nil {
+			t.Errorf("exit: %v, want status 0", p.Err)
 		}
 		t.Logf("clients closed and process exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
 	case <-time.After(deadline + time.Second):

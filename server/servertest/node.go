@@ -3,8 +3,10 @@
 // official socket.io-client (4.x and 2.x) under Node, through
 // testdata/clients/client.js, and the Go client, and holds the small
 // helpers those tests share (SyncBuffer; Do and WSConn for raw HTTP and
-// WebSocket exchanges; BuildServer for a cmd/server binary; StartRedis
-// for a redis-server of a test's own). Only _test.go files import it.
+// WebSocket exchanges; BuildServer for a cmd/server binary and
+// StartProcess to run it; StartRedis, StartRedisCluster and
+// StartSentinel for redis-servers of a test's own). Only _test.go files
+// import it.
 package servertest
 
 import (

@@ -40,7 +40,7 @@ func StartRedis(t testing.TB, cfg RedisConfig) *Redis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server (Debian's redis-server package) is needed: %v", err)
 	}
-	port := freePort(t)
+	port := FreePort(t)
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", t.TempDir()}
 	if cfg.Durable {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
@@ -105,16 +105,4 @@ func (r *Redis) Stop() {
 		_ = r.cmd.Wait()
 		r.cmd = nil
 	}
-}
-
-// freePort is a loopback TCP port nothing listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	return port
 }

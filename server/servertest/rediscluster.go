@@ -153,7 +153,7 @@ func StartSentinel(t testing.TB, cfg RedisConfig) *Sentinel {
 	s.Replica = StartRedis(t, replica)
 
 	// A Sentinel rewrites its configuration file, so it gets one.
-	port := freePort(t)
+	port := FreePort(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "sentinel.conf")
 	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 500\nsentinel failover-timeout %s 5000\nsentinel parallel-syncs %s 1\n",
