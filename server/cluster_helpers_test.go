@@ -86,6 +86,14 @@ func waitServers(t testing.TB, rdb *redis.Client, prefix string, n int64) {
 	}
 }
 
+// readyz is a server's /readyz status: 503 while its Redis is
+// unreachable.
+func readyz(t testing.TB, e *testEnv) int {
+	t.Helper()
+	status, _ := servertest.Do(t, "GET", e.url+"/readyz", "")
+	return status
+}
+
 // clustered is a config edit joining a server to the cluster on url/prefix.
 func clustered(url, prefix string) func(*Config) {
 	return func(c *Config) { c.Redis.URL, c.Redis.KeyPrefix = url, prefix }

@@ -42,10 +42,6 @@ func TestClusterRedisOutage(t *testing.T) {
 		post, _ := ev["post"].(map[string]any)
 		return fmt.Sprint(post["title"])
 	}
-	ready := func(env *testEnv) int {
-		status, _ := servertest.Do(t, "GET", env.url+"/readyz", "")
-		return status
-	}
 
 	create("Before the outage")
 	for _, c := range []*servertest.NodeClient{onA, onB} {
@@ -56,7 +52,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	noLeaks := ferretdbtest.LeakCheck(t)
 
 	rp.Stop()
-	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
+	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return readyz(t, a) == 503 && readyz(t, b) == 503 })
 	if status, body := servertest.Do(t, "GET", b.url+"/readyz", ""); status != 503 || !jsonEqual([]byte(body), `{"message":"Not ready: a dependency is unavailable.","data":[]}`) {
 		t.Errorf("/readyz during the outage: %d %s", status, body)
 	}
@@ -88,7 +84,7 @@ func TestClusterRedisOutage(t *testing.T) {
 	storetest.WaitFor(t, "B to give up the publishes of the outage", func() bool { return b.srv.cluster.Dropped() == dropped+1+burst })
 
 	rp.Start()
-	storetest.WaitFor(t, "/readyz 200 again", func() bool { return ready(a) == 200 && ready(b) == 200 })
+	storetest.WaitFor(t, "/readyz 200 again", func() bool { return readyz(t, a) == 200 && readyz(t, b) == 200 })
 	cluster.waitAll(t)
 	create("After the outage")
 	// A's client missed all B sent while Redis was down (pub/sub keeps

@@ -75,6 +75,49 @@ func nodeOfSlot(t *testing.T, rc *servertest.RedisCluster, key string) int {
 	return -1
 }
 
+// goTicks is two Go servers of one cluster, a Go client on each, and
+// the numbered "tick" broadcasts each client has had: tick i goes
+// through the broadcaster (as posts do) of A (even i) or B (odd i).
+type goTicks struct {
+	a, b         *testEnv
+	onA, onB     chan []any
+	seenA, seenB map[int]bool
+	last         int // the number of the last tick sent
+}
+
+// mustGoTicks starts the two servers, configured by edit, and a client
+// on each, and waits until each server counts two and has its socket.
+func mustGoTicks(t *testing.T, edit func(*Config)) *goTicks {
+	t.Helper()
+	g := &goTicks{a: mustStart(t, edit), b: mustStart(t, edit), seenA: map[int]bool{}, seenB: map[int]bool{}}
+	waitServerCount(t, 2, g.a, g.b)
+	_, g.onA = servertest.GoClient(t, g.a.url)
+	_, g.onB = servertest.GoClient(t, g.b.url)
+	storetest.WaitFor(t, "one socket on each server", func() bool {
+		return g.a.srv.SocketIO().Sockets().Sockets().Len() == 1 && g.b.srv.SocketIO().Sockets().Sockets().Len() == 1
+	})
+	return g
+}
+
+// tick sends the next tick.
+func (g *goTicks) tick() {
+	g.last++
+	from := g.a
+	if g.last%2 == 1 {
+		from = g.b
+	}
+	from.srv.bc.Broadcast("tick", map[string]any{"i": g.last})
+}
+
+// both takes what the clients received and reports whether both have
+// had tick i; a tick had twice fails the test.
+func (g *goTicks) both(t *testing.T, i int) bool {
+	t.Helper()
+	goEvents(t, "A's client", g.onA, g.seenA)
+	goEvents(t, "B's client", g.onB, g.seenB)
+	return g.seenA[i] && g.seenB[i]
+}
+
 // goEvents takes what arrived on a Go client's events: the i of each
 // "tick" event, counted in seen; a tick seen twice fails the test.
 func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
@@ -101,51 +144,29 @@ func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
 // TestRedisClusterAdapters: on a 3-master Redis Cluster
 // (REDIS_CLUSTER_URL), two Go servers on each adapter (pub/sub, streams,
 // sharded) count each other (PUBSUB NUMSUB or SHARDNUMSUB summed over
-// the nodes), share
-// broadcasts both ways and answer fetchSockets; the node holding the
-// adapter's subscription (pub/sub, sharded: the namespace's channel) or
-// stream (streams) is killed in the middle of a stream of broadcasts and
-// started again: /readyz answers
-// 503 while it is down (every master must answer), broadcasts reach both
-// servers' clients again without a restart of the servers, /readyz is
-// 200 again, and no client gets a broadcast twice.
+// the nodes), share broadcasts both ways and answer fetchSockets; the
+// node holding the adapter's subscription (pub/sub, sharded: the
+// namespace's channel) or stream (streams) is killed in the middle of a
+// stream of broadcasts and started again: /readyz answers 503 while it
+// is down (every master must answer), broadcasts reach both servers'
+// clients again without a restart of the servers, /readyz is 200 again,
+// and no client gets a broadcast twice.
 func TestRedisClusterAdapters(t *testing.T) {
 	rc := startRedisCluster(t)
 	for _, adapter := range []string{RedisPubSub, RedisStreams, RedisSharded} {
 		t.Run(adapter, func(t *testing.T) {
 			prefix := testPrefix(t)
-			a := mustStart(t, onRedisCluster(rc, adapter, prefix))
-			b := mustStart(t, onRedisCluster(rc, adapter, prefix))
-			waitServerCount(t, 2, a, b)
-			_, onA := servertest.GoClient(t, a.url)
-			_, onB := servertest.GoClient(t, b.url)
-			storetest.WaitFor(t, "one socket on each server", func() bool {
-				return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 1
-			})
-
-			if got := fetchAll(t, a.srv.SocketIO().FetchSockets()); len(got) != 2 {
+			g := mustGoTicks(t, onRedisCluster(rc, adapter, prefix))
+			if got := fetchAll(t, g.a.srv.SocketIO().FetchSockets()); len(got) != 2 {
 				t.Errorf("fetchSockets through A: %d sockets, want 2", len(got))
 			}
-			seenA, seenB := map[int]bool{}, map[int]bool{}
-			tick := func(i int) {
-				from := a
-				if i%2 == 1 {
-					from = b
-				}
-				from.srv.bc.Broadcast("tick", map[string]any{"i": i})
-			}
-			both := func(i int) bool {
-				goEvents(t, "A's client", onA, seenA)
-				goEvents(t, "B's client", onB, seenB)
-				return seenA[i] && seenB[i]
-			}
 			const before = 20
-			for i := range before {
-				tick(i)
+			for range before {
+				g.tick()
 			}
 			storetest.WaitFor(t, "the ticks before the kill on both clients", func() bool {
-				for i := range before {
-					if !both(i) {
+				for i := 1; i <= before; i++ {
+					if !g.both(t, i) {
 						return false
 					}
 				}
@@ -169,36 +190,26 @@ func TestRedisClusterAdapters(t *testing.T) {
 					t.Fatalf("the victim holds %d patterns (%v), want the namespace's", n, err)
 				}
 			}
-			i := before
-			for ; i < before+10; i++ {
-				tick(i)
+			for range 10 {
+				g.tick()
 			}
 			victim.Stop()
 			storetest.WaitFor(t, "the cluster to see the node failed, /readyz 503", func() bool {
-				i++
-				tick(i)
-				both(i)
-				status, _ := servertest.Do(t, "GET", a.url+"/readyz", "")
-				return rc.Failed(vi) && status == 503
+				g.tick()
+				g.both(t, g.last)
+				return rc.Failed(vi) && readyz(t, g.a) == 503
 			})
 			victim.Start()
 			storetest.WaitFor(t, "the Redis Cluster ok again", rc.OK)
 			storetest.WaitFor(t, "a tick after the restart on both clients", func() bool {
-				i++
-				tick(i)
-				return both(i - 5)
+				g.tick()
+				return g.both(t, g.last-5)
 			})
-			for _, e := range []*testEnv{a, b} {
-				storetest.WaitFor(t, "/readyz 200", func() bool {
-					status, _ := servertest.Do(t, "GET", e.url+"/readyz", "")
-					return status == 200
-				})
-			}
-			// A last one, of both servers, reaches every client once.
-			last := i + 1
-			tick(last)
-			tick(last + 1)
-			storetest.WaitFor(t, "the last ticks", func() bool { return both(last) && both(last+1) })
+			storetest.WaitFor(t, "/readyz 200", func() bool { return readyz(t, g.a) == 200 && readyz(t, g.b) == 200 })
+			// The last ones, of both servers, reach every client once.
+			g.tick()
+			g.tick()
+			storetest.WaitFor(t, "the last ticks", func() bool { return g.both(t, g.last-1) && g.both(t, g.last) })
 		})
 	}
 }

@@ -24,67 +24,41 @@ func TestRedisSentinelFailover(t *testing.T) {
 			}
 			rs := servertest.StartSentinel(t, cfg)
 			prefix := testPrefix(t)
-			edit := func(c *Config) {
+			g := mustGoTicks(t, func(c *Config) {
 				c.Redis.SentinelURL, c.Redis.KeyPrefix, c.Redis.Adapter = rs.URL(), prefix, adapter
-			}
-			a, b := mustStart(t, edit), mustStart(t, edit)
-			waitServerCount(t, 2, a, b)
-			_, onA := servertest.GoClient(t, a.url)
-			_, onB := servertest.GoClient(t, b.url)
-			storetest.WaitFor(t, "one socket on each server", func() bool {
-				return a.srv.SocketIO().Sockets().Sockets().Len() == 1 && b.srv.SocketIO().Sockets().Sockets().Len() == 1
 			})
-			ready := func(e *testEnv) int {
-				status, _ := servertest.Do(t, "GET", e.url+"/readyz", "")
-				return status
-			}
-
-			seenA, seenB := map[int]bool{}, map[int]bool{}
-			i := 0
-			tick := func() {
-				i++
-				from := a
-				if i%2 == 1 {
-					from = b
-				}
-				from.srv.bc.Broadcast("tick", map[string]any{"i": i})
-			}
-			both := func(i int) bool {
-				goEvents(t, "A's client", onA, seenA)
-				goEvents(t, "B's client", onB, seenB)
-				return seenA[i] && seenB[i]
-			}
+			ready := func(status int) bool { return readyz(t, g.a) == status && readyz(t, g.b) == status }
 			for range 10 {
-				tick()
+				g.tick()
 			}
-			storetest.WaitFor(t, "the ticks before the failover on both clients", func() bool { return both(10) })
-			if ready(a) != 200 || ready(b) != 200 {
-				t.Fatalf("/readyz before the failover: %d, %d", ready(a), ready(b))
+			storetest.WaitFor(t, "the ticks before the failover on both clients", func() bool { return g.both(t, 10) })
+			if !ready(200) {
+				t.Fatalf("/readyz before the failover: %d, %d", readyz(t, g.a), readyz(t, g.b))
 			}
 
 			rs.Master.Stop()
 			storetest.WaitFor(t, "/readyz 503 on both servers", func() bool {
-				tick()
-				return ready(a) == 503 && ready(b) == 503
+				g.tick()
+				return ready(503)
 			})
 			storetest.WaitFor(t, "the replica promoted", func() bool {
-				tick()
-				both(i)
+				g.tick()
+				g.both(t, g.last)
 				return rs.MasterAddr() == rs.Replica.Addr()
 			})
 			storetest.WaitFor(t, "/readyz 200 on both servers", func() bool {
-				tick()
-				both(i)
-				return ready(a) == 200 && ready(b) == 200
+				g.tick()
+				g.both(t, g.last)
+				return ready(200)
 			})
 			storetest.WaitFor(t, "ticks after the failover on both clients", func() bool {
-				tick()
-				return both(i - 5)
+				g.tick()
+				return g.both(t, g.last-5)
 			})
 			// The last ones, of both servers, reach every client once.
-			tick()
-			tick()
-			storetest.WaitFor(t, "the last ticks", func() bool { return both(i-1) && both(i) })
+			g.tick()
+			g.tick()
+			storetest.WaitFor(t, "the last ticks", func() bool { return g.both(t, g.last-1) && g.both(t, g.last) })
 		})
 	}
 }

@@ -58,8 +58,7 @@ func TestShardedMixedNodeKill(t *testing.T) {
 			storetest.WaitFor(t, "the cluster to see the node failed, Go's /readyz 503", func() bool {
 				k.ticking()
 				k.got(t, 0, 0, always)
-				status, _ := servertest.Do(t, "GET", p.g.url+"/readyz", "")
-				return rc.Failed(k.victim) && status == 503
+				return rc.Failed(k.victim) && readyz(t, p.g) == 503
 			})
 			victim.Start()
 			storetest.WaitFor(t, "the Redis Cluster ok again", rc.OK)

@@ -165,7 +165,6 @@ func TestStreamsRedisRestart(t *testing.T) {
 	linked(t, map[string]func(){"a": goLink(a.srv.SocketIO(), "a"), "b": goLink(b.srv.SocketIO(), "b")}, onA, onB)
 	api, _ := mustUser(t, b.url, "ines@example.com", "Ines")
 	create := func(title string) { t.Helper(); api.mustCreatePostWithin(3*time.Second, title, "redis restart", 9) }
-	ready := func(env *testEnv) int { status, _ := servertest.Do(t, "GET", env.url+"/readyz", ""); return status }
 
 	create("Before")
 	for _, c := range []*servertest.NodeClient{onA, onB} {
@@ -173,7 +172,7 @@ func TestStreamsRedisRestart(t *testing.T) {
 	}
 
 	rp.Stop()
-	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return ready(a) == 503 && ready(b) == 503 })
+	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return readyz(t, a) == 503 && readyz(t, b) == 503 })
 	start := time.Now()
 	create("During")
 	if got := postTitles(t, onB, "During"); !slices.Equal(got, []string{"During"}) {
@@ -195,12 +194,12 @@ func TestStreamsRedisRestart(t *testing.T) {
 	}
 
 	rp.Start()
-	storetest.WaitFor(t, "B ready again", func() bool { return ready(b) == 200 })
+	storetest.WaitFor(t, "B ready again", func() bool { return readyz(t, b) == 200 })
 	after := []string{"After 1", "After 2", "After 3"}
 	for _, title := range after {
 		create(title)
 	}
-	storetest.WaitFor(t, "A ready again", func() bool { return ready(a) == 200 })
+	storetest.WaitFor(t, "A ready again", func() bool { return readyz(t, a) == 200 })
 
 	if got := postTitles(t, onB, "After 3"); !slices.Equal(got, after) {
 		t.Errorf("B's client got %v", got)
