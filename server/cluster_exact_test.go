@@ -76,7 +76,7 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	node.Send(map[string]any{"op": "emit", "event": "bin", "args": json.RawMessage("[" + withBin + "]")})
 	sameEverywhere("bin", regexp.MustCompile("^"+regexp.QuoteMeta(`{"b":1,"a":{"_placeholder":true,"num":0},"c":{"y":{"_placeholder":true,"num":1},"x":2}}`)+"$"))
 	for _, cl := range clients {
-		if args := plainEvent(t, cl.c, "bin"); string(args[0]) != withBin {
+		if args := waitEventAny(t, cl.c, "bin").Args; string(args[0]) != withBin {
 			t.Errorf("a client of %s decoded %s, want %s", cl.name, args[0], withBin)
 		}
 	}
@@ -147,21 +147,21 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 // received (Go servers append a recovery offset, the last argument).
 func rawFirstArg(t *testing.T, c *servertest.NodeClient, name string) json.RawMessage {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		m := c.Next(time.Until(deadline), "packet")
-		var parts []json.RawMessage
-		head := eventHead.FindString(m.Data)
-		if head == "" || json.Unmarshal([]byte(m.Data[len(head)-1:]), &parts) != nil || len(parts) < 2 {
-			continue
-		}
-		if string(parts[0]) != string(mustJSON(name)) {
-			continue
-		}
-		return parts[1]
+	m := c.NextWhere(10*time.Second, "packet", func(m servertest.NodeMsg) bool {
+		return packetEvent(m.Data) == name && len(packetData(m.Data)) >= 2
+	})
+	return packetData(m.Data)[1]
+}
+
+// packetData is the data array of an event packet's text of namespace
+// "/" (the name, then the arguments), or nil.
+func packetData(text string) []json.RawMessage {
+	head := eventHead.FindString(text)
+	var parts []json.RawMessage
+	if head == "" || json.Unmarshal([]byte(text[len(head)-1:]), &parts) != nil {
+		return nil
 	}
-	t.Fatalf("no %q packet", name)
-	return nil
+	return parts
 }
 
 // eventHead starts the text of an event packet of namespace "/": type 2,

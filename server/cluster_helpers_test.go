@@ -209,20 +209,6 @@ func eventsUntil(t *testing.T, c *servertest.NodeClient, marker string) []string
 	}
 }
 
-// plainEvent waits for the event name on a client of a Node server (no
-// recovery offset there) and returns its arguments as printed.
-func plainEvent(t *testing.T, c *servertest.NodeClient, name string) []json.RawMessage {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := c.Next(time.Until(deadline), "event"); m.Name == name {
-			return m.Args
-		}
-	}
-	t.Fatalf("no %q event", name)
-	return nil
-}
-
 // fetchAll runs FetchSockets on op and waits for its answer.
 func fetchAll(t *testing.T, fetch func(func([]*socket.RemoteSocket, error))) []*socket.RemoteSocket {
 	t.Helper()

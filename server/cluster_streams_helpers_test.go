@@ -165,20 +165,6 @@ func nodeLink(n *nodeServer) func() {
 	return func() { n.Send(map[string]any{"op": "emit", "event": "link", "args": []any{"node"}}) }
 }
 
-// waitEventAny waits for the named event, with or without a recovery
-// offset.
-func waitEventAny(t *testing.T, c *servertest.NodeClient, name string) servertest.NodeMsg {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := c.Next(time.Until(deadline), "event"); m.Name == name {
-			return m
-		}
-	}
-	t.Fatalf("no %q event", name)
-	return servertest.NodeMsg{}
-}
-
 // packetsUntil collects the text of the event packets a client with the
 // raw option receives, "link" ones aside, up to and including the first
 // of the event named last.
@@ -201,9 +187,8 @@ func packetsUntil(t *testing.T, c *servertest.NodeClient, last string) []string 
 
 // packetEvent is the event name of an event packet's text, or "".
 func packetEvent(data string) string {
-	head := eventHead.FindString(data)
-	var parts []json.RawMessage
-	if head == "" || json.Unmarshal([]byte(data[len(head)-1:]), &parts) != nil || len(parts) == 0 {
+	parts := packetData(data)
+	if len(parts) == 0 {
 		return ""
 	}
 	var name string
@@ -232,11 +217,8 @@ func postPackets(t *testing.T, c *servertest.NodeClient, last string) []string {
 			continue
 		}
 		got = append(got, m.Data)
-		var parts []json.RawMessage
 		var ev struct{ Post struct{ Title string } }
-		head := eventHead.FindString(m.Data)
-		if json.Unmarshal([]byte(m.Data[len(head)-1:]), &parts) == nil && len(parts) > 1 &&
-			json.Unmarshal(parts[1], &ev) == nil && ev.Post.Title == last {
+		if parts := packetData(m.Data); len(parts) > 1 && json.Unmarshal(parts[1], &ev) == nil && ev.Post.Title == last {
 			return got
 		}
 	}

@@ -27,7 +27,7 @@ func TestMsgpackMixedClusterPubSub(t *testing.T) {
 	onNode.MustConnect()
 	onGo := mustMsgpackClient(t, g.url, nil)
 	onGo.MustConnect()
-	crossBroadcasts(t, node, g, func(name string) []json.RawMessage { return plainEvent(t, onNode, name) }, onGo)
+	crossBroadcasts(t, node, g, func(name string) []json.RawMessage { return waitEventAny(t, onNode, name).Args }, onGo)
 }
 
 // TestMsgpackMixedClusterStreams is the streams adapter's (both servers

@@ -196,6 +196,19 @@ func (c *NodeClient) Next(timeout time.Duration, kinds ...string) NodeMsg {
 	}
 }
 
+// NextWhere returns the first message of kind for which match is true,
+// waiting up to timeout; those of kind it passes over are dropped, those
+// of other kinds stay queued.
+func (c *NodeClient) NextWhere(timeout time.Duration, kind string, match func(NodeMsg) bool) NodeMsg {
+	c.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := c.Next(time.Until(deadline), kind); match(m) {
+			return m
+		}
+	}
+}
+
 // Extra returns the messages of kind queued already and any that comes
 // within wait: what trails behind when nothing more is expected.
 func (c *NodeClient) Extra(wait time.Duration, kind string) []NodeMsg {
