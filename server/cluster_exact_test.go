@@ -1,12 +1,17 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
@@ -179,4 +184,111 @@ func receive[T any](t *testing.T, ch <-chan T) T {
 		var zero T
 		return zero
 	}
+}
+
+// TestMixedClusterPosts: the Go server's `posts` events reach the Node
+// server's clients with the very JSON the Go server's own clients get,
+// and what Node emits reaches the Go server's clients.
+func TestMixedClusterPosts(t *testing.T) {
+	node, g := mustNodeAndGo(t)
+
+	onNode := servertest.Connected(
+		servertest.MustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"websocket"}}),
+		servertest.MustNodeClient(t, map[string]any{"url": node.url, "version": 4, "transports": []string{"polling"}}),
+	)
+	onGo := servertest.Connected(servertest.MustNodeClient(t, map[string]any{"url": g.url, "version": 4}))[0]
+
+	api, _ := mustUser(t, g.url, "mia@example.com", "Mia")
+	created := api.mustCreatePost("Made in Go", "read by Node", 6)
+	goArgs := waitEvent(t, onGo, "posts").Args
+	for i, c := range onNode {
+		args := waitEventAny(t, c, "posts").Args
+		if len(args) != 1 || !bytes.Equal(args[0], goArgs[0]) {
+			t.Errorf("Node client %d got %s, the Go server's client %s", i, args, goArgs)
+		}
+		ev := decodeArg(t, args[0])
+		if ev["action"] != "create" || fmt.Sprint(ev["post"]) != fmt.Sprint(created["post"]) {
+			t.Errorf("Node client %d: event %v, want post %v", i, ev, created["post"])
+		}
+	}
+
+	news := map[string]any{"text": "from Node", "n": 3, "f": 2.5, "ok": true, "nil": nil, "list": []any{"a", 1}}
+	node.Send(map[string]any{"op": "emit", "event": "news", "args": []any{news, map[string]any{"$bin": "AAEC/w=="}}})
+	args := waitEvent(t, onGo, "news").Args
+	want, _ := json.Marshal([]any{news, map[string]any{"$bin": "AAEC/w=="}})
+	if got, _ := json.Marshal(args); !jsonEqual(got, string(want)) {
+		t.Errorf("Go server's client got %s, want %s", got, want)
+	}
+	for _, c := range onNode {
+		waitEventAny(t, c, "news")
+	}
+}
+
+// TestMixedClusterWire: for the same emits, the Go server publishes the
+// same bytes as the Node server on the same channels (the servers' uids
+// aside), watched on Redis.
+func TestMixedClusterWire(t *testing.T) {
+	c := mustCluster(t, testRedisURL(t), true, 1)
+	node, g, rdb, prefix := c.node, c.gos[0], c.rdb, c.prefix
+	ps := rdb.PSubscribe(context.Background(), prefix+"*")
+	t.Cleanup(func() { _ = ps.Close() })
+	if _, err := ps.Receive(context.Background()); err != nil { // the subscription
+		t.Fatal(err)
+	}
+	next := func() *redis.Message {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m, err := ps.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	payload := map[string]any{"action": "create", "post": map[string]any{"_id": "6650f0c2a1b2c3d4e5f60718", "title": "T", "n": 300}, "f": 0.5, "neg": -70000}
+	cases := []struct {
+		name      string
+		node, go_ func()
+	}{
+		{"all", func() { node.Send(map[string]any{"op": "emit", "event": "posts", "args": []any{payload}}) },
+			func() { _ = g.srv.SocketIO().Emit("posts", payload) }},
+		{"one room, binary", func() {
+			node.Send(map[string]any{"op": "emit", "event": "b", "args": []any{map[string]any{"$bin": "AAEC"}}, "rooms": []string{"r1"}})
+		}, func() { _ = g.srv.SocketIO().To("r1").Emit("b", []byte{0, 1, 2}) }},
+		{"rooms and except", func() {
+			node.Send(map[string]any{"op": "emit", "event": "x", "args": []any{}, "rooms": []string{"r1", "r2"}, "except": []string{"e1"}})
+		}, func() { _ = g.srv.SocketIO().To("r1", "r2").Except("e1").Emit("x") }},
+		{"serverSideEmit", func() { node.Send(map[string]any{"op": "serverSideEmit", "event": "sse", "args": []any{1, "two"}}) },
+			func() { _ = g.srv.SocketIO().ServerSideEmit("sse", 1, "two") }},
+		{"socketsJoin", func() {
+			node.Send(map[string]any{"op": "socketsJoin", "rooms": []string{"r1"}, "target": []string{"t1"}})
+		},
+			func() { g.srv.SocketIO().In("r1").SocketsJoin("t1") }},
+		{"disconnectSockets", func() { node.Send(map[string]any{"op": "disconnectSockets", "rooms": []string{"r9"}, "close": true}) },
+			func() { g.srv.SocketIO().In("r9").DisconnectSockets(true) }},
+	}
+	for _, tc := range cases {
+		tc.node()
+		fromNode := next()
+		tc.go_()
+		fromGo := next()
+		nodeUID, goUID := uidOf(fromNode.Payload), uidOf(fromGo.Payload)
+		normalized := strings.Replace(fromGo.Payload, goUID, nodeUID, 1)
+		if fromNode.Channel != fromGo.Channel || normalized != fromNode.Payload || nodeUID == "" {
+			t.Errorf("%s:\n Node %s %q\n Go   %s %q", tc.name, fromNode.Channel, fromNode.Payload, fromGo.Channel, fromGo.Payload)
+		} else {
+			t.Logf("%s: both published on %s: %q", tc.name, fromGo.Channel, fromGo.Payload)
+		}
+	}
+}
+
+// uidOf finds the sender's uid in a published message: the first string
+// of a msgpack broadcast, or the JSON "uid".
+func uidOf(payload string) string {
+	if len(payload) > 8 && payload[0] == 0x93 && payload[1] == 0xa6 {
+		return payload[2:8]
+	}
+	var r struct{ UID string }
+	_ = json.Unmarshal([]byte(payload), &r)
+	return r.UID
 }

@@ -1,20 +1,15 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -209,6 +204,37 @@ func eventsUntil(t *testing.T, c *servertest.NodeClient, marker string) []string
 	}
 }
 
+// eventsUntilAll collects the names of the events c receives until it
+// has had the event named marker and every one of want, sorted, marker
+// left out. On the sharded adapter's dynamic modes a broadcast to one
+// room goes over the room's channel, which may be another shard than the
+// namespace's, so it may come after a later one to all.
+func eventsUntilAll(t *testing.T, c *servertest.NodeClient, marker string, want []string) []string {
+	t.Helper()
+	var names []string
+	marked := false
+	deadline := time.Now().Add(10 * time.Second)
+	for !marked || !containsAll(names, want) {
+		m := c.Next(time.Until(deadline), "event")
+		if m.Name == marker {
+			marked = true
+			continue
+		}
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
 // fetchAll runs FetchSockets on op and waits for its answer.
 func fetchAll(t *testing.T, fetch func(func([]*socket.RemoteSocket, error))) []*socket.RemoteSocket {
 	t.Helper()
@@ -247,124 +273,6 @@ func socketIDs(sockets []*socket.RemoteSocket) []string {
 	return out
 }
 
-// nodeServer is testdata/noderedis/server.js: socket.io 4.8.4 on
-// @socket.io/redis-adapter 8.3.0 (or @socket.io/redis-streams-adapter
-// 0.3.1), driven over stdin/stdout.
-type nodeServer struct {
-	*servertest.NodeClient // events: connection, serverSideEmit
-	tb                     testing.TB
-	url                    string
-	results                chan map[string]json.RawMessage
-	ids                    int
-}
-
-// call sends a command and returns the value of its result.
-func (s *nodeServer) call(cmd map[string]any) json.RawMessage {
-	s.tb.Helper()
-	s.ids++
-	cmd["id"] = s.ids
-	s.Send(cmd)
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case raw, ok := <-s.results:
-			if !ok {
-				s.tb.Fatalf("node server exited during %v", cmd)
-			}
-			var id int
-			_ = json.Unmarshal(raw["id"], &id)
-			if id != s.ids {
-				continue
-			}
-			if raw["ev"] != nil && string(raw["ev"]) == `"error"` {
-				s.tb.Fatalf("node server: %v: %s", cmd, raw["message"])
-			}
-			return raw["value"]
-		case <-timeout:
-			s.tb.Fatalf("node server did not answer %v", cmd)
-		}
-	}
-}
-
-// nodeRedisDir is the Node cluster harness.
-const nodeRedisDir = "../testdata/noderedis"
-
-var (
-	nodeRedisOnce       sync.Once
-	nodeRedisInstallErr error
-)
-
-// mustInstallNodeRedis installs the Node harness's packages, once per
-// test binary, if they are missing (.ci/run installs them first).
-func mustInstallNodeRedis(t *testing.T) {
-	t.Helper()
-	nodeRedisOnce.Do(func() {
-		_, errStreams := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "@socket.io", "redis-streams-adapter"))
-		_, errMsgpack := os.Stat(filepath.Join(nodeRedisDir, "node_modules", "socket.io-msgpack-parser"))
-		if errStreams == nil && errMsgpack == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = nodeRedisDir
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		nodeRedisInstallErr = cmd.Run()
-	})
-	if nodeRedisInstallErr != nil {
-		t.Fatalf("npm ci in %s: %v", nodeRedisDir, nodeRedisInstallErr)
-	}
-}
-
-// mustNodeServer starts a Node Socket.IO server on the Redis at
-// redisURL with the key prefix, and kills it at cleanup.
-func mustNodeServer(t *testing.T, redisURL, prefix string) *nodeServer {
-	t.Helper()
-	return mustNodeServerEnv(t, redisURL, prefix)
-}
-
-// mustNodeServerEnv is mustNodeServer with more environment (KEY=value,
-// last wins): REDIS_ADAPTER=streams and its options, for one.
-func mustNodeServerEnv(t *testing.T, redisURL, prefix string, extra ...string) *nodeServer {
-	t.Helper()
-	mustInstallNodeRedis(t)
-	msgs := make(chan servertest.NodeMsg, 1024)
-	lines := make(chan map[string]json.RawMessage, 1024)
-	env := append([]string{"REDIS_URL=" + redisURL, "KEY=" + prefix, "PORT=0", "HOST=127.0.0.1", "REDIS_ADAPTER="}, extra...)
-	stdin := servertest.StartNode(t, nodeRedisDir, env, func(sc *bufio.Scanner, stop <-chan struct{}) {
-		defer close(msgs)
-		defer close(lines)
-		for sc.Scan() {
-			var raw map[string]json.RawMessage
-			var m servertest.NodeMsg
-			if json.Unmarshal(sc.Bytes(), &raw) != nil || json.Unmarshal(sc.Bytes(), &m) != nil {
-				t.Errorf("node server printed %q", sc.Text())
-				continue
-			}
-			sent := false
-			if m.Ev == "listening" || m.Ev == "result" || m.Ev == "error" {
-				sent = servertest.SendOrStop(lines, raw, stop)
-			} else {
-				sent = servertest.SendOrStop(msgs, m, stop)
-			}
-			if !sent {
-				return
-			}
-		}
-	}, "server.js")
-	s := &nodeServer{NodeClient: servertest.NewNodeClient(t, stdin, msgs), tb: t}
-	s.results = lines
-	select {
-	case raw, ok := <-lines:
-		var port int
-		if !ok || json.Unmarshal(raw["port"], &port) != nil {
-			t.Fatalf("node server did not start: %s", raw)
-		}
-		s.url = "http://127.0.0.1:" + strconv.Itoa(port)
-	case <-time.After(20 * time.Second):
-		t.Fatal("node server did not start")
-	}
-	return s
-}
-
 // rawAcker is a minimal Socket.IO client over a raw WebSocket that
 // answers every event carrying an ack id with answer. (The Go client
 // library now and then loses an acknowledgement, single server or not.)
@@ -389,4 +297,17 @@ func rawAcker(t *testing.T, httpURL, answer string) {
 			}
 		}
 	}()
+}
+
+// mustJSON is v as JSON, for comparing with the text expected.
+func mustJSON(v any) json.RawMessage {
+	raw, _ := json.Marshal(v)
+	return raw
+}
+
+// ordered is a Go payload whose JSON keys are not in alphabetical order.
+type ordered struct {
+	Zeta  string  `json:"zeta"`
+	Alpha float64 `json:"alpha"`
+	Mid   []any   `json:"mid"`
 }

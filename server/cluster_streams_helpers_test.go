@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +12,7 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
+	"feedrt/store/storetest"
 )
 
 // streamsSetup is one test's Redis Streams cluster settings: a stream,
@@ -244,144 +242,6 @@ func postTitles(t *testing.T, c *servertest.NodeClient, last string) []string {
 	}
 }
 
-// lbProxy is a TCP load balancer without sticky sessions: it forwards
-// each new connection to its current target, can hold new connections
-// back (a client then waits, as behind a balancer with no healthy
-// backend) and cut every open one (the network drops).
-type lbProxy struct {
-	t      *testing.T
-	ln     net.Listener
-	mu     sync.Mutex
-	addr   string        // current target, host:port
-	gate   chan struct{} // non-nil: new connections wait until it is closed
-	conns  map[net.Conn]struct{}
-	closed bool // at cleanup: no more forwarding
-	wg     sync.WaitGroup
-}
-
-// mustLB listens on a free port, forwarding to target (a URL), and stops
-// at cleanup.
-func mustLB(t *testing.T, target string) *lbProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &lbProxy{t: t, ln: ln, addr: lbAddr(target), conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.mu.Lock()
-		p.closed = true
-		p.mu.Unlock()
-		p.cut()
-		p.mu.Lock()
-		if p.gate != nil {
-			close(p.gate)
-			p.gate = nil
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func lbAddr(url string) string { return strings.TrimPrefix(url, "http://") }
-
-func (p *lbProxy) url() string { return "http://" + p.ln.Addr().String() }
-
-// hold makes new connections wait for release.
-func (p *lbProxy) hold() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gate == nil {
-		p.gate = make(chan struct{})
-	}
-}
-
-// release forwards new connections (and those waiting) to target.
-func (p *lbProxy) release(target string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.addr = lbAddr(target)
-	if p.gate != nil {
-		close(p.gate)
-		p.gate = nil
-	}
-}
-
-// cut closes every forwarded connection, both sides.
-func (p *lbProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		_ = c.Close()
-	}
-}
-
-func (p *lbProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go p.forward(c)
-	}
-}
-
-func (p *lbProxy) forward(client net.Conn) {
-	defer p.wg.Done()
-	defer client.Close()
-	p.mu.Lock()
-	gate := p.gate
-	p.mu.Unlock()
-	if gate != nil {
-		<-gate
-	}
-	p.mu.Lock()
-	addr := p.addr
-	p.mu.Unlock()
-	backend, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return
-	}
-	defer backend.Close()
-	if !p.track(client, backend) {
-		return
-	}
-	var copies sync.WaitGroup
-	copies.Add(2)
-	pipe := func(dst, src net.Conn) {
-		defer copies.Done()
-		_, _ = io.Copy(dst, src)
-		_ = dst.Close()
-		_ = src.Close()
-	}
-	go pipe(backend, client)
-	go pipe(client, backend)
-	copies.Wait()
-	p.mu.Lock()
-	delete(p.conns, client)
-	delete(p.conns, backend)
-	p.mu.Unlock()
-}
-
-// track registers a forwarded pair, unless the balancer has stopped.
-func (p *lbProxy) track(conns ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	for _, c := range conns {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
 // processJWTSecret is shared by a test's processes, as a cluster's must be.
 const processJWTSecret = "streams-test-secret-0123456789abcdef"
 
@@ -396,4 +256,70 @@ func mustGoProcess(t *testing.T, bin string, env ...string) *servertest.Process 
 		t.Cleanup(func() { t.Logf("log of the server at %s:\n%s", p.URL, p.Log.String()) })
 	}
 	return p
+}
+
+// streamsMixed is the Go and the Node server of a test, with a raw
+// WebSocket client on each that takes part in linked.
+type streamsMixed struct {
+	s          *streamsSetup
+	g          *testEnv
+	io         *socket.Server
+	node       *nodeServer
+	wGo, wNode *servertest.NodeClient
+	wGoID      socket.SocketId
+	wNodeID    string
+}
+
+func mustStreamsMixed(t *testing.T) *streamsMixed {
+	t.Helper()
+	m := &streamsMixed{s: newStreams(t, testRedisURL(t))}
+	m.node = m.s.mustNode(t)
+	m.g = mustStart(t, m.s.config(t))
+	m.io = m.g.srv.SocketIO()
+	m.wGo = mustRawClient(t, m.g.url)
+	id, _ := m.wGo.MustConnect().ID.(string)
+	m.wGoID = socket.SocketId(id)
+	m.wNode = mustRawClient(t, m.node.url)
+	m.wNodeID, _ = m.wNode.MustConnect().ID.(string)
+	linked(t, map[string]func(){"go": goLink(m.io, "go"), "node": nodeLink(m.node)}, m.wGo, m.wNode)
+	// The requests (fetchSockets, serverSideEmit) wait for the answers of
+	// as many servers as listen on the channel.
+	storetest.WaitFor(t, "both servers counted by both", func() bool {
+		return m.io.Sockets().Adapter().ServerCount() == 2 && string(m.node.call(map[string]any{"op": "serverCount"})) == "2"
+	})
+	return m
+}
+
+func mustRawClient(t *testing.T, url string) *servertest.NodeClient {
+	t.Helper()
+	return servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
+}
+
+// goEmit and nodeEmit broadcast event with one argument, given as JSON
+// text (Node) or a value (Go), to rooms except others.
+func (m *streamsMixed) goEmit(event string, arg any, rooms, except []string) {
+	var b *socket.BroadcastOperator
+	for _, r := range rooms {
+		if b == nil {
+			b = m.io.To(socket.Room(r))
+		} else {
+			b = b.To(socket.Room(r))
+		}
+	}
+	for _, r := range except {
+		if b == nil {
+			b = m.io.Except(socket.Room(r))
+		} else {
+			b = b.Except(socket.Room(r))
+		}
+	}
+	if b == nil {
+		_ = m.io.Emit(event, arg)
+		return
+	}
+	_ = b.Emit(event, arg)
+}
+
+func (m *streamsMixed) nodeEmit(event, argJSON string, rooms, except []string) {
+	m.node.Send(map[string]any{"op": "emit", "event": event, "args": json.RawMessage("[" + argJSON + "]"), "rooms": rooms, "except": except})
 }
