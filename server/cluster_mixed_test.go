@@ -19,9 +19,10 @@ import (
 // 0.3.1, testdata/noderedis) and a Go server on one Redis, as during a
 // migration. mixedRooms is the scenario every adapter runs (pub/sub here,
 // streams below, sharded in cluster_sharded_test.go); the streams
-// adapter's tests of recovery between Go and Node follow it. One file:
-// what they check needs the same helpers, and the scenario belongs with
-// its users. (The exact bytes Go and Node write are cluster_exact_test.go's.)
+// adapter's tests of recovery between Go and Node follow it, in the same
+// file (past the usual 300 lines) because they use the same helpers as
+// the scenario. The exact bytes Go and Node write are
+// cluster_exact_test.go's concern.
 
 // TestMixedCluster: on the pub/sub adapter, the mixed cluster's rooms
 // and management scenario (mixedRooms); Node's allRooms (which only the
