@@ -84,13 +84,19 @@ func (c *RedisCluster) URL() string {
 	return u
 }
 
+// ask is a client of node i alone, for one question answered within a
+// second; done closes it.
+func (c *RedisCluster) ask(i int) (rdb *redis.Client, ctx context.Context, done func()) {
+	rdb = redis.NewClient(&redis.Options{Addr: c.Nodes[i].Addr(), DisableIdentity: true, MaxRetries: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	return rdb, ctx, func() { cancel(); _ = rdb.Close() }
+}
+
 // NodeOK reports whether node i answers and sees the cluster ok, all
 // nodes known and all slots served.
 func (c *RedisCluster) NodeOK(i int) bool {
-	rdb := redis.NewClient(&redis.Options{Addr: c.Nodes[i].Addr(), DisableIdentity: true, MaxRetries: -1})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
+	rdb, ctx, done := c.ask(i)
+	defer done()
 	info, err := rdb.ClusterInfo(ctx).Result()
 	if err != nil {
 		return false
@@ -103,11 +109,8 @@ func (c *RedisCluster) NodeOK(i int) bool {
 // Failed reports whether another node than i sees node i as failed
 // (the cluster has noticed it is gone, after the node timeout).
 func (c *RedisCluster) Failed(i int) bool {
-	other := c.Nodes[(i+1)%len(c.Nodes)]
-	rdb := redis.NewClient(&redis.Options{Addr: other.Addr(), DisableIdentity: true, MaxRetries: -1})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
+	rdb, ctx, done := c.ask((i + 1) % len(c.Nodes))
+	defer done()
 	nodes, err := rdb.ClusterNodes(ctx).Result()
 	if err != nil {
 		return false
