@@ -44,6 +44,16 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 	if m != nil {
 		obs = m.Redis()
 	}
+	common := func(component string, local func() socket.Adapter) redisbase.Common {
+		return redisbase.Common{
+			RequestsTimeout: cfg.Redis.RequestsTimeout,
+			CommandTimeout:  cfg.Redis.CommandTimeout,
+			QueueSize:       cfg.Redis.QueueSize,
+			Logger:          log.With("component", component),
+			Local:           local,
+			Observer:        obs,
+		}
+	}
 	var c clusterAdapter
 	var err error
 	switch cfg.Redis.Adapter {
@@ -51,12 +61,7 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 		c, err = redissharded.Open(addr, redissharded.Options{
 			ChannelPrefix:    cfg.Redis.KeyPrefix,
 			SubscriptionMode: cfg.Redis.SubscriptionMode,
-			RequestsTimeout:  cfg.Redis.RequestsTimeout,
-			CommandTimeout:   cfg.Redis.CommandTimeout,
-			QueueSize:        cfg.Redis.QueueSize,
-			Logger:           log.With("component", "redis-sharded-adapter"),
-			Local:            rt.LocalAdapter(),
-			Observer:         obs,
+			Common:           common("redis-sharded-adapter", rt.LocalAdapter()),
 		})
 	case RedisStreams:
 		c, err = redisstreams.Open(addr, redisstreams.Options{
@@ -67,22 +72,12 @@ func openCluster(cfg Config, rt realtime.Options, m *metrics.Metrics, log *slog.
 			SessionKeyPrefix: cfg.Redis.SessionKeyPrefix,
 			SessionRefresh:   cfg.Redis.SessionRefresh,
 			ChannelPrefix:    cfg.Redis.KeyPrefix,
-			RequestsTimeout:  cfg.Redis.RequestsTimeout,
-			CommandTimeout:   cfg.Redis.CommandTimeout,
-			QueueSize:        cfg.Redis.QueueSize,
-			Logger:           log.With("component", "redis-streams-adapter"),
-			Local:            rt.ClusterLocalAdapter(),
-			Observer:         obs,
+			Common:           common("redis-streams-adapter", rt.ClusterLocalAdapter()),
 		})
 	default:
 		c, err = redisadapter.Open(addr, redisadapter.Options{
-			Key:             cfg.Redis.KeyPrefix,
-			RequestsTimeout: cfg.Redis.RequestsTimeout,
-			CommandTimeout:  cfg.Redis.CommandTimeout,
-			QueueSize:       cfg.Redis.QueueSize,
-			Logger:          log.With("component", "redis-adapter"),
-			Local:           rt.LocalAdapter(),
-			Observer:        obs,
+			Key:    cfg.Redis.KeyPrefix,
+			Common: common("redis-adapter", rt.LocalAdapter()),
 		})
 	}
 	if err != nil {

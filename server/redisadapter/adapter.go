@@ -25,9 +25,10 @@ import (
 type Adapter struct {
 	socket.Adapter
 
-	c   *Cluster
-	nsp socket.Namespace
-	uid string // this server's id in the namespace's channels
+	link *redisbase.Link
+	opts Options
+	nsp  socket.Namespace
+	uid  string // this server's id in the namespace's channels
 	// objects: the server's encoder is nodewire.Parser's, which sends binary held
 	// in a *nodewire.Object as attachments (else such objects go out as maps).
 	objects bool
@@ -52,19 +53,12 @@ type Adapter struct {
 
 var _ socket.Adapter = (*Adapter)(nil)
 
-func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
-	var base socket.Adapter
-	switch {
-	case c.opts.Local != nil:
-		base = c.opts.Local()
-	case nsp.Server().Opts().ConnectionStateRecovery() != nil:
-		base = socket.MakeSessionAwareAdapter()
-	default:
-		base = socket.MakeAdapter()
-	}
+func newAdapter(link *redisbase.Link, opts Options, nsp socket.Namespace) *Adapter {
+	base := opts.LocalAdapter(nsp)
 	a := &Adapter{
 		Adapter:  base,
-		c:        c,
+		link:     link,
+		opts:     opts,
 		uid:      newUID(),
 		closed:   make(chan struct{}),
 		done:     make(chan struct{}),
@@ -81,7 +75,7 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.Adapter.Construct(nsp)
 	a.nsp = nsp
 	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
-	key, name := a.c.opts.Key, nsp.Name()
+	key, name := a.opts.Key, nsp.Name()
 	a.channel = key + "#" + name + "#"
 	a.requestChannel = key + "-request#" + name + "#"
 	a.responseChannel = key + "-response#" + name + "#"
@@ -92,15 +86,15 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 // subscribes once it is back.
 func (a *Adapter) Init() {
 	a.Adapter.Init()
-	ctx, cancel := a.c.commandContext()
+	ctx, cancel := a.link.CommandContext()
 	defer cancel()
-	a.ps = a.c.rdb.Subscribe(ctx)
+	a.ps = a.link.RDB.Subscribe(ctx)
 	err := a.ps.PSubscribe(ctx, escapeGlob(a.channel)+"*")
 	if err == nil {
 		err = a.ps.Subscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponses)
 	}
 	if err != nil {
-		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "nsp", a.nsp.Name(), "err", err)
+		a.link.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "nsp", a.nsp.Name(), "err", err)
 	}
 	a.work = make(chan *redis.Message, 1024)
 	msgs := a.ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
@@ -116,7 +110,7 @@ func (a *Adapter) Init() {
 func (a *Adapter) route(msgs <-chan *redis.Message) {
 	defer close(a.work)
 	for m := range msgs {
-		a.c.opts.Observer.Received()
+		a.opts.Observer.Received()
 		if strings.HasPrefix(m.Channel, a.responseChannel) {
 			a.onResponse([]byte(m.Payload))
 			continue
@@ -149,13 +143,13 @@ func (a *Adapter) Close() {
 			_ = a.ps.Close()
 			select {
 			case <-a.done:
-			case <-time.After(2 * a.c.opts.CommandTimeout):
-				a.c.log.Warn("redis adapter: goroutines still busy at close", "nsp", a.nsp.Name())
+			case <-time.After(2 * a.opts.CommandTimeout):
+				a.opts.Logger.Warn("redis adapter: goroutines still busy at close", "nsp", a.nsp.Name())
 			}
 		}
 		a.failPending()
-		if !a.callbacks.Close(2 * a.c.opts.CommandTimeout) {
-			a.c.log.Warn("redis adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
+		if !a.callbacks.Close(2 * a.opts.CommandTimeout) {
+			a.opts.Logger.Warn("redis adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
 		}
 		a.Adapter.Close()
 	})
@@ -182,14 +176,14 @@ func (a *Adapter) publishBroadcast(p *parser.Packet, opts *socket.BroadcastOptio
 	}
 	raw, err := encodeBroadcast(a.uid, p, opts)
 	if err != nil {
-		a.c.rlog.Warn("encode", "broadcast not published to the cluster", "err", err)
+		a.link.Log.Warn("encode", "broadcast not published to the cluster", "err", err)
 		return
 	}
 	ch := a.channel
 	if opts.Rooms != nil && opts.Rooms.Len() == 1 {
 		ch += string(opts.Rooms.Keys()[0]) + "#"
 	}
-	a.c.pub.Publish(ch, raw)
+	a.link.Pub.Publish(ch, raw)
 }
 
 // onBroadcast delivers another server's broadcast to the local sockets.
@@ -208,7 +202,7 @@ func (a *Adapter) onBroadcast(channel string, raw []byte) {
 	}
 	uid, p, opts, err := decodeBroadcast(raw)
 	if err != nil {
-		a.c.rlog.Warn("decode", "malformed cluster broadcast ignored", "channel", channel, "err", err)
+		a.link.Log.Warn("decode", "malformed cluster broadcast ignored", "channel", channel, "err", err)
 		return
 	}
 	if uid == a.uid || p.Nsp != a.nsp.Name() {
@@ -235,9 +229,9 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 		id := newUID()
 		raw, err := encodeBroadcastRequest(a.uid, id, p, opts)
 		if err != nil {
-			a.c.rlog.Warn("encode", "broadcast not published to the cluster", "err", err)
+			a.link.Log.Warn("encode", "broadcast not published to the cluster", "err", err)
 		} else {
-			timeout := a.c.opts.RequestsTimeout
+			timeout := a.opts.RequestsTimeout
 			if opts.Flags != nil && opts.Flags.Timeout != nil {
 				timeout = *opts.Flags.Timeout
 			}
@@ -251,7 +245,7 @@ func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptio
 				delete(a.acks, id)
 				a.mu.Unlock()
 			})
-			a.c.pub.Publish(a.requestChannel, raw)
+			a.link.Pub.Publish(a.requestChannel, raw)
 		}
 	}
 	a.Adapter.BroadcastWithAck(p, opts, clientCount, ack)

@@ -16,7 +16,7 @@ import (
 func (a *Adapter) onRequest(raw []byte) {
 	req, err := decodeRequest(raw)
 	if err != nil {
-		a.c.rlog.Warn("decode", "malformed cluster request ignored", "err", err)
+		a.link.Log.Warn("decode", "malformed cluster request ignored", "err", err)
 		return
 	}
 	switch req.Type {
@@ -99,10 +99,10 @@ func (a *Adapter) onRequest(raw []byte) {
 			}
 			raw, err := encodeBroadcastAck(req.RequestID, arg)
 			if err != nil {
-				a.c.rlog.Warn("encode", "broadcast acknowledgement not sent", "err", err)
+				a.link.Log.Warn("encode", "broadcast acknowledgement not sent", "err", err)
 				return
 			}
-			a.c.pub.Publish(a.responseChannelFor(req), raw)
+			a.link.Pub.Publish(a.responseChannelFor(req), raw)
 		})
 	}
 }
@@ -129,7 +129,7 @@ func (a *Adapter) onSocketRequest(req *request) {
 // responseChannelFor is where the answer to req goes: the shared response
 // channel, or the requester's own with PublishOnSpecificResponseChannel.
 func (a *Adapter) responseChannelFor(req *request) string {
-	if a.c.opts.PublishOnSpecificResponseChannel {
+	if a.opts.PublishOnSpecificResponseChannel {
 		return a.responseChannel + req.UID + "#"
 	}
 	return a.responseChannel
@@ -138,10 +138,10 @@ func (a *Adapter) responseChannelFor(req *request) string {
 func (a *Adapter) respondJSON(req *request, v any) {
 	raw, err := nodewire.MarshalJSON(v)
 	if err != nil {
-		a.c.rlog.Warn("encode", "cluster response not sent", "type", req.Type, "err", err)
+		a.link.Log.Warn("encode", "cluster response not sent", "type", req.Type, "err", err)
 		return
 	}
-	a.c.pub.Publish(a.responseChannelFor(req), raw)
+	a.link.Pub.Publish(a.responseChannelFor(req), raw)
 }
 
 func ptr[T any](v T) *T { return &v }

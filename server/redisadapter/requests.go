@@ -51,11 +51,11 @@ func (a *Adapter) ask(req *request, p *pending, what string) (*pending, error) {
 	a.mu.Lock()
 	a.requests[req.RequestID] = p
 	a.mu.Unlock()
-	if !a.c.pub.Publish(a.requestChannel, raw) {
+	if !a.link.Pub.Publish(a.requestChannel, raw) {
 		a.forget(req.RequestID)
 		return p, fmt.Errorf("%s: request not published", what)
 	}
-	t := time.NewTimer(a.c.opts.RequestsTimeout)
+	t := time.NewTimer(a.opts.RequestsTimeout)
 	defer t.Stop()
 	select {
 	case <-p.done:
@@ -76,7 +76,7 @@ func (a *Adapter) requestDone(p *pending, own int64, timedOut bool) (got, want i
 	a.mu.Lock()
 	got, want = p.got, p.want
 	a.mu.Unlock()
-	a.c.opts.Observer.RequestDone(int(got-own), int(want-own), timedOut)
+	a.opts.Observer.RequestDone(int(got-own), int(want-own), timedOut)
 	return got, want
 }
 
@@ -110,7 +110,7 @@ func (a *Adapter) ServerCount() int64 {
 }
 
 func (a *Adapter) serverCount() (int64, error) {
-	return redisbase.Subscribers(a.c.rdb, a.requestChannel, a.c.opts.CommandTimeout)
+	return redisbase.Subscribers(a.link.RDB, a.requestChannel, a.opts.CommandTimeout)
 }
 
 // FetchSockets returns the matching sockets of every server: the local
@@ -189,10 +189,10 @@ func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn boo
 func (a *Adapter) tell(req *request) {
 	raw, err := nodewire.MarshalJSON(req)
 	if err != nil {
-		a.c.rlog.Warn("encode", "cluster request not published", "type", req.Type, "err", err)
+		a.link.Log.Warn("encode", "cluster request not published", "type", req.Type, "err", err)
 		return
 	}
-	a.c.pub.Publish(a.requestChannel, raw)
+	a.link.Pub.Publish(a.requestChannel, raw)
 }
 
 // ServerSideEmit sends [event, args...] to the other servers' namespace
@@ -215,7 +215,7 @@ func (a *Adapter) ServerSideEmit(packet []any) error {
 	if err != nil {
 		return fmt.Errorf("serverSideEmit: %w", err)
 	}
-	if !a.c.pub.Publish(a.requestChannel, raw) {
+	if !a.link.Pub.Publish(a.requestChannel, raw) {
 		return errors.New("serverSideEmit: not published (Redis unavailable)")
 	}
 	return nil
@@ -304,11 +304,11 @@ func (a *Adapter) ackOnce(requestID string) socket.Ack {
 			}
 			raw, err := nodewire.MarshalJSON(&ackResponse{Type: typeServerSideEmit, RequestID: requestID, Data: data})
 			if err != nil {
-				a.c.rlog.Warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
+				a.link.Log.Warn("encode", "serverSideEmit acknowledgement not sent", "err", err)
 				return
 			}
 			// Node answers these on the shared channel whatever its options.
-			a.c.pub.Publish(a.responseChannel, raw)
+			a.link.Pub.Publish(a.responseChannel, raw)
 		})
 	}
 }

@@ -22,7 +22,8 @@ import (
 type Adapter struct {
 	socket.Adapter
 
-	c       *Cluster
+	link    *redisbase.Link
+	opts    Options
 	nsp     socket.Namespace
 	uid     string // this server's id in the namespace
 	objects bool   // the server's encoder is nodewire.Parser's
@@ -46,22 +47,14 @@ type Adapter struct {
 
 var _ socket.Adapter = (*Adapter)(nil)
 
-func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
-	var base socket.Adapter
-	switch {
-	case c.opts.Local != nil:
-		base = c.opts.Local()
-	case nsp.Server().Opts().ConnectionStateRecovery() != nil:
-		base = socket.MakeSessionAwareAdapter()
-	default:
-		base = socket.MakeAdapter()
-	}
-	a := &Adapter{Adapter: base, c: c, uid: redisbase.RandomID(), mode: c.opts.SubscriptionMode, closed: make(chan struct{}), done: make(chan struct{})}
+func newAdapter(link *redisbase.Link, opts Options, nsp socket.Namespace) *Adapter {
+	base := opts.LocalAdapter(nsp)
+	a := &Adapter{Adapter: base, link: link, opts: opts, uid: redisbase.RandomID(), mode: opts.SubscriptionMode, closed: make(chan struct{}), done: make(chan struct{})}
 	base.Prototype(a)
 	a.Construct(nsp)
 	a.req.Local, a.req.Nsp, a.req.Count = base, nsp, a.serverCount
 	a.req.Publish, a.req.Respond, a.req.Tell = a.publish, a.respond, func(t messageType, d *nodewire.Object) { a.publish(t, d) }
-	a.req.Timeout, a.req.Observer = c.opts.RequestsTimeout, c.opts.Observer
+	a.req.Timeout, a.req.Observer = opts.RequestsTimeout, opts.Observer
 	a.req.Closed, a.req.ErrClosed = a.closed, errClosed
 	return a
 }
@@ -71,7 +64,7 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 	a.nsp = nsp
 	a.Adapter.Construct(nsp)
 	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
-	a.channel = a.c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
+	a.channel = a.opts.ChannelPrefix + "#" + nsp.Name() + "#"
 	a.responseChannel = a.channel + a.uid + "#"
 }
 
@@ -79,8 +72,8 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 func (a *Adapter) Init() {
 	a.Adapter.Init()
 	a.work = make(chan *message, 1024)
-	a.subs = newSubscriptions(a.c.rdb, a.c.opts.CommandTimeout, a.onRaw, func(channel string, err error) {
-		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
+	a.subs = newSubscriptions(a.link.RDB, a.opts.CommandTimeout, a.onRaw, func(channel string, err error) {
+		a.link.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
 	})
 	a.subs.add(a.channel)
 	a.subs.add(a.responseChannel)
@@ -91,10 +84,10 @@ func (a *Adapter) Init() {
 // (a request waiting for them may be holding the worker), the rest in
 // order by the worker.
 func (a *Adapter) onRaw(raw *redis.Message) {
-	a.c.opts.Observer.Received()
+	a.opts.Observer.Received()
 	m, err := decode([]byte(raw.Payload))
 	if err != nil {
-		a.c.rlog.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
+		a.link.Log.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
 		return
 	}
 	if raw.Channel == a.responseChannel {
@@ -129,8 +122,8 @@ func (a *Adapter) Close() {
 			a.subs.close()
 			<-a.done
 		}
-		if !a.req.Callbacks.Close(2 * a.c.opts.CommandTimeout) {
-			a.c.opts.Logger.Warn("redis sharded adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
+		if !a.req.Callbacks.Close(2 * a.opts.CommandTimeout) {
+			a.opts.Logger.Warn("redis sharded adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
 		}
 		a.Adapter.Close()
 	})
@@ -299,10 +292,10 @@ func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
 func (a *Adapter) publishTo(channel string, typ messageType, data *nodewire.Object) bool {
 	raw, err := encode(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
-		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
+		a.link.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return false
 	}
-	return a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	return a.link.Pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.SPublish(ctx, channel, raw)
 	}})
 }
@@ -360,7 +353,7 @@ var errClosed = errors.New("redis sharded adapter closed")
 // serverCount is the number of servers subscribed to the namespace's
 // channel, this one included (PUBSUB SHARDNUMSUB of its channel).
 func (a *Adapter) serverCount() (int64, error) {
-	return redisbase.ShardSubscribers(a.c.rdb, a.channel, a.c.opts.CommandTimeout)
+	return redisbase.ShardSubscribers(a.link.RDB, a.channel, a.opts.CommandTimeout)
 }
 
 // FetchSockets returns the matching sockets of every server (see

@@ -76,7 +76,7 @@ func TestDynamicSubscriptions(t *testing.T) {
 	}
 	c, err := Open(redisbase.Addr{URL: url}, Options{
 		ChannelPrefix: "feedrt-sharded-test-" + redisbase.RandomID(), SubscriptionMode: Dynamic,
-		RequestsTimeout: 3 * time.Second, CommandTimeout: time.Second, QueueSize: 64,
+		Common: redisbase.Common{RequestsTimeout: 3 * time.Second, CommandTimeout: time.Second, QueueSize: 64},
 	})
 	if err != nil {
 		t.Fatal(err)

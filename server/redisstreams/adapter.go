@@ -96,11 +96,11 @@ func (a *Adapter) Init() {
 
 // subscribe reads channel on a goroutine of its own until Close.
 func (a *Adapter) subscribe(channel string) *redis.PubSub {
-	ctx, cancel := a.c.commandContext()
+	ctx, cancel := a.c.CommandContext()
 	defer cancel()
-	sub := a.c.rdb.Subscribe(ctx)
+	sub := a.c.RDB.Subscribe(ctx)
 	if err := sub.Subscribe(ctx, channel); err != nil {
-		a.c.rlog.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
+		a.c.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
 	}
 	msgs := sub.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
 	a.wg.Go(func() {
@@ -108,7 +108,7 @@ func (a *Adapter) subscribe(channel string) *redis.PubSub {
 			a.c.opts.Observer.Received()
 			m, err := decodePubSub([]byte(raw.Payload))
 			if err != nil {
-				a.c.rlog.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
+				a.c.Log.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
 				continue
 			}
 			a.onMessage(m, "")
@@ -158,7 +158,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 	}
 	fields, err := entryFields(a.uid, p.Nsp, typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	if err != nil {
-		a.c.rlog.Warn("encode", "broadcast not published to the cluster", "err", err)
+		a.c.Log.Warn("encode", "broadcast not published to the cluster", "err", err)
 		a.deliver(p, opts, "")
 		return
 	}
@@ -168,7 +168,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 			a.deliver(p, opts, "")
 		}
 	}
-	if !a.c.pub.Do(cmd) {
+	if !a.c.Pub.Do(cmd) {
 		a.deliver(p, opts, "")
 	}
 }
@@ -185,10 +185,10 @@ func (a *Adapter) xadd(fields []any) redisbase.Command {
 func (a *Adapter) tell(typ messageType, data *nodewire.Object) {
 	fields, err := entryFields(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
-		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
+		a.c.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return
 	}
-	a.c.pub.Do(a.xadd(fields))
+	a.c.Pub.Do(a.xadd(fields))
 }
 
 // recoverable reports whether a broadcast is kept for connection state
@@ -295,20 +295,20 @@ func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
 func (a *Adapter) publish(typ messageType, data *nodewire.Object) bool {
 	raw, err := encodePubSub(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
-		a.c.rlog.Warn("encode", "cluster message not published", "type", typ, "err", err)
+		a.c.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return false
 	}
-	return a.c.pub.Publish(a.publicChannel, raw)
+	return a.c.Pub.Publish(a.publicChannel, raw)
 }
 
 // respond sends an answer to the server whose uid is to.
 func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
 	raw, err := encodePubSub(a.uid, a.nsp.Name(), typ, data)
 	if err != nil {
-		a.c.rlog.Warn("encode", "cluster answer not sent", "type", typ, "err", err)
+		a.c.Log.Warn("encode", "cluster answer not sent", "type", typ, "err", err)
 		return
 	}
-	a.c.pub.Publish(a.c.opts.ChannelPrefix+"#"+a.nsp.Name()+"#"+to+"#", raw)
+	a.c.Pub.Publish(a.c.opts.ChannelPrefix+"#"+a.nsp.Name()+"#"+to+"#", raw)
 }
 
 // errClosed answers requests still waiting when the adapter closes.
@@ -317,7 +317,7 @@ var errClosed = errors.New("redis streams adapter closed")
 // serverCount is the number of servers subscribed to the namespace's
 // channel, this one included (PUBSUB NUMSUB of its channel).
 func (a *Adapter) serverCount() (int64, error) {
-	return redisbase.Subscribers(a.c.rdb, a.publicChannel, a.c.opts.CommandTimeout)
+	return redisbase.Subscribers(a.c.RDB, a.publicChannel, a.c.opts.CommandTimeout)
 }
 
 // FetchSockets returns the matching sockets of every server (see

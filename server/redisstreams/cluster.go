@@ -27,22 +27,22 @@ package redisstreams
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/redisbase"
 )
 
 // Options tune a Cluster. Node's defaults live in the server's config;
-// every field but Logger, Local, Observer and Ticker is required.
+// every field but Ticker and the Common settings Logger, Local and
+// Observer is required. When Local makes an adapter with
+// BroadcastWithOffset (realtime's ClusterLocalAdapter), a broadcast read
+// from the stream is delivered by it with its entry id as offset; its
+// default is the library's in-memory adapter.
 type Options struct {
 	// StreamName is the stream every server of the cluster shares
 	// (Node's streamName).
@@ -65,33 +65,12 @@ type Options struct {
 	// it must be shorter than that window, and a session outlives a
 	// killed process by between window - SessionRefresh and the window.
 	SessionRefresh time.Duration
-	// RequestsTimeout bounds how long fetchSockets and serverSideEmit
-	// with an acknowledgement wait for the other servers (Node's 5 s).
-	RequestsTimeout time.Duration
-	// CommandTimeout bounds every Redis command but the blocking read.
-	CommandTimeout time.Duration
-	// QueueSize is how many commands may wait for Redis before new ones
-	// are dropped.
-	QueueSize int
-	// Logger receives outage and recovery messages (rate-limited).
-	Logger *slog.Logger
-	// Local makes the adapter that delivers to this server's own sockets
-	// and keeps its rooms, not yet constructed; when it has
-	// BroadcastWithOffset (realtime's ClusterLocalAdapter) a broadcast
-	// read from the stream is delivered by it with its entry id as
-	// offset. Default: the library's in-memory adapter.
-	Local func() socket.Adapter
-	// Observer, if not nil, is told of the commands sent, dropped and
-	// the messages received (the server's metrics).
-	Observer redisbase.Observer
 	// Ticker, if not nil, makes the ticks of the session refresh and the
 	// function that stops them (tests tick by hand). Default: a
 	// time.Ticker.
 	Ticker func(d time.Duration) (ticks <-chan time.Time, stop func())
+	redisbase.Common
 }
-
-// logEvery is the longest a recurring Redis problem stays unlogged.
-const logEvery = 10 * time.Second
 
 // Backoff of the stream reader after a failed read.
 const (
@@ -99,36 +78,20 @@ const (
 	retryMax = 2 * time.Second
 )
 
+// check refuses Options missing a required setting, and fills in the
+// ones that are not settings.
 func (o *Options) check() error {
-	var errs []error
-	if o.StreamName == "" {
-		errs = append(errs, errors.New("StreamName is required"))
-	}
-	if o.SessionKeyPrefix == "" {
-		errs = append(errs, errors.New("SessionKeyPrefix is required"))
-	}
-	if o.ChannelPrefix == "" {
-		errs = append(errs, errors.New("ChannelPrefix is required"))
-	}
-	if o.MaxLen <= 0 || o.ReadCount <= 0 || o.QueueSize <= 0 {
-		errs = append(errs, errors.New("MaxLen, ReadCount and QueueSize must be positive"))
-	}
-	if o.BlockTime <= 0 || o.RequestsTimeout <= 0 || o.CommandTimeout <= 0 || o.SessionRefresh <= 0 {
-		errs = append(errs, errors.New("BlockTime, RequestsTimeout, CommandTimeout and SessionRefresh must be positive"))
-	}
 	if o.Ticker == nil {
 		o.Ticker = realTicker
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Observer == nil {
-		o.Observer = redisbase.NopObserver{}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("redisstreams: %w", err)
-	}
-	return nil
+	return o.Common.Check("redisstreams",
+		redisbase.Required("StreamName", o.StreamName),
+		redisbase.Required("SessionKeyPrefix", o.SessionKeyPrefix),
+		redisbase.Required("ChannelPrefix", o.ChannelPrefix),
+		redisbase.Positive("MaxLen", o.MaxLen),
+		redisbase.Positive("ReadCount", o.ReadCount),
+		redisbase.Positive("BlockTime", o.BlockTime),
+		redisbase.Positive("SessionRefresh", o.SessionRefresh))
 }
 
 // Cluster is one server's link to the others: the
@@ -136,15 +99,12 @@ func (o *Options) check() error {
 // of its readiness probe. One per process; it makes one adapter per
 // namespace and reads the stream for all of them.
 type Cluster struct {
-	rdb     redis.UniversalClient
-	ownsRDB bool
-	// reader is the stream reader's own client, a duplicate of rdb as
+	*redisbase.Link
+	// reader is the stream reader's own client, a duplicate of RDB as
 	// Node's adapter makes: its XREAD blocks a connection, and closing
 	// it is what interrupts that read at Close.
 	reader redis.UniversalClient
 	opts   Options
-	rlog   *redisbase.RateLog
-	pub    *redisbase.Publisher
 
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by namespace name
@@ -160,15 +120,10 @@ type Cluster struct {
 
 var _ socket.AdapterConstructor = (*Cluster)(nil)
 
-// Open connects to the Redis deployment addr names (one Redis, a Redis
-// Cluster or a Sentinel-watched primary, see redisbase.Addr) and
-// starts reading the stream. It does not wait for Redis: the server
-// serves its own sockets while Redis is down.
+// Open connects to the Redis deployment addr names (see
+// redisbase.OpenLink) and starts reading the stream.
 func Open(addr redisbase.Addr, opts Options) (*Cluster, error) {
-	if err := opts.check(); err != nil {
-		return nil, err
-	}
-	rdb, err := redisbase.NewClient(addr, opts.CommandTimeout)
+	link, err := redisbase.OpenLink(addr, &opts.Common, opts.check)
 	if err != nil {
 		return nil, err
 	}
@@ -176,32 +131,18 @@ func Open(addr redisbase.Addr, opts Options) (*Cluster, error) {
 	// failover client's options would share its Sentinel watcher).
 	reader, err := redisbase.NewClient(addr, opts.CommandTimeout)
 	if err != nil {
-		_ = rdb.Close()
+		_ = link.Close()
 		return nil, err
 	}
-	c := newCluster(rdb, reader, opts)
-	c.ownsRDB = true
-	redisbase.RouteClientLog(c.rlog)
-	return c, nil
+	return newCluster(link, reader, opts), nil
 }
 
-// New builds a Cluster on an existing client and starts reading the
-// stream; Close leaves that client open.
-func New(rdb redis.UniversalClient, opts Options) (*Cluster, error) {
-	if err := opts.check(); err != nil {
-		return nil, err
-	}
-	return newCluster(rdb, duplicate(rdb), opts), nil
-}
-
-// newCluster starts the Cluster on rdb, its stream read by reader, with
+// newCluster starts the Cluster on link, its stream read by reader, with
 // checked opts.
-func newCluster(rdb, reader redis.UniversalClient, opts Options) *Cluster {
-	rlog := redisbase.NewRateLog(opts.Logger, logEvery)
+func newCluster(link *redisbase.Link, reader redis.UniversalClient, opts Options) *Cluster {
 	ctx, stop := context.WithCancel(context.Background())
 	c := &Cluster{
-		rdb: rdb, reader: reader, opts: opts, rlog: rlog,
-		pub:      redisbase.NewPublisher(rdb, opts.QueueSize, opts.CommandTimeout, rlog, opts.Observer),
+		Link: link, reader: reader, opts: opts,
 		adapters: map[string]*Adapter{},
 		stop:     stop,
 		done:     make(chan struct{}),
@@ -236,14 +177,9 @@ func (c *Cluster) forget(a *Adapter) {
 	}
 }
 
-// Ping reports whether Redis answers, for the readiness probe.
-func (c *Cluster) Ping(ctx context.Context) error {
-	return redisbase.PingWithin(ctx, c.rdb, c.opts.CommandTimeout)
-}
-
 // Dropped is how many commands this server has given up on since it
 // started (queue full, or Redis failed).
-func (c *Cluster) Dropped() uint64 { return c.pub.Dropped() + c.sessionDrops.Load() }
+func (c *Cluster) Dropped() uint64 { return c.Link.Dropped() + c.sessionDrops.Load() }
 
 // Close stops the stream reader, sends the commands still queued (within
 // CommandTimeout) and closes the client if Open made it. Close the
@@ -252,40 +188,10 @@ func (c *Cluster) Close() error {
 	var err error
 	c.once.Do(func() {
 		c.stop()
-		if c.reader != c.rdb {
-			_ = c.reader.Close()
-		}
+		_ = c.reader.Close()
 		<-c.done
 		c.refresher.Wait()
-		c.pub.Close()
-		if c.ownsRDB {
-			if e := c.rdb.Close(); e != nil && !errors.Is(e, redis.ErrClosed) {
-				err = e
-			}
-		}
+		err = c.Link.Close()
 	})
 	return err
-}
-
-// duplicate is a new client with rdb's options, or rdb itself if it is
-// of a kind this does not know (then Close may wait up to BlockTime for
-// the read in progress).
-func duplicate(rdb redis.UniversalClient) redis.UniversalClient {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		o := *c.Options()
-		// The read connection needs no maintenance notifications (and
-		// the original's handler cannot be registered twice).
-		o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-		return redis.NewClient(&o)
-	case *redis.ClusterClient:
-		return redis.NewClusterClient(c.Options())
-	default:
-		return rdb
-	}
-}
-
-// commandContext bounds one Redis command.
-func (c *Cluster) commandContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), c.opts.CommandTimeout)
 }

@@ -65,10 +65,8 @@ func testOptions(t testing.TB, url string) Options {
 		BlockTime:        5 * time.Second,
 		SessionKeyPrefix: name + ":session:",
 		ChannelPrefix:    name,
-		RequestsTimeout:  3 * time.Second,
-		CommandTimeout:   time.Second,
-		QueueSize:        4096,
 		SessionRefresh:   time.Minute,
+		Common:           redisbase.Common{RequestsTimeout: 3 * time.Second, CommandTimeout: time.Second, QueueSize: 4096},
 	}
 	if testing.Verbose() {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

@@ -100,7 +100,7 @@ func (a *Adapter) track(id socket.SocketId) {
 		}
 		pid := socketPid(sock)
 		if pid == "" {
-			a.c.rlog.Warn("pid", "cannot read a socket's private session id: sessions are written at disconnect only, as with Node's adapter")
+			a.c.Log.Warn("pid", "cannot read a socket's private session id: sessions are written at disconnect only, as with Node's adapter")
 			return
 		}
 		s = a.newLive(sock, pid)
@@ -142,7 +142,7 @@ func (a *Adapter) untrack(id socket.SocketId) {
 	if s.persisted.Load() {
 		return
 	}
-	a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	a.c.Pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.Del(ctx, s.key)
 	}})
 }
@@ -152,7 +152,7 @@ func (a *Adapter) writeLive(s *liveSession) {
 	if s.queued.Swap(true) {
 		return
 	}
-	ok := a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	ok := a.c.Pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		s.queued.Store(false)
 		if cmd := a.c.setLive(ctx, pipe, s); cmd != nil {
 			return cmd
@@ -175,7 +175,7 @@ func (c *Cluster) setLive(ctx context.Context, pipe redis.Pipeliner, s *liveSess
 	}
 	value, err := encodeSession(s.src.Id(), s.pid, s.src.Rooms(), s.src.Data())
 	if err != nil {
-		c.rlog.Warn("encode", "session not kept in Redis", "err", err)
+		c.Log.Warn("encode", "session not kept in Redis", "err", err)
 		return nil
 	}
 	if s.gone.Load() {

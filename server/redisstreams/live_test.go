@@ -38,7 +38,7 @@ func readSession(t *testing.T, rdb *redis.Client, key string) (*socket.SessionTo
 func flush(t *testing.T, c *Cluster) {
 	t.Helper()
 	sent := make(chan struct{})
-	if !c.pub.Do(redisbase.Command{
+	if !c.Pub.Do(redisbase.Command{
 		Add:  func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder { return pipe.Ping(ctx) },
 		Done: func(redis.Cmder) { close(sent) },
 	}) {

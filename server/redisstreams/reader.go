@@ -37,11 +37,11 @@ func (c *Cluster) read(ctx context.Context) {
 				return
 			}
 			wait = min(max(2*wait, retryMin), retryMax)
-			c.rlog.Warn("xread", "Redis stream unreadable: serving local sockets only until it is back", "stream", c.opts.StreamName, "err", err, "retry_in", wait)
+			c.Log.Warn("xread", "Redis stream unreadable: serving local sockets only until it is back", "stream", c.opts.StreamName, "err", err, "retry_in", wait)
 			continue
 		}
 		wait = 0
-		c.rlog.Recovered("xread", "Redis stream readable again", "stream", c.opts.StreamName, "from", c.lastID)
+		c.Log.Recovered("xread", "Redis stream readable again", "stream", c.opts.StreamName, "from", c.lastID)
 	}
 }
 
@@ -106,7 +106,7 @@ func (c *Cluster) handle(m redis.XMessage) {
 	}
 	msg, err := decodeEntry(m.Values)
 	if err != nil {
-		c.rlog.Warn("decode", "malformed stream entry skipped", "id", m.ID, "err", err)
+		c.Log.Warn("decode", "malformed stream entry skipped", "id", m.ID, "err", err)
 		return
 	}
 	a.onMessage(msg, m.ID)

@@ -70,7 +70,7 @@ func (c *Cluster) refreshChunk(ctx context.Context, chunk []*liveSession) (writt
 	type result struct{ written, failed int }
 	done := make(chan result, 1)
 	var cmds []redis.Cmder
-	queued := c.pub.Do(redisbase.Command{
+	queued := c.Pub.Do(redisbase.Command{
 		Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 			cmds = make([]redis.Cmder, 0, len(chunk))
 			for _, s := range chunk {

@@ -52,11 +52,11 @@ func (a *Adapter) PersistSession(s *socket.SessionToPersist) {
 	}
 	value, err := encodeSession(s.Sid, s.Pid, s.Rooms, s.Data)
 	if err != nil {
-		a.c.rlog.Warn("encode", "session not persisted", "err", err)
+		a.c.Log.Warn("encode", "session not persisted", "err", err)
 		return
 	}
 	key, ttl := a.c.opts.SessionKeyPrefix+string(s.Pid), time.Duration(a.recovery)*time.Millisecond
-	a.c.pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	a.c.Pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
 		return pipe.Set(ctx, key, value, ttl)
 	}})
 }
@@ -103,14 +103,14 @@ func (a *Adapter) RestoreSession(pid socket.PrivateSessionId, offset string) (*s
 	defer cancel()
 	key := a.c.opts.SessionKeyPrefix + string(pid)
 	var get *redis.StringCmd
-	if _, err := a.c.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	if _, err := a.c.RDB.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		get = pipe.Get(ctx, key)
 		pipe.Del(ctx, key)
 		return nil
 	}); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("restore session: %w", err)
 	}
-	at, err := a.c.rdb.XRangeN(ctx, a.c.opts.StreamName, offset, offset, 1).Result()
+	at, err := a.c.RDB.XRangeN(ctx, a.c.opts.StreamName, offset, offset, 1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("restore session: %w", err)
 	}
@@ -134,7 +134,7 @@ func (a *Adapter) RestoreSession(pid socket.PrivateSessionId, offset string) (*s
 func (a *Adapter) missedSince(ctx context.Context, offset string, rooms *types.Set[socket.Room]) ([]any, error) {
 	missed := []any{}
 	for range restorePages {
-		entries, err := a.c.rdb.XRangeN(ctx, a.c.opts.StreamName, nextOffset(offset), "+", restorePage).Result()
+		entries, err := a.c.RDB.XRangeN(ctx, a.c.opts.StreamName, nextOffset(offset), "+", restorePage).Result()
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func (a *Adapter) missedSince(ctx context.Context, offset string, rooms *types.S
 			}
 			m, err := decodeEntry(e.Values)
 			if err != nil {
-				a.c.rlog.Warn("decode", "malformed stream entry skipped", "id", e.ID, "err", err)
+				a.c.Log.Warn("decode", "malformed stream entry skipped", "id", e.ID, "err", err)
 				continue
 			}
 			p := m.packet()
