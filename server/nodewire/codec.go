@@ -244,3 +244,13 @@ func newDecoder(raw []byte) *msgpack.Decoder {
 // DecodeMsgpack reads one msgpack value: objects as *Object, keys in
 // order, numbers as a JSON decode gives them.
 func DecodeMsgpack(raw []byte) (any, error) { return decodeValue(newDecoder(raw)) }
+
+// EncodeMsgpack is v as notepack.io writes the equivalent value (see
+// EncodeValue).
+func EncodeMsgpack(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := EncodeValue(msgpack.NewEncoder(&buf), v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -13,7 +13,7 @@ import (
 func FetchAcross(local socket.Adapter, opts *socket.BroadcastOptions, count func() (int64, error), remote func(n int64) ([]socket.SocketDetails, error)) func(func([]socket.SocketDetails, error)) {
 	return func(cb func([]socket.SocketDetails, error)) {
 		local.FetchSockets(opts)(func(mine []socket.SocketDetails, err error) {
-			if err != nil || isLocal(opts) {
+			if err != nil || IsLocal(opts) {
 				cb(mine, err)
 				return
 			}
@@ -54,9 +54,4 @@ func EmitAcross(count func() (int64, error), ask func(n int64) ([]any, error), a
 		return
 	}
 	ack(ask(n))
-}
-
-// isLocal reports the Local flag (io.Local()): this server only.
-func isLocal(opts *socket.BroadcastOptions) bool {
-	return opts != nil && opts.Flags != nil && opts.Flags.Local
 }

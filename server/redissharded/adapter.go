@@ -2,7 +2,6 @@ package redissharded
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"unicode/utf16"
 
@@ -15,63 +14,51 @@ import (
 	"feedrt/server/redisbase"
 )
 
-// Adapter is the adapter of one namespace. It embeds a local adapter
-// (Options.Local), which keeps the rooms and delivers to the local
-// sockets, and adds the cluster: each broadcast is published once
-// (SPUBLISH), and what other servers publish is delivered here.
+// Adapter is the adapter of one namespace. It embeds the cluster
+// protocol (redisbase.ClusterRequests), which embeds a local adapter
+// (Options.Local) that keeps the rooms and delivers to the local sockets:
+// each broadcast is published once (SPUBLISH), and what other servers
+// publish is delivered here.
 type Adapter struct {
-	socket.Adapter
+	*redisbase.ClusterRequests
 
-	link    *redisbase.Link
-	opts    Options
-	nsp     socket.Namespace
-	uid     string // this server's id in the namespace
-	objects bool   // the server's encoder is nodewire.Parser's
-	mode    string
+	link *redisbase.Link
+	opts Options
+	nsp  socket.Namespace
+	mode string
 
 	channel         string // P#nsp#
 	responseChannel string // P#nsp#uid#
 
 	subs   *subscriptions
-	work   chan *message // messages other than answers, handled in order
+	work   chan *redisbase.Message // messages other than answers, handled in order
 	closed chan struct{}
 	done   chan struct{} // closed when the worker has returned
 	once   sync.Once
 
 	roomsMu sync.Mutex // room changes and their channels, one at a time
-
-	// req is the requests and answers of the cluster protocol
-	// (fetchSockets, serverSideEmit, broadcast acks) over this adapter.
-	req redisbase.ClusterRequests
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
 
 func newAdapter(link *redisbase.Link, opts Options, nsp socket.Namespace) *Adapter {
 	base := opts.LocalAdapter(nsp)
-	a := &Adapter{Adapter: base, link: link, opts: opts, uid: redisbase.RandomID(), mode: opts.SubscriptionMode, closed: make(chan struct{}), done: make(chan struct{})}
+	a := &Adapter{link: link, opts: opts, nsp: nsp, mode: opts.SubscriptionMode, closed: make(chan struct{}), done: make(chan struct{})}
+	tell := func(t redisbase.MessageType, d *nodewire.Object) { a.publish(t, d) }
+	a.ClusterRequests = redisbase.NewClusterRequests("redis sharded adapter", base, nsp, a.closed, opts.Common,
+		redisbase.Transport{Publish: a.publish, Respond: a.respond, Tell: tell, Count: a.serverCount})
+	// The namespace's channels, named as the Node adapter names them.
+	a.channel = opts.ChannelPrefix + "#" + nsp.Name() + "#"
+	a.responseChannel = a.channel + a.UID() + "#"
 	base.Prototype(a)
-	a.Construct(nsp)
-	a.req.Local, a.req.Nsp, a.req.Count = base, nsp, a.serverCount
-	a.req.Publish, a.req.Respond, a.req.Tell = a.publish, a.respond, func(t messageType, d *nodewire.Object) { a.publish(t, d) }
-	a.req.Timeout, a.req.Observer = opts.RequestsTimeout, opts.Observer
-	a.req.Closed, a.req.ErrClosed = a.closed, errClosed
+	base.Construct(nsp)
 	return a
-}
-
-// Construct names the namespace's channels as the Node adapter does.
-func (a *Adapter) Construct(nsp socket.Namespace) {
-	a.nsp = nsp
-	a.Adapter.Construct(nsp)
-	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
-	a.channel = a.opts.ChannelPrefix + "#" + nsp.Name() + "#"
-	a.responseChannel = a.channel + a.uid + "#"
 }
 
 // Init subscribes to the namespace's channel and this server's.
 func (a *Adapter) Init() {
 	a.Adapter.Init()
-	a.work = make(chan *message, 1024)
+	a.work = make(chan *redisbase.Message, 1024)
 	a.subs = newSubscriptions(a.link.RDB, a.opts.CommandTimeout, a.onRaw, func(channel string, err error) {
 		a.link.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
 	})
@@ -91,7 +78,7 @@ func (a *Adapter) onRaw(raw *redis.Message) {
 		return
 	}
 	if raw.Channel == a.responseChannel {
-		a.req.OnResponse(m.typ, m.data)
+		a.OnResponse(m.Type, m.Data)
 		return
 	}
 	select {
@@ -122,15 +109,10 @@ func (a *Adapter) Close() {
 			a.subs.close()
 			<-a.done
 		}
-		if !a.req.Callbacks.Close(2 * a.opts.CommandTimeout) {
-			a.opts.Logger.Warn("redis sharded adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
-		}
+		a.CloseCallbacks()
 		a.Adapter.Close()
 	})
 }
-
-// UID is this server's id in the namespace's messages.
-func (a *Adapter) UID() string { return a.uid }
 
 // dynamicChannel is a room's own channel, P#nsp#room#.
 func (a *Adapter) dynamicChannel(room socket.Room) string {
@@ -250,47 +232,25 @@ func (a *Adapter) broadcastChannel(opts *socket.BroadcastOptions) string {
 func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 	p.Nsp = a.nsp.Name()
 	if !redisbase.IsLocal(opts) {
-		a.publishTo(a.broadcastChannel(opts), typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
+		a.publishTo(a.broadcastChannel(opts), redisbase.TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	}
 	a.Adapter.Broadcast(p, opts)
 }
 
-// BroadcastWithAck delivers locally and asks the other servers to deliver
-// too and to forward their clients' acknowledgements.
-func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, clientCount func(uint64), ack socket.Ack) {
-	p.Nsp = a.nsp.Name()
-	a.req.BroadcastWithAck(p, opts, clientCount, ack)
-}
-
-// AddSockets makes the matching sockets of every server join rooms.
-func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	a.req.AddSockets(opts, rooms)
-}
-
-// DelSockets makes the matching sockets of every server leave rooms.
-func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	a.req.DelSockets(opts, rooms)
-}
-
-// DisconnectSockets disconnects the matching sockets of every server.
-func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
-	a.req.DisconnectSockets(opts, closeConn)
-}
-
 // publish sends a message to every server of the namespace.
-func (a *Adapter) publish(typ messageType, data *nodewire.Object) bool {
+func (a *Adapter) publish(typ redisbase.MessageType, data *nodewire.Object) bool {
 	return a.publishTo(a.channel, typ, data)
 }
 
 // respond sends an answer to the server whose uid is to.
-func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
+func (a *Adapter) respond(to string, typ redisbase.MessageType, data *nodewire.Object) {
 	a.publishTo(a.channel+to+"#", typ, data)
 }
 
 // publishTo queues the SPUBLISH of a message to channel; false if it was
 // not queued.
-func (a *Adapter) publishTo(channel string, typ messageType, data *nodewire.Object) bool {
-	raw, err := encode(a.uid, a.nsp.Name(), typ, data)
+func (a *Adapter) publishTo(channel string, typ redisbase.MessageType, data *nodewire.Object) bool {
+	raw, err := encode(a.UID(), a.nsp.Name(), typ, data)
 	if err != nil {
 		a.link.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return false
@@ -301,72 +261,14 @@ func (a *Adapter) publishTo(channel string, typ messageType, data *nodewire.Obje
 }
 
 // onMessage handles another server's message.
-func (a *Adapter) onMessage(m *message) {
-	if m.nsp != a.nsp.Name() || m.uid == a.uid {
-		return
-	}
-	switch m.typ {
-	case typeBroadcast:
-		p := m.packet()
-		if p == nil {
-			return
-		}
-		p.Data = nodewire.Deliverable(p.Data, a.objects)
-		if id := m.requestID(); id != "" {
-			a.broadcastForAck(m, p, id)
-			return
-		}
-		a.Adapter.Broadcast(p, m.opts())
-	case typeSocketsJoin:
-		a.Adapter.AddSockets(m.opts(), m.rooms())
-	case typeSocketsLeave:
-		a.Adapter.DelSockets(m.opts(), m.rooms())
-	case typeDisconnectSockets:
-		c, _ := m.data["close"].(bool)
-		a.Adapter.DisconnectSockets(m.opts(), c)
-	case typeFetchSockets:
-		a.req.AnswerFetch(m.uid, m.requestID(), m.opts())
-	case typeServerSideEmit:
-		a.req.OnServerSideEmit(m.uid, m.requestID(), m.data)
-	case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
-		a.req.OnResponse(m.typ, m.data)
+func (a *Adapter) onMessage(m *redisbase.Message) {
+	if m.UID != a.UID() {
+		a.Handle(m, a.Adapter.Broadcast)
 	}
 }
-
-// broadcastForAck delivers another server's broadcast that wants
-// acknowledgements, and sends them back.
-func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
-	a.Adapter.BroadcastWithAck(p, m.opts(), func(n uint64) {
-		a.respond(m.uid, typeBroadcastClientCount, nodewire.Obj("requestId", id, "clientCount", n))
-	}, func(args []any, _ error) {
-		var arg any
-		if len(args) > 0 {
-			arg = args[0]
-		}
-		a.respond(m.uid, typeBroadcastAck, nodewire.Obj("requestId", id, "packet", arg))
-	})
-}
-
-// errClosed answers requests still waiting when the adapter closes.
-var errClosed = errors.New("redis sharded adapter closed")
 
 // serverCount is the number of servers subscribed to the namespace's
 // channel, this one included (PUBSUB SHARDNUMSUB of its channel).
 func (a *Adapter) serverCount() (int64, error) {
 	return redisbase.ShardSubscribers(a.link.RDB, a.channel, a.opts.CommandTimeout)
 }
-
-// FetchSockets returns the matching sockets of every server (see
-// redisbase.ClusterRequests).
-func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
-	return a.req.FetchSockets(opts)
-}
-
-// ServerSideEmit sends [event, args...] to the other servers' namespace
-// listeners, with an acknowledgement when the last element is one (see
-// redisbase.ClusterRequests).
-func (a *Adapter) ServerSideEmit(packet []any) error { return a.req.ServerSideEmit(packet) }
-
-// ServerCount is the number of servers of the namespace, this one
-// included; 1 if Redis does not answer.
-func (a *Adapter) ServerCount() int64 { return a.req.ServerCount() }

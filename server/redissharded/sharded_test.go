@@ -43,7 +43,7 @@ func TestKeySlot(t *testing.T) {
 func TestEncodeAsNode(t *testing.T) {
 	p := &parser.Packet{Type: parser.EVENT, Data: []any{"news", nodewire.Obj("text", "<b>&", "n", 1.5)}}
 	opts := &socket.BroadcastOptions{Rooms: types.NewSet[socket.Room]("red"), Except: types.NewSet[socket.Room]()}
-	raw, err := encode("abc", "/", typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
+	raw, err := encode("abc", "/", redisbase.TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,14 +52,14 @@ func TestEncodeAsNode(t *testing.T) {
 		t.Errorf("JSON\n got %s\nwant %s", raw, want)
 	}
 	m, err := decode(raw)
-	if err != nil || m.uid != "abc" || m.nsp != "/" || m.typ != typeBroadcast || m.packet() == nil {
+	if err != nil || m.UID != "abc" || m.Nsp != "/" || m.Type != redisbase.TypeBroadcast || m.Packet() == nil {
 		t.Fatalf("decode: %+v %v", m, err)
 	}
-	raw, err = encode("abc", "/", typeServerSideEmit, nodewire.Obj("packet", []any{"bin", []byte{1, 2}}))
+	raw, err = encode("abc", "/", redisbase.TypeServerSideEmit, nodewire.Obj("packet", []any{"bin", []byte{1, 2}}))
 	if err != nil || raw[0] == '{' {
 		t.Fatalf("binary: %q %v", raw, err)
 	}
-	if m, err = decode(raw); err != nil || m.typ != typeServerSideEmit {
+	if m, err = decode(raw); err != nil || m.Type != redisbase.TypeServerSideEmit {
 		t.Fatalf("decode msgpack: %+v %v", m, err)
 	}
 }

@@ -2,7 +2,6 @@ package redisstreams
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -20,18 +19,17 @@ type offsetBroadcaster interface {
 	BroadcastWithOffset(p *parser.Packet, opts *socket.BroadcastOptions, offset string)
 }
 
-// Adapter is the adapter of one namespace. It embeds a local adapter
-// (Options.Local), which keeps the rooms and delivers to the local
-// sockets, and adds the cluster: each broadcast is appended to the
-// stream once, and what other servers append is delivered here.
+// Adapter is the adapter of one namespace. It embeds the cluster
+// protocol (redisbase.ClusterRequests), which embeds a local adapter
+// (Options.Local) that keeps the rooms and delivers to the local sockets:
+// each broadcast is appended to the stream once, and what other servers
+// append is delivered here.
 type Adapter struct {
-	socket.Adapter
+	*redisbase.ClusterRequests
 
 	c        *Cluster
 	nsp      socket.Namespace
-	uid      string // this server's id in the namespace
-	objects  bool   // the server's encoder is nodewire.Parser's
-	recovery int64  // connection state recovery's window in ms; 0: off
+	recovery int64 // connection state recovery's window in ms; 0: off
 
 	publicChannel  string // prefix#nsp#
 	privateChannel string // prefix#nsp#uid#
@@ -45,10 +43,6 @@ type Adapter struct {
 	wg                    sync.WaitGroup
 	once                  sync.Once
 
-	// req is the requests and answers of the cluster protocol
-	// (fetchSockets, serverSideEmit, broadcast acks) over this adapter.
-	req redisbase.ClusterRequests
-
 	liveMu sync.Mutex
 	live   map[socket.SocketId]*liveSession // connected sockets' sessions kept in Redis
 }
@@ -60,30 +54,22 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	if c.opts.Local != nil {
 		base = c.opts.Local()
 	}
-	a := &Adapter{Adapter: base, c: c, uid: redisbase.RandomID(), closed: make(chan struct{}), live: map[socket.SocketId]*liveSession{}}
-	base.Prototype(a)
-	a.Construct(nsp)
-	a.req.Local, a.req.Nsp, a.req.Count = base, nsp, a.serverCount
-	a.req.Publish, a.req.Respond, a.req.Tell = a.publish, a.respond, a.tell
-	a.req.Timeout, a.req.Observer = c.opts.RequestsTimeout, c.opts.Observer
-	a.req.Closed, a.req.ErrClosed = a.closed, errClosed
-	return a
-}
-
-// Construct names the namespace's channels as the Node adapter does.
-func (a *Adapter) Construct(nsp socket.Namespace) {
-	a.nsp = nsp
-	a.Adapter.Construct(nsp)
-	a.objects = nodewire.IsObjectEncoder(nsp.Server().Encoder())
+	a := &Adapter{c: c, nsp: nsp, closed: make(chan struct{}), live: map[socket.SocketId]*liveSession{}}
+	a.ClusterRequests = redisbase.NewClusterRequests("redis streams adapter", base, nsp, a.closed, c.opts.Common,
+		redisbase.Transport{Publish: a.publish, Respond: a.respond, Tell: a.tell, Count: a.serverCount})
+	// The namespace's channels, named as the Node adapter names them.
+	a.publicChannel = c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
+	a.privateChannel = a.publicChannel + a.UID() + "#"
 	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
 		a.recovery = max(csr.MaxDisconnectionDuration(), 1)
-		if window := time.Duration(a.recovery) * time.Millisecond; a.c.opts.SessionRefresh >= window {
-			a.c.opts.Logger.Warn("the session refresh is not shorter than the recovery window: connected sockets' sessions expire between refreshes",
-				"session_refresh", a.c.opts.SessionRefresh, "recovery_window", window)
+		if window := time.Duration(a.recovery) * time.Millisecond; c.opts.SessionRefresh >= window {
+			c.opts.Logger.Warn("the session refresh is not shorter than the recovery window: connected sockets' sessions expire between refreshes",
+				"session_refresh", c.opts.SessionRefresh, "recovery_window", window)
 		}
 	}
-	a.publicChannel = a.c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
-	a.privateChannel = a.publicChannel + a.uid + "#"
+	base.Prototype(a)
+	base.Construct(nsp)
+	return a
 }
 
 // Init subscribes to the namespace's channel and this server's. If
@@ -129,15 +115,10 @@ func (a *Adapter) Close() {
 			}
 		}
 		a.wg.Wait()
-		if !a.req.Callbacks.Close(2 * a.c.opts.CommandTimeout) {
-			a.c.opts.Logger.Warn("redis streams adapter: acknowledgement callbacks still running at close", "nsp", a.nsp.Name())
-		}
+		a.CloseCallbacks()
 		a.Adapter.Close()
 	})
 }
-
-// UID is this server's id in the namespace's messages.
-func (a *Adapter) UID() string { return a.uid }
 
 // Broadcast appends the packet to the stream (unless the Local flag is
 // set); the local sockets get it when the process reads it back from the
@@ -156,7 +137,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		a.deliver(p, opts, "")
 		return
 	}
-	fields, err := entryFields(a.uid, p.Nsp, typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
+	fields, err := entryFields(a.UID(), p.Nsp, redisbase.TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	if err != nil {
 		a.c.Log.Warn("encode", "broadcast not published to the cluster", "err", err)
 		a.deliver(p, opts, "")
@@ -182,8 +163,8 @@ func (a *Adapter) xadd(fields []any) redisbase.Command {
 }
 
 // tell appends a message that gets no answer to the stream.
-func (a *Adapter) tell(typ messageType, data *nodewire.Object) {
-	fields, err := entryFields(a.uid, a.nsp.Name(), typ, data)
+func (a *Adapter) tell(typ redisbase.MessageType, data *nodewire.Object) {
+	fields, err := entryFields(a.UID(), a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return
@@ -214,86 +195,22 @@ func (a *Adapter) deliver(p *parser.Packet, opts *socket.BroadcastOptions, offse
 	a.Adapter.Broadcast(p, opts)
 }
 
-// BroadcastWithAck delivers locally and asks the other servers to deliver
-// too and to forward their clients' acknowledgements.
-func (a *Adapter) BroadcastWithAck(p *parser.Packet, opts *socket.BroadcastOptions, clientCount func(uint64), ack socket.Ack) {
-	p.Nsp = a.nsp.Name()
-	a.req.BroadcastWithAck(p, opts, clientCount, ack)
-}
-
-// AddSockets makes the matching sockets of every server join rooms.
-func (a *Adapter) AddSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	a.req.AddSockets(opts, rooms)
-}
-
-// DelSockets makes the matching sockets of every server leave rooms.
-func (a *Adapter) DelSockets(opts *socket.BroadcastOptions, rooms []socket.Room) {
-	a.req.DelSockets(opts, rooms)
-}
-
-// DisconnectSockets disconnects the matching sockets of every server.
-func (a *Adapter) DisconnectSockets(opts *socket.BroadcastOptions, closeConn bool) {
-	a.req.DisconnectSockets(opts, closeConn)
-}
-
 // onMessage handles another server's message; offset is its stream entry
 // id ("" for a channel message).
-func (a *Adapter) onMessage(m *message, offset string) {
-	if m.nsp != a.nsp.Name() {
-		return
-	}
-	if m.uid == a.uid && (m.typ != typeBroadcast || m.requestID() != "") {
+func (a *Adapter) onMessage(m *redisbase.Message, offset string) {
+	if m.UID == a.UID() && (m.Type != redisbase.TypeBroadcast || m.RequestID() != "") {
 		return // this server's own message; its own broadcasts are delivered here (see Broadcast)
 	}
-	switch m.typ {
-	case typeBroadcast:
-		p := m.packet()
-		if p == nil {
-			return
-		}
-		p.Data = nodewire.Deliverable(p.Data, a.objects)
-		if id := m.requestID(); id != "" {
-			a.broadcastForAck(m, p, id)
-			return
-		}
-		if a.recovery == 0 {
-			offset = ""
-		}
-		a.deliver(p, m.opts(), offset)
-	case typeSocketsJoin:
-		a.Adapter.AddSockets(m.opts(), m.rooms())
-	case typeSocketsLeave:
-		a.Adapter.DelSockets(m.opts(), m.rooms())
-	case typeDisconnectSockets:
-		c, _ := m.data["close"].(bool)
-		a.Adapter.DisconnectSockets(m.opts(), c)
-	case typeFetchSockets:
-		a.req.AnswerFetch(m.uid, m.requestID(), m.opts())
-	case typeServerSideEmit:
-		a.req.OnServerSideEmit(m.uid, m.requestID(), m.data)
-	case typeFetchSocketsResponse, typeServerSideEmitResponse, typeBroadcastClientCount, typeBroadcastAck:
-		a.req.OnResponse(m.typ, m.data)
+	if a.recovery == 0 {
+		offset = ""
 	}
-}
-
-// broadcastForAck delivers another server's broadcast that wants
-// acknowledgements, and sends them back.
-func (a *Adapter) broadcastForAck(m *message, p *parser.Packet, id string) {
-	a.Adapter.BroadcastWithAck(p, m.opts(), func(n uint64) {
-		a.respond(m.uid, typeBroadcastClientCount, nodewire.Obj("requestId", id, "clientCount", n))
-	}, func(args []any, _ error) {
-		var arg any
-		if len(args) > 0 {
-			arg = args[0]
-		}
-		a.respond(m.uid, typeBroadcastAck, nodewire.Obj("requestId", id, "packet", arg))
-	})
+	a.Handle(m, func(p *parser.Packet, opts *socket.BroadcastOptions) { a.deliver(p, opts, offset) })
 }
 
 // publish sends a message not kept in the stream to every server of the
 // namespace.
-func (a *Adapter) publish(typ messageType, data *nodewire.Object) bool {
-	raw, err := encodePubSub(a.uid, a.nsp.Name(), typ, data)
+func (a *Adapter) publish(typ redisbase.MessageType, data *nodewire.Object) bool {
+	raw, err := encodePubSub(a.UID(), a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return false
@@ -302,8 +219,8 @@ func (a *Adapter) publish(typ messageType, data *nodewire.Object) bool {
 }
 
 // respond sends an answer to the server whose uid is to.
-func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
-	raw, err := encodePubSub(a.uid, a.nsp.Name(), typ, data)
+func (a *Adapter) respond(to string, typ redisbase.MessageType, data *nodewire.Object) {
+	raw, err := encodePubSub(a.UID(), a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.Log.Warn("encode", "cluster answer not sent", "type", typ, "err", err)
 		return
@@ -311,26 +228,8 @@ func (a *Adapter) respond(to string, typ messageType, data *nodewire.Object) {
 	a.c.Pub.Publish(a.c.opts.ChannelPrefix+"#"+a.nsp.Name()+"#"+to+"#", raw)
 }
 
-// errClosed answers requests still waiting when the adapter closes.
-var errClosed = errors.New("redis streams adapter closed")
-
 // serverCount is the number of servers subscribed to the namespace's
 // channel, this one included (PUBSUB NUMSUB of its channel).
 func (a *Adapter) serverCount() (int64, error) {
 	return redisbase.Subscribers(a.c.RDB, a.publicChannel, a.c.opts.CommandTimeout)
 }
-
-// FetchSockets returns the matching sockets of every server (see
-// redisbase.ClusterRequests).
-func (a *Adapter) FetchSockets(opts *socket.BroadcastOptions) func(func([]socket.SocketDetails, error)) {
-	return a.req.FetchSockets(opts)
-}
-
-// ServerSideEmit sends [event, args...] to the other servers' namespace
-// listeners, with an acknowledgement when the last element is one (see
-// redisbase.ClusterRequests).
-func (a *Adapter) ServerSideEmit(packet []any) error { return a.req.ServerSideEmit(packet) }
-
-// ServerCount is the number of servers of the namespace, this one
-// included; 1 if Redis does not answer.
-func (a *Adapter) ServerCount() int64 { return a.req.ServerCount() }

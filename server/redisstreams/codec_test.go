@@ -49,7 +49,7 @@ func TestNodeEntriesRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
-		fields, err := entryFields(m.uid, m.nsp, m.typ, m.value)
+		fields, err := entryFields(m.UID, m.Nsp, m.Type, m.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func TestNodeEntriesRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		again, err := encodePubSub(m.uid, m.nsp, m.typ, m.value)
+		again, err := encodePubSub(m.UID, m.Nsp, m.Type, m.Value)
 		if err != nil || base64.StdEncoding.EncodeToString(again) != b64 {
 			t.Errorf("message %d written again: %x (%v), want %x", i, again, err, raw)
 		}
@@ -76,7 +76,7 @@ func TestNodeEntriesRoundTrip(t *testing.T) {
 func TestNodeEntriesDecode(t *testing.T) {
 	g := loadGolden(t)
 	m, _ := decodeEntry(g.Entries[0])
-	p := m.packet()
+	p := m.Packet()
 	body, err := nodewire.MarshalJSON(p.Data)
 	if err != nil {
 		t.Fatal(err)
@@ -84,33 +84,33 @@ func TestNodeEntriesDecode(t *testing.T) {
 	if want := `["posts",{"action":"create","post":{"_id":"65a1","title":"Q&A <b>","n":1.5,"big":9007199254740992,"neg":-7,"ok":true,"none":null}}]`; string(body) != want {
 		t.Errorf("posts event data %s, want %s", body, want)
 	}
-	if m.typ != typeBroadcast || p.Type != parser.EVENT || p.Nsp != "/" {
+	if m.Type != redisbase.TypeBroadcast || p.Type != parser.EVENT || p.Nsp != "/" {
 		t.Errorf("message %+v packet %+v", m, p)
 	}
 	m, _ = decodeEntry(g.Entries[3])
-	if o := m.opts(); !o.Rooms.Has("red") || !o.Rooms.Has("blue") || !o.Except.Has("green") || o.Rooms.Len() != 2 {
+	if o := m.Opts(); !o.Rooms.Has("red") || !o.Rooms.Has("blue") || !o.Except.Has("green") || o.Rooms.Len() != 2 {
 		t.Errorf("rooms/except %v %v", o.Rooms.Keys(), o.Except.Keys())
 	}
 	m, _ = decodeEntry(g.Entries[4])
-	data := m.packet().Data.([]any)
+	data := m.Packet().Data.([]any)
 	nested, _ := data[2].(*nodewire.Object).Get("nested")
 	if !reflect.DeepEqual(data[1], []byte{1, 2, 3}) || !reflect.DeepEqual(nested, []byte("hi")) {
 		t.Errorf("binary event data %#v", data)
 	}
 	m, _ = decodeEntry(g.Entries[5])
-	if !m.opts().Flags.Volatile {
+	if !m.Opts().Flags.Volatile {
 		t.Error("volatile flag lost")
 	}
 	m, _ = decodeEntry(g.Entries[6])
-	if c := m.opts().Flags.Compress; c == nil || *c {
+	if c := m.Opts().Flags.Compress; c == nil || *c {
 		t.Error("compress false lost")
 	}
 	m, _ = decodeEntry(g.Entries[7])
-	if !reflect.DeepEqual(m.rooms(), []socket.Room{"blue", "green"}) || !m.opts().Rooms.Has("red") {
-		t.Errorf("socketsJoin rooms %v", m.rooms())
+	if !reflect.DeepEqual(m.Rooms(), []socket.Room{"blue", "green"}) || !m.Opts().Rooms.Has("red") {
+		t.Errorf("socketsJoin rooms %v", m.Rooms())
 	}
 	m, _ = decodeEntry(g.Entries[9])
-	if m.typ != typeDisconnectSockets || m.data["close"] != true {
+	if m.Type != redisbase.TypeDisconnectSockets || m.Data["close"] != true {
 		t.Errorf("disconnectSockets %+v", m)
 	}
 	s, err := decodeSession(g.Session)
@@ -154,7 +154,7 @@ func TestGoWritesAsNode(t *testing.T) {
 	} {
 		e := g.Entries[tc.entry]
 		p := &parser.Packet{Type: parser.EVENT, Nsp: "/", Data: tc.data}
-		fields, err := entryFields(e["uid"].(string), "/", typeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(tc.opts)))
+		fields, err := entryFields(e["uid"].(string), "/", redisbase.TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(tc.opts)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,17 +162,17 @@ func TestGoWritesAsNode(t *testing.T) {
 			t.Errorf("entry %d: Go writes\n%v\nNode\n%v", tc.entry, fields[7], e["data"])
 		}
 	}
-	join, _ := entryFields("u", "/", typeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(&socket.BroadcastOptions{Rooms: rooms("red")}), "rooms", redisbase.RoomNames([]socket.Room{"blue", "green"})))
+	join, _ := entryFields("u", "/", redisbase.TypeSocketsJoin, nodewire.Obj("opts", nodewire.OptsObject(&socket.BroadcastOptions{Rooms: rooms("red")}), "rooms", redisbase.RoomNames([]socket.Room{"blue", "green"})))
 	if join[7] != g.Entries[7]["data"] {
 		t.Errorf("socketsJoin: Go writes %v, Node %v", join[7], g.Entries[7]["data"])
 	}
-	session, _ := encodeMsgpack(nodewire.Obj("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", nodewire.NewObject([]string{"user", "n"}, []any{"u1", 2})))
+	session, _ := nodewire.EncodeMsgpack(nodewire.Obj("sid", "sid1", "pid", "pid1", "rooms", sessionRooms("sid1", rooms("red", "sid1")), "data", nodewire.NewObject([]string{"user", "n"}, []any{"u1", 2})))
 	if got := base64.StdEncoding.EncodeToString(session); got != g.Session {
 		t.Errorf("session: Go writes %s, Node %s", got, g.Session)
 	}
 	raw, _ := base64.StdEncoding.DecodeString(g.Published[0])
 	sse, _ := decodePubSub(raw)
-	mine, _ := encodePubSub(sse.uid, "/", typeServerSideEmit, nodewire.Obj("packet", []any{"hello", "world", 1}))
+	mine, _ := encodePubSub(sse.UID, "/", redisbase.TypeServerSideEmit, nodewire.Obj("packet", []any{"hello", "world", 1}))
 	if !reflect.DeepEqual(mine, raw) {
 		t.Errorf("serverSideEmit: Go writes %x, Node %x", mine, raw)
 	}
@@ -195,7 +195,7 @@ func TestHostileEntries(t *testing.T) {
 	}
 	// A well-formed entry with a packet of the wrong shape is ignored.
 	m, err := decodeEntry(map[string]any{"uid": "x", "nsp": "/", "type": "3", "data": `{"packet":"nope","opts":7}`})
-	if err != nil || m.packet() != nil {
+	if err != nil || m.Packet() != nil {
 		t.Errorf("entry with a bad packet: %v, %v", err, m)
 	}
 	if _, err := decodePubSub([]byte{0x93, 1, 2, 3}); err == nil {

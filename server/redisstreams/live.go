@@ -191,7 +191,7 @@ func skipped(ctx context.Context) redis.Cmder { return redis.NewStatusCmd(ctx) }
 // encodeSession is a session as Node's adapter keeps it: base64 of the
 // msgpack {sid, pid, rooms, data}.
 func encodeSession(sid socket.SocketId, pid socket.PrivateSessionId, rooms *types.Set[socket.Room], data any) (string, error) {
-	raw, err := encodeMsgpack(nodewire.Obj("sid", string(sid), "pid", string(pid), "rooms", sessionRooms(sid, rooms), "data", data))
+	raw, err := nodewire.EncodeMsgpack(nodewire.Obj("sid", string(sid), "pid", string(pid), "rooms", sessionRooms(sid, rooms), "data", data))
 	if err != nil {
 		return "", err
 	}

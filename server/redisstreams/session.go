@@ -148,15 +148,15 @@ func (a *Adapter) missedSince(ctx context.Context, offset string, rooms *types.S
 				a.c.Log.Warn("decode", "malformed stream entry skipped", "id", e.ID, "err", err)
 				continue
 			}
-			p := m.packet()
-			if p == nil || !reaches(rooms, m.opts()) {
+			p := m.Packet()
+			if p == nil || !reaches(rooms, m.Opts()) {
 				continue
 			}
 			data, ok := p.Data.([]any)
 			if !ok {
 				continue
 			}
-			missed = append(missed, nodewire.Deliverable(append(data, e.ID), a.objects))
+			missed = append(missed, nodewire.Deliverable(append(data, e.ID), a.Objects))
 		}
 		if len(entries) < restorePage {
 			break
