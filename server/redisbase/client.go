@@ -49,15 +49,8 @@ func NewClient(addr Addr, timeout time.Duration) (redis.UniversalClient, error) 
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster url: %w", err)
 		}
-		shortTimeouts(timeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
-		if o.MaxRetries == 0 {
-			o.MaxRetries = 1
-		}
-		if o.DialerRetries == 0 {
-			o.DialerRetries, o.DialerRetryTimeout = 2, 50*time.Millisecond
-		}
-		o.ContextTimeoutEnabled = true
-		o.DisableIdentity = true
+		failFast(timeout, &o.MaxRetries, &o.DialerRetries, &o.DialerRetryTimeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		o.ContextTimeoutEnabled, o.DisableIdentity = true, true
 		return redis.NewClusterClient(o), nil
 	case addr.SentinelURL != "":
 		o, err := redis.ParseFailoverURL(addr.SentinelURL)
@@ -67,15 +60,8 @@ func NewClient(addr Addr, timeout time.Duration) (redis.UniversalClient, error) 
 		if o.MasterName == "" {
 			return nil, errors.New("redis sentinel url: master_name is required")
 		}
-		shortTimeouts(timeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
-		if o.MaxRetries == 0 {
-			o.MaxRetries = 1
-		}
-		if o.DialerRetries == 0 {
-			o.DialerRetries, o.DialerRetryTimeout = 2, 50*time.Millisecond
-		}
-		o.ContextTimeoutEnabled = true
-		o.DisableIdentity = true
+		failFast(timeout, &o.MaxRetries, &o.DialerRetries, &o.DialerRetryTimeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		o.ContextTimeoutEnabled, o.DisableIdentity = true, true
 		return redis.NewFailoverClient(o), nil
 	default:
 		o, err := ClientOptions(addr.URL, timeout)
@@ -86,12 +72,22 @@ func NewClient(addr Addr, timeout time.Duration) (redis.UniversalClient, error) 
 	}
 }
 
-// shortTimeouts sets each of ds that is not set to timeout.
-func shortTimeouts(timeout time.Duration, ds ...*time.Duration) {
-	for _, d := range ds {
+// failFast sets the connection settings a URL left unset (zero) so that
+// a Redis that is gone fails fast: timeouts of timeout, one retry, two
+// dials 50 ms apart (go-redis dials 5 times, 100 ms apart, by default).
+// Its callers also set ContextTimeoutEnabled, and DisableIdentity (CLIENT
+// SETINFO: older servers log an error for it).
+func failFast(timeout time.Duration, maxRetries, dialerRetries *int, dialerRetryTimeout *time.Duration, timeouts ...*time.Duration) {
+	for _, d := range timeouts {
 		if *d == 0 {
 			*d = timeout
 		}
+	}
+	if *maxRetries == 0 {
+		*maxRetries = 1
+	}
+	if *dialerRetries == 0 {
+		*dialerRetries, *dialerRetryTimeout = 2, 50*time.Millisecond
 	}
 }
 
@@ -104,15 +100,8 @@ func ClientOptions(url string, timeout time.Duration) (*redis.Options, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
-	shortTimeouts(timeout, &ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.PoolTimeout)
-	if ro.MaxRetries == 0 {
-		ro.MaxRetries = 1
-	}
-	if ro.DialerRetries == 0 { // go-redis dials 5 times, 100 ms apart, by default
-		ro.DialerRetries, ro.DialerRetryTimeout = 2, 50*time.Millisecond
-	}
-	ro.ContextTimeoutEnabled = true
-	ro.DisableIdentity = true // CLIENT SETINFO: older servers log an error for it
+	failFast(timeout, &ro.MaxRetries, &ro.DialerRetries, &ro.DialerRetryTimeout, &ro.DialTimeout, &ro.ReadTimeout, &ro.WriteTimeout, &ro.PoolTimeout)
+	ro.ContextTimeoutEnabled, ro.DisableIdentity = true, true
 	return ro, nil
 }
 
