@@ -325,17 +325,7 @@ func TestBroadcastsDoNotWaitForRedis(t *testing.T) {
 	const queue, n = 100, 1000
 	opts := testOptions(prefix(t))
 	opts.QueueSize, opts.CommandTimeout = queue, time.Second // the README's "never more than a second"
-	c, err := Open(redisbase.Addr{URL: "redis://" + ln.Addr().String() + "/0"}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := socket.DefaultServerOptions()
-	so.SetAdapter(c)
-	io := socket.NewServer(nil, so)
-	t.Cleanup(func() {
-		io.Close(nil)
-		_ = c.Close()
-	})
+	io, c := mustServer(t, "redis://"+ln.Addr().String()+"/0", opts, false)
 
 	emitAll(t, io, n)
 	// Had an emit waited for room in the queue, the queue would have had
