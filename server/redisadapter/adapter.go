@@ -86,18 +86,9 @@ func (a *Adapter) Construct(nsp socket.Namespace) {
 // subscribes once it is back.
 func (a *Adapter) Init() {
 	a.Adapter.Init()
-	ctx, cancel := a.link.CommandContext()
-	defer cancel()
-	a.ps = a.link.RDB.Subscribe(ctx)
-	err := a.ps.PSubscribe(ctx, escapeGlob(a.channel)+"*")
-	if err == nil {
-		err = a.ps.Subscribe(ctx, a.requestChannel, a.responseChannel, a.ownResponses)
-	}
-	if err != nil {
-		a.link.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "nsp", a.nsp.Name(), "err", err)
-	}
+	var msgs <-chan *redis.Message
+	a.ps, msgs = a.link.Subscribe([]string{escapeGlob(a.channel) + "*"}, a.requestChannel, a.responseChannel, a.ownResponses)
 	a.work = make(chan *redis.Message, 1024)
-	msgs := a.ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.route(msgs) }()

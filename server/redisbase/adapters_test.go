@@ -1,6 +1,7 @@
 package redisbase_test
 
 import (
+	"cmp"
 	"os"
 	"runtime"
 	"strings"
@@ -29,11 +30,8 @@ type cluster interface {
 // server answers at once. On the machine's Redis (7, for the sharded
 // adapter), or FEEDRT_TEST_REDIS_URL.
 func TestAdaptersCloseWaitForCallbacks(t *testing.T) {
-	url := os.Getenv("FEEDRT_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	addr, name := redisbase.Addr{URL: url}, "feedrt-redisbase-test-"+redisbase.RandomID()
+	addr := redisbase.Addr{URL: cmp.Or(os.Getenv("FEEDRT_TEST_REDIS_URL"), "redis://127.0.0.1:6379/0")}
+	name := "feedrt-redisbase-test-" + redisbase.RandomID()
 	common := redisbase.Common{RequestsTimeout: 3 * time.Second, CommandTimeout: time.Second, QueueSize: 64}
 	for _, tc := range []struct {
 		name string

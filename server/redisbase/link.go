@@ -153,6 +153,27 @@ func (l *Link) CommandContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), l.timeout)
 }
 
+// Subscribe opens a PubSub of its own on patterns (PSUBSCRIBE) and
+// channels, within CommandTimeout, and returns it with what it receives,
+// health-checked every second, until it is closed. If Redis is down it
+// logs that, and go-redis subscribes once Redis is back.
+func (l *Link) Subscribe(patterns []string, channels ...string) (*redis.PubSub, <-chan *redis.Message) {
+	ctx, cancel := l.CommandContext()
+	defer cancel()
+	ps := l.RDB.Subscribe(ctx)
+	var err error
+	if len(patterns) > 0 {
+		err = ps.PSubscribe(ctx, patterns...)
+	}
+	if err == nil {
+		err = ps.Subscribe(ctx, channels...)
+	}
+	if err != nil {
+		l.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channels", append(patterns, channels...), "err", err)
+	}
+	return ps, ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
+}
+
 // Cluster is one server's link to the others through the pub/sub or the
 // sharded adapter: the socket.AdapterConstructor to give the Socket.IO
 // server (opts.SetAdapter), and with its Link the Pinger of the

@@ -3,7 +3,6 @@ package redisstreams
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -60,13 +59,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 	// The namespace's channels, named as the Node adapter names them.
 	a.publicChannel = c.opts.ChannelPrefix + "#" + nsp.Name() + "#"
 	a.privateChannel = a.publicChannel + a.UID() + "#"
-	if csr := nsp.Server().Opts().ConnectionStateRecovery(); csr != nil {
-		a.recovery = max(csr.MaxDisconnectionDuration(), 1)
-		if window := time.Duration(a.recovery) * time.Millisecond; c.opts.SessionRefresh >= window {
-			c.opts.Logger.Warn("the session refresh is not shorter than the recovery window: connected sockets' sessions expire between refreshes",
-				"session_refresh", c.opts.SessionRefresh, "recovery_window", window)
-		}
-	}
+	a.recovery = recoveryWindow(nsp, c.opts)
 	base.Prototype(a)
 	base.Construct(nsp)
 	return a
@@ -82,13 +75,7 @@ func (a *Adapter) Init() {
 
 // subscribe reads channel on a goroutine of its own until Close.
 func (a *Adapter) subscribe(channel string) *redis.PubSub {
-	ctx, cancel := a.c.CommandContext()
-	defer cancel()
-	sub := a.c.RDB.Subscribe(ctx)
-	if err := sub.Subscribe(ctx, channel); err != nil {
-		a.c.Log.Warn("subscribe", "Redis unavailable: serving local sockets only until it is back", "channel", channel, "err", err)
-	}
-	msgs := sub.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
+	sub, msgs := a.c.Subscribe(nil, channel)
 	a.wg.Go(func() {
 		for raw := range msgs {
 			a.c.opts.Observer.Received()

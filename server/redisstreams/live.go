@@ -2,7 +2,6 @@ package redisstreams
 
 import (
 	"context"
-	"encoding/base64"
 	"reflect"
 	"sync/atomic"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 
-	"feedrt/server/nodewire"
 	"feedrt/server/redisbase"
 )
 
@@ -187,16 +185,6 @@ func (c *Cluster) setLive(ctx context.Context, pipe redis.Pipeliner, s *liveSess
 // skipped is the answer of a command that had nothing to send: it is not
 // on the pipeline and has no error.
 func skipped(ctx context.Context) redis.Cmder { return redis.NewStatusCmd(ctx) }
-
-// encodeSession is a session as Node's adapter keeps it: base64 of the
-// msgpack {sid, pid, rooms, data}.
-func encodeSession(sid socket.SocketId, pid socket.PrivateSessionId, rooms *types.Set[socket.Room], data any) (string, error) {
-	raw, err := nodewire.EncodeMsgpack(nodewire.Obj("sid", string(sid), "pid", string(pid), "rooms", sessionRooms(sid, rooms), "data", data))
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(raw), nil
-}
 
 // liveSessions is a snapshot of the sessions kept.
 func (a *Adapter) liveSessions() []*liveSession {

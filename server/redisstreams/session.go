@@ -38,6 +38,23 @@ var (
 	errSessionNotFound = errors.New("session or offset not found")
 )
 
+// recoveryWindow is the connection state recovery window of nsp's
+// server in ms (0: recovery off), where sessions live in Redis; it warns
+// when opts.SessionRefresh is not shorter, as connected sockets' sessions
+// then expire between refreshes.
+func recoveryWindow(nsp socket.Namespace, opts Options) int64 {
+	csr := nsp.Server().Opts().ConnectionStateRecovery()
+	if csr == nil {
+		return 0
+	}
+	ms := max(csr.MaxDisconnectionDuration(), 1)
+	if window := time.Duration(ms) * time.Millisecond; opts.SessionRefresh >= window {
+		opts.Logger.Warn("the session refresh is not shorter than the recovery window: connected sockets' sessions expire between refreshes",
+			"session_refresh", opts.SessionRefresh, "recovery_window", window)
+	}
+	return ms
+}
+
 // PersistSession keeps a disconnected socket's session in Redis for the
 // recovery window, where any server of the cluster can restore it:
 // SET <prefix><pid> base64(msgpack {sid, pid, rooms, data}) PX <window>,
@@ -163,6 +180,16 @@ func (a *Adapter) missedSince(ctx context.Context, offset string, rooms *types.S
 		}
 	}
 	return missed, nil
+}
+
+// encodeSession is a session as Node's adapter keeps it: base64 of the
+// msgpack {sid, pid, rooms, data}.
+func encodeSession(sid socket.SocketId, pid socket.PrivateSessionId, rooms *types.Set[socket.Room], data any) (string, error) {
+	raw, err := nodewire.EncodeMsgpack(nodewire.Obj("sid", string(sid), "pid", string(pid), "rooms", sessionRooms(sid, rooms), "data", data))
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(raw), nil
 }
 
 // decodeSession reads a session as PersistSession (or Node) wrote it.
