@@ -67,6 +67,14 @@ func (p *Publisher) Publish(channel string, payload []byte) bool {
 	}})
 }
 
+// SPublish queues one SPUBLISH (sharded Pub/Sub); false if it was
+// dropped.
+func (p *Publisher) SPublish(channel string, payload []byte) bool {
+	return p.Do(Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+		return pipe.SPublish(ctx, channel, payload)
+	}})
+}
+
 // Do queues one command; false if it was dropped (queue full, or
 // closed), in which case its Done is not called.
 func (p *Publisher) Do(c Command) bool {

@@ -1,11 +1,9 @@
 package redissharded
 
 import (
-	"context"
 	"sync"
 	"unicode/utf16"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -70,14 +68,14 @@ func (a *Adapter) Init() {
 // onRaw decodes a message of a subscription: answers are handled at once
 // (a request waiting for them may be holding the worker), the rest in
 // order by the worker.
-func (a *Adapter) onRaw(raw *redis.Message) {
+func (a *Adapter) onRaw(channel, payload string) {
 	a.opts.Observer.Received()
-	m, err := decode([]byte(raw.Payload))
+	m, err := decode([]byte(payload))
 	if err != nil {
-		a.link.Log.Warn("decode", "malformed cluster message skipped", "channel", raw.Channel, "err", err)
+		a.link.Log.Warn("decode", "malformed cluster message skipped", "channel", channel, "err", err)
 		return
 	}
-	if raw.Channel == a.responseChannel {
+	if channel == a.responseChannel {
 		a.OnResponse(m.Type, m.Data)
 		return
 	}
@@ -255,9 +253,7 @@ func (a *Adapter) publishTo(channel string, typ redisbase.MessageType, data *nod
 		a.link.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return false
 	}
-	return a.link.Pub.Do(redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-		return pipe.SPublish(ctx, channel, raw)
-	}})
+	return a.link.Pub.SPublish(channel, raw)
 }
 
 // onMessage handles another server's message.

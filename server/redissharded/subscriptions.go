@@ -22,7 +22,7 @@ import (
 type subscriptions struct {
 	rdb     redis.UniversalClient
 	timeout time.Duration
-	handle  func(*redis.Message) // called from the PubSubs' goroutines
+	handle  func(channel, payload string) // a message, from the PubSubs' goroutines
 	warn    func(channel string, err error)
 	cluster bool
 
@@ -49,7 +49,7 @@ type slotSub struct {
 	channels map[string]bool
 }
 
-func newSubscriptions(rdb redis.UniversalClient, timeout time.Duration, handle func(*redis.Message), warn func(string, error)) *subscriptions {
+func newSubscriptions(rdb redis.UniversalClient, timeout time.Duration, handle func(channel, payload string), warn func(string, error)) *subscriptions {
 	_, cluster := rdb.(*redis.ClusterClient)
 	s := &subscriptions{
 		rdb: rdb, timeout: timeout, handle: handle, warn: warn, cluster: cluster,
@@ -134,7 +134,7 @@ func (s *subscriptions) subscribe(channel string) {
 		msgs := ss.ps.Channel(redis.WithChannelSize(1024), redis.WithChannelHealthCheckInterval(time.Second))
 		s.readers.Go(func() {
 			for m := range msgs {
-				s.handle(m)
+				s.handle(m.Channel, m.Payload)
 			}
 		})
 	}
