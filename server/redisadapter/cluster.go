@@ -34,11 +34,12 @@ import (
 	"feedrt/server/redisbase"
 )
 
-// Options tune a Cluster. Key and the Common settings RequestsTimeout,
-// CommandTimeout and QueueSize are required (Open refuses a Cluster
-// without them); the server's configuration holds Node's values for
-// them. Local's default is the library's session-aware adapter when
-// the server has connection state recovery on, else its plain one.
+// Options tune the Cluster Open returns. Key and the Common settings
+// RequestsTimeout, CommandTimeout and QueueSize are required (Open
+// refuses Options without them); the server's configuration holds Node's
+// values for them. Local's default is the library's session-aware
+// adapter when the server has connection state recovery on, else its
+// plain one.
 type Options struct {
 	// Key prefixes every channel name, as the Node adapter's `key`
 	// option; servers share broadcasts only with the same Key.

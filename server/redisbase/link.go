@@ -32,8 +32,8 @@ type Common struct {
 	Logger *slog.Logger
 	// Local makes the adapter that delivers to this server's own sockets
 	// and keeps its rooms, not yet constructed (the cluster adapter embeds
-	// it and constructs it). If nil, the adapter's default (see
-	// LocalAdapter).
+	// it and constructs it). If nil, the adapter's default, which its
+	// Options name.
 	Local func() socket.Adapter
 	// Observer, if not nil, is told of the commands sent and dropped, the
 	// messages received and the requests' answers (the server's metrics).

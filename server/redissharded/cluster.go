@@ -40,10 +40,11 @@ const (
 	DynamicPrivate = "dynamic-private"
 )
 
-// Options tune a Cluster. All but the Common settings Logger, Local and
-// Observer are required; the server's configuration holds Node's
-// defaults. Local's default is the library's session-aware adapter when
-// the server has connection state recovery on, else its plain one.
+// Options tune the Cluster Open returns. All but the Common settings
+// Logger, Local and Observer are required; the server's configuration
+// holds Node's defaults. Local's default is the library's session-aware
+// adapter when the server has connection state recovery on, else its
+// plain one.
 type Options struct {
 	// ChannelPrefix prefixes every channel (Node's channelPrefix).
 	ChannelPrefix string
