@@ -192,16 +192,13 @@ func mustPairSockets(t *testing.T) *pairSockets {
 // event named marker, which it does not include.
 func eventsUntil(t *testing.T, c *servertest.NodeClient, marker string) []string {
 	t.Helper()
-	var names []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m := c.Next(time.Until(deadline), "event")
-		if m.Name == marker {
-			slices.Sort(names)
-			return names
-		}
+	got := c.Until(10*time.Second, "event", func(m servertest.NodeMsg) bool { return m.Name == marker })
+	names := make([]string, 0, len(got)-1)
+	for _, m := range got[:len(got)-1] {
 		names = append(names, m.Name)
 	}
+	slices.Sort(names)
+	return names
 }
 
 // eventsUntilAll collects the names of the events c receives until it
@@ -213,15 +210,14 @@ func eventsUntilAll(t *testing.T, c *servertest.NodeClient, marker string, want 
 	t.Helper()
 	var names []string
 	marked := false
-	deadline := time.Now().Add(10 * time.Second)
-	for !marked || !containsAll(names, want) {
-		m := c.Next(time.Until(deadline), "event")
+	c.Until(10*time.Second, "event", func(m servertest.NodeMsg) bool {
 		if m.Name == marker {
 			marked = true
-			continue
+		} else {
+			names = append(names, m.Name)
 		}
-		names = append(names, m.Name)
-	}
+		return marked && containsAll(names, want)
+	})
 	slices.Sort(names)
 	return names
 }

@@ -208,18 +208,16 @@ func packetNames(packets []string) []string {
 func postPackets(t *testing.T, c *servertest.NodeClient, last string) []string {
 	t.Helper()
 	var got []string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		m := c.Next(time.Until(deadline), "packet")
+	c.Until(15*time.Second, "packet", func(m servertest.NodeMsg) bool {
 		if packetEvent(m.Data) != "posts" {
-			continue
+			return false
 		}
 		got = append(got, m.Data)
 		var ev struct{ Post struct{ Title string } }
-		if parts := packetData(m.Data); len(parts) > 1 && json.Unmarshal(parts[1], &ev) == nil && ev.Post.Title == last {
-			return got
-		}
-	}
+		parts := packetData(m.Data)
+		return len(parts) > 1 && json.Unmarshal(parts[1], &ev) == nil && ev.Post.Title == last
+	})
+	return got
 }
 
 // postTitles collects the titles of the `posts` events c receives until
@@ -227,19 +225,16 @@ func postPackets(t *testing.T, c *servertest.NodeClient, last string) []string {
 func postTitles(t *testing.T, c *servertest.NodeClient, last string) []string {
 	t.Helper()
 	var titles []string
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		m := c.Next(time.Until(deadline), "event")
+	c.Until(15*time.Second, "event", func(m servertest.NodeMsg) bool {
 		if m.Name != "posts" {
-			continue
+			return false
 		}
 		post, _ := decodeArg(t, m.Args[0])["post"].(map[string]any)
 		title, _ := post["title"].(string)
 		titles = append(titles, title)
-		if title == last {
-			return titles
-		}
-	}
+		return title == last
+	})
+	return titles
 }
 
 // processJWTSecret is shared by a test's processes, as a cluster's must be.

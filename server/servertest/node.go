@@ -201,10 +201,22 @@ func (c *NodeClient) Next(timeout time.Duration, kinds ...string) NodeMsg {
 // of other kinds stay queued.
 func (c *NodeClient) NextWhere(timeout time.Duration, kind string, match func(NodeMsg) bool) NodeMsg {
 	c.tb.Helper()
+	got := c.Until(timeout, kind, match)
+	return got[len(got)-1]
+}
+
+// Until returns the messages of kind, in order, up to and including the
+// first for which last is true, waiting up to timeout in all; those of
+// other kinds stay queued.
+func (c *NodeClient) Until(timeout time.Duration, kind string, last func(NodeMsg) bool) []NodeMsg {
+	c.tb.Helper()
+	var got []NodeMsg
 	deadline := time.Now().Add(timeout)
 	for {
-		if m := c.Next(time.Until(deadline), kind); match(m) {
-			return m
+		m := c.Next(time.Until(deadline), kind)
+		got = append(got, m)
+		if last(m) {
+			return got
 		}
 	}
 }
