@@ -40,9 +40,11 @@ type Publisher struct {
 	dropped atomic.Uint64
 }
 
-// maxBatch bounds one pipeline, so a long backlog is sent in pieces that
-// each fit the timeout.
-const maxBatch = 256
+// MaxBatch bounds one pipeline, so a long backlog is sent in pieces that
+// each fit the timeout (all but the last one, sent at Close). The Done of
+// a pipeline's commands run before the next pipeline is sent, so no more
+// than MaxBatch commands are sent between one's sending and its Done.
+const MaxBatch = 256
 
 // NewPublisher starts the goroutine that sends what is queued, each
 // pipeline within timeout; at most size commands wait. Close stops it.
@@ -100,7 +102,7 @@ func (p *Publisher) Dropped() uint64 { return p.dropped.Load() }
 
 func (p *Publisher) run() {
 	defer close(p.done)
-	batch := make([]Command, 0, maxBatch)
+	batch := make([]Command, 0, MaxBatch)
 	for {
 		select {
 		case c := <-p.queue:
@@ -109,7 +111,7 @@ func (p *Publisher) run() {
 			p.drain(batch[:0])
 			return
 		}
-		batch = p.takeQueued(batch, maxBatch)
+		batch = p.takeQueued(batch, MaxBatch)
 		p.send(batch)
 	}
 }

@@ -1,8 +1,9 @@
 package redisstreams
 
 import (
-	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
@@ -44,6 +45,9 @@ type Adapter struct {
 
 	liveMu sync.Mutex
 	live   map[socket.SocketId]*liveSession // connected sockets' sessions kept in Redis
+
+	seq atomic.Uint64 // the number of the last broadcast (seqField)
+	own ownEntries
 }
 
 var _ socket.Adapter = (*Adapter)(nil)
@@ -54,6 +58,7 @@ func newAdapter(c *Cluster, nsp socket.Namespace) *Adapter {
 		base = c.opts.Local()
 	}
 	a := &Adapter{c: c, nsp: nsp, closed: make(chan struct{}), live: map[socket.SocketId]*liveSession{}}
+	a.own.now = time.Now
 	a.ClusterRequests = redisbase.NewClusterRequests("redis streams adapter", base, nsp, a.closed, c.opts.Common,
 		redisbase.Transport{Publish: a.publish, Respond: a.respond, Tell: a.tell, Count: a.serverCount})
 	// The namespace's channels, named as the Node adapter names them.
@@ -115,48 +120,54 @@ func (a *Adapter) Close() {
 // (as Node's adapter does) could put an entry after later ones another
 // server added meanwhile: a client whose last offset is then an older one
 // would get those later entries twice when it recovers. When the entry
-// cannot be added (encoding, a full queue, Redis down) the local sockets
-// get the packet at once, without offset. The caller never waits for
-// Redis.
+// cannot be added (encoding, a full queue, Redis down), or the reader
+// has not yet found where it starts, the local sockets get the packet at
+// once, without offset, and once only even if the entry turns out to be
+// in the stream (see ownEntries). The caller never waits for Redis.
 func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 	p.Nsp = a.nsp.Name()
 	if redisbase.IsLocal(opts) {
 		a.deliver(p, opts, "")
 		return
 	}
-	fields, err := entryFields(a.UID(), p.Nsp, redisbase.TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
+	args, err := appendEntry(a.c.xaddHead(), a.UID(), p.Nsp, redisbase.TypeBroadcast, nodewire.Obj("packet", nodewire.PacketObject(p), "opts", nodewire.OptsObject(opts)))
 	if err != nil {
 		a.c.Log.Warn("encode", "broadcast not published to the cluster", "err", err)
 		a.deliver(p, opts, "")
 		return
 	}
-	cmd := a.xadd(fields)
-	cmd.Done = func(cmd redis.Cmder) {
-		if cmd.Err() != nil {
-			a.deliver(p, opts, "")
-		}
+	seq := a.seq.Add(1)
+	args = append(args, seqField, seq)
+	// Before the reader has read the stream's last entry, the entry may
+	// go in before it, where the reader will not see it.
+	early := !a.c.reading.Load()
+	if early {
+		a.own.fallBack(seq)
+		a.deliver(p, opts, "")
 	}
-	if !a.c.Pub.Do(cmd) {
+	cmd := a.xadd(args)
+	cmd.Done = func(cmd redis.Cmder) {
+		switch err := cmd.Err(); {
+		case early, err == nil:
+			return
+		case mayHaveRun(err) && !a.own.fallBack(seq):
+			return // read back already
+		}
+		a.deliver(p, opts, "")
+	}
+	if !a.c.Pub.Do(cmd) && !early {
 		a.deliver(p, opts, "")
 	}
 }
 
-// xadd is the command appending an entry of fields to the stream.
-func (a *Adapter) xadd(fields []any) redisbase.Command {
-	o := a.c.opts
-	return redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-		return pipe.XAdd(ctx, &redis.XAddArgs{Stream: o.StreamName, MaxLen: o.MaxLen, Approx: true, ID: "*", Values: fields})
-	}}
-}
-
 // tell appends a message that gets no answer to the stream.
 func (a *Adapter) tell(typ redisbase.MessageType, data *nodewire.Object) {
-	fields, err := entryFields(a.UID(), a.nsp.Name(), typ, data)
+	args, err := appendEntry(a.c.xaddHead(), a.UID(), a.nsp.Name(), typ, data)
 	if err != nil {
 		a.c.Log.Warn("encode", "cluster message not published", "type", typ, "err", err)
 		return
 	}
-	a.c.Pub.Do(a.xadd(fields))
+	a.c.Pub.Do(a.xadd(args))
 }
 
 // recoverable reports whether a broadcast is kept for connection state

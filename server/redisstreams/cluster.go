@@ -11,7 +11,9 @@
 //     broadcasts without acknowledgement (type 3), socketsJoin (4),
 //     socketsLeave (5) and disconnectSockets (6). data is the message's
 //     payload as JSON, or, when a broadcast holds binary, as base64 of
-//     its msgpack. The entry id is the broadcast's recovery offset.
+//     its msgpack. The entry id is the broadcast's recovery offset. A
+//     broadcast of this package has one more field, seq <number>, which
+//     Node's adapter does not read (see own.go).
 //   - PUBLISH P#nsp#: msgpack {type, data, uid, nsp} of the messages not
 //     worth keeping: broadcasts with acknowledgements, serverSideEmit,
 //     fetchSockets; answers go to the requester's P#nsp#uid#.
@@ -115,6 +117,11 @@ type Cluster struct {
 	lastID    string         // the reader's: the last entry handled
 	once      sync.Once
 
+	// reading: the reader has found where it starts (lastID is set), so
+	// what is added to the stream from now on is read back.
+	reading atomic.Bool
+	maxLen  any // opts.MaxLen, an XADD argument boxed once
+
 	sessionDrops atomic.Uint64 // session writes dropped beyond the publisher's count
 }
 
@@ -146,6 +153,7 @@ func newCluster(link *redisbase.Link, reader redis.UniversalClient, opts Options
 		adapters: map[string]*Adapter{},
 		stop:     stop,
 		done:     make(chan struct{}),
+		maxLen:   opts.MaxLen,
 	}
 	go c.read(ctx)
 	c.refresher.Go(func() { c.refreshSessions(ctx) })

@@ -10,11 +10,23 @@ import (
 	"feedrt/server/redisbase"
 )
 
+// seqField is the field of a stream entry, beyond the Node adapter's,
+// that numbers the broadcasts of one adapter (uid): how its reader knows
+// its own broadcasts (see ownEntries). Node's adapter reads uid, nsp,
+// type and data only.
+const seqField = "seq"
+
 // entryFields are the fields of a stream entry, in the Node adapter's
 // order: uid, nsp, type (decimal), data (JSON, or base64 msgpack when a
 // type that may hold binary does).
 func entryFields(uid, nsp string, typ redisbase.MessageType, data *nodewire.Object) ([]any, error) {
-	fields := []any{"uid", uid, "nsp", nsp, "type", strconv.Itoa(int(typ))}
+	return appendEntry(nil, uid, nsp, typ, data)
+}
+
+// appendEntry appends the entryFields to args (an XADD's, so that a
+// broadcast builds one slice).
+func appendEntry(args []any, uid, nsp string, typ redisbase.MessageType, data *nodewire.Object) ([]any, error) {
+	fields := append(args, "uid", uid, "nsp", nsp, "type", strconv.Itoa(int(typ)))
 	if data == nil {
 		return fields, nil
 	}

@@ -53,6 +53,7 @@ func (c *Cluster) readOnce(ctx context.Context) error {
 			return err
 		}
 		c.lastID = id
+		c.reading.Store(true)
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.opts.BlockTime+c.opts.CommandTimeout)
 	defer cancel()
@@ -103,6 +104,9 @@ func (c *Cluster) handle(m redis.XMessage) {
 	a := c.adapter(nsp)
 	if a == nil {
 		return
+	}
+	if seq := a.entrySeq(m.Values); seq != 0 && !a.own.readBack(seq) {
+		return // this server's own broadcast, delivered by the fallback
 	}
 	msg, err := decodeEntry(m.Values)
 	if err != nil {
