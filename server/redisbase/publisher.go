@@ -62,18 +62,23 @@ func NewPublisher(rdb redis.UniversalClient, size int, timeout time.Duration, lo
 	return p
 }
 
-// Publish queues one PUBLISH; false if it was dropped.
+// Publish queues one PUBLISH; false if it was dropped. It is not sent
+// again once it may have run (see PublishCmd).
 func (p *Publisher) Publish(channel string, payload []byte) bool {
-	return p.Do(Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-		return pipe.Publish(ctx, channel, payload)
-	}})
+	return p.publish(false, channel, payload)
 }
 
 // SPublish queues one SPUBLISH (sharded Pub/Sub); false if it was
-// dropped.
+// dropped. It is not sent again once it may have run.
 func (p *Publisher) SPublish(channel string, payload []byte) bool {
+	return p.publish(true, channel, payload)
+}
+
+func (p *Publisher) publish(sharded bool, channel string, payload []byte) bool {
 	return p.Do(Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-		return pipe.SPublish(ctx, channel, payload)
+		cmd := PublishCmd(ctx, sharded, channel, payload)
+		_ = pipe.Process(ctx, cmd)
+		return cmd
 	}})
 }
 

@@ -150,7 +150,7 @@ func (a *Adapter) Broadcast(p *parser.Packet, opts *socket.BroadcastOptions) {
 		switch err := cmd.Err(); {
 		case early, err == nil:
 			return
-		case mayHaveRun(err) && !a.own.fallBack(seq):
+		case redisbase.MayHaveRun(err) && !a.own.fallBack(seq):
 			return // read back already
 		}
 		a.deliver(p, opts, "")

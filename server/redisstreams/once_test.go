@@ -2,18 +2,12 @@ package redisstreams
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"os"
 	"reflect"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"feedrt/server/servertest"
 	"feedrt/store/storetest"
 )
 
@@ -52,16 +46,16 @@ func waitSprung(t *testing.T, sprung <-chan struct{}) {
 func TestBroadcastOnceWhenXAddAnswerLost(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		action   trapAction
+		action   servertest.TrapAction
 		readLate bool // the reader reads the entry after the failure
 	}{
-		{"answer lost, timeout", loseAnswer, false},
-		{"answer lost, read back after the timeout", loseAnswer, true},
-		{"connection closed after the write", closeForAnswer, false},
+		{"answer lost, timeout", servertest.LoseAnswer, false},
+		{"answer lost, read back after the timeout", servertest.LoseAnswer, true},
+		{"connection closed after the write", servertest.CloseForAnswer, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := redisURL(t)
-			proxy := startProxy(t, u)
+			proxy := servertest.StartRedisProxy(t, u)
 			opts := testOptions(t, u)
 			opts.CommandTimeout = 300 * time.Millisecond
 			a, b := mustNode(t, proxy.URL(), opts), mustNode(t, u, opts)
@@ -74,12 +68,12 @@ func TestBroadcastOnceWhenXAddAnswerLost(t *testing.T) {
 			if tc.readLate {
 				// A's next XREAD, sent once it has read "first", reaches
 				// Redis only when released.
-				held := proxy.arm("xread", hold, release)
+				held := proxy.Arm("xread", servertest.Hold, release)
 				_ = b.io.Emit("first", 0)
 				waitSprung(t, held)
 				want = append([]string{"first"}, want...)
 			}
-			sprung := proxy.arm("xadd", tc.action, nil)
+			sprung := proxy.Arm("xadd", tc.action, nil)
 			_ = a.io.Emit("post", 1)
 			waitSprung(t, sprung)
 			flush(t, a.c) // the XADD's outcome is known, whatever it is
@@ -97,7 +91,7 @@ func TestBroadcastOnceWhenXAddAnswerLost(t *testing.T) {
 			if n, entries := mustRedis(t, u).XLen(context.Background(), opts.StreamName).Val(), int64(len(want)); n != entries {
 				t.Errorf("stream holds %d entries, want %d", n, entries)
 			}
-			if n := a.c.adapter("/").own.remembered(); tc.action == loseAnswer && tc.readLate && n != 0 {
+			if n := a.c.adapter("/").own.remembered(); tc.action == servertest.LoseAnswer && tc.readLate && n != 0 {
 				t.Errorf("%d broadcasts delivered by the fallback still remembered after they were read back", n)
 			}
 		})
@@ -110,11 +104,11 @@ func TestBroadcastOnceWhenXAddAnswerLost(t *testing.T) {
 // server's own sockets must get it anyway, once.
 func TestBroadcastBeforeReaderStarts(t *testing.T) {
 	u := redisURL(t)
-	proxy := startProxy(t, u)
+	proxy := servertest.StartRedisProxy(t, u)
 	opts := testOptions(t, u)
 	release := make(chan struct{})
 	defer close(release)
-	held := proxy.arm("xrevrange", hold, release)
+	held := proxy.Arm("xrevrange", servertest.Hold, release)
 	a := mustNode(t, proxy.URL(), opts)
 	waitSprung(t, held) // the reader asks for the stream's last entry
 	ca := connect(t, a, "")
@@ -165,33 +159,5 @@ func TestFallbacksRemembered(t *testing.T) {
 	}
 	if n := o.remembered(); n > maxFallbacks {
 		t.Errorf("%d remembered, want at most %d", n, maxFallbacks)
-	}
-}
-
-// refusal is an error answer of Redis.
-type refusal string
-
-func (r refusal) Error() string { return string(r) }
-func (refusal) RedisError()     {}
-
-// TestMayHaveRun: only a failure to connect and an error answer prove
-// that an XADD added nothing.
-func TestMayHaveRun(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want bool
-	}{
-		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, false},
-		{fmt.Errorf("pipeline: %w", refusal("READONLY You can't write against a read only replica.")), false},
-		{redis.ErrPoolTimeout, false},
-		{redis.ErrClosed, false},
-		{io.EOF, true},
-		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, true},
-		{&net.OpError{Op: "write", Err: syscall.EPIPE}, true},
-		{context.DeadlineExceeded, true},
-	} {
-		if got := mayHaveRun(tc.err); got != tc.want {
-			t.Errorf("mayHaveRun(%v) = %v, want %v", tc.err, got, tc.want)
-		}
 	}
 }

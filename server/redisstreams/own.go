@@ -2,8 +2,6 @@ package redisstreams
 
 import (
 	"context"
-	"errors"
-	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -41,7 +39,8 @@ import (
 //     began before the reader found where to start.
 //
 // And go-redis must not send a pipeline again once its XADD may have run
-// (xaddCmd), which would add the entry twice for every server.
+// (redisbase.StringCmdOnce), which would add the entry twice for every
+// server.
 
 const (
 	// readRing is how many numbers of entries read back are remembered.
@@ -133,45 +132,11 @@ func (a *Adapter) entrySeq(values map[string]any) uint64 {
 	return seq
 }
 
-// mayHaveRun reports whether a command that failed with err may have been
-// run by Redis all the same: unless no connection was had (nothing was
-// sent) or Redis answered with an error (it refused the command).
-func mayHaveRun(err error) bool {
-	var refused redis.Error
-	var op *net.OpError
-	switch {
-	case errors.As(err, &refused),
-		errors.As(err, &op) && op.Op == "dial",
-		errors.Is(err, redis.ErrPoolTimeout),
-		errors.Is(err, redis.ErrClosed):
-		return false
-	}
-	return true
-}
-
-// xaddCmd is an XADD that go-redis does not send again once it may have
-// run. go-redis sends a whole pipeline again (MaxRetries) when its
-// connection drops, also after Redis ran it, and XADD * would add a
-// second entry, which every server, Go or Node, would deliver. It is sent
-// again only if it has had no answer and no connection (the error is
-// set on the commands only once go-redis gives up), or Redis refused it
-// (LOADING, READONLY: nothing added).
-type xaddCmd struct{ *redis.StringCmd }
-
-// NoRetry is asked by go-redis when a pipeline holding the command has
-// failed.
-func (c xaddCmd) NoRetry() bool {
-	if err := c.Err(); err != nil {
-		return mayHaveRun(err)
-	}
-	return c.Val() != "" // added, while another command failed
-}
-
 // xadd is the command appending an entry to the stream: args are
 // xaddHead's followed by the entry's fields.
 func (a *Adapter) xadd(args []any) redisbase.Command {
 	return redisbase.Command{Add: func(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-		cmd := xaddCmd{redis.NewStringCmd(ctx, args...)}
+		cmd := redisbase.StringCmdOnce(ctx, args...) // added twice if sent again
 		_ = pipe.Process(ctx, cmd)
 		return cmd
 	}}

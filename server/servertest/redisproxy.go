@@ -1,4 +1,4 @@
-package redisstreams
+package servertest
 
 import (
 	"bytes"
@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// redisProxy is a TCP proxy in front of a Redis that can get in the way
+// RedisProxy is a TCP proxy in front of a Redis that can get in the way
 // of one command: lose the answer after Redis has run it (what a client
 // sees when its command times out, or its connection drops, after Redis
-// wrote the entry), or hold the command back until the test lets it go.
-type redisProxy struct {
+// ran it), or hold the command back until the test lets it go.
+type RedisProxy struct {
 	ln     net.Listener
 	target string // host:port of the Redis
 
@@ -23,32 +23,33 @@ type redisProxy struct {
 	wg    sync.WaitGroup
 }
 
-// What a trap does to the first command that matches it.
-type trapAction int32
+// TrapAction is what a trap does to the first command that matches it.
+type TrapAction int32
 
 const (
-	pass trapAction = iota
-	// loseAnswer: Redis runs the command, its answer is dropped and the
+	// Pass: nothing.
+	Pass TrapAction = iota
+	// LoseAnswer: Redis runs the command, its answer is dropped and the
 	// connection stays open: the client times out.
-	loseAnswer
-	// closeForAnswer: Redis runs the command, and the client's connection
+	LoseAnswer
+	// CloseForAnswer: Redis runs the command, and the client's connection
 	// is closed instead of answering it (the client reads EOF).
-	closeForAnswer
-	// hold: the command reaches Redis only once release is closed.
-	hold
+	CloseForAnswer
+	// Hold: the command reaches Redis only once release is closed.
+	Hold
 )
 
 type trap struct {
 	command []byte // the command's name as go-redis writes it: $4\r\nxadd\r\n
-	action  trapAction
-	release chan struct{} // hold's
-	sprung  chan struct{} // closed once Redis has answered (or, hold, got) the command
+	action  TrapAction
+	release chan struct{} // Hold's
+	sprung  chan struct{} // closed once Redis has answered (or, Hold, got) the command
 	once    sync.Once
 }
 
-// startProxy proxies the Redis at redisURL (redis://host:port/db); URL is
-// the proxy's. It is closed at cleanup, with its connections.
-func startProxy(t *testing.T, redisURL string) *redisProxy {
+// StartRedisProxy proxies the Redis at redisURL (redis://host:port/db);
+// URL is the proxy's. It is closed at cleanup, with its connections.
+func StartRedisProxy(t testing.TB, redisURL string) *RedisProxy {
 	t.Helper()
 	u, err := url.Parse(redisURL)
 	if err != nil {
@@ -58,7 +59,7 @@ func startProxy(t *testing.T, redisURL string) *redisProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &redisProxy{ln: ln, target: u.Host}
+	p := &RedisProxy{ln: ln, target: u.Host}
 	p.wg.Go(p.accept)
 	t.Cleanup(func() {
 		_ = ln.Close()
@@ -73,12 +74,12 @@ func startProxy(t *testing.T, redisURL string) *redisProxy {
 }
 
 // URL is the proxy's redis:// URL (database 0).
-func (p *redisProxy) URL() string { return "redis://" + p.ln.Addr().String() + "/0" }
+func (p *RedisProxy) URL() string { return "redis://" + p.ln.Addr().String() + "/0" }
 
-// arm makes action happen to the next command named command (lower
+// Arm makes action happen to the next command named command (lower
 // case, as go-redis writes it); the channel returned is closed when it
 // has.
-func (p *redisProxy) arm(command string, action trapAction, release chan struct{}) <-chan struct{} {
+func (p *RedisProxy) Arm(command string, action TrapAction, release chan struct{}) <-chan struct{} {
 	tr := &trap{command: []byte("\r\n" + command + "\r\n"), action: action, release: release, sprung: make(chan struct{})}
 	p.mu.Lock()
 	p.trap = tr
@@ -88,7 +89,7 @@ func (p *redisProxy) arm(command string, action trapAction, release chan struct{
 
 // take returns the armed trap if chunk (what a client wrote) holds its
 // command, disarming it.
-func (p *redisProxy) take(chunk []byte) *trap {
+func (p *RedisProxy) take(chunk []byte) *trap {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.trap == nil || !bytes.Contains(chunk, p.trap.command) {
@@ -99,7 +100,7 @@ func (p *redisProxy) take(chunk []byte) *trap {
 	return tr
 }
 
-func (p *redisProxy) accept() {
+func (p *RedisProxy) accept() {
 	for {
 		client, err := p.ln.Accept()
 		if err != nil {
@@ -119,7 +120,7 @@ func (p *redisProxy) accept() {
 
 // pipe relays one connection both ways until either side closes it. A
 // trap springs on the connection whose command matched it.
-func (p *redisProxy) pipe(client, server net.Conn) {
+func (p *RedisProxy) pipe(client, server net.Conn) {
 	var sprung atomic.Pointer[trap] // the trap of a command sent on this connection
 	// Client to server.
 	p.wg.Go(func() {
@@ -129,7 +130,7 @@ func (p *redisProxy) pipe(client, server net.Conn) {
 			n, err := client.Read(buf)
 			if n > 0 {
 				if tr := p.take(buf[:n]); tr != nil {
-					if tr.action == hold {
+					if tr.action == Hold {
 						tr.once.Do(func() { close(tr.sprung) })
 						<-tr.release
 					} else {
@@ -157,9 +158,9 @@ func (p *redisProxy) pipe(client, server net.Conn) {
 				if _, werr := client.Write(buf[:n]); werr != nil {
 					return
 				}
-			case tr.action == loseAnswer: // dropped, and so is all that follows
+			case tr.action == LoseAnswer: // dropped, and so is all that follows
 				tr.once.Do(func() { close(tr.sprung) })
-			case tr.action == closeForAnswer:
+			case tr.action == CloseForAnswer:
 				tr.once.Do(func() { close(tr.sprung) })
 				return
 			}
