@@ -75,72 +75,6 @@ func nodeOfSlot(t *testing.T, rc *servertest.RedisCluster, key string) int {
 	return -1
 }
 
-// goTicks is two Go servers of one cluster, a Go client on each, and
-// the numbered "tick" broadcasts each client has had: tick i goes
-// through the broadcaster (as posts do) of A (even i) or B (odd i).
-type goTicks struct {
-	a, b         *testEnv
-	onA, onB     chan []any
-	seenA, seenB map[int]bool
-	last         int // the number of the last tick sent
-}
-
-// mustGoTicks starts the two servers, configured by edit, and a client
-// on each, and waits until each server counts two and has its socket.
-func mustGoTicks(t *testing.T, edit func(*Config)) *goTicks {
-	t.Helper()
-	g := &goTicks{a: mustStart(t, edit), b: mustStart(t, edit), seenA: map[int]bool{}, seenB: map[int]bool{}}
-	waitServerCount(t, 2, g.a, g.b)
-	_, g.onA = servertest.GoClient(t, g.a.url)
-	_, g.onB = servertest.GoClient(t, g.b.url)
-	storetest.WaitFor(t, "one socket on each server", func() bool {
-		return g.a.srv.SocketIO().Sockets().Sockets().Len() == 1 && g.b.srv.SocketIO().Sockets().Sockets().Len() == 1
-	})
-	return g
-}
-
-// tick sends the next tick.
-func (g *goTicks) tick() {
-	g.last++
-	from := g.a
-	if g.last%2 == 1 {
-		from = g.b
-	}
-	from.srv.bc.Broadcast("tick", map[string]any{"i": g.last})
-}
-
-// both takes what the clients received and reports whether both have
-// had tick i; a tick had twice fails the test.
-func (g *goTicks) both(t *testing.T, i int) bool {
-	t.Helper()
-	goEvents(t, "A's client", g.onA, g.seenA)
-	goEvents(t, "B's client", g.onB, g.seenB)
-	return g.seenA[i] && g.seenB[i]
-}
-
-// goEvents takes what arrived on a Go client's events: the i of each
-// "tick" event, counted in seen; a tick seen twice fails the test.
-func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
-	t.Helper()
-	for {
-		select {
-		case ev := <-events:
-			if len(ev) < 2 || ev[0] != "tick" {
-				continue
-			}
-			m, _ := ev[1].(map[string]any)
-			f, _ := m["i"].(float64)
-			i := int(f)
-			if seen[i] {
-				t.Errorf("%s got tick %d twice", who, i)
-			}
-			seen[i] = true
-		default:
-			return
-		}
-	}
-}
-
 // TestRedisClusterAdapters: on a 3-master Redis Cluster
 // (REDIS_CLUSTER_URL), two Go servers on each adapter (pub/sub, streams,
 // sharded) count each other (PUBSUB NUMSUB or SHARDNUMSUB summed over
@@ -148,9 +82,9 @@ func goEvents(t *testing.T, who string, events chan []any, seen map[int]bool) {
 // node holding the adapter's subscription (pub/sub, sharded: the
 // namespace's channel) or stream (streams) is killed in the middle of a
 // stream of broadcasts and started again: /readyz answers 503 while it
-// is down (every master must answer), broadcasts reach both servers'
-// clients again without a restart of the servers, /readyz is 200 again,
-// and no client gets a broadcast twice.
+// is down (every master must answer), broadcasts cross between the
+// servers both ways again without a restart of the servers, /readyz is
+// 200 again, and no client gets a broadcast twice.
 func TestRedisClusterAdapters(t *testing.T) {
 	rc := startRedisCluster(t)
 	for _, adapter := range []string{RedisPubSub, RedisStreams, RedisSharded} {
@@ -162,16 +96,9 @@ func TestRedisClusterAdapters(t *testing.T) {
 			}
 			const before = 20
 			for range before {
-				g.tick()
+				g.tick(t)
 			}
-			storetest.WaitFor(t, "the ticks before the kill on both clients", func() bool {
-				for i := 1; i <= before; i++ {
-					if !g.both(t, i) {
-						return false
-					}
-				}
-				return true
-			})
+			storetest.WaitFor(t, "the ticks before the kill on both clients", func() bool { return g.upTo(t, before) })
 
 			// The node of the subscription (pub/sub: the namespace's
 			// pattern; streams: the stream's key).
@@ -191,24 +118,24 @@ func TestRedisClusterAdapters(t *testing.T) {
 				}
 			}
 			for range 10 {
-				g.tick()
+				g.tick(t)
 			}
 			victim.Stop()
 			storetest.WaitFor(t, "the cluster to see the node failed, /readyz 503", func() bool {
-				g.tick()
-				g.both(t, g.last)
+				g.tick(t)
 				return rc.Failed(vi) && readyz(t, g.a) == 503
 			})
 			victim.Start()
 			storetest.WaitFor(t, "the Redis Cluster ok again", rc.OK)
-			storetest.WaitFor(t, "a tick after the restart on both clients", func() bool {
-				g.tick()
-				return g.both(t, g.last-5)
+			restarted := g.last
+			storetest.WaitFor(t, "ticks after the restart crossing both ways", func() bool {
+				g.tick(t)
+				return g.crossed(t, restarted)
 			})
 			storetest.WaitFor(t, "/readyz 200", func() bool { return readyz(t, g.a) == 200 && readyz(t, g.b) == 200 })
 			// The last ones, of both servers, reach every client once.
-			g.tick()
-			g.tick()
+			g.tick(t)
+			g.tick(t)
 			storetest.WaitFor(t, "the last ticks", func() bool { return g.both(t, g.last-1) && g.both(t, g.last) })
 		})
 	}
