@@ -101,15 +101,15 @@ func TestBinaryMessageCompressedPolling(t *testing.T) {
 // inflates to the message.
 func TestBinaryMessageDeflate(t *testing.T) {
 	e := mustEngine(t, deflating)
-	conn, br, _ := dialRawOffer(t, e.hs.Listener.Addr().String(), "permessage-deflate")
-	if b0, _ := readRawFrame(t, conn, br); b0 != 0x81 {
+	conn, _ := dialWebSocket(t, e.addr(), "permessage-deflate")
+	if b0, _ := conn.frame(t); b0 != 0x81 {
 		t.Fatalf("open frame %#x", b0)
 	}
 	storetest.WaitFor(t, "the session", func() bool { return e.srv.ClientsCount() == 1 })
 	data := []byte(bigText(4 << 10))
 	m := NewBinaryMessage(data)
 	e.broadcast(m)
-	b0, p := readRawFrame(t, conn, br)
+	b0, p := conn.frame(t)
 	if b0 != 0xc2 || inflateFrame(t, p) != string(data) {
 		t.Fatalf("frame %#x of %d bytes, want a compressed binary frame of the message", b0, len(p))
 	}

@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,13 +30,11 @@ func (o *dropObserver) count(c SlowCause) int {
 }
 
 // silentClients opens n WebSocket sessions whose clients never read.
-func silentClients(t *testing.T, e *testEngine, n int) []net.Conn {
+func silentClients(t *testing.T, e *testEngine, n int) []*rawConn {
 	t.Helper()
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	conns := make([]net.Conn, n)
+	conns := make([]*rawConn, n)
 	for i := range conns {
-		conns[i] = dialRaw(t, addr)
-		t.Cleanup(func() { conns[i].Close() })
+		conns[i] = dialRaw(t, e.addr())
 	}
 	storetest.WaitFor(t, "every session open", func() bool { return e.srv.ClientsCount() == uint64(n) })
 	return conns

@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
@@ -9,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -111,50 +108,30 @@ func compressing(o *Options) {
 
 // rawPoller is a polling client on one raw connection: it sends what
 // it is told and reads answers without decoding them.
-type rawPoller struct {
-	conn net.Conn
-	br   *bufio.Reader
-	addr string
+type rawPoller struct{ *rawConn }
+
+func newRawPoller(t testing.TB, e *testEngine) rawPoller {
+	return rawPoller{dialConn(t, e.addr())}
 }
 
-func newRawPoller(t testing.TB, e *testEngine) *rawPoller {
-	t.Helper()
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &rawPoller{conn: conn, br: bufio.NewReader(conn), addr: addr}
-}
-
-// get sends a polling GET (sid "" is the handshake) of protocol eio
+// poll sends a polling GET (sid "" is the handshake) of protocol eio
 // with Accept-Encoding ae (none when empty).
-func (p *rawPoller) get(eio, sid, ae string) {
-	q := "EIO=" + eio + "&transport=polling"
-	if sid != "" {
-		q += "&sid=" + sid
-	}
+func (p rawPoller) poll(eio, sid, ae string) {
 	h := ""
 	if ae != "" {
 		h = "Accept-Encoding: " + ae + "\r\n"
 	}
-	fmt.Fprintf(p.conn, "GET /engine.io/?%s HTTP/1.1\r\nHost: %s\r\n%s\r\n", q, p.addr, h)
+	p.get(pollPath(eio, sid), h)
 }
 
-// answer reads an answer: its headers, its body as sent and decoded.
-func (p *rawPoller) answer(t testing.TB) (h http.Header, raw []byte, body string) {
+// read reads an answer: its headers, its body as sent and decoded.
+func (p rawPoller) read(t testing.TB) (h http.Header, raw []byte, body string) {
 	t.Helper()
-	res, err := http.ReadResponse(p.br, nil)
-	if err != nil {
-		t.Fatal(err)
+	res, b := p.answer(t)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("answer %d: %q", res.StatusCode, b)
 	}
-	raw, err = io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("answer %d: %v", res.StatusCode, err)
-	}
-	return res.Header, raw, decode(t, res.Header.Get("Content-Encoding"), raw)
+	return res.Header, []byte(b), decode(t, res.Header.Get("Content-Encoding"), []byte(b))
 }
 
 // decode undoes a Content-Encoding.
@@ -182,18 +159,16 @@ func decode(t testing.TB, ce string, raw []byte) string {
 	return string(b)
 }
 
-var sidRE = regexp.MustCompile(`"sid":"([^"]+)"`)
-
 // open handshakes a session of protocol eio on p's connection.
-func (p *rawPoller) open(t testing.TB, eio string) string {
+func (p rawPoller) open(t testing.TB, eio string) string {
 	t.Helper()
-	p.get(eio, "", "gzip, deflate, br")
-	h, _, body := p.answer(t)
-	m := sidRE.FindStringSubmatch(body)
-	if m == nil || h.Get("Content-Encoding") != "" { // an open packet is below the threshold
+	p.poll(eio, "", "gzip, deflate, br")
+	h, _, body := p.read(t)
+	if h.Get("Content-Encoding") != "" { // an open packet is below the threshold
 		t.Fatalf("handshake: %v %q", h, body)
 	}
-	return m[1]
+	sid, _ := openData(t, body)
+	return sid
 }
 
 // payload is the polling payload of one message packet for protocol eio.
@@ -241,14 +216,14 @@ func TestPollingCompressed(t *testing.T) {
 					sid := p.open(t, eio)
 					c := e.socket(sid)
 					if held {
-						p.get(eio, sid, ae)
+						p.poll(eio, sid, ae)
 						e.waitHeld(t, sid)
 					}
 					c.Write(types.NewStringBufferString(data), nil, nil)
 					if !held {
-						p.get(eio, sid, ae)
+						p.poll(eio, sid, ae)
 					}
-					h, raw, body := p.answer(t)
+					h, raw, body := p.read(t)
 					want := strings.Fields(ae)[0]
 					want = strings.TrimSuffix(want, ",")
 					if got := h.Get("Content-Encoding"); got != want || body != payload(eio, data) {
@@ -304,8 +279,8 @@ func TestPollingNotCompressed(t *testing.T) {
 			sid := p.open(t, "4")
 			data := bigText(c.size)
 			e.socket(sid).Write(types.NewStringBufferString(data), c.options, nil)
-			p.get("4", sid, c.ae)
-			h, _, body := p.answer(t)
+			p.poll("4", sid, c.ae)
+			h, _, body := p.read(t)
 			if h.Get("Content-Encoding") != "" || body != "4"+data {
 				t.Errorf("%s (poller %v): Content-Encoding %q, %d bytes", c.name, takeOver, h.Get("Content-Encoding"), len(body))
 			}
@@ -316,8 +291,8 @@ func TestPollingNotCompressed(t *testing.T) {
 	p := newRawPoller(t, e)
 	sid := p.open(t, "4")
 	e.socket(sid).Write(types.NewStringBufferString(bigText(1023)), nil, nil)
-	p.get("4", sid, "gzip")
-	if h, _, body := p.answer(t); h.Get("Content-Encoding") != "gzip" || len(body) != 1024 {
+	p.poll("4", sid, "gzip")
+	if h, _, body := p.read(t); h.Get("Content-Encoding") != "gzip" || len(body) != 1024 {
 		t.Errorf("1024 bytes: Content-Encoding %q, %d bytes", h.Get("Content-Encoding"), len(body))
 	}
 }
@@ -330,7 +305,7 @@ func TestPollingNotCompressed(t *testing.T) {
 func TestBroadcastCompressedOnce(t *testing.T) {
 	e := mustEngine(t, compressing)
 	type client struct {
-		p        *rawPoller
+		p        rawPoller
 		sid, eio string
 		ae       string
 	}
@@ -347,7 +322,7 @@ func TestBroadcastCompressedOnce(t *testing.T) {
 		clients = append(clients, client{p, p.open(t, eio), eio, ae})
 	}
 	for _, c := range clients {
-		c.p.get(c.eio, c.sid, c.ae)
+		c.p.poll(c.eio, c.sid, c.ae)
 		e.waitHeld(t, c.sid)
 	}
 	data := bigText(8 << 10)
@@ -358,7 +333,7 @@ func TestBroadcastCompressedOnce(t *testing.T) {
 		t.Errorf("%d compressions for 40 held GETs, want 3", n)
 	}
 	for i, c := range clients {
-		h, raw, body := c.p.answer(t)
+		h, raw, body := c.p.read(t)
 		slot := map[string]int{"gzip": 0, "deflate": 1}[h.Get("Content-Encoding")]
 		if c.eio == "3" {
 			slot += 2
@@ -388,8 +363,8 @@ func TestBroadcastCompressedOnce(t *testing.T) {
 	}
 	zips = e.srv.zips.Load()
 	c := clients[3] // protocol 4, gzip
-	c.p.get(c.eio, c.sid, c.ae)
-	if h, _, body := c.p.answer(t); h.Get("Content-Encoding") != "gzip" || body != "4"+data+"\x1e4small" {
+	c.p.poll(c.eio, c.sid, c.ae)
+	if h, _, body := c.p.read(t); h.Get("Content-Encoding") != "gzip" || body != "4"+data+"\x1e4small" {
 		t.Errorf("two packets: %q, %d bytes", h.Get("Content-Encoding"), len(body))
 	}
 	if n := e.srv.zips.Load() - zips; n != 1 {

@@ -12,7 +12,6 @@ import (
 	"net/http/httptrace"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,23 +146,11 @@ func requestBody(t testing.TB, client *http.Client, method, url string, body io.
 	return res.StatusCode, string(b)
 }
 
-// openPolling handshakes on polling and returns the session id.
-func openPolling(t testing.TB, e *testEngine) string {
-	t.Helper()
-	status, body := request(t, http.DefaultClient, "GET", e.url+"?EIO=4&transport=polling", "")
-	var open struct{ Sid string }
-	if status != 200 || !strings.HasPrefix(body, "0{") || json.Unmarshal([]byte(body[1:]), &open) != nil {
-		t.Fatalf("handshake: %d %q", status, body)
-	}
-	return open.Sid
-}
-
 // pollingSession handshakes on polling and returns the session id and
 // the URL of the session's requests.
 func pollingSession(t testing.TB, e *testEngine) (sid, url string) {
 	t.Helper()
-	sid = openPolling(t, e)
-	return sid, e.url + "?EIO=4&transport=polling&sid=" + sid
+	return pollingSessionWith(t, e, http.DefaultClient)
 }
 
 // httpAnswer is an HTTP answer: its status and body.
@@ -530,29 +517,6 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// dialRaw opens a WebSocket session without a reading goroutine: the
-// handshake by hand, then the connection is left alone.
-func dialRaw(tb testing.TB, addr string) net.Conn {
-	conn, _ := dialRawReader(tb, addr)
-	return conn
-}
-
-// dialRawReader is dialRaw with the reader of what follows the 101.
-func dialRawReader(tb testing.TB, addr string) (net.Conn, *bufio.Reader) {
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		tb.Fatalf("upgrade: %v %v", res, err)
-	}
-	return conn, br
-}
-
 // TestChildProcessInheritsNoConnection: a process started while
 // WebSockets are open (the server's own os/exec, or a test's clients)
 // must not inherit their connections. If it did, a connection would stay
@@ -620,12 +584,12 @@ func TestPollingMovesToPoller(t *testing.T) {
 	})
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}} // one connection for everything
 	sid, url := pollingSessionWith(t, e, client)
-	g := runtime.NumGoroutine()
-	for range 50 { // held GETs from clients without goroutines: the server adds none either
-		other, _ := pollingSession(t, e)
-		e.rawGet(t, other)
-	}
-	if d := runtime.NumGoroutine() - g; d > 10 {
+	if d := goroutinesAdded(func() {
+		for range 50 { // held GETs from clients without goroutines: the server adds none either
+			other, _ := pollingSession(t, e)
+			e.rawGet(t, other)
+		}
+	}); d > 10 {
 		t.Errorf("50 held GETs took %d more goroutines, want none", d)
 	}
 	if n := e.heldCount(); n != 50 {
@@ -667,23 +631,23 @@ func TestPollingMovesToPoller(t *testing.T) {
 
 // rawGet sends a polling GET for session sid on a connection of its own,
 // without a goroutine to read the answer, and returns once it is held.
-func (e *testEngine) rawGet(t testing.TB, sid string) net.Conn {
+func (e *testEngine) rawGet(t testing.TB, sid string) *rawConn {
 	t.Helper()
-	p := newRawPoller(t, e)
-	fmt.Fprintf(p.conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", sid, p.addr)
+	c := dialConn(t, e.addr())
+	c.get(pollPath("4", sid), "")
 	e.waitHeld(t, sid)
-	return p.conn
+	return c
 }
 
 // pollingSessionWith is pollingSession through client.
 func pollingSessionWith(t testing.TB, e *testEngine, client *http.Client) (sid, url string) {
 	t.Helper()
 	status, body := request(t, client, "GET", e.url+"?EIO=4&transport=polling", "")
-	var open struct{ Sid string }
-	if status != 200 || !strings.HasPrefix(body, "0{") || json.Unmarshal([]byte(body[1:]), &open) != nil {
+	if status != 200 {
 		t.Fatalf("handshake: %d %q", status, body)
 	}
-	return open.Sid, e.url + "?EIO=4&transport=polling&sid=" + open.Sid
+	sid, _ = openData(t, body)
+	return sid, e.url + "?EIO=4&transport=polling&sid=" + sid
 }
 
 // heldCount is the number of GETs held on the poller.

@@ -1,12 +1,10 @@
 package engineio
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -33,19 +31,19 @@ func mustDeadlineEngine(t *testing.T, header, read, idle time.Duration) *testEng
 
 // polledConn opens a connection whose one polling request (a handshake)
 // moved it to the poller; its answer is read.
-func polledConn(t *testing.T, e *testEngine) (net.Conn, *bufio.Reader) {
+func polledConn(t *testing.T, e *testEngine) *rawConn {
 	t.Helper()
-	conn, br, _ := handshakeOn(t, strings.TrimPrefix(e.hs.URL, "http://"))
-	t.Cleanup(func() { conn.Close() })
-	return conn, br
+	c := dialConn(t, e.addr())
+	c.handshake(t)
+	return c
 }
 
 // waitClosed waits (up to 10 s) for the server to close conn and returns
 // how long after since it did.
-func waitClosed(t *testing.T, conn net.Conn, br *bufio.Reader, since time.Time) time.Duration {
+func waitClosed(t *testing.T, c *rawConn, since time.Time) time.Duration {
 	t.Helper()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := br.ReadByte(); err == nil {
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.br.ReadByte(); err == nil {
 		t.Fatal("the server sent something; want the connection closed")
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the connection is still open after 10 s")
@@ -70,22 +68,17 @@ func trickle(conn net.Conn, s string) {
 // while they wait.
 func TestPollerIdleTimeout(t *testing.T) {
 	e := mustDeadlineEngine(t, time.Minute, time.Minute, testIdleTimeout)
-	g := runtime.NumGoroutine()
 	start := time.Now()
-	type held struct {
-		conn net.Conn
-		br   *bufio.Reader
-	}
-	var conns []held
-	for range 100 {
-		conn, br := polledConn(t, e)
-		conns = append(conns, held{conn, br})
-	}
-	if d := runtime.NumGoroutine() - g; d > 10 {
+	var conns []*rawConn
+	if d := goroutinesAdded(func() {
+		for range 100 {
+			conns = append(conns, polledConn(t, e))
+		}
+	}); d > 10 {
 		t.Errorf("100 idle connections on the poller took %d goroutines, want none", d)
 	}
 	for _, c := range conns {
-		if d := waitClosed(t, c.conn, c.br, start); d < testIdleTimeout {
+		if d := waitClosed(t, c, start); d < testIdleTimeout {
 			t.Fatalf("closed %v after the request, before the idle timeout (%v)", d, testIdleTimeout)
 		}
 	}
@@ -97,10 +90,10 @@ func TestPollerIdleTimeout(t *testing.T) {
 // byte, as net/http cuts it.
 func TestPollerHeaderTimeout(t *testing.T) {
 	e := mustDeadlineEngine(t, testHeaderTimeout, time.Minute, time.Minute)
-	conn, br := polledConn(t, e)
+	conn := polledConn(t, e)
 	start := time.Now()
 	go trickle(conn, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Slow: "+strings.Repeat("a", 1000))
-	if d := waitClosed(t, conn, br, start); d < testHeaderTimeout || d > testHeaderTimeout+5*time.Second {
+	if d := waitClosed(t, conn, start); d < testHeaderTimeout || d > testHeaderTimeout+5*time.Second {
 		t.Errorf("closed %v after the header's first byte, want just past %v", d, testHeaderTimeout)
 	}
 }
@@ -110,11 +103,11 @@ func TestPollerHeaderTimeout(t *testing.T) {
 func TestPollerBodyTimeout(t *testing.T) {
 	e := mustDeadlineEngine(t, time.Minute, testReadTimeout, time.Minute)
 	sid, _ := pollingSession(t, e)
-	conn, br := polledConn(t, e)
+	conn := polledConn(t, e)
 	start := time.Now()
 	fmt.Fprintf(conn, "POST /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n", sid)
 	go trickle(conn, strings.Repeat("4", 500))
-	if d := waitClosed(t, conn, br, start); d < testReadTimeout || d > testReadTimeout+5*time.Second {
+	if d := waitClosed(t, conn, start); d < testReadTimeout || d > testReadTimeout+5*time.Second {
 		t.Errorf("closed %v after the request's first byte, want just past %v", d, testReadTimeout)
 	}
 }
@@ -124,8 +117,8 @@ func TestPollerBodyTimeout(t *testing.T) {
 func TestPollerTimeoutsDefault(t *testing.T) {
 	e := mustDeadlineEngine(t, 0, testReadTimeout, 0)
 	start := time.Now() // before the request: its answer starts the wait
-	conn, br := polledConn(t, e)
-	if d := waitClosed(t, conn, br, start); d < testReadTimeout {
+	conn := polledConn(t, e)
+	if d := waitClosed(t, conn, start); d < testReadTimeout {
 		t.Errorf("idle connection closed after %v, before ReadTimeout (%v)", d, testReadTimeout)
 	}
 }
@@ -144,27 +137,22 @@ func TestWebSocketOnLentConnection(t *testing.T) {
 			wrapped(srv).ServeHTTP(w, r)
 		})
 	}})
-	conn, br := polledConn(t, e) // on the poller
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	fmt.Fprintf(conn, "GET /plain HTTP/1.1\r\nHost: %s\r\n\r\n", addr) // lent to net/http
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("plain request: %v %v", res, err)
+	conn := polledConn(t, e) // on the poller
+	conn.get("/plain", "")   // lent to net/http
+	if res, body := conn.answer(t); res.StatusCode != 200 || body != "plain" {
+		t.Fatalf("plain request: %d %q", res.StatusCode, body)
 	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", addr)
-	if res, err = http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", res, err)
+	conn.get(wsPath, wsUpgrade)
+	if res, body := conn.answer(t); res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d %q", res.StatusCode, body)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if op, payload := readServerFrame(t, br); op != opText || !strings.HasPrefix(string(payload), "0{") {
+	if op, payload := readServerFrame(t, conn); op != opText || !strings.HasPrefix(string(payload), "0{") {
 		t.Fatalf("open packet: %x %q", op, payload)
 	}
 	if _, err := conn.Write(clientFrame(0x80|opText, []byte("4hello"), false)); err != nil {
 		t.Fatal(err)
 	}
-	if op, payload := readServerFrame(t, br); op != opText || string(payload) != "4hello" {
+	if op, payload := readServerFrame(t, conn); op != opText || string(payload) != "4hello" {
 		t.Errorf("echo: %x %q", op, payload)
 	}
 }

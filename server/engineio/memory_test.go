@@ -1,14 +1,8 @@
 package engineio
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +16,7 @@ import (
 //
 //	go test ./server/engineio -run '^$' -bench IdleWebSockets -benchtime 1x
 func BenchmarkIdleWebSockets(b *testing.B) {
-	benchIdle(b, 5000, dialRaw, func(e *testEngine, n int) bool { return e.srv.ClientsCount() == uint64(n) })
+	benchIdle(b, 5000, idleWebSocket, func(e *testEngine, n int) bool { return e.srv.ClientsCount() == uint64(n) })
 }
 
 // BenchmarkIdlePolling is BenchmarkIdleWebSockets for long-polling
@@ -39,11 +33,10 @@ func BenchmarkIdlePolling(b *testing.B) {
 func benchIdle(b *testing.B, n int, open func(testing.TB, string) net.Conn, ready func(*testEngine, int) bool) {
 	for range b.N {
 		e := mustEngine(b, func(o *Options) { o.PingInterval = time.Hour })
-		addr := strings.TrimPrefix(strings.TrimSuffix(e.url, "/engine.io/"), "http://")
 		heap0, g0 := heapInUse(), runtime.NumGoroutine()
 		conns := make([]net.Conn, 0, n)
 		for range n {
-			conns = append(conns, open(b, addr))
+			conns = append(conns, open(b, e.addr()))
 		}
 		storetest.WaitFor(b, "every session in place", func() bool { return ready(e, n) })
 		heap1, g1 := heapInUse(), runtime.NumGoroutine()
@@ -63,33 +56,19 @@ func heapInUse() uint64 {
 	return m.HeapInuse
 }
 
-// pollRaw opens a polling session on a connection of its own and leaves
-// a GET waiting on it.
-func pollRaw(tb testing.TB, addr string) net.Conn {
-	conn, _, sid := handshakeOn(tb, addr)
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n", sid, addr)
-	return conn
+// idleWebSocket opens a WebSocket session on a connection of its own
+// and keeps nothing else of the client: no reader, no cleanup (a
+// cleanup keeps its caller's stack), so the heap measured is the
+// server's.
+func idleWebSocket(tb testing.TB, addr string) net.Conn {
+	c := connect(tb, addr)
+	c.upgrade(tb, "")
+	return c.Conn
 }
 
-// handshakeOn opens a connection and a polling session on it (the
-// connection moves to the poller); it returns the connection, its reader
-// and the session id.
-func handshakeOn(tb testing.TB, addr string) (net.Conn, *bufio.Reader, string) {
-	tb.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusOK {
-		tb.Fatalf("handshake: %v %v", res, err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	var open struct{ Sid string }
-	if len(body) < 1 || json.Unmarshal(body[1:], &open) != nil {
-		tb.Fatalf("open packet %q", body)
-	}
-	return conn, br, open.Sid
+// pollRaw is idleWebSocket for a polling session: a GET left waiting.
+func pollRaw(tb testing.TB, addr string) net.Conn {
+	c := connect(tb, addr)
+	c.get(pollPath("4", c.handshake(tb)), "")
+	return c.Conn
 }

@@ -1,10 +1,7 @@
 package engineio
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,21 +18,6 @@ import (
 // abortUpgrade; lib/socket.ts: getAvailableUpgrades).
 
 const transportUnknown = `{"code":0,"message":"Transport unknown"}`
-
-// openData reads the open packet at the start of a polling body
-// (protocol 4, or 3's "<length>:" framing).
-func openData(t testing.TB, body string) (sid string, upgrades []string) {
-	t.Helper()
-	i := strings.Index(body, "0{")
-	var open struct {
-		Sid      string
-		Upgrades []string
-	}
-	if i < 0 || json.NewDecoder(strings.NewReader(body[i+1:])).Decode(&open) != nil {
-		t.Fatalf("no open packet in %q", body)
-	}
-	return open.Sid, open.Upgrades
-}
 
 // handshakeAnswer does a polling handshake with query and returns its
 // answer, its body read.
@@ -63,16 +45,10 @@ func wantUpgrades(t testing.TB, what string, got, want []string) {
 // connection and returns everything the server writes until it closes.
 func rawUpgrade(t testing.TB, e *testEngine, query string) string {
 	t.Helper()
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET /engine.io/?%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", query, addr)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	b, _ := io.ReadAll(conn)
+	c := dialConn(t, e.addr())
+	c.get("/engine.io/?"+query, wsUpgrade)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c.br)
 	return string(b)
 }
 
@@ -143,24 +119,13 @@ func TestPollingOnly(t *testing.T) {
 	}
 
 	// On the poller: a connection whose handshake moved it there.
-	addr := strings.TrimPrefix(e.hs.URL, "http://")
-	conn, br, sid := handshakeOn(t, addr)
-	defer conn.Close()
+	conn := dialConn(t, e.addr())
+	sid = conn.handshake(t)
 	storetest.WaitFor(t, "the connection on the poller", func() bool { return e.srv.PollerConns() > 0 })
-	for _, req := range []string{
-		"GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: %s\r\n\r\n",
-		"GET /engine.io/?EIO=4&transport=websocket&sid=%s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-	} {
-		fmt.Fprintf(conn, req, sid, addr)
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 400 || string(b) != transportUnknown {
-			t.Errorf("on the poller, %q: %d %q, want 400 %s", strings.SplitN(req, "\r\n", 2)[0], res.StatusCode, b, transportUnknown)
+	for _, tc := range []struct{ name, header string }{{"a GET", ""}, {"an upgrade", wsUpgrade}} {
+		conn.get(wsPath+"&sid="+sid, tc.header)
+		if res, b := conn.answer(t); res.StatusCode != 400 || b != transportUnknown {
+			t.Errorf("on the poller, %s for the WebSocket transport: %d %q, want 400 %s", tc.name, res.StatusCode, b, transportUnknown)
 		}
 	}
 }

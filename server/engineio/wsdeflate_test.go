@@ -1,14 +1,11 @@
 package engineio
 
 import (
-	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -72,58 +69,6 @@ func dialCompressing(tb testing.TB, e *testEngine) (*websocket.Conn, string) {
 	return ws, res.Header.Get("Sec-WebSocket-Extensions")
 }
 
-// dialRawOffer opens a WebSocket session by hand, offering ext (if any),
-// and returns the connection, its reader after the 101 and the 101.
-func dialRawOffer(tb testing.TB, addr, ext string) (net.Conn, *bufio.Reader, *http.Response) {
-	tb.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { conn.Close() })
-	offer := ""
-	if ext != "" {
-		offer = "Sec-WebSocket-Extensions: " + ext + "\r\n"
-	}
-	fmt.Fprintf(conn, "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", addr, offer)
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		tb.Fatalf("upgrade: %v %v", res, err)
-	}
-	return conn, br, res
-}
-
-// readRawFrame reads one whole, unmasked frame: its first byte and
-// payload, within 5 s when conn is given.
-func readRawFrame(tb testing.TB, conn net.Conn, br *bufio.Reader) (byte, []byte) {
-	tb.Helper()
-	if conn != nil {
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	}
-	var h [2]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
-		tb.Fatal(err)
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		_, _ = io.ReadFull(br, b[:])
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		_, _ = io.ReadFull(br, b[:])
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	p := make([]byte, n)
-	if _, err := io.ReadFull(br, p); err != nil {
-		tb.Fatal(err)
-	}
-	return h[0], p
-}
-
 // inflateFrame inflates a compressed frame's payload as a client does.
 func inflateFrame(tb testing.TB, p []byte) string {
 	tb.Helper()
@@ -141,10 +86,8 @@ func inflateFrame(tb testing.TB, p []byte) string {
 // plain to all.
 func TestDeflateSharedFrame(t *testing.T) {
 	e := mustEngine(t, deflating)
-	addr := e.hs.Listener.Addr().String()
 	type raw struct {
-		conn net.Conn
-		br   *bufio.Reader
+		conn *rawConn
 		pmd  bool
 	}
 	var clients []raw
@@ -153,15 +96,15 @@ func TestDeflateSharedFrame(t *testing.T) {
 		if i%5 == 0 {
 			offer = ""
 		}
-		conn, br, res := dialRawOffer(t, addr, offer)
+		conn, res := dialWebSocket(t, e.addr(), offer)
 		ext := res.Header.Get("Sec-WebSocket-Extensions")
 		if want := offer != ""; (ext != "") != want {
 			t.Fatalf("offer %q: answer %q", offer, ext)
 		}
-		if b0, p := readRawFrame(t, conn, br); b0 != 0x81 || p[0] != '0' {
+		if b0, p := conn.frame(t); b0 != 0x81 || p[0] != '0' {
 			t.Fatalf("open frame %#x %q", b0, p)
 		}
-		clients = append(clients, raw{conn, br, offer != ""})
+		clients = append(clients, raw{conn, offer != ""})
 	}
 	storetest.WaitFor(t, "30 sessions", func() bool { return e.srv.ClientsCount() == 30 })
 	data := bigText(8 << 10)
@@ -175,7 +118,7 @@ func TestDeflateSharedFrame(t *testing.T) {
 		t.Fatalf("compressed frame of %d bytes for a %d-byte frame", len(m.pmdFrame), len(m.frame))
 	}
 	for i, c := range clients {
-		b0, p := readRawFrame(t, c.conn, c.br)
+		b0, p := c.conn.frame(t)
 		switch {
 		case c.pmd && (b0 != 0xc1 || !bytes.Equal(p, m.pmdFrame[len(m.pmdFrame)-len(p):]) || inflateFrame(t, p) != "4"+data):
 			t.Errorf("client %d (deflate): frame %#x, %d bytes, not the shared compressed frame", i, b0, len(p))
@@ -193,7 +136,7 @@ func TestDeflateSharedFrame(t *testing.T) {
 	before = e.srv.deflates.Load()
 	e.broadcast(small)
 	for i, c := range clients {
-		if b0, p := readRawFrame(t, c.conn, c.br); b0 != 0x81 || len(p) != 1023 {
+		if b0, p := c.conn.frame(t); b0 != 0x81 || len(p) != 1023 {
 			t.Errorf("client %d: below the threshold, frame %#x of %d bytes", i, b0, len(p))
 		}
 	}
@@ -203,7 +146,7 @@ func TestDeflateSharedFrame(t *testing.T) {
 	at := NewMessage([]byte(strings.Repeat("s", 1023))) // 1024: compressed
 	e.broadcast(at)
 	for i, c := range clients {
-		if b0, _ := readRawFrame(t, c.conn, c.br); (b0 == 0xc1) != c.pmd {
+		if b0, _ := c.conn.frame(t); (b0 == 0xc1) != c.pmd {
 			t.Errorf("client %d: at the threshold, frame %#x", i, b0)
 		}
 	}
@@ -267,11 +210,10 @@ func TestDeflateInflateBound(t *testing.T) {
 		t.Errorf("within the bound: %d bytes, %v", len(out), err)
 	}
 
-	addr := e.hs.Listener.Addr().String()
-	conn, br, _ := dialRawOffer(t, addr, "permessage-deflate")
-	readRawFrame(t, conn, br) // open
+	conn, _ := dialWebSocket(t, e.addr(), "permessage-deflate")
+	conn.frame(t) // open
 	_, _ = conn.Write(clientFrame(0x80|0x40|opText, compressed, false))
-	if b0, p := readRawFrame(t, conn, br); b0 != 0x88 || binary.BigEndian.Uint16(p) != closeTooBig {
+	if b0, p := conn.frame(t); b0 != 0x88 || binary.BigEndian.Uint16(p) != closeTooBig {
 		t.Errorf("after a bomb: frame %#x %v, want close 1009", b0, p)
 	}
 	if r := e.waitClose(t); r != "transport error" {
@@ -285,7 +227,6 @@ func TestDeflateInflateBound(t *testing.T) {
 // fragments is inflated whole.
 func TestDeflateFaults(t *testing.T) {
 	e := mustEngine(t, deflating)
-	addr := e.hs.Listener.Addr().String()
 	var z bytes.Buffer
 	fw, _ := flate.NewWriter(&z, flate.DefaultCompression)
 	_, _ = fw.Write([]byte("4hello"))
@@ -305,12 +246,12 @@ func TestDeflateFaults(t *testing.T) {
 		{"compressed in fragments", "permessage-deflate", [][]byte{clientFrame(0x40|opText, hello[:2], false), clientFrame(0x80|opContinuation, hello[2:], false)}, 0},
 		{"plain with the extension", "permessage-deflate", [][]byte{clientFrame(0x80|opText, []byte("4hello"), false)}, 0},
 	} {
-		conn, br, _ := dialRawOffer(t, addr, tc.offer)
-		readRawFrame(t, conn, br) // open
+		conn, _ := dialWebSocket(t, e.addr(), tc.offer)
+		conn.frame(t) // open
 		for _, f := range tc.frames {
 			_, _ = conn.Write(f)
 		}
-		b0, p := readRawFrame(t, conn, br)
+		b0, p := conn.frame(t)
 		switch {
 		case tc.code == 0 && (b0 != 0x81 || string(p) != "4hello"):
 			t.Errorf("%s: frame %#x %q, want the echo", tc.name, b0, p)

@@ -1,7 +1,6 @@
 package engineio
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"net/http/httptest"
@@ -132,21 +131,19 @@ func TestWebSocketFrames(t *testing.T) {
 // section 5.1); its session ends with "transport error".
 func TestWebSocketUnmaskedFrame(t *testing.T) {
 	e := mustEngine(t, noPings)
-	conn, br := dialRawReader(t, strings.TrimPrefix(e.hs.URL, "http://"))
-	defer conn.Close()
-	if op, payload := readServerFrame(t, br); op != opText || !strings.HasPrefix(string(payload), "0{") {
+	conn := dialRaw(t, e.addr())
+	if op, payload := readServerFrame(t, conn); op != opText || !strings.HasPrefix(string(payload), "0{") {
 		t.Fatalf("open packet: %x %q", op, payload)
 	}
 	if _, err := conn.Write(clientFrame(0x80|opText, []byte("4unmasked"), true)); err != nil {
 		t.Fatal(err)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	op, payload := readServerFrame(t, br)
+	op, payload := readServerFrame(t, conn)
 	if op != opClose || len(payload) < 2 || binary.BigEndian.Uint16(payload) != closeProtocol {
 		t.Errorf("answer: opcode %x %q, want a close frame with 1002", op, payload)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := br.ReadByte(); err == nil {
+	if _, err := conn.br.ReadByte(); err == nil {
 		t.Error("the connection is still open")
 	}
 	if r := e.waitClose(t); r != "transport error" {
@@ -156,9 +153,9 @@ func TestWebSocketUnmaskedFrame(t *testing.T) {
 
 // readServerFrame reads one unmasked frame from the server: its opcode
 // and payload.
-func readServerFrame(t *testing.T, br *bufio.Reader) (op byte, payload []byte) {
+func readServerFrame(t *testing.T, c *rawConn) (op byte, payload []byte) {
 	t.Helper()
-	b0, p := readRawFrame(t, nil, br)
+	b0, p := c.frame(t)
 	return b0 & 0x0f, p
 }
 
@@ -179,9 +176,8 @@ func TestCloseBeforeListeners(t *testing.T) {
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { srv.Close(); hs.Close() })
-	conn, br := dialRawReader(t, strings.TrimPrefix(hs.URL, "http://"))
-	defer conn.Close()
-	if op, _ := readServerFrame(t, br); op != opText {
+	conn := dialRaw(t, strings.TrimPrefix(hs.URL, "http://"))
+	if op, _ := readServerFrame(t, conn); op != opText {
 		t.Fatalf("open packet: opcode %x", op)
 	}
 	if _, err := conn.Write(clientFrame(0x80|opText, []byte("4x"), true)); err != nil {
