@@ -144,7 +144,6 @@ func TestSocketIOBadInput(t *testing.T) {
 	}
 
 	t.Run("websocket garbage", func(t *testing.T) {
-		wsURL := "ws" + strings.TrimPrefix(base, "http") + "?EIO=4&transport=websocket"
 		frames := []struct {
 			kind int
 			data string
@@ -155,21 +154,10 @@ func TestSocketIOBadInput(t *testing.T) {
 			{websocket.TextMessage, `451-["a",{"_placeholder":true,"num":99}]`},
 		}
 		for _, f := range frames {
-			conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			_, _, _ = conn.ReadMessage() // open packet
-			_ = conn.WriteMessage(websocket.TextMessage, []byte("40"))
-			_, _, _ = conn.ReadMessage() // connect answer
-			_ = conn.WriteMessage(f.kind, []byte(f.data))
-			for { // drain until the server closes or the deadline passes
-				if _, _, err := conn.ReadMessage(); err != nil {
-					break
-				}
-			}
-			conn.Close()
+			c := mustRawSocket(t, webSocketURL(env.url))
+			_ = c.WriteMessage(f.kind, []byte(f.data))
+			c.Closed(5*time.Second, false) // drain until the server closes or the deadline passes
+			c.Close()
 		}
 	})
 

@@ -184,10 +184,7 @@ func webSocketURL(httpURL string) string {
 // Read set last stays until the test sets another.
 func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
 	tb.Helper()
-	c := servertest.MustDial(tb, url)
-	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
-		tb.Fatalf("open packet %q", msg)
-	}
+	c := servertest.MustOpen(tb, url)
 	c.Send("40")
 	if _, msg := c.Read(); !strings.HasPrefix(msg, "40{") {
 		tb.Fatalf("connect packet %q", msg)

@@ -75,10 +75,7 @@ func addWireHandlers(io *socket.Server) {
 // the ack of an "ask", the CONNECT_ERROR of "/nope".
 func wireFrames(t *testing.T, base string) [][]byte {
 	t.Helper()
-	c := servertest.MustDial(t, webSocketURL(base))
-	if _, open := c.Read(); !strings.HasPrefix(open, "0{") {
-		t.Fatalf("open packet %q", open)
-	}
+	c := servertest.MustOpen(t, webSocketURL(base))
 	enc := msgpackparser.New().NewEncoder()
 	send := func(p *parser.Packet) {
 		if err := c.WriteMessage(websocket.BinaryMessage, enc.Encode(p)[0].Bytes()); err != nil {

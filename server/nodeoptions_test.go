@@ -274,10 +274,7 @@ func TestOptionConnectTimeout(t *testing.T) {
 	mustRawSocket(t, webSocketURL(env.url)) // joins "/" at once
 
 	start := time.Now()
-	silent := servertest.MustDial(t, webSocketURL(env.url))
-	if _, msg := silent.Read(); !strings.HasPrefix(msg, "0{") {
-		t.Fatalf("open packet %q", msg)
-	}
+	silent := servertest.MustOpen(t, webSocketURL(env.url))
 	if !silent.Closed(10*time.Second, true) {
 		t.Fatal("WebSocket session without CONNECT still open")
 	}

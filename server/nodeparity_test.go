@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/zishang520/socket.io/servers/socket/v3"
 
 	"feedrt/server/servertest"
@@ -144,15 +143,7 @@ func mustCookieTrip(t *testing.T, base string) cookieTrip {
 	}
 	trip.Later = append(trip.Later, hide(res.Header)...)
 
-	c, wsRes, err := websocket.DefaultDialer.Dial(webSocketURL(base), nil)
-	if err != nil {
-		t.Fatalf("WebSocket handshake on %s: %v", base, err)
-	}
-	defer c.Close()
-	trip.WebSocket = hide(wsRes.Header)
-	if _, msg, err := c.ReadMessage(); err != nil || !strings.HasPrefix(string(msg), "0{") {
-		t.Fatalf("WebSocket open packet on %s: %q, %v", base, msg, err)
-	}
+	trip.WebSocket = hide(servertest.MustOpen(t, webSocketURL(base)).Res.Header)
 	return trip
 }
 
@@ -291,10 +282,7 @@ func TestNodeParityTransports(t *testing.T) {
 			// And the allowed transport still works on both.
 			for name, base := range map[string]string{"node": nodeURL, "go": g.url} {
 				if tc.allowed == "websocket" {
-					c := servertest.MustDial(t, webSocketURL(base))
-					if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
-						t.Errorf("%s: WebSocket open packet %q", name, msg)
-					}
+					servertest.MustOpen(t, webSocketURL(base))
 				} else if res, body := mustRequest(t, "GET", base+handshakePath, "", nil); res.StatusCode != 200 || !strings.Contains(body, `"upgrades":[]`) {
 					t.Errorf("%s: polling handshake %d %q", name, res.StatusCode, body)
 				}

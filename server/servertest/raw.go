@@ -33,17 +33,29 @@ func Do(tb testing.TB, method, url, body string) (int, string) {
 type WSConn struct {
 	tb testing.TB
 	*websocket.Conn
+	Res *http.Response // the answer to the WebSocket handshake
 }
 
 // MustDial opens a WebSocket to url, closed at cleanup.
 func MustDial(tb testing.TB, url string) *WSConn {
 	tb.Helper()
-	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	c, res, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		tb.Fatalf("dial %s: %v", url, err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	return &WSConn{tb, c}
+	return &WSConn{tb, c, res}
+}
+
+// MustOpen opens a WebSocket to url, an Engine.IO endpoint, and reads
+// the open packet: a session that has joined no namespace yet.
+func MustOpen(tb testing.TB, url string) *WSConn {
+	tb.Helper()
+	c := MustDial(tb, url)
+	if _, msg := c.Read(); !strings.HasPrefix(msg, "0{") {
+		tb.Fatalf("open packet %q from %s", msg, url)
+	}
+	return c
 }
 
 // Read returns the next message that is not a ping (pings are answered).
