@@ -56,10 +56,7 @@ func TestBroadcastInSessionOrder(t *testing.T) {
 	var conns []*servertest.WSConn
 	var ids []string // Socket.IO ids, in the order the sessions opened
 	for range n {
-		c := servertest.MustDial(t, url)
-		if _, open := c.Read(); !strings.HasPrefix(open, "0{") {
-			t.Fatalf("open packet %q", open)
-		}
+		c := servertest.MustOpen(t, url)
 		c.Send("40")
 		_, msg := c.Read()
 		var ack struct{ SID string }
