@@ -100,11 +100,10 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 
 	// serverSideEmit with acknowledgement from Go #1: Go #2's listener gets
 	// the struct in order, and both answers come back in order.
-	_ = io2.On("order-ack", func(args ...any) {
-		ack := args[len(args)-1].(socket.Ack)
-		got <- string(mustJSON(args[:len(args)-1]))
-		ack([]any{item{3, 0.5, []any{}}}, nil)
-	})
+	_ = io2.On("order-ack", acked(func(args []any) []any {
+		got <- string(mustJSON(args))
+		return []any{item{3, 0.5, []any{}}}
+	}))
 	answer := newAck()
 	_ = io1.ServerSideEmitWithAck("order-ack", item{2, 1, nil})(answer.callback)
 	if s := receive(t, got); s != `[{"zeta":2,"alpha":1,"mid":null}]` {

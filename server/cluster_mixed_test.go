@@ -191,13 +191,10 @@ func (m *mixedRooms) checkManagement(t *testing.T) {
 		t.Errorf("Node's answer %s", mustJSON(args))
 	}
 	heard := make(chan string, 2)
-	_ = io.On("ping-go", func(args ...any) {
-		if ack, ok := args[len(args)-1].(socket.Ack); ok {
-			ack([]any{ordered{"pong", 3, []any{"go"}}}, nil)
-			args = args[:len(args)-1]
-		}
+	_ = io.On("ping-go", acked(func(args []any) []any {
 		heard <- string(mustJSON(args))
-	})
+		return []any{ordered{"pong", 3, []any{"go"}}}
+	}))
 	node.Send(map[string]any{"op": "serverSideEmit", "event": "ping-go", "args": []any{"x"}})
 	if got := receive(t, heard); got != `["x"]` {
 		t.Errorf("Go's listener got %s", got)

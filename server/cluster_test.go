@@ -183,10 +183,7 @@ func TestClusterServerSideEmit(t *testing.T) {
 	got := make(chan []any, 4)
 	_ = ioA.On("hello", func(args ...any) { mu.Lock(); onA = append(onA, fmt.Sprint(args)); mu.Unlock() })
 	_ = ioB.On("hello", func(args ...any) { got <- args })
-	_ = ioB.On("question", func(args ...any) {
-		ack := args[len(args)-1].(socket.Ack)
-		ack([]any{map[string]any{"answer": args[0]}}, nil)
-	})
+	_ = ioB.On("question", acked(func(args []any) []any { return []any{map[string]any{"answer": args[0]}} }))
 
 	if err := ioA.ServerSideEmit("hello", "world", 42.0); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -190,6 +191,29 @@ func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
 		tb.Fatalf("connect packet %q", msg)
 	}
 	return c
+}
+
+// splitAck splits the arguments a server-side event handler got into the
+// event's own and the acknowledgement the client asked for (nil if none).
+func splitAck(a []any) ([]any, socket.Ack) {
+	if n := len(a); n > 0 {
+		if ack, ok := a[n-1].(socket.Ack); ok {
+			return a[:n-1], ack
+		}
+	}
+	return a, nil
+}
+
+// acked is a server-side event handler that calls answer with the
+// event's arguments and acknowledges with what it returns, when the
+// client asked for an acknowledgement.
+func acked(answer func(args []any) []any) func(...any) {
+	return func(a ...any) {
+		args, ack := splitAck(a)
+		if reply := answer(args); ack != nil {
+			ack(reply, nil)
+		}
+	}
 }
 
 // ack collects one acknowledgement. Its callback only hands the answer

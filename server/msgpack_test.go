@@ -35,13 +35,11 @@ func addMsgpackHandlers(io *socket.Server) {
 	addEchoHandlers(io)
 	io.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
-		s.On("join", func(a ...any) {
+		s.On("join", acked(func(a []any) []any {
 			room, _ := a[0].(string)
 			s.Join(socket.Room(room))
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				ack([]any{"joined"}, nil)
-			}
-		})
+			return []any{"joined"}
+		}))
 		s.On("ask", func(...any) {
 			_ = s.Timeout(5*time.Second).Emit("question", "q?", socket.Ack(func(reply []any, err error) {
 				if err != nil {
@@ -53,11 +51,7 @@ func addMsgpackHandlers(io *socket.Server) {
 	})
 	_ = io.Of("/chat", nil).On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
-		s.On("echo", func(a ...any) {
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				ack(append([]any{"chat"}, a[:len(a)-1]...), nil)
-			}
-		})
+		s.On("echo", acked(func(a []any) []any { return append([]any{"chat"}, a...) }))
 	})
 }
 

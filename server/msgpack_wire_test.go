@@ -61,11 +61,7 @@ func addWireHandlers(io *socket.Server) {
 			_ = s.Emit("ev", evPayload)
 			_ = io.Emit("bc", handlers.PostEvent{Action: "create", Post: post})
 		})
-		s.On("ask", func(a ...any) {
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				ack([]any{map[string]any{"got": a[:len(a)-1]}}, nil)
-			}
-		})
+		s.On("ask", acked(func(a []any) []any { return []any{map[string]any{"got": a}} }))
 	})
 }
 

@@ -56,8 +56,8 @@ func bigAcks(env *testEnv, back string) {
 	env.srv.SocketIO().On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
 		_ = s.On("big", func(a ...any) {
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				text, _ := a[0].(string)
+			if args, ack := splitAck(a); ack != nil {
+				text, _ := args[0].(string)
 				ack([]any{len(text)}, nil)
 				if back != "" {
 					_ = s.Emit("back", back)

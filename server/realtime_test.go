@@ -18,14 +18,7 @@ import (
 func addEchoHandlers(io *socket.Server) {
 	io.On("connection", func(args ...any) {
 		s := args[0].(*socket.Socket)
-		s.On("echo", func(a ...any) {
-			if len(a) == 0 {
-				return
-			}
-			if ack, ok := a[len(a)-1].(socket.Ack); ok {
-				ack(a[:len(a)-1], nil)
-			}
-		})
+		s.On("echo", acked(func(a []any) []any { return a }))
 		s.On("binary", func(a ...any) {
 			s.Emit("binary", a...)
 		})
