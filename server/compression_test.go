@@ -1,13 +1,10 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
 	"compress/gzip"
 	"compress/zlib"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -64,8 +61,7 @@ func TestPollingPostCompressed(t *testing.T) {
 
 // rawPolling is a long-polling session on one raw connection.
 type rawPolling struct {
-	conn      net.Conn
-	br        *bufio.Reader
+	*rawConn
 	host, eio string
 	sid       string
 }
@@ -76,13 +72,7 @@ var sidOf = regexp.MustCompile(`"sid":"([^"]+)"`)
 // namespace (protocol 3 joins it by itself).
 func connectPolling(t *testing.T, base, eio string) *rawPolling {
 	t.Helper()
-	host := strings.TrimPrefix(base, "http://")
-	conn, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	p := &rawPolling{conn: conn, br: bufio.NewReader(conn), host: host, eio: eio}
+	p := &rawPolling{rawConn: mustRawConn(t, base), host: strings.TrimPrefix(base, "http://"), eio: eio}
 	_, body := p.request(t, "GET", "", "")
 	m := sidOf.FindStringSubmatch(body)
 	if m == nil {
@@ -115,30 +105,24 @@ func (p *rawPolling) request(t *testing.T, method, body, ae string) (http.Header
 	if method == "POST" {
 		fmt.Fprintf(&extra, "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: %d\r\n", len(body))
 	}
-	fmt.Fprintf(p.conn, "%s /socket.io/?%s HTTP/1.1\r\nHost: %s\r\n%s\r\n%s", method, q, p.host, extra.String(), body)
-	res, err := http.ReadResponse(p.br, nil)
-	if err != nil {
-		t.Fatal(err)
+	res, raw := p.roundTrip(t, fmt.Sprintf("%s /socket.io/?%s HTTP/1.1\r\nHost: %s\r\n%s\r\n%s", method, q, p.host, extra.String(), body))
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d %q", method, res.StatusCode, raw)
 	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("%s: %d %q %v", method, res.StatusCode, raw, err)
-	}
-	var r io.Reader
+	var r io.Reader = strings.NewReader(raw)
+	var err error
 	switch res.Header.Get("Content-Encoding") {
-	case "":
-		return res.Header, string(raw)
 	case "gzip":
-		r, err = gzip.NewReader(bytes.NewReader(raw))
+		r, err = gzip.NewReader(r)
 	case "deflate":
-		r, err = zlib.NewReader(bytes.NewReader(raw))
+		r, err = zlib.NewReader(r)
 	}
+	var b []byte
 	if err == nil {
-		raw, err = io.ReadAll(r)
+		b, err = io.ReadAll(r)
 	}
 	if err != nil {
 		t.Fatalf("%s body: %v", res.Header.Get("Content-Encoding"), err)
 	}
-	return res.Header, string(raw)
+	return res.Header, string(b)
 }

@@ -120,20 +120,12 @@ func TestMaxConnections(t *testing.T) {
 func TestLentConnectionCountedOnce(t *testing.T) {
 	env := mustStart(t, nil)
 	addr := strings.TrimPrefix(env.url, "http://")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
+	c := mustRawConn(t, env.url)
 	exchange := func(req string) {
 		t.Helper()
-		fmt.Fprintf(conn, req, addr)
-		res, err := http.ReadResponse(br, nil)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("%q: %v %v", req, res, err)
+		if res, body := c.roundTrip(t, fmt.Sprintf(req, addr)); res.StatusCode != 200 {
+			t.Fatalf("%q: %d %q", req, res.StatusCode, body)
 		}
-		_, _ = io.Copy(io.Discard, res.Body)
 	}
 	exchange("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: %s\r\n\r\n") // to the poller
 	storetest.WaitFor(t, "one connection, on the poller", func() bool { return env.srv.openConns() == 1 })

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"image"
 	"image/color"
@@ -11,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -191,6 +194,44 @@ func mustRawSocket(tb testing.TB, url string) *servertest.WSConn {
 		tb.Fatalf("connect packet %q", msg)
 	}
 	return c
+}
+
+// rawConn is a TCP connection to a test server on which a test writes
+// requests byte for byte and reads the answers with net/http's parser.
+type rawConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+// mustRawConn connects to the server at httpURL (http://host:port); the
+// connection is closed at cleanup.
+func mustRawConn(tb testing.TB, httpURL string) *rawConn {
+	tb.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(httpURL, "http://"), 5*time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return &rawConn{conn, bufio.NewReader(conn)}
+}
+
+// roundTrip writes req and reads the answer and its body (an answer
+// without Content-Length ends when the server closes).
+func (c *rawConn) roundTrip(tb testing.TB, req string) (*http.Response, string) {
+	tb.Helper()
+	if _, err := io.WriteString(c, req); err != nil {
+		tb.Fatalf("%s: write %q: %v", c.RemoteAddr(), req, err)
+	}
+	res, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		tb.Fatalf("%s: answer to %q: %v", c.RemoteAddr(), req, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		tb.Fatalf("%s: body of the answer to %q: %v", c.RemoteAddr(), req, err)
+	}
+	return res, string(b)
 }
 
 // splitAck splits the arguments a server-side event handler got into the

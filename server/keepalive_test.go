@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -22,7 +21,6 @@ import (
 // still read.
 func TestPollerParsesAsNetHTTP(t *testing.T) {
 	env := mustStart(t, nil)
-	host := strings.TrimPrefix(env.url, "http://")
 	// The plain request after each case: a CORS preflight, the only
 	// request answered 204 here.
 	const end = "OPTIONS /healthz HTTP/1.1\r\nHost: h\r\nOrigin: http://localhost:3000\r\nAccess-Control-Request-Method: GET\r\n\r\n"
@@ -61,8 +59,8 @@ func TestPollerParsesAsNetHTTP(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fresh := rawExchange(t, host, "", tc.raw+end)
-			polled := rawExchange(t, host, "GET "+eio+" HTTP/1.1\r\nHost: h\r\n\r\n", tc.raw+end)
+			fresh := rawExchange(t, env.url, "", tc.raw+end)
+			polled := rawExchange(t, env.url, "GET "+eio+" HTTP/1.1\r\nHost: h\r\n\r\n", tc.raw+end)
 			if !slices.Equal(fresh.classes, polled.classes) || fresh.closed != polled.closed {
 				t.Errorf("net/http: %v, closed %v; on the poller: %v, closed %v", fresh.classes, fresh.closed, polled.classes, polled.closed)
 			}
@@ -77,35 +75,25 @@ type exchange struct {
 	closed  bool
 }
 
-// rawExchange opens a connection, sends first and reads its answer (a
-// polling request: the connection moves to the poller), then sends raw
-// and reads answers until the connection closes, the preflight at the end
-// of raw is answered (204), or none comes for a while (the bytes after
-// the last answer were not a whole request).
-func rawExchange(t *testing.T, host, first, raw string) exchange {
+// rawExchange opens a connection to base, sends first and reads its
+// answer (a polling request: the connection moves to the poller), then
+// sends raw and reads answers until the connection closes, the preflight
+// at the end of raw is answered (204), or none comes for a while (the
+// bytes after the last answer were not a whole request).
+func rawExchange(t *testing.T, base, first, raw string) exchange {
 	t.Helper()
-	conn, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
+	c := mustRawConn(t, base)
+	defer c.Close()
 	if first != "" {
-		if _, err := io.WriteString(conn, first); err != nil {
-			t.Fatal(err)
+		if res, body := c.roundTrip(t, first); res.StatusCode != 200 {
+			t.Fatalf("first request: %d %q", res.StatusCode, body)
 		}
-		res, err := http.ReadResponse(br, nil)
-		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("first request: %v %v", res, err)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		res.Body.Close()
 	}
-	go func() { _, _ = io.WriteString(conn, raw) }() // a refusal may come before all is sent
+	go func() { _, _ = io.WriteString(c, raw) }() // a refusal may come before all is sent
 	var ex exchange
 	for {
-		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-		res, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		res, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
 		var ne net.Error
 		switch {
 		case errors.As(err, &ne) && ne.Timeout():
@@ -121,7 +109,7 @@ func rawExchange(t *testing.T, host, first, raw string) exchange {
 			return ex
 		}
 		if res.Close {
-			_, err := br.ReadByte()
+			_, err := c.br.ReadByte()
 			ex.closed = err != nil
 			return ex
 		}

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -223,27 +221,11 @@ type rawAnswer struct {
 // the answer; the connection is closed after it.
 func mustRawRequest(t *testing.T, base, req string) rawAnswer {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, req); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
-	res, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatalf("%s: answer to %q: %v", base, req, err)
-	}
-	defer res.Body.Close()
-	// An answer without Content-Length ends when the server closes.
-	b, err := io.ReadAll(res.Body)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("%s: body: %v", base, err)
-	}
-	return rawAnswer{res.StatusCode, res.Header.Get("Content-Type"), string(b)}
+	c := mustRawConn(t, base)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	res, body := c.roundTrip(t, req)
+	return rawAnswer{res.StatusCode, res.Header.Get("Content-Type"), body}
 }
 
 // TestNodeParityTransports: a transport left out of Node's transports
