@@ -180,17 +180,3 @@ func TestSocketIOBadInput(t *testing.T) {
 	c := servertest.MustNodeClient(t, map[string]any{"url": env.url, "version": 4})
 	c.MustConnect()
 }
-
-// handshake opens an Engine.IO v4 polling session and returns its sid.
-func handshake(t *testing.T, base string) string {
-	t.Helper()
-	status, body := servertest.Do(t, "GET", base+"?EIO=4&transport=polling", "")
-	if status != 200 || !strings.HasPrefix(body, "0") {
-		t.Fatalf("handshake: %d %q", status, body)
-	}
-	var open struct{ Sid string }
-	if err := json.Unmarshal([]byte(body[1:]), &open); err != nil || open.Sid == "" {
-		t.Fatalf("handshake body %q", body)
-	}
-	return open.Sid
-}

@@ -183,6 +183,29 @@ func webSocketURL(httpURL string) string {
 	return "ws" + strings.TrimPrefix(httpURL, "http") + "/socket.io/?EIO=4&transport=websocket"
 }
 
+// openPacket makes an Engine.IO v4 polling handshake at base (the
+// Socket.IO path with its slash) and returns its open packet.
+func openPacket(t testing.TB, base string) map[string]any {
+	t.Helper()
+	status, body := servertest.Do(t, "GET", base+"?EIO=4&transport=polling", "")
+	if status != 200 || !strings.HasPrefix(body, "0{") {
+		t.Fatalf("handshake at %s: %d %q", base, status, body)
+	}
+	return decodeArg(t, json.RawMessage(body[1:]))
+}
+
+// handshake opens an Engine.IO v4 polling session at base, as
+// openPacket, and returns its sid.
+func handshake(t testing.TB, base string) string {
+	t.Helper()
+	open := openPacket(t, base)
+	sid, _ := open["sid"].(string)
+	if sid == "" {
+		t.Fatalf("open packet at %s without a sid: %v", base, open)
+	}
+	return sid
+}
+
 // mustRawSocket opens a raw WebSocket to url and connects it to "/", for
 // tests that read and write the packets themselves. The read deadline
 // Read set last stays until the test sets another.

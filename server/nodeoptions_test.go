@@ -293,17 +293,6 @@ func TestOptionConnectTimeout(t *testing.T) {
 	}
 }
 
-// openPacket makes an Engine.IO v4 polling handshake at base (the
-// Socket.IO path with its slash) and returns its open packet.
-func openPacket(t *testing.T, base string) map[string]any {
-	t.Helper()
-	status, body := servertest.Do(t, "GET", base+"?EIO=4&transport=polling", "")
-	if status != 200 || !strings.HasPrefix(body, "0{") {
-		t.Fatalf("handshake at %s: %d %q", base, status, body)
-	}
-	return decodeArg(t, json.RawMessage(body[1:]))
-}
-
 // waitPings opens a raw WebSocket session at the server at httpURL and
 // waits for n pings (answered), a clock that ticks at the server's ping
 // interval.
