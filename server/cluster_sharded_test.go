@@ -182,13 +182,9 @@ func TestShardedMixedNodeKill(t *testing.T) {
 			})
 			if stuck {
 				// node-redis's resubscription to the restarted master, refused.
-				deadline := time.Now().Add(10 * time.Second)
-				for {
-					m := p.node.Next(time.Until(deadline), "redisError")
-					if m.Name == "sub" && strings.Contains(m.Message, "CROSSSLOT") {
-						break
-					}
-				}
+				p.node.NextWhere(10*time.Second, "redisError", func(m servertest.NodeMsg) bool {
+					return m.Name == "sub" && strings.Contains(m.Message, "CROSSSLOT")
+				})
 			}
 			// The last ones, of each kind, reach every client that must get
 			// them, once (what the same server sent before on the same

@@ -169,18 +169,15 @@ func nodeLink(n *nodeServer) func() {
 func packetsUntil(t *testing.T, c *servertest.NodeClient, last string) []string {
 	t.Helper()
 	var got []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m := c.Next(time.Until(deadline), "packet")
+	c.Until(10*time.Second, "packet", func(m servertest.NodeMsg) bool {
 		name := packetEvent(m.Data)
 		if name == "" || name == "link" {
-			continue
+			return false
 		}
 		got = append(got, m.Data)
-		if name == last {
-			return got
-		}
-	}
+		return name == last
+	})
+	return got
 }
 
 // packetEvent is the event name of an event packet's text, or "".
