@@ -390,11 +390,8 @@ const corsPageScript = `  const socket = io(api, { transports: ['polling'], extr
 // window.__log, setting window.__done when the test may read it.
 func mustServePage(t *testing.T, script string) string {
 	t.Helper()
+	servertest.MustInstallClients(t)
 	bundle := filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "dist", "socket.io.min.js")
-	if _, err := os.Stat(bundle); err != nil {
-		// Starting a Node client runs npm ci in testdata/clients first.
-		servertest.MustNodeClient(t, map[string]any{"url": "http://127.0.0.1:1", "reconnection": false})
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

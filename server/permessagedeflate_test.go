@@ -41,14 +41,6 @@ socket.on('connect_error', (err) => { out({ ev: 'connect_error', message: err.me
 setTimeout(() => { out({ ev: 'timeout' }); process.exit(1); }, 20000);
 `
 
-// needClients installs testdata/clients (npm ci) if it is not yet.
-func needClients(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(servertest.ClientsDir, "node_modules", "socket.io-client", "package.json")); err != nil {
-		servertest.MustNodeClient(t, map[string]any{"url": "http://127.0.0.1:1", "reconnection": false}) // runs npm ci first
-	}
-}
-
 // bigAcks answers every "big" event with the length of its string, for
 // the clients of these tests, and then, unless back is empty, emits back
 // as a "back" event.
@@ -73,7 +65,7 @@ func bigAcks(env *testEnv, back string) {
 // message the server inflates; off (Node's default), the same client
 // negotiates nothing and works the same.
 func TestPerMessageDeflateNodeClient(t *testing.T) {
-	needClients(t)
+	servertest.MustInstallClients(t)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "deflate.js")
 	if err := os.WriteFile(script, []byte(deflateScript), 0o600); err != nil {
@@ -141,7 +133,6 @@ const deflatePageScript = `  const socket = io(api, { transports: ['websocket'],
 func TestPerMessageDeflateBrowser(t *testing.T) {
 	needChromium(t)
 	mustInstallAdminUI(t) // playwright-core
-	needClients(t)
 	page := mustServePage(t, deflatePageScript)
 
 	env := mustStartEnv(t, map[string]string{"SOCKETIO_PER_MESSAGE_DEFLATE": "true", "CORS_ORIGINS": page})

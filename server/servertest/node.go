@@ -64,9 +64,11 @@ var (
 	installErr  error
 )
 
-// mustInstall runs `npm ci` in ClientsDir once per test binary when the
-// clients are missing, so `go test ./...` alone works on a fresh checkout.
-func mustInstall(tb testing.TB) {
+// MustInstallClients runs `npm ci` in ClientsDir once per test binary
+// when the clients are missing, so `go test ./...` alone works on a fresh
+// checkout. MustNodeClient calls it; a test that runs the clients (or
+// serves their browser bundle) otherwise calls it first.
+func MustInstallClients(tb testing.TB) {
 	tb.Helper()
 	installOnce.Do(func() {
 		_, err4 := os.Stat(filepath.Join(ClientsDir, "node_modules", "socket.io-client", "package.json"))
@@ -91,7 +93,7 @@ func mustInstall(tb testing.TB) {
 // (see client.js) and kills it at cleanup.
 func MustNodeClient(tb testing.TB, opts map[string]any) *NodeClient {
 	tb.Helper()
-	mustInstall(tb)
+	MustInstallClients(tb)
 	raw, _ := json.Marshal(opts)
 	msgs := make(chan NodeMsg, 1024)
 	stdin := StartNode(tb, ClientsDir, nil, func(lines *bufio.Scanner, stop <-chan struct{}) {
