@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"feedrt/server/servertest"
-	"feedrt/store/mongostore/ferretdbtest"
 	"feedrt/store/storetest"
 )
 
@@ -49,7 +48,7 @@ func TestClusterRedisOutage(t *testing.T) {
 			t.Errorf("before: %q", got)
 		}
 	}
-	noLeaks := ferretdbtest.LeakCheck(t)
+	noLeaks := storetest.LeakCheck(t)
 
 	rp.Stop()
 	storetest.WaitFor(t, "/readyz 503 on both servers", func() bool { return readyz(t, a) == 503 && readyz(t, b) == 503 })

@@ -6,12 +6,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"feedrt/store/boltstore"
+	"feedrt/store/storetest"
 )
 
 // TestNewReleasesOnFailure: New failing at each of its steps releases
@@ -63,7 +62,7 @@ func TestNewReleasesOnFailure(t *testing.T) {
 			cfg.Ops.MetricsAddr = metrics.Addr().String()
 			_ = metrics.Close()
 			tc.edit(t, &cfg)
-			before := runtime.NumGoroutine()
+			noLeaks := storetest.LeakCheck(t)
 
 			srv, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 			if err == nil {
@@ -87,15 +86,7 @@ func TestNewReleasesOnFailure(t *testing.T) {
 					_ = st.Close()
 				}
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			n := runtime.NumGoroutine()
-			for ; n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if n > before {
-				buf := make([]byte, 1<<20)
-				t.Errorf("%d goroutines before New, %d after its failure:\n%s", before, n, buf[:runtime.Stack(buf, true)])
-			}
+			noLeaks()
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
+	"feedrt/store/storetest"
 )
 
 // TestMongoOutage stops the database under a running server: requests get
@@ -28,7 +29,7 @@ func TestMongoOutage(t *testing.T) {
 		t.Fatalf("create: %d %v", status, body)
 	}
 	waitEvent(t, watcher, "posts")
-	noLeaks := ferretdbtest.LeakCheck(t)
+	noLeaks := storetest.LeakCheck(t)
 
 	db.Stop()
 	for _, req := range []struct{ method, path string }{{"GET", "/feed/posts"}, {"POST", "/feed/post"}, {"GET", "/auth/status"}} {

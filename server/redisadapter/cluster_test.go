@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -235,7 +234,7 @@ func TestDeadRedis(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	before := runtime.NumGoroutine()
+	noLeaks := storetest.LeakCheck(t)
 
 	var logs servertest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
@@ -286,7 +285,7 @@ func TestDeadRedis(t *testing.T) {
 	if n := strings.Count(logs.String(), "level=WARN"); n == 0 || n > 5 {
 		t.Errorf("%d warnings for one outage:\n%s", n, logs.String())
 	}
-	waitGoroutines(t, before)
+	noLeaks()
 }
 
 // TestBroadcastsDoNotWaitForRedis: an emit only queues its PUBLISH, so a
@@ -354,23 +353,5 @@ func emitAll(t *testing.T, io *socket.Server, n int) {
 	case <-done:
 	case <-time.After(time.Minute):
 		t.Fatalf("%d broadcasts have not returned after a minute", n)
-	}
-}
-
-// waitGoroutines waits until no more goroutines than before are left
-// (their count, polled: closing ends the adapter's goroutines a moment
-// after it returns), and dumps them all if that does not happen. Fewer
-// is fine: goroutines of the tests before, still winding down when
-// before was counted (go-redis closing connections), end meanwhile.
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	n := runtime.NumGoroutine()
-	for ; n > before && time.Now().Before(deadline); n = runtime.NumGoroutine() {
-		time.Sleep(10 * time.Millisecond) // polling the condition
-	}
-	if n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("goroutines: %d before, %d after close\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }

@@ -3,7 +3,6 @@ package redisstreams
 import (
 	"fmt"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -96,7 +95,7 @@ func TestRequests(t *testing.T) {
 func TestCloseStopsEverything(t *testing.T) {
 	url := redisURL(t)
 	opts := testOptions(t, url)
-	before := runtime.NumGoroutine()
+	noLeaks := storetest.LeakCheck(t)
 	c, err := Open(redisbase.Addr{URL: url}, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +115,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	storetest.WaitFor(t, fmt.Sprintf("the goroutines to end (%d before)", before), func() bool { return runtime.NumGoroutine() <= before })
+	noLeaks()
 }
 
 // TestBroadcastWithAcks: an emit with acknowledgements from A reaches the

@@ -34,7 +34,7 @@ func closedAddr(tb testing.TB) string {
 // own, even when MONGODB_URI is set, because it needs to stop the server.
 func TestOutage(t *testing.T) {
 	srv := ferretdbtest.StartServer(t)
-	noLeaks := ferretdbtest.LeakCheck(t)
+	noLeaks := storetest.LeakCheck(t)
 
 	const (
 		callTimeout = 2 * time.Second

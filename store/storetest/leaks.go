@@ -1,4 +1,4 @@
-package ferretdbtest
+package storetest
 
 import (
 	"bytes"
