@@ -2,8 +2,8 @@
 // meet. Implementations call Run from their own tests, so the embedded store
 // and the MongoDB store are held to exactly the same behaviour; nothing here
 // may depend on one back end. It also holds what tests at every layer share
-// (IDTexts, WaitFor), since storetest is the one test package all of them
-// may import.
+// (IDTexts, WaitFor, Proxy), since storetest is the one test package all of
+// them may import.
 package storetest
 
 import (
