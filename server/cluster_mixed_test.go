@@ -285,8 +285,8 @@ func TestStreamsMixedRecovery(t *testing.T) {
 	for i, dir := range [][2]side{{goSide, nodeSide}, {nodeSide, goSide}} {
 		from, to := dir[0], dir[1]
 		t.Run("from "+from.name+" to "+to.name, func(t *testing.T) {
-			lb := mustLB(t, from.url)
-			c := mustRawClient(t, lb.url())
+			lb := storetest.StartProxy(t, hostOf(from.url))
+			c := mustRawClient(t, "http://"+lb.Addr())
 			first := c.MustConnect()
 			id, _ := first.ID.(string)
 			from.join(id)
@@ -296,8 +296,8 @@ func TestStreamsMixedRecovery(t *testing.T) {
 				packetsUntil(t, w, seen)
 			}
 
-			lb.hold()
-			lb.cut()
+			lb.Hold()
+			lb.Cut()
 			c.Next(10*time.Second, "disconnect")
 			storetest.WaitFor(t, from.name+" to see the drop", func() bool { return from.dropCheck(id) })
 			storetest.WaitFor(t, "the session in Redis", func() bool {
@@ -324,7 +324,8 @@ func TestStreamsMixedRecovery(t *testing.T) {
 				t.Errorf("the same events, live, differ:\n Go   %q\n Node %q", rec[m.wGo], rec[m.wNode])
 			}
 
-			lb.release(to.url)
+			lb.SetTarget(hostOf(to.url))
+			lb.Release()
 			again := c.MustConnect()
 			if !again.Recovered || again.ID != first.ID {
 				t.Fatalf("reconnect to %s: recovered=%v id %v (was %v)", to.name, again.Recovered, again.ID, first.ID)
@@ -393,8 +394,8 @@ func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
 	s := newStreams(t, testRedisURL(t))
 	node := s.mustNode(t)
 	a := mustGoProcess(t, servertest.BuildServer(t), s.env()...)
-	lb := mustLB(t, a.URL)
-	c := mustRawClient(t, lb.url())
+	lb := storetest.StartProxy(t, hostOf(a.URL))
+	c := mustRawClient(t, "http://"+lb.Addr())
 	first := c.MustConnect()
 	w := mustRawClient(t, node.url) // one of Node's own clients
 	w.MustConnect()
@@ -410,14 +411,15 @@ func TestStreamsMixedRecoveryAfterSIGKILL(t *testing.T) {
 		return ok
 	})
 
-	lb.hold()
+	lb.Hold()
 	a.Kill()
 	c.Next(10*time.Second, "disconnect")
 	emit("m1")
 	emit("m2")
 	packetsUntil(t, w, "m2")
 
-	lb.release(node.url)
+	lb.SetTarget(hostOf(node.url))
+	lb.Release()
 	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Fatalf("reconnect to Node after the Go process's death: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)

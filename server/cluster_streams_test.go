@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,12 @@ import (
 // The streams adapter (REDIS_ADAPTER=streams) across processes and
 // through a Redis restart. Two cmd/server processes on one Redis stream,
 // clients reaching them through a load balancer without sticky sessions
-// (lbProxy): connection state recovery works across the processes.
+// (a storetest.Proxy whose target changes): connection state recovery
+// works across the processes.
+
+// hostOf is the host:port of a server's http:// URL, what a proxy
+// forwards to.
+func hostOf(url string) string { return strings.TrimPrefix(url, "http://") }
 
 // mustProcessPair builds cmd/server and runs two processes on the test's
 // stream, and a user on B for the posts.
@@ -55,11 +61,11 @@ func linkedPosts(t *testing.T, api *apiClient, watcher *servertest.NodeClient) s
 // packet byte for byte what a client that stayed connected to A got.
 func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	s, a, b, api := mustProcessPair(t)
-	lb := mustLB(t, a.URL)
+	lb := storetest.StartProxy(t, hostOf(a.URL))
 	raw := func(url string) *servertest.NodeClient {
 		return servertest.MustNodeClient(t, map[string]any{"url": url, "version": 4, "transports": []string{"websocket"}, "raw": true})
 	}
-	c, watcher := raw(lb.url()), raw(a.URL)
+	c, watcher := raw("http://"+lb.Addr()), raw(a.URL)
 	first := c.MustConnect()
 	watcher.MustConnect()
 	linkedPosts(t, api, watcher)
@@ -67,8 +73,8 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	postPackets(t, c, "Seen post") // recovery resumes after the last event received
 	postPackets(t, watcher, "Seen post")
 
-	lb.hold()
-	lb.cut()
+	lb.Hold()
+	lb.Cut()
 	if m := c.Next(10*time.Second, "disconnect"); m.Reason != "transport close" && m.Reason != "transport error" {
 		t.Errorf("disconnect reason %q", m.Reason)
 	}
@@ -80,7 +86,8 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 	live := postPackets(t, watcher, "Missed post 3")
 	storetest.WaitFor(t, "a session in Redis", func() bool { return s.sessionKeys(t) > 0 })
 
-	lb.release(b.URL)
+	lb.SetTarget(hostOf(b.URL))
+	lb.Release()
 	again := c.MustConnect()
 	if !again.Recovered || again.ID != first.ID {
 		t.Fatalf("reconnect to B: recovered=%v id %v (was %v)", again.Recovered, again.ID, first.ID)
@@ -100,11 +107,11 @@ func TestStreamsRecoveryAcrossProcesses(t *testing.T) {
 // every client, A's or B's, has every post exactly once, in order.
 func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
 	_, a, b, api := mustProcessPair(t)
-	lb := mustLB(t, a.URL)
+	lb := storetest.StartProxy(t, hostOf(a.URL))
 	var onA []*servertest.NodeClient
 	ids := map[*servertest.NodeClient]any{}
 	for range 2 {
-		c := servertest.MustNodeClient(t, map[string]any{"url": lb.url(), "version": 4, "transports": []string{"websocket"}})
+		c := servertest.MustNodeClient(t, map[string]any{"url": "http://" + lb.Addr(), "version": 4, "transports": []string{"websocket"}})
 		ids[c] = c.MustConnect().ID
 		onA = append(onA, c)
 	}
@@ -126,7 +133,7 @@ func TestStreamsRecoveryAfterSIGKILL(t *testing.T) {
 		}
 	}
 	post(3) // on its way to A's clients, or not, when A dies
-	lb.release(b.URL)
+	lb.SetTarget(hostOf(b.URL))
 	a.Kill()
 	for i := 4; i <= 6; i++ {
 		post(i)

@@ -2,25 +2,24 @@ package servertest
 
 import (
 	"bytes"
-	"net"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"testing"
+
+	"feedrt/store/storetest"
 )
 
 // RedisProxy is a TCP proxy in front of a Redis that can get in the way
 // of one command: lose the answer after Redis has run it (what a client
 // sees when its command times out, or its connection drops, after Redis
-// ran it), or hold the command back until the test lets it go.
+// ran it), or hold the command back until the test lets it go. The
+// proxying is storetest.Proxy's; what is Redis's here is finding the
+// command in what a client writes.
 type RedisProxy struct {
-	ln     net.Listener
-	target string // host:port of the Redis
+	proxy *storetest.Proxy
 
-	mu    sync.Mutex
-	trap  *trap // the next command to get in the way of, or nil
-	conns []net.Conn
-	wg    sync.WaitGroup
+	mu   sync.Mutex
+	trap *trap // the next command to get in the way of, or nil
 }
 
 // TrapAction is what a trap does to the first command that matches it.
@@ -55,26 +54,13 @@ func StartRedisProxy(t testing.TB, redisURL string) *RedisProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &RedisProxy{ln: ln, target: u.Host}
-	p.wg.Go(p.accept)
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
-	})
+	p := &RedisProxy{proxy: storetest.StartProxy(t, u.Host)}
+	p.proxy.Intercept(p.intercept)
 	return p
 }
 
 // URL is the proxy's redis:// URL (database 0).
-func (p *RedisProxy) URL() string { return "redis://" + p.ln.Addr().String() + "/0" }
+func (p *RedisProxy) URL() string { return "redis://" + p.proxy.Addr() + "/0" }
 
 // Arm makes action happen to the next command named command (lower
 // case, as go-redis writes it); the channel returned is closed when it
@@ -87,86 +73,36 @@ func (p *RedisProxy) Arm(command string, action TrapAction, release chan struct{
 	return tr.sprung
 }
 
-// take returns the armed trap if chunk (what a client wrote) holds its
-// command, disarming it.
-func (p *RedisProxy) take(chunk []byte) *trap {
+// intercept springs the armed trap on the connection whose request
+// (what a client wrote) holds its command, disarming it.
+func (p *RedisProxy) intercept(request []byte) func([]byte) storetest.Fate {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.trap == nil || !bytes.Contains(chunk, p.trap.command) {
+	tr := p.trap
+	if tr == nil || !bytes.Contains(request, tr.command) {
+		p.mu.Unlock()
 		return nil
 	}
-	tr := p.trap
 	p.trap = nil
-	return tr
+	p.mu.Unlock()
+	if tr.action == Hold {
+		tr.spring()
+		<-tr.release
+		return nil
+	}
+	return tr.answer
 }
 
-func (p *RedisProxy) accept() {
-	for {
-		client, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		server, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = client.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, client, server)
-		p.mu.Unlock()
-		p.wg.Go(func() { p.pipe(client, server) })
+// answer is the fate of what Redis sends back once the trap's command
+// has reached it: that answer and all that follows.
+func (tr *trap) answer([]byte) storetest.Fate {
+	tr.spring()
+	switch tr.action {
+	case LoseAnswer:
+		return storetest.Drop
+	case CloseForAnswer:
+		return storetest.CloseClient
 	}
+	return storetest.Deliver
 }
 
-// pipe relays one connection both ways until either side closes it. A
-// trap springs on the connection whose command matched it.
-func (p *RedisProxy) pipe(client, server net.Conn) {
-	var sprung atomic.Pointer[trap] // the trap of a command sent on this connection
-	// Client to server.
-	p.wg.Go(func() {
-		defer server.Close()
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := client.Read(buf)
-			if n > 0 {
-				if tr := p.take(buf[:n]); tr != nil {
-					if tr.action == Hold {
-						tr.once.Do(func() { close(tr.sprung) })
-						<-tr.release
-					} else {
-						sprung.Store(tr) // before Redis can answer
-					}
-				}
-				if _, werr := server.Write(buf[:n]); werr != nil {
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	})
-	// Server to client.
-	defer client.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := server.Read(buf)
-		if n > 0 {
-			tr := sprung.Load()
-			switch {
-			case tr == nil:
-				if _, werr := client.Write(buf[:n]); werr != nil {
-					return
-				}
-			case tr.action == LoseAnswer: // dropped, and so is all that follows
-				tr.once.Do(func() { close(tr.sprung) })
-			case tr.action == CloseForAnswer:
-				tr.once.Do(func() { close(tr.sprung) })
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
+func (tr *trap) spring() { tr.once.Do(func() { close(tr.sprung) }) }
