@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"feedrt/server/servertest"
 	"feedrt/store/mongostore/ferretdbtest"
@@ -54,17 +53,7 @@ func TestMongoOutage(t *testing.T) {
 	if err := db.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		status, _ := servertest.Do(t, "GET", env.url+"/readyz", "")
-		if status == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not ready again after the database came back")
-		}
-		time.Sleep(200 * time.Millisecond) // polling the condition
-	}
+	storetest.WaitFor(t, "/readyz 200 after the database came back", func() bool { return readyz(t, env) == 200 })
 	if status, body := create("After the outage"); status != 201 {
 		t.Fatalf("create after the outage: %d %v", status, body)
 	}

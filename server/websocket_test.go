@@ -37,13 +37,9 @@ func TestSlowClientDropped(t *testing.T) {
 			t.Fatalf("event %d: %.40s", i, ev.Args[0])
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for env.srv.SocketIO().Engine().ClientsCount() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d Engine.IO clients, want the slow one dropped", env.srv.SocketIO().Engine().ClientsCount())
-		}
-		time.Sleep(50 * time.Millisecond) // polling the condition
-	}
+	storetest.WaitFor(t, "the slow client dropped (one Engine.IO client left)", func() bool {
+		return env.srv.SocketIO().Engine().ClientsCount() == 1
+	})
 }
 
 // TestBroadcastOrderAcrossUpgrade: clients that start on long-polling and

@@ -126,13 +126,7 @@ func waitCount(t *testing.T, io *socket.Server, n int64) {
 
 func waitNspCount(t *testing.T, nsp socket.Namespace, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for nsp.Adapter().ServerCount() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: ServerCount %d, want %d", nsp.Name(), nsp.Adapter().ServerCount(), n)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the condition
-	}
+	storetest.WaitFor(t, fmt.Sprintf("%s's ServerCount to be %d", nsp.Name(), n), func() bool { return nsp.Adapter().ServerCount() == n })
 }
 
 // TestServersTalk: server-side events, acknowledgements, the server count
