@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"feedrt/server/nodewire"
+
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -45,7 +47,7 @@ func (d *Decoder) Add(data any) error {
 		return ErrText
 	case []byte:
 		raw = x
-	case byteser:
+	case interface{ Bytes() []byte }:
 		raw = x.Bytes()
 	case io.Reader:
 		var err error
@@ -191,8 +193,8 @@ func (r *reader) length(size int) (int, error) {
 }
 
 func (r *reader) value(depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, errDepth
+	if depth > nodewire.MaxDepth {
+		return nil, nodewire.ErrDepth
 	}
 	s, err := r.take(1)
 	if err != nil {

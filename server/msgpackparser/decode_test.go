@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"feedrt/server/nodewire"
+
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
@@ -14,16 +16,15 @@ import (
 // writes a packet.
 func packetBytes(t testing.TB, kv ...any) []byte {
 	t.Helper()
-	w := &writer{fields: &Encoder{fields: New().fields}}
-	b := appendMapLen(nil, len(kv)/2)
+	b := nodewire.AppendMapLen(nil, len(kv)/2)
 	for i := 0; i < len(kv); i += 2 {
-		b = appendString(b, kv[i].(string))
+		b = nodewire.AppendString(b, kv[i].(string))
 		if raw, ok := kv[i+1].(rawValue); ok {
 			b = append(b, raw...)
 			continue
 		}
 		var err error
-		if b, err = w.value(b, kv[i+1], 0); err != nil {
+		if b, err = nodewire.AppendValue(b, kv[i+1]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -133,7 +134,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"ext longer than the message", append(mustHex("c9"), 0xff, 0xff, 0xff, 0xff, 0, 1), errTruncated},
 		{"truncated float", mustHex("cb3ff8"), errTruncated},
 		{"truncated fixext", mustHex("d4"), errTruncated},
-		{"nested too deep", append(repeat(0x91, maxDepth+2), 0xc0), errDepth},
+		{"nested too deep", append(repeat(0x91, nodewire.MaxDepth+2), 0xc0), nodewire.ErrDepth},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

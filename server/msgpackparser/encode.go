@@ -1,20 +1,17 @@
 package msgpackparser
 
 import (
-	"errors"
 	"reflect"
 	"slices"
-	"strings"
-	"sync"
+
+	"feedrt/server/nodewire"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
 )
 
 // Encoder writes packets as socket.io-msgpack-parser's Encoder does.
-type Encoder struct {
-	fields *sync.Map
-}
+type Encoder struct{}
 
 // WritesOrderedObjects tells a cluster adapter that this encoder writes
 // its ordered objects itself, binary inside them included
@@ -51,15 +48,14 @@ func (e *Encoder) Encode(p *parser.Packet) []types.BufferInterface {
 	var data []byte
 	hasData := false
 	if p.Data != nil {
-		w := &writer{fields: e}
 		var err error
 		switch {
 		case typ == parser.CONNECT:
-			data, err = w.connectData(nil, p.Data)
+			data, err = connectData(nil, p.Data)
 		case typ == parser.CONNECT_ERROR:
-			data, err = w.errorData(nil, p.Data)
+			data, err = errorData(nil, p.Data)
 		default:
-			data, err = w.value(nil, p.Data, 0)
+			data, err = nodewire.AppendValueReading(nil, p.Data)
 		}
 		hasData = err == nil
 	}
@@ -71,21 +67,21 @@ func (e *Encoder) Encode(p *parser.Packet) []types.BufferInterface {
 		n++
 	}
 	b := make([]byte, 0, 32+len(data))
-	b = appendMapLen(b, n)
-	putType := func(b []byte) []byte { return appendUint(appendString(b, "type"), uint64(typ)) }
+	b = nodewire.AppendMapLen(b, n)
+	putType := func(b []byte) []byte { return nodewire.AppendUint(nodewire.AppendString(b, "type"), uint64(typ)) }
 	putData := func(b []byte) []byte {
 		if !hasData {
 			return b
 		}
-		return append(appendString(b, "data"), data...)
+		return append(nodewire.AppendString(b, "data"), data...)
 	}
 	putID := func(b []byte) []byte {
 		if p.Id == nil {
 			return b
 		}
-		return appendUint(appendString(b, "id"), *p.Id)
+		return nodewire.AppendUint(nodewire.AppendString(b, "id"), *p.Id)
 	}
-	putNsp := func(b []byte) []byte { return appendString(appendString(b, "nsp"), nsp) }
+	putNsp := func(b []byte) []byte { return nodewire.AppendString(nodewire.AppendString(b, "nsp"), nsp) }
 	switch {
 	case typ == parser.ACK:
 		b = putNsp(putData(putType(putID(b))))
@@ -109,51 +105,37 @@ func unknownNamespace(data any) bool {
 	return !hasData
 }
 
-// writer appends msgpack values; fields resolves struct types.
-type writer struct {
-	fields *Encoder
-}
-
-// maxDepth bounds the nesting of what is written and read, as
-// encoding/json bounds it (a cycle would otherwise never end).
-const maxDepth = 10000
-
-var (
-	errDepth       = errors.New("msgpackparser: nesting too deep")
-	errUnencodable = errors.New("msgpackparser: value cannot be encoded")
-)
-
 // undefinedBytes is notepack's JavaScript undefined (fixext 1, type 0).
 var undefinedBytes = []byte{0xd4, 0, 0}
 
 // connectData writes CONNECT's data. The library's is a struct {sid,
 // pid omitempty}; socket.io writes {sid: id, pid: this.pid}, pid
 // undefined when recovery is off, and notepack writes that key too.
-func (w *writer) connectData(b []byte, data any) ([]byte, error) {
+func connectData(b []byte, data any) ([]byte, error) {
 	rv := reflect.Indirect(reflect.ValueOf(data))
 	if rv.Kind() == reflect.Struct {
 		sid, pid := rv.FieldByName("Sid"), rv.FieldByName("Pid")
 		if sid.IsValid() && pid.IsValid() && sid.Kind() == reflect.String && pid.Kind() == reflect.String {
-			b = appendMapLen(b, 2)
-			b = appendString(appendString(b, "sid"), sid.String())
-			b = appendString(b, "pid")
+			b = nodewire.AppendMapLen(b, 2)
+			b = nodewire.AppendString(nodewire.AppendString(b, "sid"), sid.String())
+			b = nodewire.AppendString(b, "pid")
 			if pid.String() == "" {
 				return append(b, undefinedBytes...), nil
 			}
-			return appendString(b, pid.String()), nil
+			return nodewire.AppendString(b, pid.String()), nil
 		}
 	}
-	return w.value(b, data, 0)
+	return nodewire.AppendValueReading(b, data)
 }
 
 // errorData writes CONNECT_ERROR's data. A middleware's refusal is the
 // library's map {message, data}; socket.io writes {message: err.message,
 // data: err.data}, in that order, data undefined when the error has
 // none.
-func (w *writer) errorData(b []byte, data any) ([]byte, error) {
+func errorData(b []byte, data any) ([]byte, error) {
 	m, ok := data.(map[string]any)
 	if _, hasMessage := m["message"]; !ok || !hasMessage {
-		return w.value(b, data, 0)
+		return nodewire.AppendValueReading(b, data)
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -163,25 +145,17 @@ func (w *writer) errorData(b []byte, data any) ([]byte, error) {
 	}
 	slices.Sort(keys)
 	keys = append([]string{"message"}, keys...)
-	b = appendMapLen(b, len(keys))
+	b = nodewire.AppendMapLen(b, len(keys))
 	var err error
 	for _, k := range keys {
-		b = appendString(b, k)
+		b = nodewire.AppendString(b, k)
 		if k == "data" && m[k] == nil {
 			b = append(b, undefinedBytes...)
 			continue
 		}
-		if b, err = w.value(b, m[k], 1); err != nil {
+		if b, err = nodewire.AppendValueReading(b, m[k]); err != nil {
 			return nil, err
 		}
 	}
 	return b, nil
-}
-
-// textOf is the text of a *strings.Reader, read without consuming it
-// (recovery may send the same data again).
-func textOf(r *strings.Reader) string {
-	buf := make([]byte, r.Size())
-	n, _ := r.ReadAt(buf, 0)
-	return string(buf[:n])
 }

@@ -33,9 +33,8 @@ func (o *Object) Len() int { return len(o.keys) }
 // Keys lists the keys in the sender's order.
 func (o *Object) Keys() []string { return append([]string(nil), o.keys...) }
 
-// Entry is the i-th key, in the sender's order, and its value (an
-// encoder that writes objects in order, msgpackparser.Ordered, reads
-// them so).
+// Entry is the i-th key, in the sender's order, and its value (Ordered
+// reads them so).
 func (o *Object) Entry(i int) (string, any) { return o.keys[i], o.values[i] }
 
 // Get returns the value of key.

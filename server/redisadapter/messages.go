@@ -1,7 +1,6 @@
 package redisadapter
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -69,41 +68,24 @@ type response struct {
 // encodeBroadcastRequest is the msgpack request of a broadcast that wants
 // acknowledgements: {uid, requestId, type: 7, packet, opts}.
 func encodeBroadcastRequest(uid, requestID string, p *parser.Packet, opts *socket.BroadcastOptions) ([]byte, error) {
-	var buf bytes.Buffer
-	e := nodewire.NewEncoder(&buf)
-	_ = e.EncodeMapLen(5)
-	_ = e.EncodeString("uid")
-	_ = e.EncodeString(uid)
-	_ = e.EncodeString("requestId")
-	_ = e.EncodeString(requestID)
-	_ = e.EncodeString("type")
-	_ = e.EncodeUint(uint64(typeBroadcast))
-	_ = e.EncodeString("packet")
-	if err := encodePacket(e, p); err != nil {
+	b := nodewire.AppendMapLen(nil, 5)
+	b = nodewire.AppendString(nodewire.AppendString(b, "uid"), uid)
+	b = nodewire.AppendString(nodewire.AppendString(b, "requestId"), requestID)
+	b = nodewire.AppendUint(nodewire.AppendString(b, "type"), uint64(typeBroadcast))
+	b, err := appendPacket(nodewire.AppendString(b, "packet"), p)
+	if err != nil {
 		return nil, err
 	}
-	_ = e.EncodeString("opts")
-	if err := encodeOpts(e, opts); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return appendOpts(nodewire.AppendString(b, "opts"), opts)
 }
 
 // encodeBroadcastAck is the msgpack response carrying one client's
 // acknowledgement: {type: 9, requestId, packet: <its first argument>}.
 func encodeBroadcastAck(requestID string, arg any) ([]byte, error) {
-	var buf bytes.Buffer
-	e := nodewire.NewEncoder(&buf)
-	_ = e.EncodeMapLen(3)
-	_ = e.EncodeString("type")
-	_ = e.EncodeUint(uint64(typeBroadcastAck))
-	_ = e.EncodeString("requestId")
-	_ = e.EncodeString(requestID)
-	_ = e.EncodeString("packet")
-	if err := nodewire.EncodeValue(e, arg); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	b := nodewire.AppendMapLen(nil, 3)
+	b = nodewire.AppendUint(nodewire.AppendString(b, "type"), uint64(typeBroadcastAck))
+	b = nodewire.AppendString(nodewire.AppendString(b, "requestId"), requestID)
+	return nodewire.AppendValue(nodewire.AppendString(b, "packet"), arg)
 }
 
 // decodeMessage tells JSON from msgpack as the Node adapter does: a

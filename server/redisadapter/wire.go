@@ -1,13 +1,10 @@
 package redisadapter
 
 import (
-	"bytes"
 	"errors"
 
-	"github.com/vmihailenco/msgpack/v5"
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"feedrt/server/nodewire"
 )
@@ -15,67 +12,41 @@ import (
 // encodeBroadcast is the message on the broadcast channels:
 // [uid, {type, data, nsp}, {rooms, except, flags}].
 func encodeBroadcast(uid string, p *parser.Packet, opts *socket.BroadcastOptions) ([]byte, error) {
-	var buf bytes.Buffer
-	e := nodewire.NewEncoder(&buf)
-	if err := e.EncodeArrayLen(3); err != nil {
+	b := nodewire.AppendString(nodewire.AppendArrayLen(nil, 3), uid)
+	b, err := appendPacket(b, p)
+	if err != nil {
 		return nil, err
 	}
-	if err := e.EncodeString(uid); err != nil {
-		return nil, err
-	}
-	if err := encodePacket(e, p); err != nil {
-		return nil, err
-	}
-	if err := encodeOpts(e, opts); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return appendOpts(b, opts)
 }
 
-// encodePacket writes a Socket.IO packet as the Node adapter publishes it.
-// Writes into a bytes.Buffer cannot fail, so only the value encodings
-// errors (a Go value with no JSON form) are checked.
-func encodePacket(enc *msgpack.Encoder, p *parser.Packet) error {
+// appendPacket appends a Socket.IO packet as the Node adapter publishes
+// it: {type, data, nsp, id}.
+func appendPacket(b []byte, p *parser.Packet) ([]byte, error) {
 	n := 3
 	if p.Id != nil {
 		n++
 	}
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
+	b = nodewire.AppendMapLen(b, n)
+	b = nodewire.AppendUint(nodewire.AppendString(b, "type"), uint64(p.Type))
+	b, err := nodewire.AppendValue(nodewire.AppendString(b, "data"), p.Data)
+	if err != nil {
+		return nil, err
 	}
-	_ = enc.EncodeString("type")
-	_ = enc.EncodeUint(uint64(p.Type))
-	_ = enc.EncodeString("data")
-	if err := nodewire.EncodeValue(enc, p.Data); err != nil {
-		return err
-	}
-	_ = enc.EncodeString("nsp")
-	_ = enc.EncodeString(p.Nsp)
+	b = nodewire.AppendString(nodewire.AppendString(b, "nsp"), p.Nsp)
 	if p.Id != nil {
-		_ = enc.EncodeString("id")
-		_ = enc.EncodeUint(*p.Id)
+		b = nodewire.AppendUint(nodewire.AppendString(b, "id"), *p.Id)
 	}
-	return nil
+	return b, nil
 }
 
-// encodeOpts writes {rooms, except, flags}; flags holds only what is set,
-// with Node's names and the timeout in milliseconds.
-func encodeOpts(e *msgpack.Encoder, opts *socket.BroadcastOptions) error {
-	_ = e.EncodeMapLen(3)
-	_ = e.EncodeString("rooms")
-	if err := encodeRooms(e, opts.Rooms); err != nil {
-		return err
-	}
-	_ = e.EncodeString("except")
-	if err := encodeRooms(e, opts.Except); err != nil {
-		return err
-	}
-	_ = e.EncodeString("flags")
-	return nodewire.EncodeValue(e, nodewire.OptsFlags(opts))
-}
-
-func encodeRooms(e *msgpack.Encoder, rooms *types.Set[socket.Room]) error {
-	return nodewire.EncodeStrings(e, nodewire.FromRooms(rooms))
+// appendOpts appends {rooms, except, flags}; flags holds only what is
+// set, with Node's names and the timeout in milliseconds.
+func appendOpts(b []byte, opts *socket.BroadcastOptions) ([]byte, error) {
+	return nodewire.AppendValue(b, nodewire.Obj(
+		"rooms", nodewire.FromRooms(opts.Rooms),
+		"except", nodewire.FromRooms(opts.Except),
+		"flags", nodewire.OptsFlags(opts)))
 }
 
 // decodeBroadcast reads a message of the broadcast channels: msgpack, or

@@ -1,8 +1,9 @@
-package msgpackparser
+package nodewire
 
 import (
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // structPlan is how a struct type is written: its fields as
@@ -53,4 +54,17 @@ func newStructPlan(t reflect.Type) *structPlan {
 		p.fields = append(p.fields, fp)
 	}
 	return p
+}
+
+// plans holds each struct type's plan, worked out once (reflect.Type →
+// *structPlan): types are few and fixed, as in encoding/json's cache.
+var plans sync.Map
+
+// planOf is t's struct plan.
+func planOf(t reflect.Type) *structPlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*structPlan)
+	}
+	p, _ := plans.LoadOrStore(t, newStructPlan(t))
+	return p.(*structPlan)
 }

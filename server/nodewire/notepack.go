@@ -1,9 +1,11 @@
-package msgpackparser
+package nodewire
 
 import (
 	"encoding"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -13,19 +15,73 @@ import (
 	"strings"
 
 	"github.com/zishang520/socket.io/v3/pkg/types"
-
-	"feedrt/server/nodewire"
 )
+
+// The Node servers' msgpack is notepack.io's: the Redis adapters encode
+// their messages with it, socket.io-msgpack-parser its packets. These
+// functions write a Go value as notepack writes the JavaScript value it
+// stands for, the one the default Socket.IO parser's JSON describes, so
+// a Go server sends the bytes a Node server sends:
+//
+//   - numbers: an integral value is the smallest msgpack integer
+//     (notepack never writes an integral float), anything else a float64;
+//     a float32 is the number its shortest text reads as, and a
+//     json.Number an exact integer when it is one;
+//   - strings, arrays and maps: the smallest header that fits; map keys
+//     sorted as encoding/json sorts them, an Ordered object's (Object)
+//     in its order;
+//   - structs: their fields by their json tags in declaration order, as
+//     encoding/json writes them (types with rules not repeated here go
+//     through encoding/json);
+//   - binary ([]byte, the library's buffers, bytes.Buffer): bin, which
+//     Node reads back as a Buffer; *strings.Reader and the library's
+//     StringBuffer are text, as the library's parser takes them;
+//   - anything with a JSON form of its own (json.Marshaler, time.Time):
+//     that JSON, object keys in its order.
+
+// MaxDepth bounds the nesting of what is written and read, as
+// encoding/json bounds it (a cycle would otherwise never end).
+const MaxDepth = 10000
+
+var (
+	// ErrDepth: a value nested deeper than MaxDepth.
+	ErrDepth = errors.New("msgpack: nesting too deep")
+	// ErrUnencodable: a value with no JSON form (a func, a chan).
+	ErrUnencodable = errors.New("msgpack: value cannot be encoded")
+)
+
+// Ordered is a JavaScript object whose keys keep an order, such as an
+// Object: it is written with its keys in that order.
+type Ordered interface {
+	// Len is the number of keys.
+	Len() int
+	// Entry is the i-th key and its value.
+	Entry(i int) (key string, value any)
+}
+
+// AppendValue appends v as notepack writes the JavaScript value it
+// stands for (see above). A reader other than text is an error: it can
+// be read once only, and the server's own delivery of the same data
+// still needs it.
+func AppendValue(b []byte, v any) ([]byte, error) { return writer{}.value(b, v, 0) }
+
+// AppendValueReading is AppendValue reading (and consuming) an io.Reader
+// as binary, as the default parser does for the packet it encodes.
+func AppendValueReading(b []byte, v any) ([]byte, error) {
+	return writer{readers: true}.value(b, v, 0)
+}
+
+// writer appends values; readers says whether it reads io.Readers.
+type writer struct{ readers bool }
 
 // byteser is binary whose bytes can be read without consuming them: the
 // library's types.BufferInterface, bytes.Buffer.
 type byteser interface{ Bytes() []byte }
 
-// value appends v as notepack writes the JavaScript value it stands for
-// (see the package comment).
-func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
-	if depth > maxDepth {
-		return nil, errDepth
+// value appends v at nesting depth.
+func (w writer) value(b []byte, v any, depth int) ([]byte, error) {
+	if depth > MaxDepth {
+		return nil, ErrDepth
 	}
 	switch x := v.(type) {
 	case nil:
@@ -33,7 +89,7 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return appendBool(b, x), nil
 	case string:
-		return appendString(b, x), nil
+		return AppendString(b, x), nil
 	case float64:
 		return appendNumber(b, x), nil
 	case int:
@@ -41,10 +97,13 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 	case int64:
 		return appendInt(b, x), nil
 	case uint64:
-		return appendUint(b, x), nil
+		return AppendUint(b, x), nil
 	case []any:
-		// nil too: the library hands encoding/json a nil []any as [].
-		b = appendArrayLen(b, len(x))
+		if x == nil && depth > 0 {
+			return append(b, 0xc0), nil // encoding/json's null
+		}
+		// A packet's data: the library hands encoding/json a nil one as [].
+		b = AppendArrayLen(b, len(x))
 		var err error
 		for _, item := range x {
 			if b, err = w.value(b, item, depth+1); err != nil {
@@ -54,10 +113,10 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 		return b, nil
 	case map[string]any:
 		keys := slices.Sorted(maps.Keys(x))
-		b = appendMapLen(b, len(keys))
+		b = AppendMapLen(b, len(keys))
 		var err error
 		for _, k := range keys {
-			b = appendString(b, k)
+			b = AppendString(b, k)
 			if b, err = w.value(b, x[k], depth+1); err != nil {
 				return nil, err
 			}
@@ -71,11 +130,11 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 	switch x := v.(type) {
 	case Ordered:
 		n := x.Len()
-		b = appendMapLen(b, n)
+		b = AppendMapLen(b, n)
 		var err error
 		for i := range n {
 			k, item := x.Entry(i)
-			b = appendString(b, k)
+			b = AppendString(b, k)
 			if b, err = w.value(b, item, depth+1); err != nil {
 				return nil, err
 			}
@@ -84,12 +143,18 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 	case []byte:
 		return appendBin(b, x), nil
 	case *types.StringBuffer:
-		return appendString(b, x.String()), nil
+		return AppendString(b, x.String()), nil
 	case *strings.Reader:
-		return appendString(b, textOf(x)), nil
+		return AppendString(b, textOf(x)), nil
 	case byteser:
 		return appendBin(b, x.Bytes()), nil
 	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return appendInt(b, i), nil
+		}
+		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
+			return AppendUint(b, u), nil
+		}
 		f, err := x.Float64()
 		if err != nil {
 			return nil, err
@@ -106,9 +171,11 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return appendString(b, string(text)), nil
+		return AppendString(b, string(text)), nil
 	case io.Reader:
-		// Binary the default parser would read (and consume) too.
+		if !w.readers {
+			return nil, fmt.Errorf("cannot publish a %T (use []byte for binary)", v)
+		}
 		data, err := io.ReadAll(x)
 		if err != nil {
 			return nil, err
@@ -119,7 +186,7 @@ func (w *writer) value(b []byte, v any, depth int) ([]byte, error) {
 }
 
 // reflected appends a value of any other type by its kind.
-func (w *writer) reflected(b []byte, rv reflect.Value, depth int) ([]byte, error) {
+func (w writer) reflected(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 	switch rv.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
@@ -131,7 +198,7 @@ func (w *writer) reflected(b []byte, rv reflect.Value, depth int) ([]byte, error
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return appendInt(b, rv.Int()), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return appendUint(b, rv.Uint()), nil
+		return AppendUint(b, rv.Uint()), nil
 	case reflect.Float32:
 		// The float32's shortest text, as encoding/json writes it (1.1,
 		// not 1.100000023841858), is the JavaScript number it stands for.
@@ -140,7 +207,7 @@ func (w *writer) reflected(b []byte, rv reflect.Value, depth int) ([]byte, error
 	case reflect.Float64:
 		return appendNumber(b, rv.Float()), nil
 	case reflect.String:
-		return appendString(b, rv.String()), nil
+		return AppendString(b, rv.String()), nil
 	case reflect.Slice:
 		if rv.IsNil() {
 			return append(b, 0xc0), nil // encoding/json's null
@@ -154,7 +221,7 @@ func (w *writer) reflected(b []byte, rv reflect.Value, depth int) ([]byte, error
 	case reflect.Map:
 		return w.mapValue(b, rv, depth)
 	case reflect.Struct:
-		plan := w.fields.planOf(rv.Type())
+		plan := planOf(rv.Type())
 		if plan.viaJSON {
 			return w.viaJSON(b, rv.Interface(), depth)
 		}
@@ -164,28 +231,28 @@ func (w *writer) reflected(b []byte, rv reflect.Value, depth int) ([]byte, error
 				n++
 			}
 		}
-		b = appendMapLen(b, n)
+		b = AppendMapLen(b, n)
 		var err error
 		for _, f := range plan.fields {
 			fv := rv.Field(f.index)
 			if f.omitEmpty && isEmpty(fv) {
 				continue
 			}
-			b = appendString(b, f.name)
+			b = AppendString(b, f.name)
 			if b, err = w.value(b, fv.Interface(), depth+1); err != nil {
 				return nil, err
 			}
 		}
 		return b, nil
 	default: // chan, func, complex, unsafe pointer: not JSON either
-		return nil, errUnencodable
+		return nil, ErrUnencodable
 	}
 }
 
 // elements appends a slice or array.
-func (w *writer) elements(b []byte, rv reflect.Value, depth int) ([]byte, error) {
+func (w writer) elements(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 	n := rv.Len()
-	b = appendArrayLen(b, n)
+	b = AppendArrayLen(b, n)
 	var err error
 	for i := range n {
 		if b, err = w.value(b, rv.Index(i).Interface(), depth+1); err != nil {
@@ -197,7 +264,7 @@ func (w *writer) elements(b []byte, rv reflect.Value, depth int) ([]byte, error)
 
 // mapValue appends a map with string or integer keys, keys sorted as
 // encoding/json sorts them (by their text); other maps go through JSON.
-func (w *writer) mapValue(b []byte, rv reflect.Value, depth int) ([]byte, error) {
+func (w writer) mapValue(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 	if rv.IsNil() {
 		return append(b, 0xc0), nil
 	}
@@ -221,15 +288,15 @@ func (w *writer) mapValue(b []byte, rv reflect.Value, depth int) ([]byte, error)
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 			key = strconv.FormatUint(k.Uint(), 10)
 		default:
-			return nil, errUnencodable
+			return nil, ErrUnencodable
 		}
 		entries = append(entries, entry{key, it.Value()})
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-	b = appendMapLen(b, len(entries))
+	b = AppendMapLen(b, len(entries))
 	var err error
 	for _, e := range entries {
-		b = appendString(b, e.key)
+		b = AppendString(b, e.key)
 		if b, err = w.value(b, e.v.Interface(), depth+1); err != nil {
 			return nil, err
 		}
@@ -240,7 +307,7 @@ func (w *writer) mapValue(b []byte, rv reflect.Value, depth int) ([]byte, error)
 // viaJSON appends v as its JSON describes it: what encoding/json makes
 // of types whose rules this package does not repeat (embedded structs,
 // the string and omitzero options, text-keyed maps).
-func (w *writer) viaJSON(b []byte, v any, depth int) ([]byte, error) {
+func (w writer) viaJSON(b []byte, v any, depth int) ([]byte, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -250,8 +317,8 @@ func (w *writer) viaJSON(b []byte, v any, depth int) ([]byte, error) {
 
 // json appends one JSON value as msgpack, object keys in their JSON
 // order, as Node would after a JSON.parse.
-func (w *writer) json(b []byte, raw []byte, depth int) ([]byte, error) {
-	v, err := nodewire.DecodeJSON(raw)
+func (w writer) json(b []byte, raw []byte, depth int) ([]byte, error) {
+	v, err := DecodeJSON(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +365,7 @@ func appendBool(b []byte, v bool) []byte {
 func appendNumber(b []byte, f float64) []byte {
 	if f == math.Trunc(f) && !math.IsInf(f, 0) {
 		if f >= 0 && f < 1<<64 {
-			return appendUint(b, uint64(f))
+			return AppendUint(b, uint64(f))
 		}
 		if f < 0 && f >= -(1<<63) {
 			return appendInt(b, int64(f))
@@ -311,7 +378,8 @@ func appendNumber(b []byte, f float64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 0xcb), bits)
 }
 
-func appendUint(b []byte, u uint64) []byte {
+// AppendUint appends an unsigned integer in its smallest form.
+func AppendUint(b []byte, u uint64) []byte {
 	switch {
 	case u < 0x80:
 		return append(b, byte(u))
@@ -329,7 +397,7 @@ func appendUint(b []byte, u uint64) []byte {
 func appendInt(b []byte, i int64) []byte {
 	switch {
 	case i >= 0:
-		return appendUint(b, uint64(i))
+		return AppendUint(b, uint64(i))
 	case i >= -0x20:
 		return append(b, byte(i))
 	case i >= -0x80:
@@ -360,7 +428,8 @@ func appendLength(b []byte, n int, fix byte, fixMax int, f8, f16, f32 byte) []by
 	}
 }
 
-func appendString(b []byte, s string) []byte {
+// AppendString appends a string.
+func AppendString(b []byte, s string) []byte {
 	return append(appendLength(b, len(s), 0xa0, 0x20, 0xd9, 0xda, 0xdb), s...)
 }
 
@@ -368,10 +437,20 @@ func appendBin(b []byte, data []byte) []byte {
 	return append(appendLength(b, len(data), 0, 0, 0xc4, 0xc5, 0xc6), data...)
 }
 
-func appendArrayLen(b []byte, n int) []byte {
+// AppendArrayLen appends the head of an array of n items.
+func AppendArrayLen(b []byte, n int) []byte {
 	return appendLength(b, n, 0x90, 0x10, 0, 0xdc, 0xdd)
 }
 
-func appendMapLen(b []byte, n int) []byte {
+// AppendMapLen appends the head of a map of n entries.
+func AppendMapLen(b []byte, n int) []byte {
 	return appendLength(b, n, 0x80, 0x10, 0, 0xde, 0xdf)
+}
+
+// textOf is the text of a *strings.Reader, read without consuming it
+// (recovery may send the same data again).
+func textOf(r *strings.Reader) string {
+	buf := make([]byte, r.Size())
+	n, _ := r.ReadAt(buf, 0)
+	return string(buf[:n])
 }
