@@ -66,6 +66,13 @@ func TestMixedClusterExactPayloads(t *testing.T) {
 	node.Send(map[string]any{"op": "emit", "event": "news", "args": json.RawMessage("[" + fromNode + "]")})
 	sameEverywhere("news", regexp.MustCompile("^"+regexp.QuoteMeta(fromNode)+"$"))
 
+	// A Date (a mongoose document's createdAt) and an undefined field,
+	// which notepack writes as extensions of its own: the Date's JSON,
+	// and no field, as JSON.stringify writes them for Node's clients.
+	node.Send(map[string]any{"op": "emit", "event": "dated", "args": json.RawMessage(
+		`[{"post":{"title":"T","skipped":{"$undefined":true},"createdAt":{"$date":"2024-01-02T03:04:05.006Z"}}}]`)})
+	sameEverywhere("dated", regexp.MustCompile("^"+regexp.QuoteMeta(`{"post":{"title":"T","createdAt":"2024-01-02T03:04:05.006Z"}}`)+"$"))
+
 	// Go #2's emit of a struct, fields in declaration order.
 	type item struct {
 		Zeta  int     `json:"zeta"`

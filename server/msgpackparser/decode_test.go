@@ -103,7 +103,7 @@ func TestDecodeRefuses(t *testing.T) {
 		raw  []byte
 		want error
 	}{
-		{"empty", nil, errTruncated},
+		{"empty", nil, nodewire.ErrTruncated},
 		{"not a map", mustHex("93010203"), ErrPacketType},
 		{"nil", mustHex("c0"), ErrPacketType},
 		{"no type", packetBytes(t, "nsp", "/"), ErrPacketType},
@@ -126,14 +126,14 @@ func TestDecodeRefuses(t *testing.T) {
 		{"id a string", packetBytes(t, "type", 2, "nsp", "/", "data", []any{"a"}, "id", "1"), ErrID},
 		{"id negative", packetBytes(t, "type", 2, "nsp", "/", "data", []any{"a"}, "id", -1), ErrID},
 		{"id a fraction", packetBytes(t, "type", 2, "nsp", "/", "data", []any{"a"}, "id", 1.5), ErrID},
-		{"trailing bytes", append(packetBytes(t, "type", 0, "nsp", "/"), 0), errTrailing},
-		{"array longer than the message", big, errTruncated},
-		{"map longer than the message", append(mustHex("df"), 0xff, 0xff, 0xff, 0xff), errTruncated},
-		{"string longer than the message", append(mustHex("db"), 0x7f, 0xff, 0xff, 0xff), errTruncated},
-		{"bin longer than the message", append(mustHex("c6"), 0xff, 0xff, 0xff, 0xff, 1), errTruncated},
-		{"ext longer than the message", append(mustHex("c9"), 0xff, 0xff, 0xff, 0xff, 0, 1), errTruncated},
-		{"truncated float", mustHex("cb3ff8"), errTruncated},
-		{"truncated fixext", mustHex("d4"), errTruncated},
+		{"trailing bytes", append(packetBytes(t, "type", 0, "nsp", "/"), 0), nodewire.ErrTrailing},
+		{"array longer than the message", big, nodewire.ErrTruncated},
+		{"map longer than the message", append(mustHex("df"), 0xff, 0xff, 0xff, 0xff), nodewire.ErrTruncated},
+		{"string longer than the message", append(mustHex("db"), 0x7f, 0xff, 0xff, 0xff), nodewire.ErrTruncated},
+		{"bin longer than the message", append(mustHex("c6"), 0xff, 0xff, 0xff, 0xff, 1), nodewire.ErrTruncated},
+		{"ext longer than the message", append(mustHex("c9"), 0xff, 0xff, 0xff, 0xff, 0, 1), nodewire.ErrTruncated},
+		{"truncated float", mustHex("cb3ff8"), nodewire.ErrTruncated},
+		{"truncated fixext", mustHex("d4"), nodewire.ErrTruncated},
 		{"nested too deep", append(repeat(0x91, nodewire.MaxDepth+2), 0xc0), nodewire.ErrDepth},
 	}
 	for _, c := range cases {
@@ -144,7 +144,7 @@ func TestDecodeRefuses(t *testing.T) {
 			}
 		})
 	}
-	for _, raw := range [][]byte{mustHex("c1"), packetBytes(t, "type", 0, "nsp", "/", "data", rawValue(mustHex("8101c0")))} {
+	for _, raw := range [][]byte{mustHex("c1"), packetBytes(t, "type", 0, "nsp", "/", "data", rawValue(mustHex("81c3c0")))} { // 0xc1; a key true
 		if _, err := Decode(raw); err == nil {
 			t.Errorf("%x decoded", raw)
 		}

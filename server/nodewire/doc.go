@@ -7,8 +7,8 @@
 //     (its JSON is the sender's), what values from other servers decode
 //     to;
 //   - JSON as JSON.stringify writes it (MarshalJSON, DecodeJSON), and
-//     msgpack as notepack.io writes it (AppendValue, DecodeMsgpack), for
-//     the adapters and the msgpack parser;
+//     msgpack as notepack.io writes and reads it (AppendValue, Decoding),
+//     for the adapters and the msgpack parser;
 //   - Parser: the server's Socket.IO parser wrapped so packets reach the
 //     clients as a Node server writes them, binary inside an Object sent
 //     as attachments (IsObjectEncoder, Deliverable, HasBinary);

@@ -71,6 +71,9 @@ func AppendValueReading(b []byte, v any) ([]byte, error) {
 	return writer{readers: true}.value(b, v, 0)
 }
 
+// EncodeMsgpack is v as notepack.io writes it (AppendValue).
+func EncodeMsgpack(v any) ([]byte, error) { return AppendValue(nil, v) }
+
 // writer appends values; readers says whether it reads io.Readers.
 type writer struct{ readers bool }
 
