@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"feedrt/store/storetest"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -146,11 +148,17 @@ type Sentinel struct {
 }
 
 // StartSentinel starts the primary, its replica and the Sentinel, and
-// waits until the Sentinel knows the replica. Cleanup kills them.
+// waits until the replica has its first copy of the primary (as in
+// production, where a failover finds a replica in sync) and the
+// Sentinel knows it. Cleanup kills them.
 func StartSentinel(t testing.TB, cfg RedisConfig) *Sentinel {
 	t.Helper()
 	s := &Sentinel{Name: "feedrt"}
-	s.Master = StartRedis(t, cfg)
+	master := cfg
+	// The first sync at once, not after the 5 s Redis waits for more
+	// replicas to share it.
+	master.Args = append(append([]string(nil), cfg.Args...), "--repl-diskless-sync-delay", "0")
+	s.Master = StartRedis(t, master)
 	replica := cfg
 	replica.Args = append(append([]string(nil), cfg.Args...), "--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port()))
 	s.Replica = StartRedis(t, replica)
@@ -170,19 +178,18 @@ func StartSentinel(t testing.TB, cfg RedisConfig) *Sentinel {
 
 	sc := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinel.Addr(), DisableIdentity: true})
 	defer sc.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	rc := redis.NewClient(&redis.Options{Addr: s.Replica.Addr(), DisableIdentity: true})
+	defer rc.Close()
+	storetest.WaitFor(t, "the replica in sync and known to the Sentinel", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		info, err := rc.Info(ctx, "replication").Result()
+		if err != nil || !strings.Contains(info, "master_link_status:up") {
+			return false
+		}
 		replicas, err := sc.Replicas(ctx, s.Name).Result()
-		cancel()
-		if err == nil && len(replicas) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Sentinel did not find the replica within 20s (%v)", err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the condition
-	}
+		return err == nil && len(replicas) == 1
+	})
 	return s
 }
 
